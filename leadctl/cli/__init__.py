@@ -1,0 +1,120 @@
+"""The leadctl command line: thin Typer commands over the library.
+
+Each command parses its options, loads the config and ledger through
+`State`, makes one library call and renders the result. The project's own
+error type is caught once, in `_Root.invoke`: one line on stderr and the
+contract's exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..errors import LeadctlError
+
+SETUP, ROUTING, LEADS, AUDIT = "Set-up", "Routing", "Leads", "Audit"
+
+
+class _Root(TyperGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LeadctlError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            raise typer.Exit(exc.code) from None
+        except BrokenPipeError:
+            # `leadctl leads list | head`: the reader left; stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_Root,
+    name="leadctl",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help=(
+        "Decide who gets each incoming lead: route CSV or JSON Lines through your team's"
+        " groups (round robin, random or weighted, with daily and monthly caps), and audit"
+        " who got what.\n\n"
+        "Start with: leadctl init, then leadctl user add, leadctl group add,"
+        " leadctl group member add, and leadctl route leads.csv."
+    ),
+    epilog="Example: leadctl --config team.toml route leads.csv --output table",
+)
+
+
+@dataclass
+class State:
+    """Where the config and ledger are; loaded on demand by each command."""
+
+    config_path: Path
+    db_override: Path | None
+
+    def config(self):
+        from ..config import load
+
+        return load(self.config_path)
+
+    def ledger_path(self, cfg=None) -> Path:
+        if self.db_override is not None:
+            return self.db_override
+        if cfg is not None:
+            return cfg.ledger_path()
+        return self.config_path.parent / "leadctl.db"
+
+    def ledger(self, cfg=None, *, create: bool = True):
+        from ..ledger import Ledger
+
+        return Ledger.open(self.ledger_path(cfg), create=create)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"leadctl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Optional[Path],
+        typer.Option("--config", envvar="LEADCTL_CONFIG", metavar="PATH",
+                     help="Config file. Default: $LEADCTL_CONFIG, else ./leadctl.toml."),
+    ] = None,
+    db: Annotated[
+        Optional[Path],
+        typer.Option("--db", envvar="LEADCTL_DB", metavar="PATH",
+                     help="SQLite ledger. Default: $LEADCTL_DB, else the config's `ledger` key, else leadctl.db beside the config."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = State(config or Path("leadctl.toml"), db)
+
+
+def state(ctx: typer.Context) -> State:
+    return ctx.find_root().obj
+
+
+from . import audit, leads, route, setup  # noqa: E402  (commands register themselves)
+
+setup.register(app)
+route.register(app)
+leads.register(app)
+audit.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,162 @@
+"""`leadctl route`: read leads, route them, report one outcome per record."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from . import ROUTING, state
+from ..errors import LeadctlError
+
+
+def route(
+    ctx: typer.Context,
+    files: Annotated[Optional[list[str]], typer.Argument(metavar="[FILE]...",
+                     help="CSV or JSON Lines files; none or - reads stdin.")] = None,
+    fmt: Annotated[Optional[Literal["csv", "jsonl"]], typer.Option("--format",
+                   help="Input format. Default: from the extension (.csv, .jsonl, .ndjson), else the content.")] = None,
+    group: Annotated[Optional[str], typer.Option("--group", help="Route every record to this group, ignoring rules.")] = None,
+    output: Annotated[Optional[Literal["table", "jsonl", "csv"]], typer.Option("--output",
+                      help="table: a summary per user (default on a terminal); jsonl or csv: one row per record (default otherwise).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")] = False,
+    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups, to repeat a run.")] = None,
+) -> None:
+    """Route leads to users through the groups' rules, caps and rotations.
+
+    Each record gets exactly one outcome: assigned, unassigned (everyone capped),
+    skipped (its id is already in the ledger) or rejected (reported on stderr
+    with its line; exit 1).
+
+    Example: leadctl route leads.csv --output table
+    Example: curl -s https://example.com/hook.jsonl | leadctl route --format jsonl --group web
+    """
+    import random
+    from datetime import datetime
+
+    from .. import render
+    from ..intake import IntakeError, format_for, read_records
+    from ..routing import OUTPUT_FIELDS, REJECTED, Router
+
+    st = state(ctx)
+    cfg = st.config()
+    names = files or ["-"]
+    for name in names:
+        if name != "-" and not Path(name).is_file():
+            raise LeadctlError(f"input file {name} not found")
+    if output is None:
+        output = "table" if sys.stdout.isatty() else "jsonl"
+    ledger = st.ledger(cfg, create=not dry_run)
+    progress = _Progress(output == "table" and sys.stderr.isatty() and not os.environ.get("CI"))
+    router = Router(cfg, ledger, now=datetime.now().astimezone(), rng=random.Random(seed),
+                    group=group, dry_run=dry_run, on_batch=progress.advance)
+
+    csv_out = render.CsvOut(OUTPUT_FIELDS) if output == "csv" else None
+    by_user: dict[str, Counter] = defaultdict(Counter)
+    totals: Counter = Counter()
+    reasons: Counter = Counter()
+    try:
+        for name in names:
+            label = "stdin" if name == "-" else name
+            stream = sys.stdin.buffer if name == "-" else open(name, "rb")
+            progress.start(label, None if name == "-" else os.path.getsize(name), stream)
+            try:
+                for outcome in router.route(read_records(stream, format_for(None if name == "-" else name, fmt))):
+                    totals[outcome.status] += 1
+                    if outcome.status == REJECTED:
+                        reasons[outcome.reason] += 1
+                        progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
+                    elif outcome.assigned_to:
+                        by_user[outcome.assigned_to][outcome.method] += 1
+                    if output == "jsonl":
+                        render.json_line(outcome.as_dict())
+                    elif csv_out is not None:
+                        csv_out.row(outcome.as_dict())
+            except IntakeError as exc:
+                totals[REJECTED] += 1
+                progress.print_err(f"{label}: {exc}")
+            except OSError as exc:
+                if isinstance(exc, BrokenPipeError):
+                    raise
+                raise LeadctlError(f"cannot read {label}: {exc.strerror or exc}") from None
+            finally:
+                if stream is not sys.stdin.buffer:
+                    stream.close()
+    finally:
+        progress.stop()
+        ledger.close()
+    if output == "table":
+        _summary(by_user, totals, reasons, dry_run)
+    if dry_run:
+        render.err("dry run: nothing was written to the ledger")
+    if totals[REJECTED]:
+        raise typer.Exit(1)
+
+
+class _Progress:
+    """A progress bar on stderr for people at a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+        self.stream = None
+
+    def start(self, label: str, size: int | None, stream) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+            from ..render import console
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                TimeRemainingColumn(), console=console(stderr=True), transient=True)
+            self.bar.start()
+        self.stream = stream
+        self.task = self.bar.add_task(f"routing {label}", total=size)
+
+    def advance(self, _records: int) -> None:
+        if self.bar is not None and self.task is not None:
+            try:
+                position = self.stream.tell()
+            except (OSError, ValueError):
+                return
+            self.bar.update(self.task, completed=position)
+
+    def print_err(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(message, markup=False, highlight=False)
+        else:
+            sys.stderr.write(message + "\n")
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _summary(by_user, totals, reasons, dry_run: bool) -> None:
+    from .. import render
+
+    methods = sorted({m for c in by_user.values() for m in c})
+    rows = []
+    for user in sorted(by_user, key=lambda u: (-sum(by_user[u].values()), u)):
+        row = {"user": user, "assigned": sum(by_user[user].values())}
+        row.update({m: by_user[user].get(m, 0) for m in methods})
+        rows.append(row)
+    title = ("Would assign" if dry_run else "Assigned") + f" {totals['assigned']} lead(s)"
+    render.table(rows, ["user", "assigned", *methods], title=title, empty="no lead was assigned",
+                 right=["assigned", *methods])
+    line = (f"unassigned: {totals['unassigned']}   skipped (already in the ledger): {totals['skipped']}"
+            f"   rejected: {totals['rejected']}")
+    print(line)
+    for reason, n in reasons.most_common(3):
+        print(f"  rejected x{n}: {reason}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("route", rich_help_panel=ROUTING)(route)

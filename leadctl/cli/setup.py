@@ -1,0 +1,408 @@
+"""Set-up commands: init, config check, settings, users, groups, members, rules.
+
+Every change goes through `_change`: load, apply a pure change from
+`leadctl.config`, validate the whole result, write atomically. A refused
+change exits 2 and leaves the file byte-for-byte as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Callable, Literal, Optional
+
+import typer
+
+from . import SETUP, State, state
+from ..errors import ConfigError
+
+Fmt = Literal["table", "json", "csv"]
+Method = Literal["sequential", "random", "weighted"]
+RecordType = Literal["lead", "contact", "deal"]
+Role = Literal["standard", "trusted", "manager", "owner"]
+
+FormatOpt = Annotated[Fmt, typer.Option("--format", help="Output format.")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _change(ctx: typer.Context, change: Callable, message: str | None = None):
+    from .. import config as cfgmod
+
+    st: State = state(ctx)
+    cfg = st.config()
+    new = change(cfgmod, cfg)
+    cfgmod.save(new)
+    if message:
+        _say(message)
+    return new
+
+
+# -- init / config / settings ------------------------------------------------------
+
+
+def init(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
+) -> None:
+    """Write a starter config (no users or groups, commented examples) and create the ledger.
+
+    Example: leadctl init && leadctl user add tom --name "Tom"
+    """
+    from ..config import STARTER, write_atomic
+
+    st = state(ctx)
+    path = st.config_path
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists; pass --force to overwrite it")
+    if not path.parent.exists():
+        raise ConfigError(f"folder {path.parent} does not exist")
+    try:
+        write_atomic(path, STARTER)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
+    ledger = st.ledger(st.config())
+    ledger.close()
+    _say(f"wrote {path} and created the ledger {st.ledger_path(st.config())}")
+
+
+config_app = typer.Typer(help="Check the config file.", no_args_is_help=True)
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Validate the config; print warnings (they do not fail: exit 0).
+
+    Example: leadctl config check
+    """
+    from ..config import warnings
+
+    cfg = state(ctx).config()
+    for w in warnings(cfg):
+        _say(f"warning: {w}")
+    typer.echo(
+        f"{cfg.path}: ok ({len(cfg.users)} users, {len(cfg.groups)} groups, {len(cfg.rules)} rules,"
+        f" time zone {cfg.settings.timezone})"
+    )
+
+
+def settings(
+    ctx: typer.Context,
+    timezone: Annotated[Optional[str], typer.Option("--timezone", metavar="TZ",
+                        help="IANA time zone for caps and reports, e.g. Europe/London.")] = None,
+    duplicates: Annotated[Optional[str], typer.Option("--duplicates", metavar="FIELD[,FIELD...]",
+                          help="Give a repeat lead to the earlier lead's owner, matched on email and/or phone.")] = None,
+    no_duplicates: Annotated[bool, typer.Option("--no-duplicates", help="Turn duplicate matching off.")] = False,
+    isolate: Annotated[Optional[bool], typer.Option("--isolate/--no-isolate",
+                       help="Trusted users see only their own leads.")] = None,
+    assign_to_creator: Annotated[Optional[bool], typer.Option("--assign-to-creator/--no-assign-to-creator",
+                                 help="A lead's created_by user gets it.")] = None,
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="Output format.")] = "table",
+) -> None:
+    """Show the settings, or change them.
+
+    Example: leadctl settings --timezone Europe/London --duplicates email,phone
+    """
+    from dataclasses import replace
+
+    from ..config import check_timezone
+
+    if duplicates is not None and no_duplicates:
+        raise ConfigError("use either --duplicates or --no-duplicates, not both")
+    changes = {}
+    if timezone is not None:
+        check_timezone(timezone)
+        changes["timezone"] = timezone
+    if duplicates is not None:
+        changes["duplicates"] = tuple(f.strip().lower() for f in duplicates.split(",") if f.strip())
+        if not changes["duplicates"]:
+            raise ConfigError("--duplicates needs at least one of: email, phone")
+    if no_duplicates:
+        changes["duplicates"] = ()
+    if isolate is not None:
+        changes["isolate"] = isolate
+    if assign_to_creator is not None:
+        changes["assign_to_creator"] = assign_to_creator
+    if changes:
+        cfg = _change(ctx, lambda m, c: replace(c, settings=replace(c.settings, **changes)), "settings saved")
+    else:
+        cfg = state(ctx).config()
+    from .. import render
+
+    s = cfg.settings
+    row = {"timezone": s.timezone, "duplicates": list(s.duplicates), "isolate": s.isolate,
+           "assign_to_creator": s.assign_to_creator}
+    if fmt == "json":
+        import json
+
+        typer.echo(json.dumps(row, indent=2))
+    else:
+        render.table([{"setting": k, "value": render._display(v)} for k, v in row.items()],
+                     ["setting", "value"])
+
+
+# -- users --------------------------------------------------------------------------
+
+user_app = typer.Typer(help="Add, change, remove and list users.", no_args_is_help=True)
+
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="Display name.")]
+EmailOpt = Annotated[Optional[str], typer.Option("--email", help="Email address.")]
+RoleOpt = Annotated[Optional[Role], typer.Option("--role", help="standard, trusted (sees only own leads when isolation is on), manager or owner.")]
+PickupOpt = Annotated[Optional[bool], typer.Option("--pickup/--no-pickup", help="May pick up unassigned leads.")]
+
+
+@user_app.command("add")
+def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID, e.g. tom.")],
+             name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None) -> None:
+    """Add a user (role standard, no pick-up unless given).
+
+    Example: leadctl user add tom --name "Tom" --email tom@example.com --pickup
+    """
+    from ..config import User
+
+    user = User(user_id, name or "", email or "", role or "standard", bool(pickup))
+    _change(ctx, lambda m, c: m.add_user(c, user), f"added user '{user_id}'")
+
+
+@user_app.command("edit")
+def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")],
+              name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
+              active: Annotated[Optional[bool], typer.Option("--active/--inactive",
+                                help="An inactive user is skipped by every group and gets no leads.")] = None) -> None:
+    """Change a user.
+
+    Example: leadctl user edit tom --inactive
+    """
+    _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email, role=role,
+                                          pickup=pickup, active=active), f"updated user '{user_id}'")
+
+
+@user_app.command("remove")
+def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")]) -> None:
+    """Remove a user; they also leave every group. Their leads keep their owner until reassigned.
+
+    Example: leadctl user remove tom
+    """
+    st = state(ctx)
+    cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group")
+    ledger = st.ledger(cfg, create=False)
+    open_leads = sum(1 for _ in ledger.leads(owner=user_id))
+    ledger.close()
+    if open_leads:
+        _say(f"'{user_id}' still owns {open_leads} lead(s); move them with"
+             f" `leadctl reassign --from {user_id} --to USER` or `--to-group GROUP`")
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+    """List users.
+
+    Example: leadctl user list --format csv
+    """
+    from .. import render
+
+    cfg = state(ctx).config()
+    groups = {u.id: [g.name for g in cfg.groups if g.member(u.id)] for u in cfg.users}
+    rows = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup,
+             "active": u.active, "groups": groups[u.id]} for u in cfg.users]
+    render.emit(rows, ["id", "name", "email", "role", "pickup", "active", "groups"], fmt,
+                title="Users", empty="no users yet: leadctl user add ID")
+
+
+# -- groups -------------------------------------------------------------------------
+
+group_app = typer.Typer(help="Add, change, remove, list and show groups (distribution pools).", no_args_is_help=True)
+member_app = typer.Typer(help="Add, change and remove group members (order = rotation order).", no_args_is_help=True)
+group_app.add_typer(member_app, name="member")
+
+StatusOpt = Annotated[Optional[list[str]], typer.Option("--pickup-status", metavar="STATUS",
+                      help="A lead status members may pick up (repeat for more).")]
+
+
+@group_app.command("add")
+def group_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name, e.g. tele-sales.")],
+              method: Annotated[Method, typer.Option("--method", help="How leads are shared.")] = "sequential",
+              record_type: Annotated[RecordType, typer.Option("--record-type", help="The one record type this pool takes.")] = "lead",
+              pickup_status: StatusOpt = None) -> None:
+    """Add a group.
+
+    Example: leadctl group add tele-sales --method sequential --pickup-status new
+    """
+    from ..config import Group
+
+    group = Group(name, method, record_type, tuple(pickup_status or ()))
+    _change(ctx, lambda m, c: m.add_group(c, group), f"added group '{name}'")
+
+
+@group_app.command("edit")
+def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
+               method: Annotated[Optional[Method], typer.Option("--method", help="How leads are shared.")] = None,
+               pickup_status: StatusOpt = None,
+               no_pickup_statuses: Annotated[bool, typer.Option("--no-pickup-statuses", help="Remove every pick-up status.")] = False) -> None:
+    """Change a group's method or pick-up statuses.
+
+    Example: leadctl group edit advisors --method weighted
+    """
+    if pickup_status and no_pickup_statuses:
+        raise ConfigError("use either --pickup-status or --no-pickup-statuses, not both")
+    statuses = () if no_pickup_statuses else (tuple(pickup_status) if pickup_status else None)
+    _change(ctx, lambda m, c: m.edit_group(c, name, method=method, pickup_statuses=statuses),
+            f"updated group '{name}'")
+
+
+@group_app.command("remove")
+def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")]) -> None:
+    """Remove a group (refused while a rule sends leads to it).
+
+    Example: leadctl group remove advisors
+    """
+    _change(ctx, lambda m, c: m.remove_group(c, name), f"removed group '{name}'")
+
+
+@group_app.command("list")
+def group_list(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+    """List groups.
+
+    Example: leadctl group list --format json
+    """
+    from .. import render
+
+    cfg = state(ctx).config()
+    rows = [{"name": g.name, "method": g.method, "record_type": g.record_type,
+             "members": [m.user for m in g.members], "pickup_statuses": list(g.pickup_statuses),
+             "default": g.name == cfg.default_group} for g in cfg.groups]
+    render.emit(rows, ["name", "method", "record_type", "members", "pickup_statuses", "default"], fmt,
+                title="Groups", empty="no groups yet: leadctl group add NAME")
+
+
+@group_app.command("show")
+def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
+               fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="Output format.")] = "table") -> None:
+    """Show a group: its members in rotation order, caps, weights, today's use and who is next.
+
+    Example: leadctl group show tele-sales
+    """
+    from ..audit import group_view
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg, create=False)
+    view = group_view(cfg, ledger, cfg.group(name))
+    ledger.close()
+    if fmt == "json":
+        import json
+
+        typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
+        return
+    from .. import render
+
+    head = (f"Group {view['name']}: {view['method']}, takes {view['record_type']}s;"
+            f" pick-up statuses: {render._display(view['pickup_statuses'])}; next: {view['next'] or '-'}")
+    render.table(view["members"], ["user", "active", "weight", "daily_used", "daily_limit",
+                                   "monthly_used", "monthly_limit", "capped"],
+                 title=head, empty=f"{head}\nno members yet: leadctl group member add {name} USER",
+                 right=["weight", "daily_used", "daily_limit", "monthly_used", "monthly_limit"])
+
+
+DailyOpt = Annotated[Optional[int], typer.Option("--daily", metavar="N", help="Daily cap; 0 = no limit.")]
+MonthlyOpt = Annotated[Optional[int], typer.Option("--monthly", metavar="N", help="Monthly cap; 0 = no limit.")]
+WeightOpt = Annotated[Optional[int], typer.Option("--weight", metavar="W", help="Share in a weighted group: 10 gets twice the leads of 5.")]
+GroupArg = Annotated[str, typer.Argument(metavar="GROUP", help="Group name.")]
+UserArg = Annotated[str, typer.Argument(metavar="USER", help="User ID.")]
+
+
+@member_app.command("add")
+def member_add(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyOpt = None,
+               monthly: MonthlyOpt = None, weight: WeightOpt = None) -> None:
+    """Add a user to a group; they join at the end of the rotation.
+
+    Example: leadctl group member add tele-sales tom --daily 10 --monthly 200
+    """
+    from ..config import Member
+
+    member = Member(user, 0 if daily is None else daily, 0 if monthly is None else monthly,
+                    1 if weight is None else weight)
+    _change(ctx, lambda m, c: m.add_member(c, group, member), f"added '{user}' to group '{group}'")
+
+
+@member_app.command("edit")
+def member_edit(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyOpt = None,
+                monthly: MonthlyOpt = None, weight: WeightOpt = None) -> None:
+    """Change a member's caps or weight.
+
+    Example: leadctl group member edit tele-sales tom --daily 0
+    """
+    _change(ctx, lambda m, c: m.edit_member(c, group, user, daily=daily, monthly=monthly, weight=weight),
+            f"updated '{user}' in group '{group}'")
+
+
+@member_app.command("remove")
+def member_remove(ctx: typer.Context, group: GroupArg, user: UserArg) -> None:
+    """Take a user out of a group; the rotation goes on with whoever followed them.
+
+    Example: leadctl group member remove tele-sales tom
+    """
+    _change(ctx, lambda m, c: m.remove_member(c, group, user), f"removed '{user}' from group '{group}'")
+
+
+# -- rules --------------------------------------------------------------------------
+
+rule_app = typer.Typer(help="Routing rules: which group a lead goes to.", no_args_is_help=True)
+
+
+@rule_app.command("add")
+def rule_add(ctx: typer.Context,
+             group: Annotated[str, typer.Option("--group", help="Where matching leads go.")],
+             when: Annotated[list[str], typer.Option("--when", metavar="FIELD=VALUE",
+                             help="A condition; repeat for more (all must match; case-insensitive).")]) -> None:
+    """Add a rule; rules are tried in order and the first match wins.
+
+    Example: leadctl rule add --group advisors --when source=google-ads --when type=lead
+    """
+    _change(ctx, lambda m, c: m.add_rule(c, group, when), f"added a rule sending leads to '{group}'")
+
+
+@rule_app.command("list")
+def rule_list(ctx: typer.Context,
+              fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="Output format.")] = "table") -> None:
+    """List rules in the order they are tried, and the default group.
+
+    Example: leadctl rule list --format json
+    """
+    from .. import render
+
+    cfg = state(ctx).config()
+    rows = [{"number": i, "group": r.group, "when": dict(r.when)} for i, r in enumerate(cfg.rules, 1)]
+    if fmt != "json":
+        for r in rows:
+            r["when"] = " and ".join(f"{k}={v}" for k, v in r["when"].items())
+    render.emit(rows, ["number", "group", "when"], fmt,
+                title=f"Rules (default group: {cfg.default_group or 'none'})", empty="no rules" +
+                (f"; every lead goes to the default group '{cfg.default_group}'" if cfg.default_group else ""))
+
+
+@rule_app.command("remove")
+def rule_remove(ctx: typer.Context, number: Annotated[int, typer.Argument(metavar="N", help="Rule number from `rule list`.")]) -> None:
+    """Remove rule N.
+
+    Example: leadctl rule remove 2
+    """
+    _change(ctx, lambda m, c: m.remove_rule(c, number), f"removed rule {number}")
+
+
+@rule_app.command("default")
+def rule_default(ctx: typer.Context, group: GroupArg) -> None:
+    """Set the group that gets leads matching no rule.
+
+    Example: leadctl rule default tele-sales
+    """
+    _change(ctx, lambda m, c: m.set_default(c, group), f"leads that match no rule now go to '{group}'")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init", rich_help_panel=SETUP)(init)
+    app.add_typer(config_app, name="config", rich_help_panel=SETUP)
+    app.command("settings", rich_help_panel=SETUP)(settings)
+    app.add_typer(user_app, name="user", rich_help_panel=SETUP)
+    app.add_typer(group_app, name="group", rich_help_panel=SETUP)
+    app.add_typer(rule_app, name="rule", rich_help_panel=SETUP)

@@ -1,0 +1,578 @@
+"""The team's config: users, groups, caps, routing rules and settings.
+
+TOML in (tomllib) to frozen dataclasses, every value validated with a message
+that names the thing at fault; changes are made on the dataclasses, the whole
+result validated again, then written atomically (tomli-w, temp file + rename),
+so a refused command leaves the file byte-for-byte unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .engine import METHODS, Slot
+from .errors import ConfigError
+
+ROLES = ("standard", "trusted", "manager", "owner")
+RECORD_TYPES = ("lead", "contact", "deal")
+DUPLICATE_FIELDS = ("email", "phone")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str = DEFAULT_TIMEZONE
+    duplicates: tuple[str, ...] = ()
+    isolate: bool = False
+    assign_to_creator: bool = False
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str = ""
+    email: str = ""
+    role: str = "standard"
+    pickup: bool = False
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Member:
+    user: str
+    daily: int = 0
+    monthly: int = 0
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    method: str = "sequential"
+    record_type: str = "lead"
+    pickup_statuses: tuple[str, ...] = ()
+    members: tuple[Member, ...] = ()
+
+    def member(self, user: str) -> Member | None:
+        return next((m for m in self.members if m.user == user), None)
+
+
+@dataclass(frozen=True)
+class Rule:
+    group: str
+    when: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        return " and ".join(f"{k}={v}" for k, v in self.when)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings = field(default_factory=Settings)
+    users: tuple[User, ...] = ()
+    groups: tuple[Group, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    default_group: str | None = None
+    ledger: str | None = None
+
+    # -- look-ups -----------------------------------------------------------
+    def user(self, user_id: str) -> User:
+        for u in self.users:
+            if u.id == user_id:
+                return u
+        raise ConfigError(f"unknown user '{user_id}' (see `leadctl user list`)")
+
+    def group(self, name: str) -> Group:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise ConfigError(f"unknown group '{name}' (see `leadctl group list`)")
+
+    def has_user(self, user_id: str) -> bool:
+        return any(u.id == user_id for u in self.users)
+
+    def has_group(self, name: str) -> bool:
+        return any(g.name == name for g in self.groups)
+
+    def active_users(self) -> frozenset[str]:
+        return frozenset(u.id for u in self.users if u.active)
+
+    def slots(self, group: Group) -> tuple[Slot, ...]:
+        """The group's members as the engine sees them (activity included)."""
+        active = self.active_users()
+        return tuple(
+            Slot(m.user, m.daily, m.monthly, m.weight, m.user in active) for m in group.members
+        )
+
+    def ledger_path(self) -> Path:
+        base = self.path.parent
+        return base / self.ledger if self.ledger else base / "leadctl.db"
+
+    def tz(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.settings.timezone)
+
+
+# -- reading --------------------------------------------------------------------
+
+
+def load(path: Path) -> Config:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found; run `leadctl init` or pass --config PATH"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    cfg = from_dict(data, path)
+    validate(cfg)
+    return cfg
+
+
+def _where(path: Path, what: str) -> str:
+    return f"{path.name}: {what}" if what else path.name
+
+
+def _check_keys(data: Any, allowed: set[str] | None, what: str, path: Path) -> dict:
+    """`data` must be a table with only `allowed` keys (None: any key)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{_where(path, what)} must be a table")
+    unknown = sorted(set(data) - allowed) if allowed is not None else []
+    if unknown:
+        raise ConfigError(f"{_where(path, what)}: unknown key '{unknown[0]}'")
+    return data
+
+
+def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+        raise ConfigError(f"{_where(path, what)}: '{key}' must be {names[kind]}")
+    return value
+
+
+def from_dict(data: dict, path: Path) -> Config:
+    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing"}, "", path)
+    ledger = top.get("ledger")
+    if ledger is not None:
+        _typed(ledger, str, "ledger", "", path)
+
+    s = _check_keys(top.get("settings", {}), {f for f in Settings.__dataclass_fields__}, "[settings]", path)
+    settings = Settings(
+        timezone=_typed(s.get("timezone", DEFAULT_TIMEZONE), str, "timezone", "[settings]", path),
+        duplicates=tuple(_typed(s.get("duplicates", []), list, "duplicates", "[settings]", path)),
+        isolate=_typed(s.get("isolate", False), bool, "isolate", "[settings]", path),
+        assign_to_creator=_typed(
+            s.get("assign_to_creator", False), bool, "assign_to_creator", "[settings]", path
+        ),
+    )
+
+    users = []
+    for uid, u in _check_keys(top.get("users", {}), None, "[users]", path).items():
+        what = f"user '{uid}'"
+        _check_keys(u, {"name", "email", "role", "pickup", "active"}, what, path)
+        users.append(
+            User(
+                id=uid,
+                name=_typed(u.get("name", ""), str, "name", what, path),
+                email=_typed(u.get("email", ""), str, "email", what, path),
+                role=_typed(u.get("role", "standard"), str, "role", what, path),
+                pickup=_typed(u.get("pickup", False), bool, "pickup", what, path),
+                active=_typed(u.get("active", True), bool, "active", what, path),
+            )
+        )
+
+    groups = []
+    for name, g in _check_keys(top.get("groups", {}), None, "[groups]", path).items():
+        what = f"group '{name}'"
+        _check_keys(g, {"method", "record_type", "pickup_statuses", "members"}, what, path)
+        members = []
+        for i, m in enumerate(_typed(g.get("members", []), list, "members", what, path), 1):
+            mwhat = f"{what} member {i}"
+            _check_keys(m, {"user", "daily", "monthly", "weight"}, mwhat, path)
+            if "user" not in m:
+                raise ConfigError(f"{_where(path, mwhat)}: 'user' is missing")
+            members.append(
+                Member(
+                    user=_typed(m["user"], str, "user", mwhat, path),
+                    daily=_typed(m.get("daily", 0), int, "daily", mwhat, path),
+                    monthly=_typed(m.get("monthly", 0), int, "monthly", mwhat, path),
+                    weight=_typed(m.get("weight", 1), int, "weight", mwhat, path),
+                )
+            )
+        statuses = _typed(g.get("pickup_statuses", []), list, "pickup_statuses", what, path)
+        groups.append(
+            Group(
+                name=name,
+                method=_typed(g.get("method", "sequential"), str, "method", what, path),
+                record_type=_typed(g.get("record_type", "lead"), str, "record_type", what, path),
+                pickup_statuses=tuple(str(x) for x in statuses),
+                members=tuple(members),
+            )
+        )
+
+    routing = _check_keys(top.get("routing", {}), {"default_group", "rules"}, "[routing]", path)
+    default_group = routing.get("default_group")
+    if default_group is not None:
+        _typed(default_group, str, "default_group", "[routing]", path)
+    rules = []
+    for i, r in enumerate(_typed(routing.get("rules", []), list, "rules", "[routing]", path), 1):
+        what = f"rule {i}"
+        _check_keys(r, {"group", "when"}, what, path)
+        when = _check_keys(r.get("when", {}), None, f"{what} 'when'", path)
+        rules.append(
+            Rule(
+                group=_typed(r.get("group", ""), str, "group", what, path),
+                when=tuple((str(k), _typed(v, str, k, what, path)) for k, v in when.items()),
+            )
+        )
+
+    return Config(
+        path=path,
+        settings=settings,
+        users=tuple(users),
+        groups=tuple(groups),
+        rules=tuple(rules),
+        default_group=default_group,
+        ledger=ledger,
+    )
+
+
+# -- validation -----------------------------------------------------------------
+
+
+def check_count(value: int, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{what} must be a whole number of 0 or more, not {value!r}")
+
+
+def check_name(name: str, what: str) -> None:
+    if not NAME_RE.match(name or ""):
+        raise ConfigError(
+            f"{what} '{name}' is not a valid name: use 1-64 letters, digits or . _ @ + -,"
+            " starting with a letter or digit"
+        )
+
+
+def check_timezone(tz: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(f"unknown time zone '{tz}' (use an IANA name such as Europe/London)") from None
+
+
+def validate(cfg: Config) -> None:
+    """Raise ConfigError naming the first thing at fault; the file is not trusted."""
+    p = cfg.path.name
+    check_timezone(cfg.settings.timezone)
+    for f in cfg.settings.duplicates:
+        if f not in DUPLICATE_FIELDS:
+            raise ConfigError(
+                f"{p}: [settings] duplicates: unknown field '{f}' (use {', '.join(DUPLICATE_FIELDS)})"
+            )
+    seen: set[str] = set()
+    for u in cfg.users:
+        check_name(u.id, "user")
+        if u.id in seen:
+            raise ConfigError(f"{p}: user '{u.id}' is defined twice")
+        seen.add(u.id)
+        if u.role not in ROLES:
+            raise ConfigError(f"{p}: user '{u.id}': unknown role '{u.role}' (use {', '.join(ROLES)})")
+    seen_groups: set[str] = set()
+    for g in cfg.groups:
+        check_name(g.name, "group")
+        if g.name in seen_groups:
+            raise ConfigError(f"{p}: group '{g.name}' is defined twice")
+        seen_groups.add(g.name)
+        if g.method not in METHODS:
+            raise ConfigError(
+                f"{p}: group '{g.name}': unknown method '{g.method}' (use {', '.join(METHODS)})"
+            )
+        if g.record_type not in RECORD_TYPES:
+            raise ConfigError(
+                f"{p}: group '{g.name}': unknown record type '{g.record_type}'"
+                f" (use {', '.join(RECORD_TYPES)})"
+            )
+        members: set[str] = set()
+        for m in g.members:
+            if m.user not in seen:
+                raise ConfigError(f"{p}: group '{g.name}': member '{m.user}' is not a user")
+            if m.user in members:
+                raise ConfigError(f"{p}: group '{g.name}': '{m.user}' is a member twice")
+            members.add(m.user)
+            for key in ("daily", "monthly", "weight"):
+                check_count(getattr(m, key), f"{p}: group '{g.name}' member '{m.user}': {key}")
+    for i, r in enumerate(cfg.rules, 1):
+        if r.group not in seen_groups:
+            raise ConfigError(f"{p}: rule {i}: unknown group '{r.group}'")
+        if not r.when:
+            raise ConfigError(f"{p}: rule {i}: needs at least one FIELD=VALUE condition")
+    if cfg.default_group is not None and cfg.default_group not in seen_groups:
+        raise ConfigError(f"{p}: [routing] default_group: unknown group '{cfg.default_group}'")
+
+
+def warnings(cfg: Config) -> list[str]:
+    """Things that are valid but probably not what the admin wants."""
+    out = []
+    users = {u.id: u for u in cfg.users}
+    for g in cfg.groups:
+        if not g.members:
+            out.append(f"group '{g.name}' has no members: its leads will stay unassigned")
+            continue
+        active = [m for m in g.members if users[m.user].active]
+        if not active:
+            out.append(f"group '{g.name}' has no active member: its leads will stay unassigned")
+        elif all(m.daily or m.monthly for m in active):
+            out.append(
+                f"every active member of group '{g.name}' has a cap: once all are reached, leads"
+                " stay unassigned; keep at least one member without a limit"
+            )
+        if g.method == "weighted" and active and all(m.weight == 0 for m in active):
+            out.append(f"group '{g.name}' is weighted but every active member has weight 0")
+        if g.pickup_statuses and not any(users[m.user].pickup for m in g.members):
+            out.append(f"group '{g.name}' has pick-up statuses but no member may pick up leads")
+    if cfg.groups and cfg.default_group is None:
+        out.append("no default group: leads that match no rule are rejected (`leadctl rule default GROUP`)")
+    return out
+
+
+# -- writing --------------------------------------------------------------------
+
+
+def to_dict(cfg: Config) -> dict:
+    data: dict[str, Any] = {}
+    if cfg.ledger:
+        data["ledger"] = cfg.ledger
+    s = cfg.settings
+    data["settings"] = {
+        "timezone": s.timezone,
+        "duplicates": list(s.duplicates),
+        "isolate": s.isolate,
+        "assign_to_creator": s.assign_to_creator,
+    }
+    data["users"] = {
+        u.id: {"name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup, "active": u.active}
+        for u in cfg.users
+    }
+    data["groups"] = {
+        g.name: {
+            "method": g.method,
+            "record_type": g.record_type,
+            "pickup_statuses": list(g.pickup_statuses),
+            "members": [
+                {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight}
+                for m in g.members
+            ],
+        }
+        for g in cfg.groups
+    }
+    routing: dict[str, Any] = {}
+    if cfg.default_group:
+        routing["default_group"] = cfg.default_group
+    routing["rules"] = [{"group": r.group, "when": dict(r.when)} for r in cfg.rules]
+    data["routing"] = routing
+    return data
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so a crash leaves the old file or the new, never half.
+
+    A new file is readable by its owner only; an existing file keeps its mode.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o600
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save(cfg: Config) -> None:
+    """Validate the whole config, then replace the file atomically."""
+    import tomli_w
+
+    validate(cfg)
+    text = tomli_w.dumps(to_dict(cfg))
+    # Round-trip before touching the file: what we write must load as what we mean.
+    again = from_dict(tomllib.loads(text), cfg.path)
+    if again != cfg:
+        raise ConfigError("internal error: the config would not read back as written; nothing changed")
+    try:
+        write_atomic(cfg.path, "# leadctl config; see `leadctl --help` and README.md\n" + text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {cfg.path}: {exc.strerror}") from None
+
+
+# -- changes (each returns a new Config; `save` validates the result) ----------------
+
+
+def add_user(cfg: Config, user: User) -> Config:
+    check_name(user.id, "user")
+    if cfg.has_user(user.id):
+        raise ConfigError(f"user '{user.id}' already exists (use `leadctl user edit`)")
+    return replace(cfg, users=cfg.users + (user,))
+
+
+def edit_user(cfg: Config, user_id: str, **changes: Any) -> Config:
+    old = cfg.user(user_id)
+    new = replace(old, **{k: v for k, v in changes.items() if v is not None})
+    return replace(cfg, users=tuple(new if u.id == user_id else u for u in cfg.users))
+
+
+def remove_user(cfg: Config, user_id: str) -> Config:
+    cfg.user(user_id)
+    groups = tuple(
+        replace(g, members=tuple(m for m in g.members if m.user != user_id)) for g in cfg.groups
+    )
+    return replace(cfg, users=tuple(u for u in cfg.users if u.id != user_id), groups=groups)
+
+
+def add_group(cfg: Config, group: Group) -> Config:
+    check_name(group.name, "group")
+    if cfg.has_group(group.name):
+        raise ConfigError(f"group '{group.name}' already exists (use `leadctl group edit`)")
+    return replace(cfg, groups=cfg.groups + (group,))
+
+
+def edit_group(cfg: Config, name: str, **changes: Any) -> Config:
+    old = cfg.group(name)
+    new = replace(old, **{k: v for k, v in changes.items() if v is not None})
+    return replace(cfg, groups=tuple(new if g.name == name else g for g in cfg.groups))
+
+
+def remove_group(cfg: Config, name: str) -> Config:
+    cfg.group(name)
+    used_by = [i for i, r in enumerate(cfg.rules, 1) if r.group == name]
+    if used_by:
+        raise ConfigError(
+            f"group '{name}' is used by rule {used_by[0]}; remove the rule first (`leadctl rule remove {used_by[0]}`)"
+        )
+    return replace(
+        cfg,
+        groups=tuple(g for g in cfg.groups if g.name != name),
+        default_group=None if cfg.default_group == name else cfg.default_group,
+    )
+
+
+def add_member(cfg: Config, group: str, member: Member) -> Config:
+    g = cfg.group(group)
+    cfg.user(member.user)
+    if g.member(member.user):
+        raise ConfigError(f"'{member.user}' is already a member of group '{group}' (use `group member edit`)")
+    for key in ("daily", "monthly", "weight"):
+        check_count(getattr(member, key), f"--{key}")
+    return edit_group(cfg, group, members=g.members + (member,))
+
+
+def edit_member(cfg: Config, group: str, user: str, **changes: Any) -> Config:
+    g = cfg.group(group)
+    old = g.member(user)
+    if old is None:
+        raise ConfigError(f"'{user}' is not a member of group '{group}'")
+    for key, value in changes.items():
+        if value is not None:
+            check_count(value, f"--{key}")
+    new = replace(old, **{k: v for k, v in changes.items() if v is not None})
+    return edit_group(cfg, group, members=tuple(new if m.user == user else m for m in g.members))
+
+
+def remove_member(cfg: Config, group: str, user: str) -> Config:
+    g = cfg.group(group)
+    if g.member(user) is None:
+        raise ConfigError(f"'{user}' is not a member of group '{group}'")
+    return edit_group(cfg, group, members=tuple(m for m in g.members if m.user != user))
+
+
+def parse_condition(text: str) -> tuple[str, str]:
+    field_name, sep, value = text.partition("=")
+    field_name, value = field_name.strip(), value.strip()
+    if not sep or not field_name or not value:
+        raise ConfigError(f"--when '{text}' must look like FIELD=VALUE, e.g. source=facebook")
+    return field_name, value
+
+
+def add_rule(cfg: Config, group: str, conditions: list[str]) -> Config:
+    cfg.group(group)
+    if not conditions:
+        raise ConfigError("a rule needs at least one --when FIELD=VALUE")
+    when = tuple(parse_condition(c) for c in conditions)
+    return replace(cfg, rules=cfg.rules + (Rule(group, when),))
+
+
+def remove_rule(cfg: Config, number: int) -> Config:
+    if not 1 <= number <= len(cfg.rules):
+        raise ConfigError(f"there is no rule {number} (see `leadctl rule list`)")
+    return replace(cfg, rules=tuple(r for i, r in enumerate(cfg.rules, 1) if i != number))
+
+
+def set_default(cfg: Config, group: str) -> Config:
+    cfg.group(group)
+    return replace(cfg, default_group=group)
+
+
+STARTER = """\
+# leadctl config: your team, its groups (distribution pools), caps and routing rules.
+# Change it with `leadctl user ...`, `leadctl group ...`, `leadctl rule ...` and
+# `leadctl settings ...`; those commands rewrite this file (comments are not kept).
+# See sample-config.toml in the leadctl repository for a commented, complete team.
+
+# ledger = "leadctl.db"          # SQLite ledger, relative to this file
+
+[settings]
+timezone = "UTC"                 # IANA name; caps count calendar days/months here
+duplicates = []                  # ["email", "phone"]: give repeat leads to the earlier owner
+isolate = false                  # trusted users see only their own leads
+assign_to_creator = false        # a lead's created_by user gets it
+
+# [users.tom]
+# name = "Tom"
+# role = "standard"              # standard | trusted | manager | owner
+# pickup = true                  # may pick up unassigned leads
+
+# [groups.tele-sales]
+# method = "sequential"          # sequential | random | weighted
+# record_type = "lead"           # lead | contact | deal
+# pickup_statuses = ["new"]
+# [[groups.tele-sales.members]]
+# user = "tom"
+# daily = 10                     # 0 = no limit
+# monthly = 200
+# weight = 1                     # weighted groups: 10 gets twice the leads of 5
+
+[routing]
+# default_group = "tele-sales"   # where leads that match no rule go
+# [[routing.rules]]
+# group = "tele-sales"
+# when = { source = "facebook" }
+"""

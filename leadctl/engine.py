@@ -1,0 +1,262 @@
+"""The distribution engine: who gets the next lead of a group, and why.
+
+Pure: no IO, no clock, no randomness of its own. The caller passes in the
+members, how much each has used of their caps for the lead's day and month,
+the group's rotation state and a `random.Random`. The only state that changes
+is the `Rotation` and the usage counters handed in, and only when the group's
+own method assigns a lead: assignments outside the group rules (owner,
+creator, duplicate, manual, pick-up) never move a rotation or count.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+
+SEQUENTIAL = "sequential"
+RANDOM = "random"
+WEIGHTED = "weighted"
+METHODS = (SEQUENTIAL, RANDOM, WEIGHTED)
+
+# Methods that assign outside the group rules.
+OWNER = "owner"
+CREATOR = "creator"
+DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A group member as the engine sees it. 0 means no limit."""
+
+    user: str
+    daily: int = 0
+    monthly: int = 0
+    weight: int = 1
+    active: bool = True
+
+
+@dataclass(slots=True)
+class Rotation:
+    """A group's rotation state, kept in the ledger between runs.
+
+    sequential: `last` is the last user the group's method served and `order`
+    the member order at that moment, so that if `last` leaves the group the
+    rotation goes on with the member who followed them.
+    weighted: `current` holds the smooth weighted round robin running weights.
+    """
+
+    last: str | None = None
+    order: tuple[str, ...] = ()
+    current: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"last": self.last, "order": list(self.order), "current": self.current}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Rotation:
+        return cls(
+            last=data.get("last"),
+            order=tuple(data.get("order") or ()),
+            current={str(k): int(v) for k, v in (data.get("current") or {}).items()},
+        )
+
+
+def has_room(slot: Slot, used_day: int, used_month: int) -> bool:
+    """True when neither the daily nor the monthly cap is reached."""
+    if slot.daily and used_day >= slot.daily:
+        return False
+    if slot.monthly and used_month >= slot.monthly:
+        return False
+    return True
+
+
+def _start_index(members: Sequence[Slot], rotation: Rotation) -> int:
+    """Where strict round robin continues: just after the last recipient."""
+    users = [m.user for m in members]
+    last = rotation.last
+    if last is None:
+        return 0
+    if last in users:
+        return (users.index(last) + 1) % len(users)
+    # The last recipient left the group: continue with whoever followed them
+    # in the order of that moment and is still a member.
+    order = rotation.order
+    if last in order:
+        i = order.index(last)
+        present = set(users)
+        for step in range(1, len(order)):
+            follower = order[(i + step) % len(order)]
+            if follower in present:
+                return users.index(follower)
+    return 0
+
+
+def pick_sequential(members: Sequence[Slot], eligible: Sequence[bool], rotation: Rotation) -> str | None:
+    n = len(members)
+    if n == 0:
+        return None
+    start = _start_index(members, rotation)
+    for step in range(n):
+        i = (start + step) % n
+        if eligible[i]:
+            chosen = members[i].user
+            rotation.last = chosen
+            rotation.order = tuple(m.user for m in members)
+            return chosen
+    return None
+
+
+def pick_weighted(members: Sequence[Slot], eligible: Sequence[bool], rotation: Rotation) -> str | None:
+    """Smooth weighted round robin (as in nginx): deterministic, interleaved.
+
+    Weights 10 and 5 give A, B, A, A, B, A ...: exactly 2 of every 3 to the
+    first in every window of 3. Members who are not eligible keep their
+    running weight and do not accumulate while they are skipped.
+    """
+    current = rotation.current
+    present = {m.user for m in members}
+    for user in [u for u in current if u not in present]:
+        del current[user]
+    total = 0
+    best: Slot | None = None
+    best_value = 0
+    for slot, ok in zip(members, eligible):
+        if not ok or slot.weight <= 0:
+            continue
+        value = current.get(slot.user, 0) + slot.weight
+        current[slot.user] = value
+        total += slot.weight
+        if best is None or value > best_value:
+            best, best_value = slot, value
+    if best is None:
+        return None
+    current[best.user] = best_value - total
+    return best.user
+
+
+def pick_random(members: Sequence[Slot], eligible: Sequence[bool], rng: random.Random) -> str | None:
+    pool = [m.user for m, ok in zip(members, eligible) if ok]
+    if not pool:
+        return None
+    return pool[rng.randrange(len(pool))]
+
+
+def pick(
+    method: str,
+    members: Sequence[Slot],
+    eligible: Sequence[bool],
+    rotation: Rotation,
+    rng: random.Random,
+) -> str | None:
+    """The member the group's method gives the next lead to, or None."""
+    if method == SEQUENTIAL:
+        return pick_sequential(members, eligible, rotation)
+    if method == WEIGHTED:
+        return pick_weighted(members, eligible, rotation)
+    if method == RANDOM:
+        return pick_random(members, eligible, rng)
+    raise ValueError(f"unknown method {method!r}")
+
+
+def day_key(day: str) -> str:
+    return "D" + day
+
+
+def month_key(day: str) -> str:
+    return "M" + day[:7]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """What the allocator needs to know of a group."""
+
+    name: str
+    method: str
+    members: tuple[Slot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    user: str | None
+    method: str | None
+    counted: bool
+    reason: str | None = None
+
+
+class Allocator:
+    """Runs the group methods over many leads, keeping caps and rotations.
+
+    `usage` maps (group, user, period) to the number of leads the group's
+    method gave that member in that period ("D2026-11-23" or "M2026-11"); the
+    caller loads the periods it needs beforehand and saves `dirty_usage`
+    afterwards. `rotations` maps a group name to its Rotation.
+    """
+
+    def __init__(
+        self,
+        usage: MutableMapping[tuple[str, str, str], int],
+        rotations: MutableMapping[str, Rotation],
+        rng: random.Random,
+    ):
+        self.usage = usage
+        self.rotations = rotations
+        self.rng = rng
+        self.dirty_usage: set[tuple[str, str, str]] = set()
+        self.dirty_rotations: set[str] = set()
+
+    def used(self, group: str, user: str, day: str) -> tuple[int, int]:
+        get = self.usage.get
+        return get((group, user, day_key(day)), 0), get((group, user, month_key(day)), 0)
+
+    def assign(self, group: GroupPlan, day: str) -> Decision:
+        """Give one lead received on `day` (YYYY-MM-DD, local) to the group."""
+        members = group.members
+        if not members:
+            return Decision(None, None, False, f"group '{group.name}' has no members")
+        dkey, mkey = day_key(day), month_key(day)
+        get = self.usage.get
+        name = group.name
+        eligible = [
+            m.active and has_room(m, get((name, m.user, dkey), 0), get((name, m.user, mkey), 0))
+            for m in members
+        ]
+        rotation = self.rotations.get(name)
+        if rotation is None:
+            rotation = self.rotations[name] = Rotation()
+        user = pick(group.method, members, eligible, rotation, self.rng)
+        if user is None:
+            return Decision(
+                None, None, False, f"every member of group '{name}' is capped or inactive"
+            )
+        for key in ((name, user, dkey), (name, user, mkey)):
+            self.usage[key] = get(key, 0) + 1
+            self.dirty_usage.add(key)
+        self.dirty_rotations.add(name)
+        return Decision(user, group.method, True)
+
+
+def outside_rules(
+    *,
+    owner: str | None,
+    created_by: str | None,
+    duplicate_owner: str | None,
+    active_users: Iterable[str] | Mapping[str, object],
+    assign_to_creator: bool,
+) -> tuple[Decision | None, str | None]:
+    """Precedence: owner > creator (if on) > duplicate (if on) > group method.
+
+    Returns (decision, note): a decision when someone outside the group rules
+    gets the lead, else None; `note` explains a named owner who could not be
+    used, so the lead is routed by the group and the reason says why.
+    """
+    note = None
+    if owner:
+        if owner in active_users:
+            return Decision(owner, OWNER, False), None
+        note = f"owner '{owner}' is not an active user"
+    if assign_to_creator and created_by and created_by in active_users:
+        return Decision(created_by, CREATOR, False, note), None
+    if duplicate_owner and duplicate_owner in active_users:
+        return Decision(duplicate_owner, DUPLICATE, False, note), None
+    return None, note

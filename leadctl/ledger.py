@@ -1,0 +1,299 @@
+"""The SQLite ledger: every lead, every assignment event, rotations and usage.
+
+All SQL lives here. Tables:
+
+- `leads`: one row per lead; its original fields as a JSON object of text,
+  plus the columns leadctl filters on and its current owner.
+- `events`: append-only (triggers refuse UPDATE and DELETE); one row per
+  assignment, pick-up, reassignment or release: who, when, how and why.
+- `rotations`: each group's rotation state (JSON), shared by every intake path.
+- `usage`: leads the group's method gave each member per day ("D2026-11-23")
+  and month ("M2026-11"), so a cap check is one key look-up, never a scan.
+
+WAL mode and a busy timeout let readers work while a router writes; routers
+take `BEGIN IMMEDIATE` per batch, so parallel runs serialise on the write
+lock instead of double-assigning. The schema is versioned with sqlite-utils
+migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from .engine import Rotation
+from .errors import LeadctlError
+
+BUSY_TIMEOUT_MS = 120_000
+
+LEAD_COLUMNS = (
+    "id", "type", "status", "email", "phone", "source", "received_at", "fields",
+    "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
+)
+EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted")
+
+
+def _migrations():
+    from sqlite_utils import Migrations
+
+    migrations = Migrations("leadctl")
+
+    @migrations()
+    def m001_initial(db):
+        db.execute(
+            """CREATE TABLE leads (
+                id TEXT PRIMARY KEY,
+                type TEXT NOT NULL,
+                status TEXT,
+                email TEXT,
+                phone TEXT,
+                source TEXT,
+                received_at TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                email_key TEXT,
+                phone_key TEXT,
+                group_name TEXT,
+                assigned_to TEXT,
+                method TEXT,
+                reason TEXT,
+                assigned_at TEXT
+            )"""
+        )
+        db.execute("CREATE INDEX leads_assigned_to ON leads(assigned_to)")
+        db.execute("CREATE INDEX leads_group_status ON leads(group_name, status)")
+        db.execute("CREATE INDEX leads_email_key ON leads(email_key) WHERE email_key IS NOT NULL")
+        db.execute("CREATE INDEX leads_phone_key ON leads(phone_key) WHERE phone_key IS NOT NULL")
+        db.execute(
+            """CREATE TABLE events (
+                id INTEGER PRIMARY KEY,
+                lead_id TEXT NOT NULL,
+                at TEXT NOT NULL,
+                assigned_to TEXT,
+                group_name TEXT,
+                method TEXT NOT NULL,
+                reason TEXT,
+                counted INTEGER NOT NULL DEFAULT 0
+            )"""
+        )
+        db.execute("CREATE INDEX events_lead ON events(lead_id)")
+        db.execute(
+            "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+            "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+        )
+        db.execute(
+            "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+            "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+        )
+        db.execute("CREATE TABLE rotations (group_name TEXT PRIMARY KEY, state TEXT NOT NULL)")
+        db.execute(
+            """CREATE TABLE usage (
+                group_name TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                period TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (group_name, period, user_id)
+            ) WITHOUT ROWID"""
+        )
+
+    return migrations
+
+
+class Ledger:
+    """One open ledger. Use `write()` for every change."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None):
+        self.conn = conn
+        self.path = path
+
+    # -- opening -------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Ledger:
+        """Open (and if need be create, owner-only) the ledger at `path`.
+
+        With create=False a missing ledger reads as an empty one in memory,
+        so read-only commands never leave a file behind.
+        """
+        path = Path(path)
+        if not path.exists():
+            if not create:
+                return cls._connect(":memory:", None)
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise LeadctlError(f"cannot create ledger {path}: {exc.strerror}") from None
+        return cls._connect(str(path), path)
+
+    @classmethod
+    def _connect(cls, target: str, path: Path | None) -> Ledger:
+        where = path or "the ledger"
+        try:
+            conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if path is not None:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            ledger = cls(conn, path)
+            ledger._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise LeadctlError(f"cannot open ledger {where}: {exc}") from None
+        return ledger
+
+    def _migrate(self) -> None:
+        from sqlite_utils import Database
+
+        migrations = _migrations()
+        db = Database(self.conn, execute_plugins=False, recursive_triggers=False)
+        if not migrations.pending(db):
+            return
+        with self.write():
+            migrations.apply(db)  # inside our IMMEDIATE transaction: savepoints
+
+    def schema_version(self) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = 'leadctl'"
+        ).fetchone()
+        return row[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions --------------------------------------------------------------
+    @contextmanager
+    def write(self, dry_run: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front (BEGIN IMMEDIATE) so that two
+        routers serialise on the lock instead of reading stale rotations."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise LeadctlError(f"ledger {self.path} is busy or unwritable: {exc}") from None
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        if dry_run:
+            self.conn.execute("ROLLBACK")
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- routing state -------------------------------------------------------------
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(f"SELECT id FROM leads WHERE id IN ({marks})", chunk))
+        return found
+
+    def load_usage(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
+        """Usage rows for the given (group, period) pairs."""
+        out: dict[tuple[str, str, str], int] = {}
+        sql = "SELECT user_id, count FROM usage WHERE group_name = ? AND period = ?"
+        for group, period in keys:
+            for user, count in self.conn.execute(sql, (group, period)):
+                out[(group, user, period)] = count
+        return out
+
+    def load_rotations(self, groups: Iterable[str]) -> dict[str, Rotation]:
+        out = {}
+        for name in groups:
+            row = self.conn.execute("SELECT state FROM rotations WHERE group_name = ?", (name,)).fetchone()
+            if row:
+                out[name] = Rotation.from_dict(json.loads(row[0]))
+        return out
+
+    def save_usage(self, usage: Mapping[tuple[str, str, str], int], keys: Iterable[tuple[str, str, str]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO usage (group_name, user_id, period, count) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (group_name, period, user_id) DO UPDATE SET count = excluded.count",
+            [(g, u, p, usage[(g, u, p)]) for g, u, p in keys],
+        )
+
+    def save_rotations(self, rotations: Mapping[str, Rotation], names: Iterable[str]) -> None:
+        self.conn.executemany(
+            "INSERT INTO rotations (group_name, state) VALUES (?, ?) "
+            "ON CONFLICT (group_name) DO UPDATE SET state = excluded.state",
+            [(n, json.dumps(rotations[n].to_dict())) for n in names],
+        )
+
+    def insert_leads(self, rows: list[tuple]) -> None:
+        marks = ",".join("?" * len(LEAD_COLUMNS))
+        self.conn.executemany(f"INSERT INTO leads ({','.join(LEAD_COLUMNS)}) VALUES ({marks})", rows)
+
+    def insert_events(self, rows: list[tuple]) -> None:
+        marks = ",".join("?" * len(EVENT_COLUMNS))
+        self.conn.executemany(f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES ({marks})", rows)
+
+    # -- read side -----------------------------------------------------------------
+    def leads(
+        self,
+        *,
+        owner: str | None = None,
+        unassigned: bool = False,
+        status: str | None = None,
+        group: str | None = None,
+        visible_to: str | None = None,
+    ) -> Iterator[dict]:
+        """Leads in the order they arrived. `visible_to` restricts to one owner
+        (lead isolation); the caller decides when it applies."""
+        where, params = [], []
+        if visible_to is not None:
+            where.append("assigned_to = ?")
+            params.append(visible_to)
+        if owner is not None:
+            where.append("assigned_to = ?")
+            params.append(owner)
+        if unassigned:
+            where.append("assigned_to IS NULL")
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if group is not None:
+            where.append("group_name = ?")
+            params.append(group)
+        sql = "SELECT * FROM leads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY rowid"
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row))
+
+    def lead(self, lead_id: str) -> dict | None:
+        cur = self.conn.execute("SELECT * FROM leads WHERE id = ?", (lead_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row))
+
+    def history(self, lead_id: str) -> list[dict]:
+        cur = self.conn.execute(
+            "SELECT at, assigned_to, group_name, method, reason, counted FROM events"
+            " WHERE lead_id = ? ORDER BY id",
+            (lead_id,),
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+    def usage_counts(self, period: str) -> dict[tuple[str, str], int]:
+        """(group, user) -> count for one period."""
+        return {
+            (g, u): c
+            for g, u, c in self.conn.execute(
+                "SELECT group_name, user_id, count FROM usage WHERE period = ?", (period,)
+            )
+        }
+
+    def events(self) -> Iterator[tuple]:
+        """Every assignment event (not releases), oldest first:
+        (at, assigned_to, group_name, method)."""
+        yield from self.conn.execute(
+            "SELECT at, assigned_to, group_name, method FROM events"
+            " WHERE assigned_to IS NOT NULL ORDER BY id"
+        )

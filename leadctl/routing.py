@@ -1,0 +1,263 @@
+"""Routing a stream of records into the ledger, batch by batch.
+
+For each record: give it an id, a type, a routing clock and a group (checks
+that can reject it), then, inside one write transaction per batch, skip ids
+the ledger already has, apply the rules outside the group (owner, creator,
+duplicate) and else the group's method through the engine's `Allocator`, and
+write leads, events, usage and rotations together. A killed run loses at
+most the batch in flight, and a re-run skips what was committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from itertools import islice
+
+from .config import RECORD_TYPES, Config, Group
+from .engine import Allocator, Decision, GroupPlan, Rotation, day_key, month_key, outside_rules
+from .errors import LeadctlError
+from .intake import BadRecord, Record
+from .ledger import Ledger
+
+ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
+OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
+MAX_ID = 200
+BATCH_SIZE = 2000
+
+
+@dataclass(slots=True)
+class Outcome:
+    line: int
+    lead_id: str | None
+    status: str
+    assigned_to: str | None = None
+    group: str | None = None
+    method: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict:
+        return {f: getattr(self, f) for f in OUTPUT_FIELDS}
+
+
+@dataclass(slots=True)
+class _Lead:
+    """A record that passed the checks and waits for its batch."""
+
+    line: int
+    id: str
+    type: str
+    fields: dict[str, str]
+    when: datetime
+    group: Group
+
+
+def derived_id(fields: dict[str, str]) -> str:
+    """A stable id for a record that has none: the same content, the same id."""
+    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return "auto-" + hashlib.sha256(blob).hexdigest()[:20]
+
+
+def parse_when(text: str, tz: tzinfo) -> datetime:
+    """ISO 8601 to an aware datetime in `tz`; without an offset it is read in `tz`."""
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt.astimezone(tz)
+
+
+def email_key(value: str | None) -> str | None:
+    """Emails compare trimmed and case-insensitively."""
+    key = (value or "").strip().lower()
+    return key or None
+
+
+def phone_key(value: str | None) -> str | None:
+    """Phones compare by their digits, a leading + kept as the country marker."""
+    text = (value or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits:
+        return None
+    return "+" + digits if text.startswith("+") else digits
+
+
+class Router:
+    def __init__(
+        self,
+        cfg: Config,
+        ledger: Ledger,
+        *,
+        now: datetime,
+        rng: random.Random,
+        group: str | None = None,
+        dry_run: bool = False,
+        batch_size: int = BATCH_SIZE,
+        on_batch: Callable[[int], None] | None = None,
+    ):
+        self.cfg = cfg
+        self.ledger = ledger
+        self.tz = cfg.tz()
+        self.now = now.astimezone(self.tz)
+        self.rng = rng
+        self.dry_run = dry_run
+        self.batch_size = batch_size
+        self.on_batch = on_batch
+        self.forced = cfg.group(group) if group else None
+        if self.forced is None and cfg.default_group is None and not cfg.rules:
+            raise LeadctlError(
+                "no group to route to: pass --group GROUP, or set one with `leadctl rule default GROUP`"
+            )
+        self.plans = {g.name: GroupPlan(g.name, g.method, cfg.slots(g)) for g in cfg.groups}
+        self.rules = [
+            (tuple((k.lower(), v.lower()) for k, v in r.when), cfg.group(r.group)) for r in cfg.rules
+        ]
+        self.default = cfg.group(cfg.default_group) if cfg.default_group else None
+        self.active = cfg.active_users()
+        # A dry run never commits, so it carries its own state from batch to batch.
+        self._dry_usage: dict = {}
+        self._dry_loaded: set = set()
+        self._dry_rotations: dict[str, Rotation] = {}
+        self._dry_seen: set[str] = set()
+
+    # -- per record checks ------------------------------------------------------------
+    def _group_for(self, fields: dict[str, str]) -> Group | None:
+        if self.forced is not None:
+            return self.forced
+        if self.rules:
+            low = {k.lower(): v.strip().lower() for k, v in fields.items()}
+            for conditions, group in self.rules:
+                if all(low.get(k) == v for k, v in conditions):
+                    return group
+        return self.default
+
+    def _prepare(self, rec: Record) -> _Lead | Outcome:
+        fields = rec.fields
+        lead_id = (fields.get("id") or "").strip() or derived_id(fields)
+        if len(lead_id) > MAX_ID:
+            return Outcome(rec.line, None, REJECTED, reason=f"id is longer than {MAX_ID} characters")
+        kind = (fields.get("type") or "").strip().lower() or "lead"
+        if kind not in RECORD_TYPES:
+            return Outcome(
+                rec.line, lead_id, REJECTED,
+                reason=f"unknown type '{kind[:40]}' (use {', '.join(RECORD_TYPES)})",
+            )
+        raw_when = (fields.get("received_at") or "").strip()
+        if raw_when:
+            try:
+                when = parse_when(raw_when, self.tz)
+            except (ValueError, OverflowError):
+                return Outcome(
+                    rec.line, lead_id, REJECTED,
+                    reason="received_at is not an ISO 8601 date and time (e.g. 2026-11-23T13:10:00)",
+                )
+        else:
+            when = self.now
+        group = self._group_for(fields)
+        if group is None:
+            return Outcome(
+                rec.line, lead_id, REJECTED,
+                reason="no rule matches and no default group is set (`leadctl rule default GROUP`)",
+            )
+        if group.record_type != kind:
+            return Outcome(
+                rec.line, lead_id, REJECTED, group=group.name,
+                reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
+            )
+        return _Lead(rec.line, lead_id, kind, fields, when, group)
+
+    # -- batches ----------------------------------------------------------------------
+    def route(self, records: Iterable[Record | BadRecord]) -> Iterator[Outcome]:
+        it = iter(records)
+        while True:
+            chunk = list(islice(it, self.batch_size))
+            if not chunk:
+                return
+            items: list[_Lead | Outcome] = [
+                Outcome(r.line, None, REJECTED, reason=r.reason) if isinstance(r, BadRecord) else self._prepare(r)
+                for r in chunk
+            ]
+            yield from self._commit(items)
+            if self.on_batch:
+                self.on_batch(len(chunk))
+
+    def _commit(self, items: list[_Lead | Outcome]) -> list[Outcome]:
+        leads = [x for x in items if isinstance(x, _Lead)]
+        if not leads:
+            return items  # type: ignore[return-value]
+        decided: dict[int, Outcome] = {}
+        with self.ledger.write(dry_run=self.dry_run):
+            seen = self.ledger.existing_ids({x.id for x in leads})
+            periods = set()
+            for x in leads:
+                day = x.when.date().isoformat()
+                periods.add((x.group.name, day_key(day)))
+                periods.add((x.group.name, month_key(day)))
+            if self.dry_run:
+                seen |= self._dry_seen
+                missing = periods - self._dry_loaded
+                self._dry_usage.update(self.ledger.load_usage(missing))
+                self._dry_loaded |= missing
+                for name, rot in self.ledger.load_rotations(
+                    {x.group.name for x in leads} - set(self._dry_rotations)
+                ).items():
+                    self._dry_rotations[name] = rot
+                alloc = Allocator(self._dry_usage, self._dry_rotations, self.rng)
+            else:
+                alloc = Allocator(
+                    self.ledger.load_usage(periods),
+                    self.ledger.load_rotations({x.group.name for x in leads}),
+                    self.rng,
+                )
+            lead_rows, event_rows = [], []
+            for x in leads:
+                if x.id in seen:
+                    decided[id(x)] = Outcome(x.line, x.id, SKIPPED, reason="lead id already in the ledger")
+                    continue
+                seen.add(x.id)
+                decision = self._decide(x, alloc)
+                at = x.when.isoformat(timespec="seconds")
+                f = x.fields
+                email, phone = f.get("email"), f.get("phone")
+                lead_rows.append((
+                    x.id, x.type, f.get("status") or None, email, phone, f.get("source"), at,
+                    json.dumps(f, ensure_ascii=False), email_key(email), phone_key(phone),
+                    x.group.name, decision.user, decision.method, decision.reason,
+                    at if decision.user else None,
+                ))
+                if decision.user:
+                    event_rows.append((
+                        x.id, at, decision.user, x.group.name, decision.method, decision.reason,
+                        int(decision.counted),
+                    ))
+                decided[id(x)] = Outcome(
+                    x.line, x.id, ASSIGNED if decision.user else UNASSIGNED,
+                    decision.user, x.group.name, decision.method, decision.reason,
+                )
+            self.ledger.insert_leads(lead_rows)
+            self.ledger.insert_events(event_rows)
+            self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
+            self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+            if self.dry_run:
+                self._dry_seen |= {row[0] for row in lead_rows}
+        return [decided[id(x)] if isinstance(x, _Lead) else x for x in items]
+
+    def _decide(self, lead: _Lead, alloc: Allocator) -> Decision:
+        f = lead.fields
+        outside, note = outside_rules(
+            owner=(f.get("owner") or "").strip() or None,
+            created_by=(f.get("created_by") or "").strip() or None,
+            duplicate_owner=None,
+            active_users=self.active,
+            assign_to_creator=self.cfg.settings.assign_to_creator,
+        )
+        if outside is not None:
+            return outside
+        decision = alloc.assign(self.plans[lead.group.name], lead.when.date().isoformat())
+        if note:
+            reason = f"{note}; {decision.reason}" if decision.reason else f"{note}; routed by group"
+            return Decision(decision.user, decision.method, decision.counted, reason)
+        return decision
