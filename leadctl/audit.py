@@ -61,7 +61,11 @@ def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None =
     day = today(cfg, now or datetime.now().astimezone())
     rows = quota_rows(cfg, ledger, day, group.name)
     slots = cfg.slots(group)
-    eligible = [s.active and not r["capped"] for s, r in zip(slots, rows)]
+    capped = {r["user"] for r in rows if r["capped"]}
+
+    def eligible(slot):
+        return slot.active and slot.user not in capped
+
     nxt = None
     if group.method != "random":
         state = ledger.load_rotations([group.name]).get(group.name, Rotation())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SEQUENTIAL = "sequential"
@@ -62,6 +63,9 @@ class Rotation:
         )
 
 
+Eligible = Callable[[Slot], bool]
+
+
 def has_room(slot: Slot, used_day: int, used_month: int) -> bool:
     """True when neither the daily nor the monthly cap is reached."""
     if slot.daily and used_day >= slot.daily:
@@ -92,22 +96,21 @@ def _start_index(members: Sequence[Slot], rotation: Rotation) -> int:
     return 0
 
 
-def pick_sequential(members: Sequence[Slot], eligible: Sequence[bool], rotation: Rotation) -> str | None:
+def pick_sequential(members: Sequence[Slot], eligible: Eligible, rotation: Rotation) -> str | None:
     n = len(members)
     if n == 0:
         return None
     start = _start_index(members, rotation)
     for step in range(n):
-        i = (start + step) % n
-        if eligible[i]:
-            chosen = members[i].user
-            rotation.last = chosen
+        slot = members[(start + step) % n]
+        if eligible(slot):
+            rotation.last = slot.user
             rotation.order = tuple(m.user for m in members)
-            return chosen
+            return slot.user
     return None
 
 
-def pick_weighted(members: Sequence[Slot], eligible: Sequence[bool], rotation: Rotation) -> str | None:
+def pick_weighted(members: Sequence[Slot], eligible: Eligible, rotation: Rotation) -> str | None:
     """Smooth weighted round robin (as in nginx): deterministic, interleaved.
 
     Weights 10 and 5 give A, B, A, A, B, A ...: exactly 2 of every 3 to the
@@ -121,8 +124,8 @@ def pick_weighted(members: Sequence[Slot], eligible: Sequence[bool], rotation: R
     total = 0
     best: Slot | None = None
     best_value = 0
-    for slot, ok in zip(members, eligible):
-        if not ok or slot.weight <= 0:
+    for slot in members:
+        if slot.weight <= 0 or not eligible(slot):
             continue
         value = current.get(slot.user, 0) + slot.weight
         current[slot.user] = value
@@ -135,8 +138,8 @@ def pick_weighted(members: Sequence[Slot], eligible: Sequence[bool], rotation: R
     return best.user
 
 
-def pick_random(members: Sequence[Slot], eligible: Sequence[bool], rng: random.Random) -> str | None:
-    pool = [m.user for m, ok in zip(members, eligible) if ok]
+def pick_random(members: Sequence[Slot], eligible: Eligible, rng: random.Random) -> str | None:
+    pool = [m.user for m in members if eligible(m)]
     if not pool:
         return None
     return pool[rng.randrange(len(pool))]
@@ -145,11 +148,15 @@ def pick_random(members: Sequence[Slot], eligible: Sequence[bool], rng: random.R
 def pick(
     method: str,
     members: Sequence[Slot],
-    eligible: Sequence[bool],
+    eligible: Eligible,
     rotation: Rotation,
     rng: random.Random,
 ) -> str | None:
-    """The member the group's method gives the next lead to, or None."""
+    """The member the group's method gives the next lead to, or None.
+
+    `eligible(slot)` says whether a member may take a lead now (active and
+    under both caps); it is asked lazily, so round robin usually asks once.
+    """
     if method == SEQUENTIAL:
         return pick_sequential(members, eligible, rotation)
     if method == WEIGHTED:
@@ -217,10 +224,14 @@ class Allocator:
         dkey, mkey = day_key(day), month_key(day)
         get = self.usage.get
         name = group.name
-        eligible = [
-            m.active and has_room(m, get((name, m.user, dkey), 0), get((name, m.user, mkey), 0))
-            for m in members
-        ]
+
+        def eligible(m: Slot) -> bool:
+            if not m.active:
+                return False
+            if m.daily and get((name, m.user, dkey), 0) >= m.daily:
+                return False
+            return not (m.monthly and get((name, m.user, mkey), 0) >= m.monthly)
+
         rotation = self.rotations.get(name)
         if rotation is None:
             rotation = self.rotations[name] = Rotation()

@@ -43,8 +43,11 @@ class CsvOut:
         self.writer.writerow([safe_cell(data.get(c)) for c in self.columns])
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def json_line(data: dict, out: IO[str] | None = None) -> None:
-    (out or sys.stdout).write(json.dumps(data, ensure_ascii=False) + "\n")
+    (out or sys.stdout).write(_to_json(data) + "\n")
 
 
 def console(stderr: bool = False):

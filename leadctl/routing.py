@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -27,7 +28,10 @@ from .ledger import Ledger
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
+_NOT_DIGIT = re.compile(r"\D")
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 BATCH_SIZE = 2000
+DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 
 
 @dataclass(slots=True)
@@ -41,7 +45,9 @@ class Outcome:
     reason: str | None = None
 
     def as_dict(self) -> dict:
-        return {f: getattr(self, f) for f in OUTPUT_FIELDS}
+        return {"line": self.line, "lead_id": self.lead_id, "status": self.status,
+                "assigned_to": self.assigned_to, "group": self.group, "method": self.method,
+                "reason": self.reason}
 
 
 @dataclass(slots=True)
@@ -66,7 +72,7 @@ def parse_when(text: str, tz: tzinfo) -> datetime:
     """ISO 8601 to an aware datetime in `tz`; without an offset it is read in `tz`."""
     dt = datetime.fromisoformat(text.strip())
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
+        return dt.replace(tzinfo=tz)
     return dt.astimezone(tz)
 
 
@@ -79,7 +85,7 @@ def email_key(value: str | None) -> str | None:
 def phone_key(value: str | None) -> str | None:
     """Phones compare by their digits, a leading + kept as the country marker."""
     text = (value or "").strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = _NOT_DIGIT.sub("", text)
     if not digits:
         return None
     return "+" + digits if text.startswith("+") else digits
@@ -223,8 +229,8 @@ class Router:
                 f = x.fields
                 email, phone = f.get("email"), f.get("phone")
                 lead_rows.append((
-                    x.id, x.type, f.get("status") or None, email, phone, f.get("source"), at,
-                    json.dumps(f, ensure_ascii=False), email_key(email), phone_key(phone),
+                    x.id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"), at,
+                    _to_json(f), email_key(email), phone_key(phone),
                     x.group.name, decision.user, decision.method, decision.reason,
                     at if decision.user else None,
                 ))

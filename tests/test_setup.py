@@ -1,0 +1,198 @@
+"""Set-up commands and the config file: validation, refusals, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tomllib
+
+import pytest
+
+from leadctl import config as cfgmod
+from leadctl.errors import ConfigError
+
+
+def test_init_writes_a_starter_config_and_ledger_readable_by_owner_only(lc):
+    assert lc.config.exists() and lc.db.exists()
+    assert stat.S_IMODE(lc.config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(lc.db.stat().st_mode) == 0o600
+    data = tomllib.loads(lc.config.read_text())
+    assert data["settings"]["timezone"] == "UTC" and "users" not in data
+
+
+def test_init_refuses_to_overwrite_without_force(lc):
+    lc("user", "add", "tom")
+    before = lc.config.read_bytes()
+    result = lc("init", ok=False)
+    assert result.exit_code == 2 and "--force" in result.stderr
+    assert lc.config.read_bytes() == before
+    lc("init", "--force")
+    assert "users" not in tomllib.loads(lc.config.read_text())
+
+
+def test_users_and_groups_round_trip_through_the_file(lc):
+    lc("user", "add", "tom", "--name", "Tom", "--email", "tom@example.com", "--role", "trusted", "--pickup")
+    lc("group", "add", "tele-sales", "--method", "weighted", "--record-type", "lead", "--pickup-status", "new",
+       "--pickup-status", "no-answer")
+    lc("group", "member", "add", "tele-sales", "tom", "--daily", "10", "--monthly", "200", "--weight", "5")
+    users = lc.json("user", "list")
+    assert users == [{"id": "tom", "name": "Tom", "email": "tom@example.com", "role": "trusted",
+                      "pickup": True, "active": True, "groups": ["tele-sales"]}]
+    show = lc.json("group", "show", "tele-sales")
+    assert show["method"] == "weighted" and show["pickup_statuses"] == ["new", "no-answer"]
+    assert show["members"][0]["daily_limit"] == 10 and show["members"][0]["weight"] == 5
+    lc("group", "member", "edit", "tele-sales", "tom", "--daily", "0")
+    assert lc.json("group", "show", "tele-sales")["members"][0]["daily_limit"] == 0
+    lc("user", "edit", "tom", "--inactive")
+    assert lc.json("user", "list")[0]["active"] is False
+
+
+def test_defaults_are_as_the_contract_says(lc):
+    lc("user", "add", "ann")
+    lc("group", "add", "g")
+    lc("group", "member", "add", "g", "ann")
+    assert lc.json("user", "list")[0]["role"] == "standard"
+    assert lc.json("user", "list")[0]["pickup"] is False
+    group = lc.json("group", "list")[0]
+    assert group["method"] == "sequential" and group["record_type"] == "lead"
+    member = lc.json("group", "show", "g")["members"][0]
+    assert (member["daily_limit"], member["monthly_limit"], member["weight"]) == (0, 0, 1)
+
+
+def test_new_member_joins_at_the_end(lc):
+    lc.team(users=("a", "b"))
+    lc("user", "add", "c")
+    lc("group", "member", "add", "tele-sales", "c")
+    assert [m["user"] for m in lc.json("group", "show", "tele-sales")["members"]] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["group", "member", "add", "g", "tom", "--daily", "-1"], "--daily must be a whole number of 0 or more"),
+    (["group", "member", "add", "g", "tom", "--weight", "-3"], "--weight must be a whole number"),
+    (["group", "member", "add", "g", "tom", "--monthly", "2.5"], None),
+    (["group", "member", "add", "g", "nobody"], "unknown user 'nobody'"),
+    (["group", "member", "add", "nogroup", "tom"], "unknown group 'nogroup'"),
+    (["group", "member", "add", "g", "ann"], "already a member"),
+    (["group", "member", "edit", "g", "ann", "--daily", "-5"], "--daily must be a whole number"),
+    (["group", "member", "edit", "g", "tom", "--daily", "5"], "'tom' is not a member of group 'g'"),
+    (["user", "add", "ann"], "user 'ann' already exists"),
+    (["user", "add", "bad name"], "not a valid name"),
+    (["user", "add", "x", "--role", "boss"], None),
+    (["user", "edit", "ghost", "--inactive"], "unknown user 'ghost'"),
+    (["group", "add", "g"], "group 'g' already exists"),
+    (["group", "add", "h", "--method", "fastest"], None),
+    (["group", "edit", "nope", "--method", "random"], "unknown group 'nope'"),
+    (["settings", "--timezone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+    (["settings", "--duplicates", "email,fax"], "unknown field 'fax'"),
+    (["rule", "add", "--group", "nope", "--when", "source=x"], "unknown group 'nope'"),
+    (["rule", "add", "--group", "g", "--when", "source"], "must look like FIELD=VALUE"),
+    (["rule", "remove", "7"], "there is no rule 7"),
+    (["rule", "default", "nope"], "unknown group 'nope'"),
+    (["group", "remove", "g"], "used by rule 1"),
+])
+def test_bad_commands_exit_2_with_one_line_and_change_nothing(lc, args, message):
+    lc("user", "add", "ann")
+    lc("user", "add", "tom")
+    lc("group", "add", "g")
+    lc("group", "member", "add", "g", "ann")
+    lc("rule", "add", "--group", "g", "--when", "source=facebook")
+    config_before, db_before = lc.config.read_bytes(), lc.db.read_bytes()
+    result = lc(*args, ok=False)
+    assert result.exit_code == 2
+    if message:
+        assert message in result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert lc.config.read_bytes() == config_before
+    assert lc.db.read_bytes() == db_before
+
+
+def test_removing_a_user_takes_them_out_of_every_group(lc):
+    lc.team(users=("a", "b"))
+    lc("group", "add", "other")
+    lc("group", "member", "add", "other", "a")
+    lc("user", "remove", "a")
+    assert [u["id"] for u in lc.json("user", "list")] == ["b"]
+    assert [g["members"] for g in lc.json("group", "list")] == [["b"], []]
+
+
+def test_rules_list_in_order_and_remove_by_number(lc):
+    lc.team(users=("a",))
+    lc("group", "add", "ads")
+    lc("rule", "add", "--group", "ads", "--when", "source=google-ads", "--when", "type=lead")
+    lc("rule", "add", "--group", "tele-sales", "--when", "source=facebook")
+    assert lc.json("rule", "list") == [
+        {"number": 1, "group": "ads", "when": {"source": "google-ads", "type": "lead"}},
+        {"number": 2, "group": "tele-sales", "when": {"source": "facebook"}},
+    ]
+    lc("rule", "remove", "1")
+    assert [r["group"] for r in lc.json("rule", "list")] == ["tele-sales"]
+
+
+def test_settings_show_and_change(lc):
+    lc("settings", "--timezone", "Europe/London", "--duplicates", "email,phone", "--isolate",
+       "--assign-to-creator")
+    got = json.loads(lc("settings", "--format", "json").stdout)
+    assert got == {"timezone": "Europe/London", "duplicates": ["email", "phone"], "isolate": True,
+                   "assign_to_creator": True}
+    lc("settings", "--no-duplicates", "--no-isolate")
+    got = json.loads(lc("settings", "--format", "json").stdout)
+    assert got["duplicates"] == [] and got["isolate"] is False and got["assign_to_creator"] is True
+
+
+def test_config_check_warns_when_every_member_has_a_cap(lc):
+    lc.team(users=("a", "b"), daily="5")
+    result = lc("config", "check")
+    assert "every active member of group 'tele-sales' has a cap" in result.stderr
+    lc("group", "member", "edit", "tele-sales", "b", "--daily", "0")
+    assert "has a cap" not in lc("config", "check").stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[settings]\ntimezone = 'Nowhere/Land'\n", "unknown time zone"),
+    ("[users.tom]\nrole = 'boss'\n", "unknown role 'boss'"),
+    ("[users.tom]\n[groups.g]\nmembers = [{user = 'tom', daily = -1}]\n", "daily must be a whole number"),
+    ("[users.tom]\n[groups.g]\nmembers = [{user = 'tom', daily = 1.5}]\n", "'daily' must be a whole number"),
+    ("[users.tom]\n[groups.g]\nmembers = [{user = 'tom', dayly = 1}]\n", "unknown key 'dayly'"),
+    ("[groups.g]\nmembers = [{user = 'ghost'}]\n", "member 'ghost' is not a user"),
+    ("[groups.g]\nmethod = 'psychic'\n", "unknown method 'psychic'"),
+    ("[routing]\ndefault_group = 'nope'\n", "unknown group 'nope'"),
+    ("users = 3\n", "must be a table"),
+    ("this is not toml", "invalid TOML"),
+])
+def test_a_broken_config_file_is_named_with_its_fault(lc, text, message):
+    lc.config.write_text(text)
+    result = lc("config", "check", ok=False)
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_config_says_how_to_make_one(tmp_path):
+    from tests.conftest import Leadctl
+
+    result = Leadctl(tmp_path)("user", "list", ok=False)
+    assert result.exit_code == 2 and "leadctl init" in result.stderr
+
+
+def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "c.toml"
+    cfgmod.write_atomic(path, "old = 1\n")
+
+    def boom(*_a):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        cfgmod.write_atomic(path, "new = 2\n")
+    assert path.read_text() == "old = 1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["c.toml"]  # no temp file left behind
+
+
+def test_save_refuses_an_invalid_config_before_touching_the_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[users.a]\n")
+    cfg = cfgmod.load(path)
+    bad = cfgmod.Config(path=path, users=cfg.users, groups=(cfgmod.Group("g", members=(cfgmod.Member("zed"),)),))
+    with pytest.raises(ConfigError, match="'zed' is not a user"):
+        cfgmod.save(bad)
+    assert path.read_text() == "[users.a]\n"
