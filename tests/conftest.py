@@ -69,13 +69,13 @@ def lc(tmp_path: Path) -> Leadctl:
 
 
 def leads_csv(n: int, start: int = 1, prefix: str = "L", day: str = "2026-11-23", extra: str = "") -> str:
-    """n leads a minute apart from 09:00, with ids prefix+number."""
+    """n leads a second apart from 09:00 (same day up to 54,000), with ids prefix+number."""
     lines = ["id,name,email,phone,received_at" + (",source" if extra else "")]
     for i in range(start, start + n):
-        minute = i - start
+        s = 9 * 3600 + i - start
         lines.append(
             f"{prefix}{i},Lead {i},lead{i}@example.com,+44 7700 {i:06d},"
-            f"{day}T{9 + minute // 60:02d}:{minute % 60:02d}:00" + (f",{extra}" if extra else "")
+            f"{day}T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" + (f",{extra}" if extra else "")
         )
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,91 @@
+"""The ledger on a temp file: schema, append-only events, WAL, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+
+import pytest
+
+from leadctl.engine import Rotation
+from leadctl.errors import LeadctlError
+from leadctl.ledger import Ledger
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    led = Ledger.open(tmp_path / "l.db")
+    yield led
+    led.close()
+
+
+def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
+    assert ledger.schema_version() == 1
+    assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert stat.S_IMODE((tmp_path / "l.db").stat().st_mode) == 0o600
+    again = Ledger.open(tmp_path / "l.db")  # opening twice migrates nothing twice
+    assert again.schema_version() == 1
+    again.close()
+
+
+def test_events_are_append_only(ledger):
+    with ledger.write():
+        ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1)])
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with ledger.write():
+            ledger.conn.execute("UPDATE events SET assigned_to = 'eve'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with ledger.write():
+            ledger.conn.execute("DELETE FROM events")
+    assert ledger.history("L1")[0]["assigned_to"] == "tom"
+
+
+def test_a_failed_write_rolls_back_everything(ledger):
+    with pytest.raises(RuntimeError):
+        with ledger.write():
+            ledger.save_usage({("g", "tom", "D2026-11-23"): 3}, [("g", "tom", "D2026-11-23")])
+            raise RuntimeError("crash in the middle")
+    assert ledger.load_usage([("g", "D2026-11-23")]) == {}
+
+
+def test_dry_run_write_rolls_back(ledger):
+    with ledger.write(dry_run=True):
+        ledger.save_rotations({"g": Rotation(last="tom")}, ["g"])
+    assert ledger.load_rotations(["g"]) == {}
+
+
+def test_usage_and_rotations_round_trip(ledger):
+    with ledger.write():
+        ledger.save_usage({("g", "a", "D2026-11-23"): 2, ("g", "b", "D2026-11-23"): 1},
+                          [("g", "a", "D2026-11-23"), ("g", "b", "D2026-11-23")])
+        ledger.save_rotations({"g": Rotation(last="a", order=("a", "b"), current={"a": -1})}, ["g"])
+    with ledger.write():
+        ledger.save_usage({("g", "a", "D2026-11-23"): 5}, [("g", "a", "D2026-11-23")])
+    assert ledger.load_usage([("g", "D2026-11-23")]) == {("g", "a", "D2026-11-23"): 5, ("g", "b", "D2026-11-23"): 1}
+    assert ledger.load_rotations(["g"])["g"] == Rotation(last="a", order=("a", "b"), current={"a": -1})
+
+
+def test_existing_ids_in_large_sets(ledger):
+    from leadctl.ledger import LEAD_COLUMNS
+
+    rows = [tuple(f"id{i}" if c == "id" else ("lead" if c == "type" else ("{}" if c == "fields" else
+             ("2026-11-23T00:00:00+00:00" if c == "received_at" else None))) for c in LEAD_COLUMNS)
+            for i in range(1200)]
+    with ledger.write():
+        ledger.insert_leads(rows)
+    asked = [f"id{i}" for i in range(0, 2400, 2)]
+    assert ledger.existing_ids(asked) == {f"id{i}" for i in range(0, 1200, 2)}
+
+
+def test_missing_ledger_reads_as_empty_without_creating_a_file(tmp_path):
+    led = Ledger.open(tmp_path / "none.db", create=False)
+    assert list(led.leads()) == []
+    led.close()
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("these are my notes, not a database" * 100)
+    with pytest.raises(LeadctlError, match="cannot open ledger"):
+        Ledger.open(bad)
