@@ -75,14 +75,15 @@ def has_room(slot: Slot, used_day: int, used_month: int) -> bool:
     return True
 
 
-def _start_index(members: Sequence[Slot], rotation: Rotation) -> int:
+def _start_index(users: Sequence[str], rotation: Rotation) -> int:
     """Where strict round robin continues: just after the last recipient."""
-    users = [m.user for m in members]
     last = rotation.last
     if last is None:
         return 0
-    if last in users:
+    try:
         return (users.index(last) + 1) % len(users)
+    except ValueError:
+        pass
     # The last recipient left the group: continue with whoever followed them
     # in the order of that moment and is still a member.
     order = rotation.order
@@ -96,16 +97,19 @@ def _start_index(members: Sequence[Slot], rotation: Rotation) -> int:
     return 0
 
 
-def pick_sequential(members: Sequence[Slot], eligible: Eligible, rotation: Rotation) -> str | None:
+def pick_sequential(
+    members: Sequence[Slot], eligible: Eligible, rotation: Rotation, users: tuple[str, ...] | None = None
+) -> str | None:
     n = len(members)
     if n == 0:
         return None
-    start = _start_index(members, rotation)
+    users = tuple(m.user for m in members) if users is None else users
+    start = _start_index(users, rotation)
     for step in range(n):
         slot = members[(start + step) % n]
         if eligible(slot):
             rotation.last = slot.user
-            rotation.order = tuple(m.user for m in members)
+            rotation.order = users
             return slot.user
     return None
 
@@ -151,6 +155,7 @@ def pick(
     eligible: Eligible,
     rotation: Rotation,
     rng: random.Random,
+    users: tuple[str, ...] | None = None,
 ) -> str | None:
     """The member the group's method gives the next lead to, or None.
 
@@ -158,7 +163,7 @@ def pick(
     under both caps); it is asked lazily, so round robin usually asks once.
     """
     if method == SEQUENTIAL:
-        return pick_sequential(members, eligible, rotation)
+        return pick_sequential(members, eligible, rotation, users)
     if method == WEIGHTED:
         return pick_weighted(members, eligible, rotation)
     if method == RANDOM:
@@ -174,13 +179,17 @@ def month_key(day: str) -> str:
     return "M" + day[:7]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GroupPlan:
-    """What the allocator needs to know of a group."""
+    """What the allocator needs to know of a group: its method and members in order."""
 
     name: str
     method: str
     members: tuple[Slot, ...]
+    users: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "users", tuple(m.user for m in self.members))
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +244,7 @@ class Allocator:
         rotation = self.rotations.get(name)
         if rotation is None:
             rotation = self.rotations[name] = Rotation()
-        user = pick(group.method, members, eligible, rotation, self.rng)
+        user = pick(group.method, members, eligible, rotation, self.rng, group.users)
         if user is None:
             return Decision(
                 None, None, False, f"every member of group '{name}' is capped or inactive"

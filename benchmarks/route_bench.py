@@ -1,0 +1,156 @@
+"""Benchmark: how long leadctl takes to route N leads, against what an admin has without it.
+
+Run:  python benchmarks/route_bench.py [--n 100000] [--n 1000000] [--keep]
+
+Prints, side by side, for each N:
+  route        whole-process `leadctl route FILE.csv` into a 10-member sequential group with caps
+  floor        the same CSV parsed with the csv module and inserted with a round-robin owner,
+               executemany in one transaction (no routing decisions at all)
+  sqlite-utils whole-process `sqlite-utils insert DB leads FILE.csv --csv`
+  peak memory  of the route process (max RSS)
+and the whole-process time of `leadctl --version`, `leadctl --help` and `leadctl quota`.
+Every figure is the best of --repeat runs (default 1 for routing, 5 for start-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+USERS = [f"rep{i:02d}" for i in range(10)]
+
+
+def make_csv(path: Path, n: int) -> None:
+    rnd = random.Random(n)
+    sources = ["facebook", "google-ads", "web-form", "google-sheets", "webhook"]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "first_name", "last_name", "email", "phone", "source", "status", "postcode", "received_at"])
+        for i in range(n):
+            s = i * 86400 // max(n, 1)  # spread over one day so caps apply
+            w.writerow([f"B{i:07d}", f"First{i}", f"Last{rnd.randrange(1000)}", f"lead{i}@example.com",
+                        f"+44 7700 {rnd.randrange(10**6):06d}", sources[i % 5], "new", f"{rnd.randrange(10**5):05d}",
+                        f"2026-11-23T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"])
+
+
+def make_config(folder: Path, n: int) -> Path:
+    cap = max(n // 20, 1)  # nine capped members reach their cap part-way; one is uncapped
+    lines = ['[settings]\ntimezone = "UTC"\n']
+    for u in USERS:
+        lines.append(f'[users.{u}]\nname = "{u}"\n')
+    lines.append('[groups.sales]\nmethod = "sequential"\n')
+    for i, u in enumerate(USERS):
+        daily = 0 if i == 0 else cap
+        lines.append(f'[[groups.sales.members]]\nuser = "{u}"\ndaily = {daily}\nmonthly = {daily * 20}\n')
+    lines.append('[routing]\ndefault_group = "sales"\n')
+    path = folder / "bench.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def run(cmd: list[str], **kw) -> tuple[float, int]:
+    """Whole-process wall time (s) and peak RSS (MiB) of one command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0,):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[:500]}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def floor(csv_path: Path, db_path: Path) -> float:
+    start = time.perf_counter()
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TABLE leads (id TEXT PRIMARY KEY, first_name, last_name, email, phone, source,"
+               " status, postcode, received_at, owner)")
+    with csv_path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        db.executemany("INSERT INTO leads VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       ((*row, USERS[i % 10]) for i, row in enumerate(reader)))
+    db.commit()
+    db.close()
+    return time.perf_counter() - start
+
+
+def best(fn, repeat: int):
+    return min((fn() for _ in range(repeat)), key=lambda r: r[0] if isinstance(r, tuple) else r)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, action="append", help="leads per file (repeatable); default 100000")
+    parser.add_argument("--repeat", type=int, default=1, help="routing runs per figure (best is kept)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    args = parser.parse_args()
+    sizes = args.n or [100_000]
+    bindir = Path(sys.executable).parent
+    leadctl = [sys.executable, "-m", "leadctl"]
+    sqlite_utils = shutil.which("sqlite-utils", path=str(bindir)) or shutil.which("sqlite-utils")
+
+    folder = Path(tempfile.mkdtemp(prefix="leadctl-bench-"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
+          f" SQLite {sqlite3.sqlite_version}, {platform.platform()}")
+    print(f"{'N':>9}  {'route':>8}  {'floor':>8}  {'ratio':>6}  {'sqlite-utils':>12}  {'route/su':>8}  {'peak MiB':>8}  {'leads/s':>9}")
+    try:
+        for n in sizes:
+            csv_path = folder / f"leads-{n}.csv"
+            make_csv(csv_path, n)
+            config = make_config(folder, n)
+
+            def route_once():
+                db = folder / "route.db"
+                for p in folder.glob("route.db*"):
+                    p.unlink()
+                return run([*leadctl, "--config", str(config), "--db", str(db), "route", str(csv_path),
+                            "--output", "jsonl"])
+
+            route_s, peak = best(route_once, args.repeat)
+
+            def floor_once():
+                db = folder / "floor.db"
+                if db.exists():
+                    db.unlink()
+                return floor(csv_path, db)
+
+            floor_s = best(floor_once, args.repeat)
+            su_s = float("nan")
+            if sqlite_utils:
+                def su_once():
+                    db = folder / "su.db"
+                    if db.exists():
+                        db.unlink()
+                    return run([sqlite_utils, "insert", str(db), "leads", str(csv_path), "--csv"])
+
+                su_s = best(su_once, args.repeat)[0]
+            print(f"{n:>9}  {route_s:>7.2f}s  {floor_s:>7.2f}s  {route_s / floor_s:>5.1f}x  {su_s:>11.2f}s"
+                  f"  {route_s / su_s:>7.2f}x  {peak:>8}  {n / route_s:>9,.0f}")
+
+        config = make_config(folder, 1000)
+        db = folder / "route.db"
+        for label, cmd in [("leadctl --version", ["--version"]), ("leadctl --help", ["--help"]),
+                           ("leadctl quota", ["--config", str(config), "--db", str(db), "quota", "--format", "json"])]:
+            t = best(lambda: run([str(bindir / "leadctl"), *cmd]), 5)[0]
+            print(f"{label:<20} {t * 1000:>6.0f} ms")
+    finally:
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
