@@ -21,9 +21,37 @@ from .. import __version__
 from ..errors import LeadctlError
 
 SETUP, ROUTING, LEADS, AUDIT = "Set-up", "Routing", "Leads", "Audit"
+# Typer raises click's (or its vendored click's) exception types; find the base either way.
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 class _Root(TyperGroup):
+    def main(self, *args, **kwargs):
+        """Usage errors as one plain line too (not a box), with the contract's exit 2."""
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except _CLICK_EXCEPTION as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `leadctl group`: show its help
+                exc.show()
+                sys.exit(exc.exit_code)
+            if not standalone:
+                raise
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see `{ctx.command_path} --help`)"
+            sys.stderr.write(f"error: {exc.format_message()}{hint}\n")
+            rv = exc.exit_code
+        except typer.Abort:
+            if not standalone:
+                raise
+            sys.stderr.write("aborted\n")
+            rv = 1
+        if not standalone:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
