@@ -165,7 +165,24 @@ class Ledger:
     @contextmanager
     def write(self, dry_run: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken up front (BEGIN IMMEDIATE) so that two
-        routers serialise on the lock instead of reading stale rotations."""
+        routers serialise on the lock instead of reading stale rotations.
+
+        Inside an open transaction it nests as a savepoint: a dry run wraps the
+        whole command in one transaction that is rolled back at the end, and
+        every batch inside sees the batches before it.
+        """
+        if self.conn.in_transaction:
+            self.conn.execute("SAVEPOINT nested")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK TO nested")
+                self.conn.execute("RELEASE nested")
+                raise
+            if dry_run:
+                self.conn.execute("ROLLBACK TO nested")
+            self.conn.execute("RELEASE nested")
+            return
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -228,6 +245,23 @@ class Ledger:
     def insert_events(self, rows: list[tuple]) -> None:
         marks = ",".join("?" * len(EVENT_COLUMNS))
         self.conn.executemany(f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES ({marks})", rows)
+
+    def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """For duplicate matching: key -> [(lead id, type, owner)] of owned leads,
+        oldest first. `field` is "email" or "phone"; an index look-up per key."""
+        column = {"email": "email_key", "phone": "phone_key"}[field]
+        keys = list(keys)
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, lead_id, kind, owner in self.conn.execute(
+                f"SELECT {column}, id, type, assigned_to FROM leads"
+                f" WHERE {column} IN ({marks}) AND assigned_to IS NOT NULL ORDER BY rowid",
+                chunk,
+            ):
+                out.setdefault(key, []).append((lead_id, kind, owner))
+        return out
 
     # -- read side -----------------------------------------------------------------
     def leads(

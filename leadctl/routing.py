@@ -20,7 +20,7 @@ from datetime import datetime, tzinfo
 from itertools import islice
 
 from .config import RECORD_TYPES, Config, Group
-from .engine import Allocator, Decision, GroupPlan, Rotation, day_key, month_key, outside_rules
+from .engine import DUPLICATE, Allocator, Decision, GroupPlan, day_key, month_key, outside_rules
 from .errors import LeadctlError
 from .intake import BadRecord, Record
 from .ledger import Ledger
@@ -100,7 +100,6 @@ class Router:
         now: datetime,
         rng: random.Random,
         group: str | None = None,
-        dry_run: bool = False,
         batch_size: int = BATCH_SIZE,
         on_batch: Callable[[int], None] | None = None,
     ):
@@ -109,7 +108,6 @@ class Router:
         self.tz = cfg.tz()
         self.now = now.astimezone(self.tz)
         self.rng = rng
-        self.dry_run = dry_run
         self.batch_size = batch_size
         self.on_batch = on_batch
         self.forced = cfg.group(group) if group else None
@@ -123,11 +121,6 @@ class Router:
         ]
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         self.active = cfg.active_users()
-        # A dry run never commits, so it carries its own state from batch to batch.
-        self._dry_usage: dict = {}
-        self._dry_loaded: set = set()
-        self._dry_rotations: dict[str, Rotation] = {}
-        self._dry_seen: set[str] = set()
 
     # -- per record checks ------------------------------------------------------------
     def _group_for(self, fields: dict[str, str]) -> Group | None:
@@ -195,42 +188,37 @@ class Router:
         if not leads:
             return items  # type: ignore[return-value]
         decided: dict[int, Outcome] = {}
-        with self.ledger.write(dry_run=self.dry_run):
+        with self.ledger.write():
             seen = self.ledger.existing_ids({x.id for x in leads})
             periods = set()
             for x in leads:
                 day = x.when.date().isoformat()
                 periods.add((x.group.name, day_key(day)))
                 periods.add((x.group.name, month_key(day)))
-            if self.dry_run:
-                seen |= self._dry_seen
-                missing = periods - self._dry_loaded
-                self._dry_usage.update(self.ledger.load_usage(missing))
-                self._dry_loaded |= missing
-                for name, rot in self.ledger.load_rotations(
-                    {x.group.name for x in leads} - set(self._dry_rotations)
-                ).items():
-                    self._dry_rotations[name] = rot
-                alloc = Allocator(self._dry_usage, self._dry_rotations, self.rng)
-            else:
-                alloc = Allocator(
-                    self.ledger.load_usage(periods),
-                    self.ledger.load_rotations({x.group.name for x in leads}),
-                    self.rng,
-                )
+            alloc = Allocator(
+                self.ledger.load_usage(periods),
+                self.ledger.load_rotations({x.group.name for x in leads}),
+                self.rng,
+            )
+            earlier = self._earlier_owners([x for x in leads if x.id not in seen])
             lead_rows, event_rows = [], []
             for x in leads:
                 if x.id in seen:
                     decided[id(x)] = Outcome(x.line, x.id, SKIPPED, reason="lead id already in the ledger")
                     continue
                 seen.add(x.id)
-                decision = self._decide(x, alloc)
-                at = x.when.isoformat(timespec="seconds")
                 f = x.fields
                 email, phone = f.get("email"), f.get("phone")
+                keys = {"email": email_key(email), "phone": phone_key(phone)}
+                decision = self._decide(x, alloc, self._duplicate(x, keys, earlier))
+                if decision.user:
+                    for field, key in keys.items():  # later leads in this batch match this one
+                        if field in earlier and key:
+                            earlier[field].setdefault(key, []).append((x.id, x.type, decision.user))
+                at = x.when.isoformat(timespec="seconds")
                 lead_rows.append((
                     x.id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"), at,
-                    _to_json(f), email_key(email), phone_key(phone),
+                    _to_json(f), keys["email"], keys["phone"],
                     x.group.name, decision.user, decision.method, decision.reason,
                     at if decision.user else None,
                 ))
@@ -247,20 +235,39 @@ class Router:
             self.ledger.insert_events(event_rows)
             self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
             self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
-            if self.dry_run:
-                self._dry_seen |= {row[0] for row in lead_rows}
         return [decided[id(x)] if isinstance(x, _Lead) else x for x in items]
 
-    def _decide(self, lead: _Lead, alloc: Allocator) -> Decision:
+    def _earlier_owners(self, leads: list[_Lead]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
+        """Owned leads that share an email or phone with this batch (duplicates on)."""
+        out = {}
+        for field in self.cfg.settings.duplicates:
+            norm = email_key if field == "email" else phone_key
+            keys = {k for x in leads if (k := norm(x.fields.get(field)))}
+            out[field] = self.ledger.earlier_owners(field, keys) if keys else {}
+        return out
+
+    def _duplicate(self, lead: _Lead, keys: dict[str, str | None], earlier) -> tuple[str, str] | None:
+        """(owner, reason) from the latest earlier lead of the same type with an active owner."""
+        for field in self.cfg.settings.duplicates:
+            key = keys[field]
+            for lead_id, kind, owner in reversed(earlier[field].get(key, ()) if key else ()):
+                if kind == lead.type and owner in self.active:
+                    return owner, f"duplicate of lead {lead_id} (same {field})"
+        return None
+
+    def _decide(self, lead: _Lead, alloc: Allocator, duplicate: tuple[str, str] | None) -> Decision:
         f = lead.fields
         outside, note = outside_rules(
             owner=(f.get("owner") or "").strip() or None,
             created_by=(f.get("created_by") or "").strip() or None,
-            duplicate_owner=None,
+            duplicate_owner=duplicate[0] if duplicate else None,
             active_users=self.active,
             assign_to_creator=self.cfg.settings.assign_to_creator,
         )
         if outside is not None:
+            if outside.method == DUPLICATE and duplicate:
+                reason = f"{outside.reason}; {duplicate[1]}" if outside.reason else duplicate[1]
+                return Decision(outside.user, outside.method, False, reason)
             return outside
         decision = alloc.assign(self.plans[lead.group.name], lead.when.date().isoformat())
         if note:

@@ -38,9 +38,10 @@ def route(
     import random
     from datetime import datetime
 
+    from contextlib import nullcontext
+
     from .. import render
-    from ..intake import IntakeError, format_for, read_records
-    from ..routing import OUTPUT_FIELDS, REJECTED, Router
+    from ..routing import REJECTED, Router
 
     st = state(ctx)
     cfg = st.config()
@@ -53,48 +54,78 @@ def route(
     ledger = st.ledger(cfg, create=not dry_run)
     progress = _Progress(output == "table" and sys.stderr.isatty() and not os.environ.get("CI"))
     router = Router(cfg, ledger, now=datetime.now().astimezone(), rng=random.Random(seed),
-                    group=group, dry_run=dry_run, on_batch=progress.advance)
+                    group=group, on_batch=progress.advance)
+    # A dry run is one transaction around the whole command, rolled back at the end.
+    session = ledger.write(dry_run=True) if dry_run else nullcontext()
 
-    csv_out = render.CsvOut(OUTPUT_FIELDS) if output == "csv" else None
-    by_user: dict[str, Counter] = defaultdict(Counter)
-    totals: Counter = Counter()
-    reasons: Counter = Counter()
+    tally = _Tally(output, progress)
     try:
-        for name in names:
-            label = "stdin" if name == "-" else name
-            stream = sys.stdin.buffer if name == "-" else open(name, "rb")
-            progress.start(label, None if name == "-" else os.path.getsize(name), stream)
-            try:
-                for outcome in router.route(read_records(stream, format_for(None if name == "-" else name, fmt))):
-                    totals[outcome.status] += 1
-                    if outcome.status == REJECTED:
-                        reasons[outcome.reason] += 1
-                        progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
-                    elif outcome.assigned_to:
-                        by_user[outcome.assigned_to][outcome.method] += 1
-                    if output == "jsonl":
-                        render.json_line(outcome.as_dict())
-                    elif csv_out is not None:
-                        csv_out.row(outcome.as_dict())
-            except IntakeError as exc:
-                totals[REJECTED] += 1
-                progress.print_err(f"{label}: {exc}")
-            except OSError as exc:
-                if isinstance(exc, BrokenPipeError):
-                    raise
-                raise LeadctlError(f"cannot read {label}: {exc.strerror or exc}") from None
-            finally:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
+        with session:
+            for name in names:
+                _route_one(router, name, fmt, tally, progress)
     finally:
         progress.stop()
         ledger.close()
     if output == "table":
-        _summary(by_user, totals, reasons, dry_run)
+        _summary(tally, dry_run)
     if dry_run:
         render.err("dry run: nothing was written to the ledger")
-    if totals[REJECTED]:
+    if tally.totals[REJECTED]:
         raise typer.Exit(1)
+
+
+def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Progress) -> None:
+    """Route one input (a file, or stdin for "-"); a broken file is counted as rejected."""
+    from ..intake import IntakeError, format_for, read_records
+
+    label = "stdin" if name == "-" else name
+    stream = sys.stdin.buffer if name == "-" else open(name, "rb")
+    progress.start(label, None if name == "-" else os.path.getsize(name), stream)
+    try:
+        for outcome in router.route(read_records(stream, format_for(None if name == "-" else name, fmt))):
+            tally.add(label, outcome)
+    except IntakeError as exc:
+        tally.file_error(label, str(exc))
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise LeadctlError(f"cannot read {label}: {exc.strerror or exc}") from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+class _Tally:
+    """Counts outcomes, writes one row per record (jsonl/csv) and reports rejections."""
+
+    def __init__(self, output: str, progress: _Progress):
+        from .. import render
+        from ..routing import OUTPUT_FIELDS
+
+        self.output = output
+        self.progress = progress
+        self.csv = render.CsvOut(OUTPUT_FIELDS) if output == "csv" else None
+        self.json_line = render.json_line
+        self.by_user: dict[str, Counter] = defaultdict(Counter)
+        self.totals: Counter = Counter()
+        self.reasons: Counter = Counter()
+
+    def add(self, label: str, outcome) -> None:
+        self.totals[outcome.status] += 1
+        if outcome.status == "rejected":
+            self.reasons[outcome.reason] += 1
+            self.progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
+        elif outcome.assigned_to:
+            self.by_user[outcome.assigned_to][outcome.method] += 1
+        if self.output == "jsonl":
+            self.json_line(outcome.as_dict())
+        elif self.csv is not None:
+            self.csv.row(outcome.as_dict())
+
+    def file_error(self, label: str, message: str) -> None:
+        self.totals["rejected"] += 1
+        self.reasons[message] += 1
+        self.progress.print_err(f"{label}: {message}")
 
 
 class _Progress:
@@ -139,9 +170,10 @@ class _Progress:
             self.bar.stop()
 
 
-def _summary(by_user, totals, reasons, dry_run: bool) -> None:
+def _summary(tally: _Tally, dry_run: bool) -> None:
     from .. import render
 
+    by_user, totals, reasons = tally.by_user, tally.totals, tally.reasons
     methods = sorted({m for c in by_user.values() for m in c})
     rows = []
     for user in sorted(by_user, key=lambda u: (-sum(by_user[u].values()), u)):
