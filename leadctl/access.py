@@ -1,8 +1,12 @@
-"""Who may see which leads: the one visibility decision every listing goes through."""
+"""Who may see and take which leads: lead isolation and pick-up permission.
+
+Pure decisions over the config and a lead row; every listing goes through
+`visible_owner`, and every pick-up through `pickup_refusal`.
+"""
 
 from __future__ import annotations
 
-from .config import Config
+from .config import Config, User
 
 SEES_ALL = ("manager", "owner")
 
@@ -19,4 +23,33 @@ def visible_owner(cfg: Config, as_user: str | None) -> str | None:
     user = cfg.user(as_user)
     if cfg.settings.isolate and user.role == "trusted":
         return user.id
+    return None
+
+
+def can_see(cfg: Config, as_user: str | None, lead: dict) -> bool:
+    owner = visible_owner(cfg, as_user)
+    return owner is None or lead.get("assigned_to") == owner
+
+
+def pickup_statuses(cfg: Config, user: User) -> dict[str, set[str]]:
+    """Record type -> the statuses `user` may pick up, from every group they belong to."""
+    out: dict[str, set[str]] = {}
+    for g in cfg.groups:
+        if g.member(user.id) and g.pickup_statuses:
+            out.setdefault(g.record_type, set()).update(g.pickup_statuses)
+    return out
+
+
+def pickup_refusal(cfg: Config, user: User, lead: dict) -> str | None:
+    """Why `user` may not pick up `lead` (the first condition that fails), or None."""
+    if not user.active:
+        return f"user '{user.id}' is not active"
+    if not user.pickup:
+        return f"user '{user.id}' has no pick-up permission (leadctl user edit {user.id} --pickup)"
+    if lead["assigned_to"] is not None:
+        return f"lead '{lead['id']}' is not unassigned (it belongs to '{lead['assigned_to']}')"
+    allowed = pickup_statuses(cfg, user).get(lead["type"], set())
+    if lead["status"] not in allowed:
+        return (f"status '{lead['status']}' of lead '{lead['id']}' is not a pick-up status of any"
+                f" {lead['type']} group '{user.id}' belongs to")
     return None

@@ -225,8 +225,12 @@ class Allocator:
         get = self.usage.get
         return get((group, user, day_key(day)), 0), get((group, user, month_key(day)), 0)
 
-    def assign(self, group: GroupPlan, day: str) -> Decision:
-        """Give one lead received on `day` (YYYY-MM-DD, local) to the group."""
+    def assign(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
+        """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
+
+        `exclude` names a member who must not get it (someone whose leads are
+        being handed over); they miss their turn like a capped member.
+        """
         members = group.members
         if not members:
             return Decision(None, None, False, f"group '{group.name}' has no members")
@@ -235,7 +239,7 @@ class Allocator:
         name = group.name
 
         def eligible(m: Slot) -> bool:
-            if not m.active:
+            if not m.active or m.user == exclude:
                 return False
             if m.daily and get((name, m.user, dkey), 0) >= m.daily:
                 return False

@@ -64,7 +64,6 @@ def _migrations():
             )"""
         )
         db.execute("CREATE INDEX leads_assigned_to ON leads(assigned_to)")
-        db.execute("CREATE INDEX leads_group_status ON leads(group_name, status)")
         db.execute("CREATE INDEX leads_email_key ON leads(email_key) WHERE email_key IS NOT NULL")
         db.execute("CREATE INDEX leads_phone_key ON leads(phone_key) WHERE phone_key IS NOT NULL")
         db.execute(
@@ -263,6 +262,35 @@ class Ledger:
                 out.setdefault(key, []).append((lead_id, kind, owner))
         return out
 
+    def set_owner(self, lead_id: str, user: str | None, group: str | None, method: str,
+                  reason: str | None, at: str, *, counted: bool) -> None:
+        """Give a lead a new owner (None: unassigned) and record the event."""
+        self.conn.execute(
+            "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?"
+            " WHERE id = ?",
+            (user, group, None if user is None else method, reason, at if user else None, lead_id),
+        )
+        self.insert_events([(lead_id, at, user, group, method, reason, int(counted))])
+
+    def pickable(self, statuses: dict[str, set[str]]) -> Iterator[dict]:
+        """Unassigned leads whose (type, status) is in `statuses`, oldest first."""
+        clauses, params = [], []
+        for kind, allowed in sorted(statuses.items()):
+            if allowed:
+                clauses.append(f"(type = ? AND status IN ({','.join('?' * len(allowed))}))")
+                params += [kind, *sorted(allowed)]
+        if not clauses:
+            return
+        yield from self._rows(
+            f"SELECT * FROM leads WHERE assigned_to IS NULL AND ({' OR '.join(clauses)}) ORDER BY rowid", params
+        )
+
+    def _rows(self, sql: str, params) -> Iterator[dict]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row))
+
     # -- read side -----------------------------------------------------------------
     def leads(
         self,
@@ -294,17 +322,10 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY rowid"
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        for row in cur:
-            yield dict(zip(names, row))
+        yield from self._rows(sql, params)
 
     def lead(self, lead_id: str) -> dict | None:
-        cur = self.conn.execute("SELECT * FROM leads WHERE id = ?", (lead_id,))
-        row = cur.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d[0] for d in cur.description], row))
+        return next(self._rows("SELECT * FROM leads WHERE id = ?", (lead_id,)), None)
 
     def history(self, lead_id: str) -> list[dict]:
         cur = self.conn.execute(

@@ -29,32 +29,50 @@ def leads_list(
     unassigned: Annotated[bool, typer.Option("--unassigned", help="Only leads nobody has.")] = False,
     status: Annotated[Optional[str], typer.Option("--status", help="Only leads with this status.")] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Only leads routed through GROUP.")] = None,
+    pickable_by: Annotated[Optional[str], typer.Option("--pickable-by", metavar="USER",
+                           help="Only unassigned leads USER may pick up now.")] = None,
     fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="Output format.")] = "table",
 ) -> None:
     """List leads, oldest first.
 
     Example: leadctl leads list --unassigned --format csv > unassigned.csv
+    Example: leadctl leads list --as stephanie    # what a trusted user sees with isolation on
     """
     from .. import render
-    from ..access import visible_owner
+    from ..access import pickup_refusal, pickup_statuses, visible_owner
 
     st = state(ctx)
     cfg = st.config()
     if group:
         cfg.group(group)
+    visible = visible_owner(cfg, as_user)
     ledger = st.ledger(cfg, create=False)
     try:
-        rows = [_public(r) for r in ledger.leads(owner=owner, unassigned=unassigned, status=status,
-                                                 group=group, visible_to=visible_owner(cfg, as_user))]
+        if pickable_by is not None:
+            user = cfg.user(pickable_by)
+            found = (r for r in ledger.pickable(pickup_statuses(cfg, user)) if pickup_refusal(cfg, user, r) is None)
+        else:
+            found = ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible)
+        rows = [_public(r) for r in found if _matches(r, owner, unassigned, status, group, visible)]
     finally:
         ledger.close()
     render.emit(rows, LIST_COLUMNS, fmt, title=f"{len(rows)} lead(s)", empty="no leads match")
+
+
+def _matches(row: dict, owner, unassigned, status, group, visible) -> bool:
+    """Every filter, and the one visibility rule, applied to one lead row."""
+    return ((visible is None or row["assigned_to"] == visible)
+            and (owner is None or row["assigned_to"] == owner)
+            and (not unassigned or row["assigned_to"] is None)
+            and (status is None or row["status"] == status)
+            and (group is None or row["group_name"] == group))
 
 
 @leads_app.command("show")
 def leads_show(
     ctx: typer.Context,
     lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
+    as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Only if this user may see it (lead isolation).")] = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="Output format.")] = "table",
 ) -> None:
     """Show one lead, all its fields and its assignment history (oldest first).
@@ -64,13 +82,14 @@ def leads_show(
     import json
 
     from .. import render
+    from ..access import can_see
 
     st = state(ctx)
     cfg = st.config()
     ledger = st.ledger(cfg, create=False)
     try:
         row = ledger.lead(lead_id)
-        if row is None:
+        if row is None or not can_see(cfg, as_user, row):
             raise Refused(f"unknown lead '{lead_id}'")
         history = [{"at": e["at"], "assigned_to": e["assigned_to"], "group": e["group_name"],
                     "method": e["method"], "reason": e["reason"], "counted": bool(e["counted"])}
@@ -89,5 +108,110 @@ def leads_show(
                  empty="no assignment yet")
 
 
+MoveFormat = Annotated[Literal["text", "json"], typer.Option("--format", help="text: a line per lead; json: an array.")]
+
+
+def _report_moves(moves, fmt: str) -> None:
+    """Print what moved (stdout) and what was refused (stderr); exit 1 on any refusal."""
+    import json
+
+    if fmt == "json":
+        typer.echo(json.dumps([m.as_dict() for m in moves], indent=2))
+    for m in moves:
+        if not m.done:
+            typer.echo(f"{m.lead_id}: refused: {m.reason}", err=True)
+        elif fmt == "text" and m.method is None:
+            typer.echo(f"{m.lead_id}: {m.reason}")
+        elif fmt == "text":
+            typer.echo(f"{m.lead_id}: {m.previous or 'unassigned'} -> {m.assigned_to or 'unassigned'} ({m.method})")
+    if any(not m.done for m in moves):
+        raise typer.Exit(1)
+
+
+def pickup(
+    ctx: typer.Context,
+    lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
+    user: Annotated[str, typer.Option("--user", metavar="USER", help="Who picks it up.")],
+    fmt: MoveFormat = "text",
+) -> None:
+    """Pick up an unassigned lead. Caps do not apply and it does not count towards them.
+
+    Allowed when the user is active, has pick-up permission, the lead is
+    unassigned, and its status is a pick-up status of a group the user belongs to.
+
+    Example: leadctl pickup L-1001 --user tom
+    """
+    from datetime import datetime
+
+    from ..manual import pickup as do_pickup
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        move = do_pickup(cfg, ledger, lead_id, user, datetime.now().astimezone())
+    finally:
+        ledger.close()
+    _report_moves([move], fmt)
+
+
+def reassign(
+    ctx: typer.Context,
+    lead_ids: Annotated[Optional[list[str]], typer.Argument(metavar="[LEAD]...", help="Lead ids.")] = None,
+    from_user: Annotated[Optional[str], typer.Option("--from", metavar="USER", help="Every lead USER has (e.g. someone leaving).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="USER", help="Give the leads to USER (manual: no cap counted, no rotation moved).")] = None,
+    to_group: Annotated[Optional[str], typer.Option("--to-group", metavar="GROUP", help="Give each lead to GROUP's next user, as routing would.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for a random group.")] = None,
+    fmt: MoveFormat = "text",
+) -> None:
+    """Move leads to a user, or to a group's next user.
+
+    Example: leadctl reassign L-1001 L-1002 --to stephanie
+    Example: leadctl reassign --from tom --to-group tele-sales
+    """
+    import random
+    from datetime import datetime
+
+    from ..manual import reassign as do_reassign
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        moves = do_reassign(cfg, ledger, lead_ids, now=datetime.now().astimezone(), rng=random.Random(seed),
+                            from_user=from_user, to_user=to, to_group=to_group)
+    finally:
+        ledger.close()
+    if not moves:
+        typer.echo(f"'{from_user}' has no leads to move", err=True)
+    _report_moves(moves, fmt)
+
+
+def release(
+    ctx: typer.Context,
+    lead_ids: Annotated[list[str], typer.Argument(metavar="LEAD...", help="Lead ids.")],
+    fmt: MoveFormat = "text",
+) -> None:
+    """Put leads back to unassigned (they can then be picked up or reassigned).
+
+    Example: leadctl release L-1001
+    """
+    from datetime import datetime
+
+    from ..manual import release as do_release
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        moves = do_release(cfg, ledger, lead_ids, datetime.now().astimezone())
+    finally:
+        ledger.close()
+    _report_moves(moves, fmt)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(leads_app, name="leads", rich_help_panel=LEADS)
+    app.command("pickup", rich_help_panel=LEADS)(pickup)
+    app.command("reassign", rich_help_panel=LEADS)(reassign)
+    app.command("release", rich_help_panel=LEADS)(release)

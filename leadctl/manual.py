@@ -1,0 +1,131 @@
+"""Assignments by hand: pick-up, reassignment and release.
+
+All of them are outside the group rules (no cap is counted, no rotation
+moves) except `reassign --to-group`, which hands the lead to the group's next
+user exactly as routing would, through the engine. Each command is one
+write transaction; a lead is refused with the reason, never half-moved.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from .access import pickup_refusal
+from .config import Config
+from .engine import Allocator, GroupPlan, day_key, month_key
+from .errors import LeadctlError
+from .ledger import Ledger
+
+PICKUP, MANUAL, RELEASE = "pickup", "manual", "release"
+
+
+@dataclass
+class Move:
+    lead_id: str
+    done: bool
+    previous: str | None = None
+    assigned_to: str | None = None
+    group: str | None = None
+    method: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _at(cfg: Config, now: datetime) -> str:
+    return now.astimezone(cfg.tz()).isoformat(timespec="seconds")
+
+
+def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetime) -> Move:
+    user = cfg.user(user_id)
+    with ledger.write():
+        lead = ledger.lead(lead_id)
+        if lead is None:
+            return Move(lead_id, False, reason=f"unknown lead '{lead_id}'")
+        refusal = pickup_refusal(cfg, user, lead)
+        if refusal:
+            return Move(lead_id, False, lead["assigned_to"], reason=refusal)
+        ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now), counted=False)
+    return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
+
+
+def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime) -> list[Move]:
+    moves = []
+    with ledger.write():
+        for lead_id in lead_ids:
+            lead = ledger.lead(lead_id)
+            if lead is None:
+                moves.append(Move(lead_id, False, reason=f"unknown lead '{lead_id}'"))
+            elif lead["assigned_to"] is None:
+                moves.append(Move(lead_id, False, reason=f"lead '{lead_id}' is already unassigned"))
+            else:
+                ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now), counted=False)
+                moves.append(Move(lead_id, True, lead["assigned_to"], None, lead["group_name"], RELEASE))
+    return moves
+
+
+def reassign(
+    cfg: Config,
+    ledger: Ledger,
+    lead_ids: list[str] | None,
+    *,
+    now: datetime,
+    rng: random.Random,
+    from_user: str | None = None,
+    to_user: str | None = None,
+    to_group: str | None = None,
+) -> list[Move]:
+    """Move leads (by id, or every lead of `from_user`) to a user or to a group's next user."""
+    if (to_user is None) == (to_group is None):
+        raise LeadctlError("say where the leads go: --to USER or --to-group GROUP")
+    if (from_user is None) == (not lead_ids):
+        raise LeadctlError("name the leads (LEAD...) or the user they belong to (--from USER), not both")
+    target = cfg.user(to_user) if to_user else None
+    group = cfg.group(to_group) if to_group else None
+    if target is not None and not target.active:
+        raise LeadctlError(f"user '{target.id}' is not active and cannot receive leads")
+    at = _at(cfg, now)
+    day = now.astimezone(cfg.tz()).date().isoformat()
+    moves = []
+    with ledger.write():
+        ids = lead_ids or [row["id"] for row in ledger.leads(owner=from_user)]
+        alloc = None
+        if group is not None:
+            alloc = Allocator(
+                ledger.load_usage([(group.name, day_key(day)), (group.name, month_key(day))]),
+                ledger.load_rotations([group.name]),
+                rng,
+            )
+            plan = GroupPlan(group.name, group.method, cfg.slots(group))
+        for lead_id in ids:
+            lead = ledger.lead(lead_id)
+            if lead is None:
+                moves.append(Move(lead_id, False, reason=f"unknown lead '{lead_id}'"))
+                continue
+            previous = lead["assigned_to"]
+            if target is not None:
+                if previous == target.id:  # nothing to do, and nothing wrong
+                    moves.append(Move(lead_id, True, previous, previous, lead["group_name"],
+                                      reason=f"already assigned to '{target.id}'"))
+                    continue
+                ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at, counted=False)
+                moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
+                continue
+            if lead["type"] != group.record_type:
+                moves.append(Move(lead_id, False, previous, reason=(
+                    f"a {lead['type']} cannot go to group '{group.name}', which takes {group.record_type}s")))
+                continue
+            # Someone leaving does not get their own leads back from the rotation.
+            decision = alloc.assign(plan, day, exclude=from_user)
+            if decision.user is None:
+                moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
+                continue
+            ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at, counted=True)
+            moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
+        if alloc is not None:
+            ledger.save_usage(alloc.usage, alloc.dirty_usage)
+            ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+    return moves
