@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from .config import Config, Group
@@ -83,44 +84,95 @@ def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None =
     }
 
 
-def report_rows(
-    cfg: Config,
-    ledger: Ledger,
-    *,
-    by: str = "user",
-    since: date | None = None,
-    until: date | None = None,
-    group: str | None = None,
-    user: str | None = None,
-) -> list[dict]:
-    """Assignment events in the window (inclusive local dates), counted by `by`."""
+@dataclass(frozen=True)
+class Window:
+    """Inclusive local dates; None means open-ended."""
+
+    since: date | None = None
+    until: date | None = None
+
+    def holds(self, day: date) -> bool:
+        return not ((self.since and day < self.since) or (self.until and day > self.until))
+
+
+def window_counts(cfg: Config, ledger: Ledger, window: Window, *, group: str | None = None,
+                  user: str | None = None) -> Counter:
+    """Assignment events in the window: (local day, user, group, method) -> count.
+
+    The ledger groups events by minute and UTC offset; each bucket is placed on
+    its calendar day in the configured time zone here, so one pass is enough
+    however many events there are.
+    """
+    tz = cfg.tz()
+    out: Counter = Counter()
+    day_of: dict[tuple[str, str], date] = {}
+    for minute, offset, assigned_to, group_name, method, n in ledger.event_buckets(group=group, user=user):
+        key = (minute, offset)
+        d = day_of.get(key)
+        if d is None:
+            d = day_of[key] = datetime.fromisoformat(f"{minute}:00{offset}").astimezone(tz).date()
+        if window.holds(d):
+            out[(d, assigned_to, group_name, method)] += n
+    return out
+
+
+def report_rows(counts: Counter, by: str = "user") -> list[dict]:
+    """Counts by `by` (user, group, day, month or method), with the split by method and share."""
     if by not in REPORT_KEYS:
         raise LeadctlError(f"--by '{by}' is not one of {', '.join(REPORT_KEYS)}")
-    tz = cfg.tz()
-    counts: Counter = Counter()
+    position = {"user": 1, "group": 2, "method": 3}
+    totals: Counter = Counter()
     methods: dict[str, Counter] = defaultdict(Counter)
-    local_day: dict[str, date] = {}
-    for at, assigned_to, group_name, method in ledger.events():
-        if group is not None and group_name != group:
-            continue
-        if user is not None and assigned_to != user:
-            continue
-        d = local_day.get(at)
-        if d is None:
-            d = local_day[at] = datetime.fromisoformat(at).astimezone(tz).date()
-        if (since and d < since) or (until and d > until):
-            continue
-        key = {"user": assigned_to, "group": group_name, "day": d.isoformat(),
-               "month": d.isoformat()[:7], "method": method}[by]
-        counts[key] += 1
-        methods[key][method] += 1
-    total = sum(counts.values())
-    ordered = sorted(counts) if by in ("day", "month") else sorted(counts, key=lambda k: (-counts[k], str(k)))
+    for key, n in counts.items():
+        if by == "day":
+            value = key[0].isoformat()
+        elif by == "month":
+            value = key[0].isoformat()[:7]
+        else:
+            value = key[position[by]]
+        totals[value] += n
+        methods[value][key[3]] += n
+    total = sum(totals.values())
+    ordered = sorted(totals) if by in ("day", "month") else sorted(totals, key=lambda k: (-totals[k], str(k)))
     rows = []
-    for key in ordered:
-        row = {by: key, "count": counts[key]}
+    for value in ordered:
+        row = {by: value, "count": totals[value], "share": round(totals[value] / total, 4) if total else 0.0}
         if by != "method":
-            row["by_method"] = dict(sorted(methods[key].items()))
-        row["share"] = round(counts[key] / total, 4) if total else 0.0
+            row["by_method"] = dict(sorted(methods[value].items()))
         rows.append(row)
     return rows
+
+
+def fairness(cfg: Config, counts: Counter, group: str | None = None) -> list[dict]:
+    """For each sequential or weighted group: what its own method gave each active member
+    in the window, against the share the weights ask for (equal for sequential)."""
+    by_member: Counter = Counter()
+    for (_day, user, group_name, method), n in counts.items():
+        by_member[(group_name, user, method)] += n
+    active = cfg.active_users()
+    out = []
+    for g in cfg.groups:
+        if g.method == "random" or (group and g.name != group):
+            continue
+        members = [m for m in g.members if m.user in active and (g.method != "weighted" or m.weight > 0)]
+        if not members:
+            continue
+        got = {m.user: by_member[(g.name, m.user, g.method)] for m in members}
+        total = sum(got.values())
+        if not total:
+            continue
+        weights = {m.user: (m.weight if g.method == "weighted" else 1) for m in members}
+        wsum = sum(weights.values())
+        rows = [{"user": u, "count": got[u], "expected": total * weights[u] / wsum} for u in got]
+        most = max(rows, key=lambda r: r["count"] - r["expected"])
+        least = min(rows, key=lambda r: r["count"] - r["expected"])
+        out.append({
+            "group": g.name,
+            "method": g.method,
+            "total": total,
+            "most": most,
+            "least": least,
+            "gap": round((most["count"] - most["expected"]) - (least["count"] - least["expected"]), 2),
+            "capped_members": [m.user for m in members if m.daily or m.monthly],
+        })
+    return out

@@ -345,10 +345,18 @@ class Ledger:
             )
         }
 
-    def events(self) -> Iterator[tuple]:
-        """Every assignment event (not releases), oldest first:
-        (at, assigned_to, group_name, method)."""
+    def event_buckets(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
+        """Assignment events (not releases) counted per minute and UTC offset:
+        (YYYY-MM-DDTHH:MM, +HH:MM, assigned_to, group_name, method, count)."""
+        where, params = ["assigned_to IS NOT NULL"], []
+        if group is not None:
+            where.append("group_name = ?")
+            params.append(group)
+        if user is not None:
+            where.append("assigned_to = ?")
+            params.append(user)
         yield from self.conn.execute(
-            "SELECT at, assigned_to, group_name, method FROM events"
-            " WHERE assigned_to IS NOT NULL ORDER BY id"
+            "SELECT substr(at, 1, 16), substr(at, 20), assigned_to, group_name, method, count(*)"
+            f" FROM events WHERE {' AND '.join(where)} GROUP BY 1, 2, 3, 4, 5",
+            params,
         )

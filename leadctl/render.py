@@ -90,6 +90,15 @@ def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = N
     out.print(t)
 
 
+def bar(value: float, maximum: float, width: int = 24) -> str:
+    """A horizontal bar of `value` out of `maximum`, in eighths of a block."""
+    if maximum <= 0 or value <= 0:
+        return ""
+    eighths = round(min(value / maximum, 1.0) * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+
+
 def _markup_safe(text: str) -> str:
     from rich.markup import escape
 

@@ -19,7 +19,10 @@ def quota(
     day: Annotated[Optional[str], typer.Option("--date", metavar="YYYY-MM-DD", help="The day (and its month) to show; default today.")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Caps per group member: used, limit and remaining today and this month.
+    """Caps per group member: used, limit and remaining for the day and its month.
+
+    Only the groups' own methods count; owner, creator, duplicate, manual and
+    pick-up assignments do not.
 
     Example: leadctl quota --group tele-sales --date 2026-11-23
     """
@@ -38,11 +41,28 @@ def quota(
         rows = quota_rows(cfg, ledger, when, group)
     finally:
         ledger.close()
-    render.emit(rows, QUOTA_COLUMNS, fmt, title=f"Quota on {when.isoformat()} ({cfg.settings.timezone})",
-                empty="no group members yet", right=QUOTA_COLUMNS[2:8],
-                headers={"daily_used": "today", "daily_limit": "daily cap", "daily_remaining": "left today",
-                         "monthly_used": "this month", "monthly_limit": "monthly cap",
-                         "monthly_remaining": "left this month"})
+    title = f"Quota on {when.isoformat()} and in {when.isoformat()[:7]} ({cfg.settings.timezone})"
+    if fmt != "table":
+        render.emit(rows, QUOTA_COLUMNS, fmt)
+        return
+    shown = [{
+        "group": r["group"],
+        "user": r["user"],
+        "today": _used(r["daily_used"], r["daily_limit"]),
+        "this month": _used(r["monthly_used"], r["monthly_limit"]),
+        "state": "inactive" if not r["active"] else ("CAPPED" if r["capped"] else "ok"),
+    } for r in rows]
+    render.table(shown, list(shown[0]) if shown else [], title=title, empty="no group members yet")
+    if shown:
+        print("used/limit (- = no limit); the bar is the share of the limit used")
+
+
+def _used(used: int, limit: int) -> str:
+    from ..render import bar
+
+    if not limit:
+        return f"{used}/-"
+    return f"{used}/{limit} {bar(used, limit, 8)}"
 
 
 def report(
@@ -56,33 +76,53 @@ def report(
 ) -> None:
     """Assignments in a window, by user, group, day, month or method (every method counts).
 
+    Dates are calendar days in the configured time zone. The table adds a bar per
+    row and, for sequential and weighted groups, how far the split is from what
+    the weights ask for.
+
     Example: leadctl report --since 2026-11-01 --until 2026-11-30 --by user
     """
     from .. import render
-    from ..audit import parse_date, report_rows
+    from ..audit import Window, fairness, parse_date, report_rows, window_counts
     from ..errors import LeadctlError
 
     st = state(ctx)
     cfg = st.config()
-    start = parse_date(since, "--since") if since else None
-    end = parse_date(until, "--until") if until else None
-    if start and end and start > end:
+    window = Window(parse_date(since, "--since") if since else None, parse_date(until, "--until") if until else None)
+    if window.since and window.until and window.since > window.until:
         raise LeadctlError(f"--since {since} is after --until {until}")
     if group:
         cfg.group(group)
     ledger = st.ledger(cfg, create=False)
     try:
-        rows = report_rows(cfg, ledger, by=by, since=start, until=end, group=group, user=user)
+        counts = window_counts(cfg, ledger, window, group=group, user=user)
     finally:
         ledger.close()
+    rows = report_rows(counts, by)
     columns = [by, "count", "share"] + (["by_method"] if by != "method" else [])
-    if fmt != "json":
-        for r in rows:
-            if "by_method" in r:
-                r["by_method"] = " ".join(f"{m}={n}" for m, n in r["by_method"].items())
-    window = f"{since or 'start'} .. {until or 'now'}"
-    render.emit(rows, columns, fmt, title=f"Assignments by {by}, {window}", empty="no assignments in this window",
-                right=["count", "share"])
+    if fmt == "json":
+        render.emit(rows, columns, fmt)
+        return
+    for r in rows:
+        if "by_method" in r:
+            r["by_method"] = " ".join(f"{m}={n}" for m, n in r["by_method"].items())
+    if fmt == "csv":
+        render.emit(rows, columns, fmt)
+        return
+    top = max((r["count"] for r in rows), default=0)
+    for r in rows:
+        r["share"] = f"{r['share']:.1%}"
+        r[""] = render.bar(r["count"], top)
+    span = f"{since or 'the start'} to {until or 'today'}"
+    render.table(rows, [by, "count", "share", "", *columns[3:]], title=f"Assignments by {by}, {span}",
+                 empty="no assignments in this window", right=["count", "share"])
+    for f in fairness(cfg, counts, group):
+        most, least = f["most"], f["least"]
+        asks = "equal shares" if f["method"] == "sequential" else "shares by weight"
+        print(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"
+              f" most {most['user']} {most['count']} (asked {most['expected']:.1f}),"
+              f" least {least['user']} {least['count']} (asked {least['expected']:.1f}); gap {f['gap']:.1f}"
+              + (f"; capped members get fewer by design: {', '.join(f['capped_members'])}" if f["capped_members"] and f["gap"] >= 1 else ""))
 
 
 def register(app: typer.Typer) -> None:
