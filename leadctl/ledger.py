@@ -37,6 +37,9 @@ LEAD_COLUMNS = (
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted")
 
 
+MIGRATIONS = ("m001_initial",)  # in order; each is a function below with that name
+
+
 def _migrations():
     from sqlite_utils import Migrations
 
@@ -142,6 +145,8 @@ class Ledger:
         return ledger
 
     def _migrate(self) -> None:
+        if self._applied() >= set(MIGRATIONS):
+            return  # the usual case, answered without importing sqlite-utils
         from sqlite_utils import Database
 
         migrations = _migrations()
@@ -151,11 +156,16 @@ class Ledger:
         with self.write():
             migrations.apply(db)  # inside our IMMEDIATE transaction: savepoints
 
+    def _applied(self) -> set[str]:
+        try:
+            rows = self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'leadctl'")
+        except sqlite3.OperationalError:  # a new ledger: no migrations table yet
+            return set()
+        return {name for (name,) in rows}
+
     def schema_version(self) -> int:
-        row = self.conn.execute(
-            "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = 'leadctl'"
-        ).fetchone()
-        return row[0]
+        """How many of leadctl's migrations this ledger has had."""
+        return len(self._applied() & set(MIGRATIONS))
 
     def close(self) -> None:
         self.conn.close()

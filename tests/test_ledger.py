@@ -28,6 +28,19 @@ def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
     again.close()
 
 
+def test_the_fast_schema_check_knows_every_migration(ledger):
+    from leadctl.ledger import MIGRATIONS, _migrations
+
+    assert [m.name for m in _migrations().pending(ledger_db(ledger))] == []
+    assert ledger.schema_version() == len(MIGRATIONS)
+
+
+def ledger_db(ledger):
+    from sqlite_utils import Database
+
+    return Database(ledger.conn, execute_plugins=False)
+
+
 def test_events_are_append_only(ledger):
     with ledger.write():
         ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1)])
