@@ -8,7 +8,9 @@ Prints, side by side, for each N:
                executemany in one transaction (no routing decisions at all)
   sqlite-utils whole-process `sqlite-utils insert DB leads FILE.csv --csv`
   peak memory  of the route process (max RSS)
-and the whole-process time of `leadctl --version`, `leadctl --help` and `leadctl quota`.
+then the route of the first N into a ledger that already holds --full-ledger assignment events
+(default 1,000,000; 0 skips it) against an empty ledger, and the whole-process time of
+`leadctl --version`, `leadctl --help` and `leadctl quota`.
 Every figure is the best of --repeat runs (default 1 for routing, 5 for start-up).
 """
 
@@ -30,7 +32,7 @@ from pathlib import Path
 USERS = [f"rep{i:02d}" for i in range(10)]
 
 
-def make_csv(path: Path, n: int) -> None:
+def make_csv(path: Path, n: int, prefix: str = "B") -> None:
     rnd = random.Random(n)
     sources = ["facebook", "google-ads", "web-form", "google-sheets", "webhook"]
     with path.open("w", newline="") as fh:
@@ -38,7 +40,7 @@ def make_csv(path: Path, n: int) -> None:
         w.writerow(["id", "first_name", "last_name", "email", "phone", "source", "status", "postcode", "received_at"])
         for i in range(n):
             s = i * 86400 // max(n, 1)  # spread over one day so caps apply
-            w.writerow([f"B{i:07d}", f"First{i}", f"Last{rnd.randrange(1000)}", f"lead{i}@example.com",
+            w.writerow([f"{prefix}{i:07d}", f"First{i}", f"Last{rnd.randrange(1000)}", f"lead{i}@example.com",
                         f"+44 7700 {rnd.randrange(10**6):06d}", sources[i % 5], "new", f"{rnd.randrange(10**5):05d}",
                         f"2026-11-23T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"])
 
@@ -94,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, action="append", help="leads per file (repeatable); default 100000")
     parser.add_argument("--repeat", type=int, default=1, help="routing runs per figure (best is kept)")
+    parser.add_argument("--full-ledger", type=int, default=1_000_000, metavar="M",
+                        help="events already in the ledger for the full-ledger comparison (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
     sizes = args.n or [100_000]
@@ -138,6 +142,30 @@ def main() -> None:
                 su_s = best(su_once, args.repeat)[0]
             print(f"{n:>9}  {route_s:>7.2f}s  {floor_s:>7.2f}s  {route_s / floor_s:>5.1f}x  {su_s:>11.2f}s"
                   f"  {route_s / su_s:>7.2f}x  {peak:>8}  {n / route_s:>9,.0f}")
+
+        if args.full_ledger:
+            n = sizes[0]
+            csv_path = folder / f"leads-{n}.csv"
+            config = make_config(folder, n)
+            full = folder / "full.db"
+            old = folder / "old.csv"
+            make_csv(old, args.full_ledger, prefix="H")
+            run([*leadctl, "--config", str(config), "--db", str(full), "route", str(old), "--output", "jsonl"])
+            old.unlink()
+            size_mb = full.stat().st_size // 2**20
+            empty_s = full_s = float("inf")
+            for _ in range(args.repeat):
+                for p in folder.glob("route.db*"):
+                    p.unlink()
+                empty_s = min(empty_s, run([*leadctl, "--config", str(config), "--db", str(folder / "route.db"),
+                                            "route", str(csv_path), "--output", "jsonl"])[0])
+                copy = folder / "copy.db"
+                shutil.copy(full, copy)
+                full_s = min(full_s, run([*leadctl, "--config", str(config), "--db", str(copy), "route",
+                                          str(csv_path), "--output", "jsonl"])[0])
+                copy.unlink()
+            print(f"route {n:,} into an empty ledger: {empty_s:.2f}s; into one holding {args.full_ledger:,}"
+                  f" events ({size_mb} MiB): {full_s:.2f}s ({full_s / empty_s:.2f}x)")
 
         config = make_config(folder, 1000)
         db = folder / "route.db"

@@ -221,10 +221,6 @@ class Allocator:
         self.dirty_usage: set[tuple[str, str, str]] = set()
         self.dirty_rotations: set[str] = set()
 
-    def used(self, group: str, user: str, day: str) -> tuple[int, int]:
-        get = self.usage.get
-        return get((group, user, day_key(day)), 0), get((group, user, month_key(day)), 0)
-
     def assign(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
         """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
 

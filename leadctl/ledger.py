@@ -67,8 +67,6 @@ def _migrations():
             )"""
         )
         db.execute("CREATE INDEX leads_assigned_to ON leads(assigned_to)")
-        db.execute("CREATE INDEX leads_email_key ON leads(email_key) WHERE email_key IS NOT NULL")
-        db.execute("CREATE INDEX leads_phone_key ON leads(phone_key) WHERE phone_key IS NOT NULL")
         db.execute(
             """CREATE TABLE events (
                 id INTEGER PRIMARY KEY,
@@ -254,6 +252,24 @@ class Ledger:
     def insert_events(self, rows: list[tuple]) -> None:
         marks = ",".join("?" * len(EVENT_COLUMNS))
         self.conn.executemany(f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES ({marks})", rows)
+
+    def index_duplicates(self, fields: Iterable[str]) -> None:
+        """Index the normalised email/phone columns for duplicate matching.
+
+        Built the first time duplicates are switched on, over every lead
+        already stored (the keys are always kept), and not before: an index
+        on random keys is what slows inserts into a large ledger.
+        """
+        for field in fields:
+            column = {"email": "email_key", "phone": "phone_key"}[field]
+            exists = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (f"leads_{column}",)
+            ).fetchone()
+            if not exists:
+                with self.write():
+                    self.conn.execute(
+                        f"CREATE INDEX IF NOT EXISTS leads_{column} ON leads({column}) WHERE {column} IS NOT NULL"
+                    )
 
     def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
         """For duplicate matching: key -> [(lead id, type, owner)] of owned leads,

@@ -100,7 +100,7 @@ class Router:
         now: datetime,
         rng: random.Random,
         group: str | None = None,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ):
         self.cfg = cfg
@@ -108,7 +108,7 @@ class Router:
         self.tz = cfg.tz()
         self.now = now.astimezone(self.tz)
         self.rng = rng
-        self.batch_size = batch_size
+        self.batch_size = batch_size or BATCH_SIZE
         self.on_batch = on_batch
         self.forced = cfg.group(group) if group else None
         if self.forced is None and cfg.default_group is None and not cfg.rules:
@@ -121,6 +121,8 @@ class Router:
         ]
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         self.active = cfg.active_users()
+        self.assign_to_creator = cfg.settings.assign_to_creator
+        ledger.index_duplicates(cfg.settings.duplicates)
 
     # -- per record checks ------------------------------------------------------------
     def _group_for(self, fields: dict[str, str]) -> Group | None:
@@ -210,7 +212,8 @@ class Router:
                 f = x.fields
                 email, phone = f.get("email"), f.get("phone")
                 keys = {"email": email_key(email), "phone": phone_key(phone)}
-                decision = self._decide(x, alloc, self._duplicate(x, keys, earlier))
+                duplicate = self._duplicate(x, keys, earlier) if earlier else None
+                decision = self._decide(x, alloc, duplicate)
                 if decision.user:
                     for field, key in keys.items():  # later leads in this batch match this one
                         if field in earlier and key:
@@ -257,12 +260,14 @@ class Router:
 
     def _decide(self, lead: _Lead, alloc: Allocator, duplicate: tuple[str, str] | None) -> Decision:
         f = lead.fields
+        if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
+            return alloc.assign(self.plans[lead.group.name], lead.when.date().isoformat())
         outside, note = outside_rules(
             owner=(f.get("owner") or "").strip() or None,
             created_by=(f.get("created_by") or "").strip() or None,
             duplicate_owner=duplicate[0] if duplicate else None,
             active_users=self.active,
-            assign_to_creator=self.cfg.settings.assign_to_creator,
+            assign_to_creator=self.assign_to_creator,
         )
         if outside is not None:
             if outside.method == DUPLICATE and duplicate:

@@ -53,14 +53,13 @@ def route(
         output = "table" if sys.stdout.isatty() else "jsonl"
     ledger = st.ledger(cfg, create=not dry_run)
     progress = _Progress(output == "table" and sys.stderr.isatty() and not os.environ.get("CI"))
-    router = Router(cfg, ledger, now=datetime.now().astimezone(), rng=random.Random(seed),
-                    group=group, on_batch=progress.advance)
     # A dry run is one transaction around the whole command, rolled back at the end.
     session = ledger.write(dry_run=True) if dry_run else nullcontext()
-
     tally = _Tally(output, progress)
     try:
         with session:
+            router = Router(cfg, ledger, now=datetime.now().astimezone(), rng=random.Random(seed),
+                            group=group, on_batch=progress.advance)
             for name in names:
                 _route_one(router, name, fmt, tally, progress)
     finally:

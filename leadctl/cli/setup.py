@@ -61,9 +61,9 @@ def init(
         write_atomic(path, STARTER)
     except OSError as exc:
         raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
-    ledger = st.ledger(st.config())
-    ledger.close()
-    _say(f"wrote {path} and created the ledger {st.ledger_path(st.config())}")
+    cfg = st.config()
+    st.ledger(cfg).close()
+    _say(f"wrote {path} and created the ledger {st.ledger_path(cfg)}")
 
 
 config_app = typer.Typer(help="Check the config file.", no_args_is_help=True)
