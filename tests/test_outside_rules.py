@@ -59,6 +59,19 @@ def test_duplicate_within_one_file_and_only_with_an_active_owner(lc):
     assert owners(out) == [("b", "sequential")]
 
 
+def test_duplicate_index_is_built_when_duplicates_are_switched_on(lc):
+    import sqlite3
+
+    lc.team(users=("a",))
+    route(lc, "id,email\nI1,x@example.com\n")
+    indexes = lambda: {r[0] for r in sqlite3.connect(lc.db).execute(  # noqa: E731
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "leads_email_key" not in indexes()
+    lc("settings", "--duplicates", "email")
+    assert owners(route(lc, "id,email\nI2,X@example.com\n", name="b.csv")) == [("a", "duplicate")]
+    assert "leads_email_key" in indexes() and "leads_phone_key" not in indexes()
+
+
 def test_duplicates_off_means_group_method(lc):
     lc.team(users=("a", "b"))
     out = route(lc, "id,email\nE1,x@example.com\nE2,x@example.com\n")

@@ -256,7 +256,10 @@ def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="G
 
     Example: leadctl group remove advisors
     """
-    _change(ctx, lambda m, c: m.remove_group(c, name), f"removed group '{name}'")
+    cfg = _change(ctx, lambda m, c: m.remove_group(c, name), f"removed group '{name}'")
+    if cfg.default_group is None and cfg.groups:
+        _say("there is no default group now: leads that match no rule will be rejected"
+             " until you set one with `leadctl rule default GROUP`")
 
 
 @group_app.command("list")
