@@ -110,7 +110,11 @@ def window_counts(cfg: Config, ledger: Ledger, window: Window, *, group: str | N
         key = (minute, offset)
         d = day_of.get(key)
         if d is None:
-            d = day_of[key] = datetime.fromisoformat(f"{minute}:00{offset}").astimezone(tz).date()
+            try:
+                d = datetime.fromisoformat(f"{minute}:00{offset}").astimezone(tz).date()
+            except (ValueError, OverflowError):  # at the very ends of the calendar
+                d = date.fromisoformat(minute[:10])
+            day_of[key] = d
         if window.holds(d):
             out[(d, assigned_to, group_name, method)] += n
     return out

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadctl.intake import BadRecord, IntakeError, Record, format_for, read_records
+from leadctl.intake import MEANINGFUL, BadRecord, IntakeError, Record, format_for, read_records
 
 
 def read(data: bytes, fmt=None) -> list:
@@ -170,3 +170,56 @@ def _lines(rows):
     for r in rows:
         yield line
         line += 1 + sum(v.count("\n") + v.count("\r") - v.count("\r\n") for v in r)
+
+
+good_jsonl = st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), min_size=1, max_size=4)
+bad_jsonl = st.sampled_from([b"{broken", b"[1, 2]", b'"just a string"', b"nul\x00l", b"\xff\xfe{}", b"42", b"{'single': 1}"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(good_jsonl, bad_jsonl), max_size=30))
+def test_jsonl_never_loses_a_good_line_and_reports_every_bad_one_with_its_line(lines):
+    import json
+
+    data = b"\n".join(json.dumps(x).encode() if isinstance(x, dict) else x for x in lines) + b"\n"
+    got = read(data, "jsonl")
+    assert [r.line for r in got] == list(range(1, len(lines) + 1))
+    for item, rec in zip(lines, got):
+        if isinstance(item, dict):
+            assert isinstance(rec, Record)
+            assert rec.fields == _normalised(item)
+        else:
+            assert isinstance(rec, BadRecord) and rec.reason
+
+
+def _normalised(item: dict) -> dict:
+    """Keys as the reader names them: trimmed, meaningful ones lower-cased; later keys win."""
+    out = {}
+    for key, value in item.items():
+        name = key.strip()
+        name = name.lower() if name.lower() in MEANINGFUL else name
+        out[name or "column"] = value
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(st.text(alphabet="abc xyz,\"\n", max_size=10), st.text(alphabet="0123456789", max_size=5)),
+    st.sampled_from(["ragged", "too,many,cells,here"])), max_size=25))
+def test_csv_mixed_good_and_ragged_rows_keep_every_good_row(rows):
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["note", "n"])
+    for r in rows:
+        if isinstance(r, tuple):
+            w.writerow(r)
+        else:
+            buf.write(r + "\r\n")
+    got = read(buf.getvalue().encode(), "csv")
+    good = [r for r in rows if isinstance(r, tuple)]
+    assert [x.fields for x in got if isinstance(x, Record)] == [{"note": a, "n": b} for a, b in good]
+    assert len([x for x in got if isinstance(x, BadRecord)]) == len(rows) - len(good)
+    lines = [x.line for x in got]
+    assert lines == sorted(lines) and len(set(lines)) == len(lines)

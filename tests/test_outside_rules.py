@@ -18,8 +18,9 @@ def owners(out):
     return [(o["assigned_to"], o["method"]) for o in out]
 
 
-def usage(lc, day="2026-11-23"):
-    return {q["user"]: q["daily_used"] for q in lc.json("quota", "--date", day)}
+def usage(lc):
+    """Today's use per member (the records here carry no received_at, so they are routed now)."""
+    return {q["user"]: q["daily_used"] for q in lc.json("quota")}
 
 
 # -- creator and duplicates ------------------------------------------------------------

@@ -148,3 +148,71 @@ def test_router_streams_an_endless_input_batch_by_batch(lc):
     assert [o.assigned_to for o in first[:4]] == ["a", "b", "a", "b"]
     assert ledger.conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 150  # three batches, no more
     ledger.close()
+
+
+EXTREMES = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2026-02-30T10:00:00", "2026-11-23T25:00",
+            "2026-11-23", "2026-11-23T10:00:00Z", "2026-11-23T10:00:00.123456+05:30", "not a date", ""]
+
+
+def test_router_handles_hostile_dates_and_colliding_ids(lc):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    lc.team(users=("a", "b"))
+    lc("settings", "--timezone", "Pacific/Kiritimati")  # UTC+14: the far end of the calendar
+    cfg = load(lc.config)
+    ids = st.sampled_from(["X", "Y", "Z", " X ", ""])
+    whens = st.one_of(st.sampled_from(EXTREMES), st.datetimes().map(lambda d: d.isoformat()))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(ids, whens, st.text(max_size=5)), max_size=12))
+    def check(rows):
+        ledger = Ledger.open(lc.folder / "absent.db", create=False)  # fresh, in memory
+        router = Router(cfg, ledger, now=datetime(2026, 11, 23, tzinfo=timezone.utc), rng=random.Random(0))
+        records = [Record(i, {"id": rid, "received_at": when, "note": note})
+                   for i, (rid, when, note) in enumerate(rows, 2)]
+        outcomes = list(router.route(records))
+        assert [o.line for o in outcomes] == [r.line for r in records]
+        kept = [o for o in outcomes if o.status in ("assigned", "unassigned")]
+        assert len({o.lead_id for o in kept}) == len(kept)  # no id routed twice
+        stored = ledger.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+        assert stored == len(kept)
+        assert all(o.reason for o in outcomes if o.status in ("rejected", "skipped"))
+        ledger.close()
+
+    check()
+
+
+def test_report_across_a_month_boundary_and_by_method_with_owner_and_pickup(lc):
+    lc.team(users=("a", "b"), daily="1")
+    lc("user", "edit", "b", "--pickup")
+    lc("group", "edit", "tele-sales", "--pickup-status", "new")
+    data = ("id,owner,received_at\n"
+            "M1,,2020-02-29T09:00:00\n"    # a
+            "M2,,2020-02-29T10:00:00\n"    # b
+            "M3,,2020-02-29T11:00:00\n"    # everyone capped: unassigned
+            "M4,a,2020-02-29T23:59:59\n"   # owner, the last second of February
+            "M5,,2020-03-01T00:00:00\n"    # a, a new day and month
+            "M6,,2020-03-01T08:00:00\n")   # b
+    lc.jsonl("route", str(lc.write("m.csv", data)))
+    lc("pickup", "M3", "--user", "b")      # happens now, years after the window
+    by_day = lc.json("report", "--by", "day", "--since", "2020-02-29", "--until", "2020-03-01")
+    assert [(r["day"], r["count"]) for r in by_day] == [("2020-02-29", 3), ("2020-03-01", 2)]
+    by_month = lc.json("report", "--by", "month", "--until", "2020-12-31")
+    assert [(r["month"], r["count"]) for r in by_month] == [("2020-02", 3), ("2020-03", 2)]
+    by_method = {r["method"]: r["count"] for r in lc.json("report", "--by", "method")}
+    assert by_method == {"sequential": 4, "owner": 1, "pickup": 1}
+    by_user = {r["user"]: r for r in lc.json("report", "--since", "2020-03-01", "--until", "2020-03-01")}
+    assert {u: r["count"] for u, r in by_user.items()} == {"a": 1, "b": 1}
+    assert sum(r["count"] for r in lc.json("report")) == 6
+
+
+def test_report_table_draws_bars_and_a_fairness_line(lc):
+    lc.team(group="advisors", users=("senior", "junior"), method="weighted")
+    lc("group", "member", "edit", "advisors", "senior", "--weight", "10")
+    lc("group", "member", "edit", "advisors", "junior", "--weight", "5")
+    lc.jsonl("route", str(lc.write("a.csv", leads_csv(30))))
+    out = lc("report").stdout
+    assert "█" in out
+    assert "fairness advisors (weighted, shares by weight): 30 lead(s)" in out
+    assert "gap 0.0" in out

@@ -1,4 +1,4 @@
-"""Leads after routing: list and show."""
+"""Leads after routing: list, show, pick up, reassign and release."""
 
 from __future__ import annotations
 

@@ -36,9 +36,8 @@ def route(
     Example: curl -s https://example.com/hook.jsonl | leadctl route --format jsonl --group web
     """
     import random
-    from datetime import datetime
-
     from contextlib import nullcontext
+    from datetime import datetime
 
     from .. import render
     from ..routing import REJECTED, Router
@@ -55,11 +54,11 @@ def route(
     progress = _Progress(output == "table" and sys.stderr.isatty() and not os.environ.get("CI"))
     # A dry run is one transaction around the whole command, rolled back at the end.
     session = ledger.write(dry_run=True) if dry_run else nullcontext()
-    tally = _Tally(output, progress)
     try:
         with session:
             router = Router(cfg, ledger, now=datetime.now().astimezone(), rng=random.Random(seed),
                             group=group, on_batch=progress.advance)
+            tally = _Tally(output, progress)
             for name in names:
                 _route_one(router, name, fmt, tally, progress)
     finally:
