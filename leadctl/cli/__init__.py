@@ -63,6 +63,18 @@ class _Root(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(1) from None
+        except Exception as exc:
+            import sqlite3
+
+            if isinstance(exc, sqlite3.Error):
+                # The ledger failed (locked past the busy timeout, disk full, damaged):
+                # the batch in flight was rolled back, every committed one is kept.
+                sys.stderr.write(f"error: the ledger failed: {exc}; committed work is kept, run the command again\n")
+                raise typer.Exit(1) from None
+            if isinstance(exc, OSError) and exc.strerror:
+                sys.stderr.write(f"error: {exc.strerror}{f' ({exc.filename})' if exc.filename else ''}\n")
+                raise typer.Exit(1) from None
+            raise
 
 
 app = typer.Typer(

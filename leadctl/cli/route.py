@@ -45,6 +45,8 @@ def route(
     st = state(ctx)
     cfg = st.config()
     names = files or ["-"]
+    if "-" in names and sys.stdin.isatty():
+        raise LeadctlError("no input: give a FILE, or pipe leads in (e.g. cat leads.csv | leadctl route)")
     for name in names:
         if name != "-" and not Path(name).is_file():
             raise LeadctlError(f"input file {name} not found")
