@@ -11,7 +11,7 @@ creator, duplicate, manual, pick-up) never move a rotation or count.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Mapping, MutableMapping, Sequence
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -234,7 +234,7 @@ class Allocator:
         get = self.usage.get
         name = group.name
 
-        def eligible(m: Slot) -> bool:
+        def eligible(m: Slot) -> bool:  # `has_room`, with each look-up made only if needed
             if not m.active or m.user == exclude:
                 return False
             if m.daily and get((name, m.user, dkey), 0) >= m.daily:
@@ -261,7 +261,7 @@ def outside_rules(
     owner: str | None,
     created_by: str | None,
     duplicate_owner: str | None,
-    active_users: Iterable[str] | Mapping[str, object],
+    active_users: Collection[str],
     assign_to_creator: bool,
 ) -> tuple[Decision | None, str | None]:
     """Precedence: owner > creator (if on) > duplicate (if on) > group method.

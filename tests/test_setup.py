@@ -196,3 +196,29 @@ def test_save_refuses_an_invalid_config_before_touching_the_file(tmp_path):
     with pytest.raises(ConfigError, match="'zed' is not a user"):
         cfgmod.save(bad)
     assert path.read_text() == "[users.a]\n"
+
+
+def test_config_and_ledger_from_environment_and_the_ledger_key(tmp_path):
+    from typer.testing import CliRunner
+
+    from leadctl.cli import app
+
+    runner = CliRunner()
+    team = tmp_path / "team"
+    team.mkdir()
+    env = {"LEADCTL_CONFIG": str(team / "sales.toml"), "LEADCTL_DB": ""}
+    assert runner.invoke(app, ["init"], env=env).exit_code == 0
+    assert (team / "sales.toml").exists() and (team / "leadctl.db").exists()  # beside the config
+    text = (team / "sales.toml").read_text().replace('# ledger = "leadctl.db"', 'ledger = "data/ledger.db"')
+    (team / "data").mkdir()
+    (team / "sales.toml").write_text(text)
+    assert runner.invoke(app, ["user", "add", "ann"], env=env).exit_code == 0
+    runner.invoke(app, ["group", "add", "g"], env=env)
+    runner.invoke(app, ["group", "member", "add", "g", "ann"], env=env)
+    result = runner.invoke(app, ["route", "--group", "g", "--output", "jsonl"], input="id\nE1\n", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert (team / "data" / "ledger.db").exists()  # the config's ledger key, relative to the config
+    other = tmp_path / "other.db"
+    result = runner.invoke(app, ["route", "--group", "g", "--output", "jsonl"], input="id\nE2\n",
+                           env={**env, "LEADCTL_DB": str(other)})
+    assert result.exit_code == 0 and other.exists()  # LEADCTL_DB wins over the ledger key
