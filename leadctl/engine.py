@@ -249,9 +249,11 @@ class Allocator:
             return Decision(
                 None, None, False, f"every member of group '{name}' is capped or inactive"
             )
-        for key in ((name, user, dkey), (name, user, mkey)):
-            self.usage[key] = get(key, 0) + 1
-            self.dirty_usage.add(key)
+        dk, mk = (name, user, dkey), (name, user, mkey)
+        self.usage[dk] = get(dk, 0) + 1
+        self.usage[mk] = get(mk, 0) + 1
+        self.dirty_usage.add(dk)
+        self.dirty_usage.add(mk)
         self.dirty_rotations.add(name)
         return Decision(user, group.method, True)
 

@@ -30,6 +30,10 @@ OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", 
 MAX_ID = 200
 _NOT_DIGIT = re.compile(r"\D")
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else _to_json(value)
 BATCH_SIZE = 2000
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 
@@ -43,6 +47,12 @@ class Outcome:
     group: str | None = None
     method: str | None = None
     reason: str | None = None
+
+    def json(self) -> str:
+        """The JSON Lines form of `as_dict()`, built directly (it is written once per record)."""
+        return (f'{{"line": {self.line}, "lead_id": {_json_str(self.lead_id)}, "status": "{self.status}",'
+                f' "assigned_to": {_json_str(self.assigned_to)}, "group": {_json_str(self.group)},'
+                f' "method": {_json_str(self.method)}, "reason": {_json_str(self.reason)}}}')
 
     def as_dict(self) -> dict:
         return {"line": self.line, "lead_id": self.lead_id, "status": self.status,
@@ -59,6 +69,7 @@ class _Lead:
     type: str
     fields: dict[str, str]
     when: datetime
+    day: str  # the local calendar day of `when`, YYYY-MM-DD: caps count by it
     group: Group
 
 
@@ -168,7 +179,7 @@ class Router:
                 rec.line, lead_id, REJECTED, group=group.name,
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
-        return _Lead(rec.line, lead_id, kind, fields, when, group)
+        return _Lead(rec.line, lead_id, kind, fields, when, when.date().isoformat(), group)
 
     # -- batches ----------------------------------------------------------------------
     def route(self, records: Iterable[Record | BadRecord]) -> Iterator[Outcome]:
@@ -194,9 +205,8 @@ class Router:
             seen = self.ledger.existing_ids({x.id for x in leads})
             periods = set()
             for x in leads:
-                day = x.when.date().isoformat()
-                periods.add((x.group.name, day_key(day)))
-                periods.add((x.group.name, month_key(day)))
+                periods.add((x.group.name, day_key(x.day)))
+                periods.add((x.group.name, month_key(x.day)))
             alloc = Allocator(
                 self.ledger.load_usage(periods),
                 self.ledger.load_rotations({x.group.name for x in leads}),
@@ -261,7 +271,7 @@ class Router:
     def _decide(self, lead: _Lead, alloc: Allocator, duplicate: tuple[str, str] | None) -> Decision:
         f = lead.fields
         if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
-            return alloc.assign(self.plans[lead.group.name], lead.when.date().isoformat())
+            return alloc.assign(self.plans[lead.group.name], lead.day)
         outside, note = outside_rules(
             owner=(f.get("owner") or "").strip() or None,
             created_by=(f.get("created_by") or "").strip() or None,
@@ -274,7 +284,7 @@ class Router:
                 reason = f"{outside.reason}; {duplicate[1]}" if outside.reason else duplicate[1]
                 return Decision(outside.user, outside.method, False, reason)
             return outside
-        decision = alloc.assign(self.plans[lead.group.name], lead.when.date().isoformat())
+        decision = alloc.assign(self.plans[lead.group.name], lead.day)
         if note:
             reason = f"{note}; {decision.reason}" if decision.reason else f"{note}; routed by group"
             return Decision(decision.user, decision.method, decision.counted, reason)

@@ -277,3 +277,12 @@ def test_rejections_do_not_echo_personal_data(lc):
     data = "id,email,phone,received_at\nP1,secret.person@example.com,+44 7700 900999,not-a-date\n"
     result = lc("route", str(lc.write("a.csv", data)), ok=False)
     assert "secret.person" not in result.stderr and "900999" not in result.stderr
+
+
+def test_jsonl_line_is_exactly_the_json_of_the_outcome():
+    from leadctl.routing import Outcome
+
+    for o in (Outcome(3, 'L"1\\', "assigned", "tom", "g", "sequential", None),
+              Outcome(4, None, "rejected", reason="bad \u00e9\n\"line\""),
+              Outcome(5, "x", "unassigned", None, "g", None, "every member of group 'g' is capped")):
+        assert json.loads(o.json()) == o.as_dict()

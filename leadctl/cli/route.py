@@ -105,7 +105,7 @@ class _Tally:
         self.output = output
         self.progress = progress
         self.csv = render.CsvOut(OUTPUT_FIELDS) if output == "csv" else None
-        self.json_line = render.json_line
+        self.write = sys.stdout.write
         self.by_user: dict[str, Counter] = defaultdict(Counter)
         self.totals: Counter = Counter()
         self.reasons: Counter = Counter()
@@ -118,7 +118,7 @@ class _Tally:
         elif outcome.assigned_to:
             self.by_user[outcome.assigned_to][outcome.method] += 1
         if self.output == "jsonl":
-            self.json_line(outcome.as_dict())
+            self.write(outcome.json() + "\n")
         elif self.csv is not None:
             self.csv.row(outcome.as_dict())
 
