@@ -73,18 +73,18 @@ def _display(value: Any) -> str:
 
 def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None,
           headers: dict[str, str] | None = None, empty: str = "nothing to show",
-          right: Iterable[str] = ()) -> None:
+          right: Iterable[str] = (), nowrap: Iterable[str] = ()) -> None:
     from rich.table import Table
 
     out = console()
     if not rows:
         out.print(f"[dim]{empty}[/dim]" if not out.no_color else empty)
         return
-    right = set(right)
+    right, nowrap = set(right), set(nowrap)
     t = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:
         t.add_column((headers or {}).get(c, c), justify="right" if c in right else "left",
-                     overflow="fold")
+                     overflow="fold", no_wrap=c in nowrap)
     for r in rows:
         t.add_row(*(_markup_safe(_display(r.get(c))) for c in columns))
     out.print(t)
@@ -97,6 +97,17 @@ def bar(value: float, maximum: float, width: int = 24) -> str:
     eighths = round(min(value / maximum, 1.0) * width * 8)
     full, part = divmod(eighths, 8)
     return "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+
+
+def used_of(used: int, limit: int) -> str:
+    """"3/10 ██▍" for a cap, "3/-" without one."""
+    if not limit:
+        return f"{used}/-"
+    return f"{used}/{limit} {bar(used, limit, 8)}"
+
+
+def member_state(row: dict) -> str:
+    return "inactive" if not row["active"] else ("CAPPED" if row["capped"] else "ok")
 
 
 def _markup_safe(text: str) -> str:

@@ -48,21 +48,13 @@ def quota(
     shown = [{
         "group": r["group"],
         "user": r["user"],
-        "today": _used(r["daily_used"], r["daily_limit"]),
-        "this month": _used(r["monthly_used"], r["monthly_limit"]),
-        "state": "inactive" if not r["active"] else ("CAPPED" if r["capped"] else "ok"),
+        "today": render.used_of(r["daily_used"], r["daily_limit"]),
+        "this month": render.used_of(r["monthly_used"], r["monthly_limit"]),
+        "state": render.member_state(r),
     } for r in rows]
     render.table(shown, list(shown[0]) if shown else [], title=title, empty="no group members yet")
     if shown:
         print("used/limit (- = no limit); the bar is the share of the limit used")
-
-
-def _used(used: int, limit: int) -> str:
-    from ..render import bar
-
-    if not limit:
-        return f"{used}/-"
-    return f"{used}/{limit} {bar(used, limit, 8)}"
 
 
 def report(

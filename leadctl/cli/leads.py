@@ -56,7 +56,14 @@ def leads_list(
         rows = [_public(r) for r in found if _matches(r, owner, unassigned, status, group, visible)]
     finally:
         ledger.close()
-    render.emit(rows, LIST_COLUMNS, fmt, title=f"{len(rows)} lead(s)", empty="no leads match")
+    if fmt == "table":  # narrower for people: minutes, not the full timestamp; no source
+        for r in rows:
+            r["received"] = (r["received_at"] or "")[:16].replace("T", " ")
+        render.table(rows, ["id", "type", "status", "assigned_to", "group", "method", "received"],
+                     title=f"{len(rows)} lead(s)", empty="no leads match", headers={"assigned_to": "owner"},
+                     nowrap=["type"])
+        return
+    render.emit(rows, LIST_COLUMNS, fmt)
 
 
 def _matches(row: dict, owner, unassigned, status, group, visible) -> bool:

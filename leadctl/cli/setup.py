@@ -301,10 +301,13 @@ def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
 
     head = (f"Group {view['name']}: {view['method']}, takes {view['record_type']}s;"
             f" pick-up statuses: {render._display(view['pickup_statuses'])}; next: {view['next'] or '-'}")
-    render.table(view["members"], ["user", "active", "weight", "daily_used", "daily_limit",
-                                   "monthly_used", "monthly_limit", "capped"],
+    rows = [{"#": i, "user": m["user"], "weight": m["weight"],
+             "today": render.used_of(m["daily_used"], m["daily_limit"]),
+             "this month": render.used_of(m["monthly_used"], m["monthly_limit"]),
+             "state": render.member_state(m)} for i, m in enumerate(view["members"], 1)]
+    render.table(rows, ["#", "user", "weight", "today", "this month", "state"],
                  title=head, empty=f"{head}\nno members yet: leadctl group member add {name} USER",
-                 right=["weight", "daily_used", "daily_limit", "monthly_used", "monthly_limit"])
+                 right=["#", "weight"])
 
 
 DailyOpt = Annotated[Optional[int], typer.Option("--daily", metavar="N", help="Daily cap; 0 = no limit.")]
