@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from .config import Config, User
 
-SEES_ALL = ("manager", "owner")
-
-
 def visible_owner(cfg: Config, as_user: str | None) -> str | None:
     """The owner a listing must be restricted to, or None for every lead.
 

@@ -69,9 +69,6 @@ class Rule:
     group: str
     when: tuple[tuple[str, str], ...]
 
-    def describe(self) -> str:
-        return " and ".join(f"{k}={v}" for k, v in self.when)
-
 
 @dataclass(frozen=True)
 class Config:

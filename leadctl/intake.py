@@ -23,7 +23,6 @@ from typing import BinaryIO
 
 from .errors import LeadctlError
 
-FORMATS = ("csv", "jsonl")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 # Fields that mean something to leadctl; matched case-insensitively in headers and keys.
 MEANINGFUL = frozenset(

@@ -43,13 +43,6 @@ class CsvOut:
         self.writer.writerow([safe_cell(data.get(c)) for c in self.columns])
 
 
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def json_line(data: dict, out: IO[str] | None = None) -> None:
-    (out or sys.stdout).write(_to_json(data) + "\n")
-
-
 def console(stderr: bool = False):
     from rich.console import Console
 
@@ -61,7 +54,7 @@ def err(message: str) -> None:
     sys.stderr.write(message.rstrip("\n") + "\n")
 
 
-def _display(value: Any) -> str:
+def display(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -86,7 +79,7 @@ def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = N
         t.add_column((headers or {}).get(c, c), justify="right" if c in right else "left",
                      overflow="fold", no_wrap=c in nowrap)
     for r in rows:
-        t.add_row(*(_markup_safe(_display(r.get(c))) for c in columns))
+        t.add_row(*(_markup_safe(display(r.get(c))) for c in columns))
     out.print(t)
 
 

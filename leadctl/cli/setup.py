@@ -137,7 +137,7 @@ def settings(
 
         typer.echo(json.dumps(row, indent=2))
     else:
-        render.table([{"setting": k, "value": render._display(v)} for k, v in row.items()],
+        render.table([{"setting": k, "value": render.display(v)} for k, v in row.items()],
                      ["setting", "value"])
 
 
@@ -300,7 +300,7 @@ def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
     from .. import render
 
     head = (f"Group {view['name']}: {view['method']}, takes {view['record_type']}s;"
-            f" pick-up statuses: {render._display(view['pickup_statuses'])}; next: {view['next'] or '-'}")
+            f" pick-up statuses: {render.display(view['pickup_statuses'])}; next: {view['next'] or '-'}")
     rows = [{"#": i, "user": m["user"], "weight": m["weight"],
              "today": render.used_of(m["daily_used"], m["daily_limit"]),
              "this month": render.used_of(m["monthly_used"], m["monthly_limit"]),
