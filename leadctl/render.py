@@ -109,14 +109,23 @@ def _markup_safe(text: str) -> str:
     return escape(text)
 
 
-def emit(rows: Sequence[dict], columns: Sequence[str], fmt: str, **table_options: Any) -> None:
-    """Print `rows` as a table, a JSON array or CSV, with `columns` in order."""
+def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, **table_options: Any) -> None:
+    """Print `rows` as a table, a JSON array or CSV, with `columns` in order.
+
+    JSON and CSV are written row by row, so an export of a million leads does
+    not hold them all in memory; a table needs them all to size its columns.
+    """
     if fmt == "json":
-        sys.stdout.write(json.dumps([{c: r.get(c) for c in columns} for r in rows],
-                                    ensure_ascii=False, indent=2) + "\n")
+        out = sys.stdout
+        out.write("[")
+        empty = True
+        for r in rows:
+            out.write(("\n  " if empty else ",\n  ") + json.dumps({c: r.get(c) for c in columns}, ensure_ascii=False))
+            empty = False
+        out.write("]\n" if empty else "\n]\n")
     elif fmt == "csv":
         w = CsvOut(columns)
         for r in rows:
             w.row(r)
     else:
-        table(rows, columns, **table_options)
+        table(list(rows), columns, **table_options)

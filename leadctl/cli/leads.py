@@ -53,17 +53,18 @@ def leads_list(
             found = (r for r in ledger.pickable(pickup_statuses(cfg, user)) if pickup_refusal(cfg, user, r) is None)
         else:
             found = ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible)
-        rows = [_public(r) for r in found if _matches(r, owner, unassigned, status, group, visible)]
+        rows = (_public(r) for r in found if _matches(r, owner, unassigned, status, group, visible))
+        if fmt != "table":
+            render.emit(rows, LIST_COLUMNS, fmt)  # streamed: an export of every lead stays small
+            return
+        shown = list(rows)
     finally:
         ledger.close()
-    if fmt == "table":  # narrower for people: minutes, not the full timestamp; no source
-        for r in rows:
-            r["received"] = (r["received_at"] or "")[:16].replace("T", " ")
-        render.table(rows, ["id", "type", "status", "assigned_to", "group", "method", "received"],
-                     title=f"{len(rows)} lead(s)", empty="no leads match", headers={"assigned_to": "owner"},
-                     nowrap=["type"])
-        return
-    render.emit(rows, LIST_COLUMNS, fmt)
+    for r in shown:  # narrower for people: minutes, not the full timestamp; no source
+        r["received"] = (r["received_at"] or "")[:16].replace("T", " ")
+    render.table(shown, ["id", "type", "status", "assigned_to", "group", "method", "received"],
+                 title=f"{len(shown)} lead(s)", empty="no leads match", headers={"assigned_to": "owner"},
+                 nowrap=["type"])
 
 
 def _matches(row: dict, owner, unassigned, status, group, visible) -> bool:
