@@ -82,7 +82,7 @@ def reassign(
     if (to_user is None) == (to_group is None):
         raise LeadctlError("say where the leads go: --to USER or --to-group GROUP")
     if (from_user is None) == (not lead_ids):
-        raise LeadctlError("name the leads (LEAD...) or the user they belong to (--from USER), not both")
+        raise LeadctlError("name the leads (LEAD...) or the user whose leads move (--from USER): one or the other")
     target = cfg.user(to_user) if to_user else None
     group = cfg.group(to_group) if to_group else None
     if target is not None and not target.active:
