@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from .errors import LeadctlError
 
-EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # else the content decides
 # Fields that mean something to leadctl; matched case-insensitively in headers and keys.
 MEANINGFUL = frozenset(
     {"id", "type", "status", "email", "phone", "source", "owner", "created_by", "received_at"}

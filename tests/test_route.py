@@ -266,6 +266,12 @@ def test_table_output_summarises_per_user(lc):
     assert counts == {"a": 1, "b": 1}
 
 
+def test_a_json_file_holding_an_array_is_refused_with_a_hint(lc):
+    lc.team(users=("a",))
+    result = lc("route", str(lc.write("export.json", '[\n  {"id": "A"}\n]\n')), ok=False)
+    assert result.exit_code == 1 and "JSON Lines" in result.stderr
+
+
 def test_json_array_input_is_refused_with_a_hint(lc):
     lc.team(users=("a",))
     result = lc("route", "--output", "jsonl", input='[{"id": 1}]', ok=False)
