@@ -350,6 +350,9 @@ class Ledger:
         sql += " ORDER BY rowid"
         yield from self._rows(sql, params)
 
+    def count_leads(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+
     def lead(self, lead_id: str) -> dict | None:
         return next(self._rows("SELECT * FROM leads WHERE id = ?", (lead_id,)), None)
 

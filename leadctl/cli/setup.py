@@ -77,13 +77,23 @@ def config_check(ctx: typer.Context) -> None:
     """
     from ..config import warnings
 
-    cfg = state(ctx).config()
+    st = state(ctx)
+    cfg = st.config()
     for w in warnings(cfg):
         _say(f"warning: {w}")
     typer.echo(
         f"{cfg.path}: ok ({len(cfg.users)} users, {len(cfg.groups)} groups, {len(cfg.rules)} rules,"
         f" time zone {cfg.settings.timezone})"
     )
+    path = st.ledger_path(cfg)
+    if path.exists():
+        ledger = st.ledger(cfg, create=False)
+        try:
+            typer.echo(f"{path}: ledger schema {ledger.schema_version()}, {ledger.count_leads()} lead(s)")
+        finally:
+            ledger.close()
+    else:
+        typer.echo(f"{path}: no ledger yet (the first route creates it)")
 
 
 def settings(
