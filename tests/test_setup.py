@@ -31,6 +31,16 @@ def test_init_refuses_to_overwrite_without_force(lc):
     assert "users" not in tomllib.loads(lc.config.read_text())
 
 
+def test_init_that_cannot_make_the_ledger_writes_no_config(tmp_path):
+    from tests.conftest import Leadctl
+
+    tool = Leadctl(tmp_path)
+    tool.db = tmp_path / "missing-folder" / "x.db"
+    result = tool("init", ok=False)
+    assert result.exit_code == 2 and "cannot create ledger" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_users_and_groups_round_trip_through_the_file(lc):
     lc("user", "add", "tom", "--name", "Tom", "--email", "tom@example.com", "--role", "trusted", "--pickup")
     lc("group", "add", "tele-sales", "--method", "weighted", "--record-type", "lead", "--pickup-status", "new",

@@ -57,13 +57,17 @@ def init(
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
     if not path.parent.exists():
         raise ConfigError(f"folder {path.parent} does not exist")
+    ledger_path = st.ledger_path()  # the starter config names no ledger of its own
+    existed = ledger_path.exists()
+    st.ledger().close()  # first: if the ledger cannot be made, no config is written either
     try:
         write_atomic(path, STARTER)
     except OSError as exc:
+        if not existed:
+            for leftover in (ledger_path, *ledger_path.parent.glob(ledger_path.name + "-*")):
+                leftover.unlink(missing_ok=True)
         raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
-    cfg = st.config()
-    st.ledger(cfg).close()
-    _say(f"wrote {path} and created the ledger {st.ledger_path(cfg)}")
+    _say(f"wrote {path} and {'opened' if existed else 'created'} the ledger {ledger_path}")
 
 
 config_app = typer.Typer(help="Check the config file.", no_args_is_help=True)
