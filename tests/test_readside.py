@@ -216,3 +216,29 @@ def test_report_table_draws_bars_and_a_fairness_line(lc):
     assert "█" in out
     assert "fairness advisors (weighted, shares by weight): 30 lead(s)" in out
     assert "gap 0.0" in out
+
+
+def test_report_and_quota_filter_by_group_and_user(lc):
+    lc.team(users=("a", "b"))
+    lc("group", "add", "ads")
+    lc("group", "member", "add", "ads", "b")
+    lc("rule", "add", "--group", "ads", "--when", "source=ads")
+    lc.jsonl("route", str(lc.write("a.csv", "id,source,received_at\n"
+                                             "G1,,2026-11-23T09:00:00\nG2,ads,2026-11-23T09:01:00\n"
+                                             "G3,,2026-11-23T09:02:00\nG4,ads,2026-11-23T09:03:00\n")))
+    assert [(r["group"], r["count"]) for r in lc.json("report", "--by", "group")] == [("ads", 2), ("tele-sales", 2)]
+    assert [(r["user"], r["count"]) for r in lc.json("report", "--group", "ads")] == [("b", 2)]
+    assert [(r["group"], r["count"]) for r in lc.json("report", "--by", "group", "--user", "a")] == [("tele-sales", 1)]
+    quota = lc.json("quota", "--group", "ads", "--date", "2026-11-23")
+    assert [(q["group"], q["user"], q["daily_used"]) for q in quota] == [("ads", "b", 2)]
+    assert lc("quota", "--group", "nope", ok=False).exit_code == 2
+
+
+def test_removing_the_default_group_says_what_follows(lc):
+    lc.team(users=("a",))
+    lc("group", "add", "spare")
+    result = lc("group", "remove", "tele-sales")
+    assert "there is no default group now" in result.stderr
+    assert [g["name"] for g in lc.json("group", "list")] == ["spare"]
+    out = lc("route", str(lc.write("a.csv", leads_csv(1))), ok=False)
+    assert out.exit_code == 2 and "no group to route to" in out.stderr
