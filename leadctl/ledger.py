@@ -329,26 +329,11 @@ class Ledger:
     ) -> Iterator[dict]:
         """Leads in the order they arrived. `visible_to` restricts to one owner
         (lead isolation); the caller decides when it applies."""
-        where, params = [], []
-        if visible_to is not None:
-            where.append("assigned_to = ?")
-            params.append(visible_to)
-        if owner is not None:
-            where.append("assigned_to = ?")
-            params.append(owner)
-        if unassigned:
-            where.append("assigned_to IS NULL")
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if group is not None:
-            where.append("group_name = ?")
-            params.append(group)
-        sql = "SELECT * FROM leads"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY rowid"
-        yield from self._rows(sql, params)
+        where, params = _conditions(
+            ["assigned_to IS NULL"] if unassigned else [],
+            [("assigned_to", visible_to), ("assigned_to", owner), ("status", status), ("group_name", group)],
+        )
+        yield from self._rows(f"SELECT * FROM leads{where} ORDER BY rowid", params)
 
     def count_leads(self) -> int:
         return self.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
@@ -357,13 +342,11 @@ class Ledger:
         return next(self._rows("SELECT * FROM leads WHERE id = ?", (lead_id,)), None)
 
     def history(self, lead_id: str) -> list[dict]:
-        cur = self.conn.execute(
+        return list(self._rows(
             "SELECT at, assigned_to, group_name, method, reason, counted FROM events"
             " WHERE lead_id = ? ORDER BY id",
             (lead_id,),
-        )
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        ))
 
     def usage_counts(self, period: str) -> dict[tuple[str, str], int]:
         """(group, user) -> count for one period."""
@@ -377,15 +360,20 @@ class Ledger:
     def event_buckets(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
         """Assignment events (not releases) counted per minute and UTC offset:
         (YYYY-MM-DDTHH:MM, +HH:MM, assigned_to, group_name, method, count)."""
-        where, params = ["assigned_to IS NOT NULL"], []
-        if group is not None:
-            where.append("group_name = ?")
-            params.append(group)
-        if user is not None:
-            where.append("assigned_to = ?")
-            params.append(user)
+        where, params = _conditions(["assigned_to IS NOT NULL"], [("group_name", group), ("assigned_to", user)])
         yield from self.conn.execute(
             "SELECT substr(at, 1, 16), substr(at, 20), assigned_to, group_name, method, count(*)"
-            f" FROM events WHERE {' AND '.join(where)} GROUP BY 1, 2, 3, 4, 5",
+            f" FROM events{where} GROUP BY 1, 2, 3, 4, 5",
             params,
         )
+
+
+def _conditions(fixed: list[str], equal: list[tuple[str, str | None]]) -> tuple[str, list[str]]:
+    """A WHERE clause: the fixed conditions, and `column = ?` for each value that is given."""
+    where = list(fixed)
+    params = []
+    for column, value in equal:
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
