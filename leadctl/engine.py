@@ -11,8 +11,7 @@ creator, duplicate, manual, pick-up) never move a rotation or count.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Mapping, MutableMapping, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 SEQUENTIAL = "sequential"

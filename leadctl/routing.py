@@ -28,14 +28,14 @@ from .ledger import Ledger
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
+BATCH_SIZE = 2000
+DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 _NOT_DIGIT = re.compile(r"\D")
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _json_str(value: str | None) -> str:
     return "null" if value is None else _to_json(value)
-BATCH_SIZE = 2000
-DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 
 
 @dataclass(slots=True)
@@ -55,9 +55,7 @@ class Outcome:
                 f' "method": {_json_str(self.method)}, "reason": {_json_str(self.reason)}}}')
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "lead_id": self.lead_id, "status": self.status,
-                "assigned_to": self.assigned_to, "group": self.group, "method": self.method,
-                "reason": self.reason}
+        return {f: getattr(self, f) for f in OUTPUT_FIELDS}
 
 
 @dataclass(slots=True)

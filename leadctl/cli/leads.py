@@ -48,12 +48,13 @@ def leads_list(
     visible = visible_owner(cfg, as_user)
     ledger = st.ledger(cfg, create=False)
     try:
-        if pickable_by is not None:
+        if pickable_by is not None:  # the other filters apply on top, row by row
             user = cfg.user(pickable_by)
-            found = (r for r in ledger.pickable(pickup_statuses(cfg, user)) if pickup_refusal(cfg, user, r) is None)
+            found = (r for r in ledger.pickable(pickup_statuses(cfg, user))
+                     if pickup_refusal(cfg, user, r) is None and _matches(r, owner, status, group, visible))
         else:
             found = ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible)
-        rows = (_public(r) for r in found if _matches(r, owner, unassigned, status, group, visible))
+        rows = (_public(r) for r in found)
         if fmt != "table":
             render.emit(rows, LIST_COLUMNS, fmt)  # streamed: an export of every lead stays small
             return
@@ -67,11 +68,10 @@ def leads_list(
                  nowrap=["type"])
 
 
-def _matches(row: dict, owner, unassigned, status, group, visible) -> bool:
-    """Every filter, and the one visibility rule, applied to one lead row."""
+def _matches(row: dict, owner, status, group, visible) -> bool:
+    """The listing's filters and the visibility rule, for a pickable (so unassigned) lead."""
     return ((visible is None or row["assigned_to"] == visible)
             and (owner is None or row["assigned_to"] == owner)
-            and (not unassigned or row["assigned_to"] is None)
             and (status is None or row["status"] == status)
             and (group is None or row["group_name"] == group))
 
