@@ -12,6 +12,8 @@ import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -389,12 +391,89 @@ def to_dict(cfg: Config) -> dict:
     return data
 
 
+LOCK_TIMEOUT = 30.0  # seconds a change waits for another leadctl command's change to finish
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file beside the config (beside its target, when the config is a symlink)."""
+    target = Path(os.path.realpath(path))
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextmanager
+def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the config's lock: one load-change-validate-write at a time.
+
+    Every command that changes the config holds it from reading the file to
+    renaming the new one into place, so N parallel edits leave N changes (or a
+    clear refusal after `timeout` seconds), never a silently lost one. Readers
+    need no lock: the file is only ever replaced whole.
+    """
+    import fcntl
+    import time
+
+    where = lock_path(path)
+    try:
+        fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot lock config file {path}: {exc.strerror} ({where})") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ConfigError(
+                        f"config file {path} is being changed by another leadctl command"
+                        f" (waited {timeout:.0f} s for {where}); nothing was changed, try again"
+                    ) from None
+                time.sleep(0.005)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the config file is replaced or edited: (inode, size, mtime)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class Watcher:
+    """The config as a long-running command should see it: re-read when the file
+    changes, so caps and members edited during a route apply from its next batch.
+    A change that does not load (a broken hand edit) keeps the last good config
+    and is reported once through `problem`."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.stamp = stamp(cfg.path)
+        self.problem: str | None = None
+
+    def current(self) -> Config:
+        now = stamp(self.cfg.path)
+        if now != self.stamp:
+            self.stamp = now
+            try:
+                self.cfg = load(self.cfg.path)
+                self.problem = None
+            except ConfigError as exc:
+                self.problem = f"the config changed but cannot be used ({exc}); still routing with the previous one"
+        return self.cfg
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` so a crash leaves the old file or the new, never half.
 
-    A new file is readable by its owner only; an existing file keeps its mode.
+    A new file is readable by its owner only; an existing file keeps its mode. A
+    symlink is written through: its target is replaced, the link stays a link.
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path))
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:

@@ -31,6 +31,8 @@ MEANINGFUL = frozenset(
 MAX_LINE = 1 << 20  # a JSON line longer than 1 MiB is rejected, not read into memory
 MAX_FIELD = 1 << 20
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
+# A \uD800-\uDFFF escape: only then can a JSON string hold a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _JSON_KIND = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
@@ -134,8 +136,11 @@ def _read_csv(stream: BinaryIO, head: bytes) -> Iterator[Record | BadRecord]:
             consumed = reader.line_num
             if header is None:
                 raise IntakeError(f"line {start}: unreadable CSV header: {exc}") from None
-            yield BadRecord(start, f"unreadable CSV: {exc}")
-            continue
+            # Past a syntax error the reader no longer knows where fields begin: what
+            # follows could be text from inside a quoted field. Stop reading this input.
+            yield BadRecord(start, f"unreadable CSV: {exc}; reading stopped at this line,"
+                                   " the rest of this input was not routed")
+            return
         except UnicodeError as exc:  # only for utf-16 input that is broken
             raise IntakeError(f"line {start}: cannot decode the input as {encoding}: {exc.reason}") from None
         consumed = reader.line_num
@@ -193,6 +198,9 @@ def _read_jsonl(stream: BinaryIO) -> Iterator[Record | BadRecord]:
         except RecursionError:
             yield BadRecord(line, "invalid JSON: nested too deeply")
             continue
+        except ValueError:  # an integer of thousands of digits (CPython's int limit)
+            yield BadRecord(line, "invalid JSON: a number is too long")
+            continue
         if not isinstance(data, dict):
             yield BadRecord(line, f"is a JSON {_JSON_KIND.get(type(data), 'value')}, not an object")
             continue
@@ -202,4 +210,18 @@ def _read_jsonl(stream: BinaryIO) -> Iterator[Record | BadRecord]:
                 continue
             name = _key(key.strip()) or "column"
             fields[name] = _text(value)
+        if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(fields):
+            yield BadRecord(line, "has a \\u escape that is not a character (a lone UTF-16 surrogate)")
+            continue
         yield Record(line, fields)
+
+
+def _has_lone_surrogate(fields: dict[str, str]) -> bool:
+    """True when a key or value holds half of a UTF-16 pair, which is no text at all."""
+    for key, value in fields.items():
+        try:
+            key.encode("utf-8")
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False

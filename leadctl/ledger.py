@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from .engine import Rotation
 from .errors import LeadctlError
@@ -111,11 +112,13 @@ class Ledger:
 
     # -- opening -------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path, *, create: bool = True) -> Ledger:
+    def open(cls, path: Path, *, create: bool = True, readonly: bool = False) -> Ledger:
         """Open (and if need be create, owner-only) the ledger at `path`.
 
         With create=False a missing ledger reads as an empty one in memory,
-        so read-only commands never leave a file behind.
+        so read-only commands never leave a file behind. With readonly=True a
+        ledger that cannot be written (a read-only folder or file) is opened
+        for reading only.
         """
         path = Path(path)
         if not path.exists():
@@ -125,6 +128,8 @@ class Ledger:
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as exc:
                 raise LeadctlError(f"cannot create ledger {path}: {exc.strerror}") from None
+        if readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            return cls._connect_readonly(path)
         return cls._connect(str(path), path)
 
     @classmethod
@@ -133,14 +138,55 @@ class Ledger:
         try:
             conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            ledger = cls(conn, path)
+            ledger._check_kind()
             if path is not None:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-            ledger = cls(conn, path)
             ledger._migrate()
         except sqlite3.DatabaseError as exc:
             raise LeadctlError(f"cannot open ledger {where}: {exc}") from None
         return ledger
+
+    @classmethod
+    def _connect_readonly(cls, path: Path) -> Ledger:
+        """For reading a ledger nobody here may write. SQLite needs the WAL's shared
+        memory file for that; in a read-only folder that has none, and no write-ahead
+        log either (so no writer is at work), the file is read as immutable."""
+        uri = "file:" + quote(str(path.absolute())) + "?mode=ro"
+        if not Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists():
+            uri += "&immutable=1"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            ledger = cls(conn, path)
+            ledger._check_kind()
+            if ledger._applied() < set(MIGRATIONS):
+                raise LeadctlError(
+                    f"ledger {path} is read-only and was written by an older leadctl; open it once"
+                    " where it can be written to upgrade it"
+                )
+        except sqlite3.DatabaseError as exc:
+            raise LeadctlError(f"cannot open ledger {path}: {exc}") from None
+        return ledger
+
+    def _check_kind(self) -> None:
+        """Refuse what is not a leadctl ledger, or is one from a newer leadctl, before
+        anything is written to it."""
+        applied = self._applied()
+        newer = sorted(applied - set(MIGRATIONS))
+        if newer:
+            raise LeadctlError(
+                f"ledger {self.path} was written by a newer leadctl (it has migration '{newer[0]}');"
+                " upgrade leadctl to use it"
+            )
+        if not applied:
+            tables = [name for (name,) in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            if tables:
+                raise LeadctlError(
+                    f"{self.path} is an SQLite database but not a leadctl ledger (it has a table"
+                    f" '{tables[0]}'); pass another --db"
+                )
 
     def _migrate(self) -> None:
         if self._applied() >= set(MIGRATIONS):
@@ -377,3 +423,84 @@ def _conditions(fixed: list[str], equal: list[tuple[str, str | None]]) -> tuple[
             where.append(f"{column} = ?")
             params.append(value)
     return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+class Rehearsal:
+    """The ledger as a dry run sees it: every read goes to the real ledger, every
+    write stays in memory, so later batches of the run see earlier ones (ids to
+    skip, caps used, the rotation moved) while the file is never written or locked
+    for writing: other routers go on undisturbed.
+
+    It offers the routing side of `Ledger`; nothing else needs a rehearsal.
+    """
+
+    def __init__(self, real: Ledger):
+        self.real = real
+        self.path = real.path
+        self.ids: set[str] = set()
+        self.usage: dict[tuple[str, str, str], int] = {}
+        self.rotations: dict[str, str] = {}  # group -> state JSON, as the ledger keeps it
+        self.owners: dict[str, dict[str, list[tuple[str, str, str]]]] = {"email": {}, "phone": {}}
+
+    @contextmanager
+    def write(self, dry_run: bool = False) -> Iterator[None]:
+        conn = self.real.conn
+        conn.execute("BEGIN")  # deferred: a read snapshot, no write lock
+        try:
+            yield None
+        finally:
+            conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.real.close()
+
+    def index_duplicates(self, fields: Iterable[str]) -> None:
+        """Nothing to build: look-ups work without the index, only slower."""
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = set(ids)
+        return self.real.existing_ids(ids) | (ids & self.ids)
+
+    def load_usage(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
+        keys = set(keys)
+        out = self.real.load_usage(keys)
+        out.update({k: n for k, n in self.usage.items() if (k[0], k[2]) in keys})
+        return out
+
+    def load_rotations(self, groups: Iterable[str]) -> dict[str, Rotation]:
+        groups = set(groups)
+        out = self.real.load_rotations(groups - set(self.rotations))
+        for name in groups & set(self.rotations):
+            out[name] = Rotation.from_dict(json.loads(self.rotations[name]))
+        return out
+
+    def save_usage(self, usage: Mapping[tuple[str, str, str], int], keys: Iterable[tuple[str, str, str]]) -> None:
+        for k in keys:
+            self.usage[k] = usage[k]
+
+    def save_rotations(self, rotations: Mapping[str, Rotation], names: Iterable[str]) -> None:
+        for n in names:
+            self.rotations[n] = json.dumps(rotations[n].to_dict())
+
+    def insert_leads(self, rows: list[tuple]) -> None:
+        at = {c: LEAD_COLUMNS.index(c) for c in ("id", "type", "email_key", "phone_key", "assigned_to")}
+        for row in rows:
+            self.ids.add(row[at["id"]])
+            owner = row[at["assigned_to"]]
+            if owner is None:
+                continue
+            for field in ("email", "phone"):
+                key = row[at[f"{field}_key"]]
+                if key:
+                    self.owners[field].setdefault(key, []).append((row[at["id"]], row[at["type"]], owner))
+
+    def insert_events(self, rows: list[tuple]) -> None:
+        """Events are not kept: nothing in a route reads them back."""
+
+    def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+        keys = list(keys)
+        out = self.real.earlier_owners(field, keys)
+        for key in keys:
+            if key in self.owners[field]:
+                out.setdefault(key, []).extend(self.owners[field][key])
+        return out

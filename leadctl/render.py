@@ -10,11 +10,30 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# What a terminal would act on instead of showing: C0/C1 controls (ESC starts a screen
+# command), DEL, bidirectional overrides, and the stand-ins for undecodable bytes.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape_char(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as Python keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(value: Any) -> str:
+    """Text safe to show on a terminal: control characters appear escaped (ESC as
+    `\\x1b`), so data can neither move the cursor nor clear the screen. JSON and CSV
+    output never goes through here: they stay exact."""
+    text = value if isinstance(value, str) else str(value)
+    return _UNSAFE.sub(_escape_char, text) if _UNSAFE.search(text) else text
 
 
 def safe_cell(value: Any) -> Any:
@@ -50,36 +69,46 @@ def console(stderr: bool = False):
 
 
 def err(message: str) -> None:
-    """One plain line on stderr."""
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    """One plain line on stderr, control characters escaped."""
+    sys.stderr.write(clean(message.rstrip("\n")) + "\n")
+
+
+def say(message: str) -> None:
+    """One plain line on stdout, control characters escaped."""
+    sys.stdout.write(clean(message.rstrip("\n")) + "\n")
 
 
 def display(value: Any) -> str:
+    """A value as a person reads it in a table, control characters escaped."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) or "-"
-    return str(value)
+        return ", ".join(clean(v) for v in value) or "-"
+    return clean(value)
 
 
 def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None,
           headers: dict[str, str] | None = None, empty: str = "nothing to show",
           right: Iterable[str] = (), nowrap: Iterable[str] = ()) -> None:
+    """Rows for people. Data is never read as rich markup (every cell and title is a
+    `Text`), and control characters are shown escaped."""
     from rich.table import Table
+    from rich.text import Text
 
     out = console()
     if not rows:
-        out.print(f"[dim]{empty}[/dim]" if not out.no_color else empty)
+        out.print(Text(clean(empty), style="dim"))
         return
     right, nowrap = set(right), set(nowrap)
-    t = Table(title=title, title_justify="left", header_style="bold")
+    t = Table(title=Text(clean(title)) if title is not None else None, title_justify="left",
+              header_style="bold")
     for c in columns:
-        t.add_column((headers or {}).get(c, c), justify="right" if c in right else "left",
+        t.add_column(Text(clean((headers or {}).get(c, c))), justify="right" if c in right else "left",
                      overflow="fold", no_wrap=c in nowrap)
     for r in rows:
-        t.add_row(*(_markup_safe(display(r.get(c))) for c in columns))
+        t.add_row(*(Text(display(r.get(c))) for c in columns))
     out.print(t)
 
 
@@ -101,12 +130,6 @@ def used_of(used: int, limit: int) -> str:
 
 def member_state(row: dict) -> str:
     return "inactive" if not row["active"] else ("CAPPED" if row["capped"] else "ok")
-
-
-def _markup_safe(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, **table_options: Any) -> None:

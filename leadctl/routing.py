@@ -29,6 +29,9 @@ ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
 BATCH_SIZE = 2000
+IDLE = 0.1  # seconds of quiet on live input that close a batch
+MAX_WAIT = 0.5  # seconds the first record of a batch may wait on live input
+MIN_PHONE_DIGITS = 6
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 _NOT_DIGIT = re.compile(r"\D")
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
@@ -66,8 +69,8 @@ class _Lead:
     id: str
     type: str
     fields: dict[str, str]
-    when: datetime
-    day: str  # the local calendar day of `when`, YYYY-MM-DD: caps count by it
+    received: str | None  # its own received_at, ISO 8601 in the zone; None: the batch's now
+    day: str | None  # with --clock received: the local day of `received`, which caps count by
     group: Group
 
 
@@ -86,44 +89,134 @@ def parse_when(text: str, tz: tzinfo) -> datetime:
 
 
 def email_key(value: str | None) -> str | None:
-    """Emails compare trimmed and case-insensitively."""
+    """Emails compare trimmed and case-insensitively. Only something that looks like
+    an address is a key: placeholders (`N/A`, `-`, `none`) never match each other."""
     key = (value or "").strip().lower()
-    return key or None
+    if "@" not in key[1:-1]:
+        return None
+    return key
 
 
 def phone_key(value: str | None) -> str | None:
-    """Phones compare by their digits, a leading + kept as the country marker."""
+    """Phones compare by their digits, a leading + kept as the country marker. Fewer
+    than MIN_PHONE_DIGITS digits (`0`, `n/a`, an extension) is no key."""
     text = (value or "").strip()
     digits = _NOT_DIGIT.sub("", text)
-    if not digits:
+    if len(digits) < MIN_PHONE_DIGITS:
         return None
     return "+" + digits if text.startswith("+") else digits
 
 
+def batches(records: Iterable[Record | BadRecord], size: int, live: bool) -> Iterator[list]:
+    """Records in batches of up to `size`.
+
+    A file goes in full batches. Live input (a pipe, a socket, a terminal) may pause:
+    a batch then also closes when no record has come for IDLE seconds, or when its
+    first record has waited MAX_WAIT, so each record on a slow stream is decided
+    and printed within a second while a fast one still fills big batches. The
+    reading happens on a helper thread so that a pause can be noticed at all.
+    """
+    if not live:
+        it = iter(records)
+        while chunk := list(islice(it, size)):
+            yield chunk
+        return
+    import queue
+    import threading
+    import time
+
+    q: queue.SimpleQueue = queue.SimpleQueue()
+    done = object()
+
+    def read() -> None:
+        try:
+            for rec in records:
+                q.put(rec)
+        except BaseException as exc:  # handed to the routing thread, raised there
+            q.put(_Failure(exc))
+        q.put(done)
+
+    threading.Thread(target=read, name="leadctl-intake", daemon=True).start()
+    finished = False
+    while not finished:
+        item = q.get()
+        if item is done:
+            return
+        chunk = [item]
+        deadline = time.monotonic() + MAX_WAIT
+        while len(chunk) < size:
+            try:
+                item = q.get_nowait()
+            except queue.Empty:
+                wait = min(IDLE, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+                try:
+                    item = q.get(timeout=wait)
+                except queue.Empty:
+                    break
+            if item is done:
+                finished = True
+                break
+            chunk.append(item)
+        failure = next((x for x in chunk if isinstance(x, _Failure)), None)
+        if failure is not None:
+            good = chunk[: chunk.index(failure)]
+            if good:
+                yield good
+            raise failure.exc
+        yield chunk
+
+
+@dataclass(slots=True)
+class _Failure:
+    exc: BaseException
+
+
 class Router:
+    """Routes records through the config's groups into the ledger, batch by batch.
+
+    `clock()` is read once per batch: with `replay` off (`--clock now`) it is the
+    moment every lead of the batch is assigned, which caps count by; with `replay`
+    on (`--clock received`) each record is assigned at its own `received_at`.
+    `config()` is asked once per batch too, so an edit made while a long route
+    runs (a cap, a member, a rule) applies from the next batch.
+    """
+
     def __init__(
         self,
-        cfg: Config,
+        config: Callable[[], Config],
         ledger: Ledger,
         *,
-        now: datetime,
+        clock: Callable[[], datetime],
         rng: random.Random,
+        replay: bool = False,
         group: str | None = None,
         batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ):
-        self.cfg = cfg
+        self.config = config
         self.ledger = ledger
-        self.tz = cfg.tz()
-        self.now = now.astimezone(self.tz)
+        self.clock = clock
         self.rng = rng
+        self.replay = replay
+        self.group_name = group
         self.batch_size = batch_size or BATCH_SIZE
         self.on_batch = on_batch
-        self.forced = cfg.group(group) if group else None
-        if self.forced is None and cfg.default_group is None and not cfg.rules:
+        self.recorded = 0  # leads written to the ledger (committed) so far
+        self.cfg: Config | None = None
+        self._use(config())
+
+    def _use(self, cfg: Config) -> None:
+        """Take a (new) config: everything derived from it is derived again."""
+        forced = cfg.group(self.group_name) if self.group_name else None
+        if forced is None and cfg.default_group is None and not cfg.rules:
             raise LeadctlError(
                 "no group to route to: pass --group GROUP, or set one with `leadctl rule default GROUP`"
             )
+        self.cfg = cfg
+        self.tz = cfg.tz()
+        self.forced = forced
         self.plans = {g.name: GroupPlan(g.name, g.method, cfg.slots(g)) for g in cfg.groups}
         self.rules = [
             (tuple((k.lower(), v.lower()) for k, v in r.when), cfg.group(r.group)) for r in cfg.rules
@@ -131,7 +224,15 @@ class Router:
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         self.active = cfg.active_users()
         self.assign_to_creator = cfg.settings.assign_to_creator
-        ledger.index_duplicates(cfg.settings.duplicates)
+        self.ledger.index_duplicates(cfg.settings.duplicates)
+
+    def _refresh(self) -> None:
+        cfg = self.config()
+        if cfg is not self.cfg:
+            try:
+                self._use(cfg)
+            except LeadctlError:
+                pass  # e.g. the forced group was removed: keep routing as configured before
 
     # -- per record checks ------------------------------------------------------------
     def _group_for(self, fields: dict[str, str]) -> Group | None:
@@ -156,16 +257,18 @@ class Router:
                 reason=f"unknown type '{kind[:40]}' (use {', '.join(RECORD_TYPES)})",
             )
         raw_when = (fields.get("received_at") or "").strip()
+        received = day = None
         if raw_when:
             try:
                 when = parse_when(raw_when, self.tz)
+                received = when.isoformat(timespec="seconds")
             except (ValueError, OverflowError):
                 return Outcome(
                     rec.line, lead_id, REJECTED,
                     reason="received_at is not an ISO 8601 date and time (e.g. 2026-11-23T13:10:00)",
                 )
-        else:
-            when = self.now
+            if self.replay:
+                day = when.date().isoformat()
         group = self._group_for(fields)
         if group is None:
             return Outcome(
@@ -177,15 +280,14 @@ class Router:
                 rec.line, lead_id, REJECTED, group=group.name,
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
-        return _Lead(rec.line, lead_id, kind, fields, when, when.date().isoformat(), group)
+        return _Lead(rec.line, lead_id, kind, fields, received, day, group)
 
     # -- batches ----------------------------------------------------------------------
-    def route(self, records: Iterable[Record | BadRecord]) -> Iterator[Outcome]:
-        it = iter(records)
-        while True:
-            chunk = list(islice(it, self.batch_size))
-            if not chunk:
-                return
+    def route(self, records: Iterable[Record | BadRecord], *, live: bool = False) -> Iterator[Outcome]:
+        """One outcome per record, in order; each batch is committed before its
+        outcomes are handed out. `live`: the input may pause (see `batches`)."""
+        for chunk in batches(records, self.batch_size, live):
+            self._refresh()
             items: list[_Lead | Outcome] = [
                 Outcome(r.line, None, REJECTED, reason=r.reason) if isinstance(r, BadRecord) else self._prepare(r)
                 for r in chunk
@@ -200,11 +302,14 @@ class Router:
             return items  # type: ignore[return-value]
         decided: dict[int, Outcome] = {}
         with self.ledger.write():
+            now = self.clock().astimezone(self.tz)  # read inside the lock: commit order is time order
+            now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
             seen = self.ledger.existing_ids({x.id for x in leads})
             periods = set()
             for x in leads:
-                periods.add((x.group.name, day_key(x.day)))
-                periods.add((x.group.name, month_key(x.day)))
+                day = x.day or now_day
+                periods.add((x.group.name, day_key(day)))
+                periods.add((x.group.name, month_key(day)))
             alloc = Allocator(
                 self.ledger.load_usage(periods),
                 self.ledger.load_rotations({x.group.name for x in leads}),
@@ -221,15 +326,18 @@ class Router:
                 email, phone = f.get("email"), f.get("phone")
                 keys = {"email": email_key(email), "phone": phone_key(phone)}
                 duplicate = self._duplicate(x, keys, earlier) if earlier else None
-                decision = self._decide(x, alloc, duplicate)
+                if x.day is None:
+                    day, at = now_day, now_at
+                else:
+                    day, at = x.day, x.received
+                decision = self._decide(x, day, alloc, duplicate)
                 if decision.user:
                     for field, key in keys.items():  # later leads in this batch match this one
                         if field in earlier and key:
                             earlier[field].setdefault(key, []).append((x.id, x.type, decision.user))
-                at = x.when.isoformat(timespec="seconds")
                 lead_rows.append((
-                    x.id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"), at,
-                    _to_json(f), keys["email"], keys["phone"],
+                    x.id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
+                    x.received or now_at, _to_json(f), keys["email"], keys["phone"],
                     x.group.name, decision.user, decision.method, decision.reason,
                     at if decision.user else None,
                 ))
@@ -246,6 +354,7 @@ class Router:
             self.ledger.insert_events(event_rows)
             self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
             self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+        self.recorded += len(lead_rows)
         return [decided[id(x)] if isinstance(x, _Lead) else x for x in items]
 
     def _earlier_owners(self, leads: list[_Lead]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
@@ -266,10 +375,10 @@ class Router:
                     return owner, f"duplicate of lead {lead_id} (same {field})"
         return None
 
-    def _decide(self, lead: _Lead, alloc: Allocator, duplicate: tuple[str, str] | None) -> Decision:
+    def _decide(self, lead: _Lead, day: str, alloc: Allocator, duplicate: tuple[str, str] | None) -> Decision:
         f = lead.fields
         if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
-            return alloc.assign(self.plans[lead.group.name], lead.day)
+            return alloc.assign(self.plans[lead.group.name], day)
         outside, note = outside_rules(
             owner=(f.get("owner") or "").strip() or None,
             created_by=(f.get("created_by") or "").strip() or None,
@@ -282,7 +391,7 @@ class Router:
                 reason = f"{outside.reason}; {duplicate[1]}" if outside.reason else duplicate[1]
                 return Decision(outside.user, outside.method, False, reason)
             return outside
-        decision = alloc.assign(self.plans[lead.group.name], lead.day)
+        decision = alloc.assign(self.plans[lead.group.name], day)
         if note:
             reason = f"{note}; {decision.reason}" if decision.reason else f"{note}; routed by group"
             return Decision(decision.user, decision.method, decision.counted, reason)

@@ -61,11 +61,13 @@ def test_csv_unnamed_column_keeps_its_data():
     assert rec.fields == {"id": "A", "column_2": "x", "name": "Ann"}
 
 
-def test_csv_field_over_the_limit_is_rejected_and_reading_goes_on():
+def test_csv_field_over_the_limit_stops_reading_so_text_inside_quotes_is_never_a_lead():
     big = b"x" * (1 << 20 + 1)
-    got = read(b"id,note\nA," + big + b"\nB,ok\n")
-    assert isinstance(got[0], BadRecord) and got[0].line == 2
-    assert got[-1] == Record(3, {"id": "B", "note": "ok"})
+    data = b'id,note\nR1,ok\nR2,"' + big + b'\nINJ2,also-inside\nstill inside"\nR3,real\n'
+    got = read(data)
+    assert got[0] == Record(2, {"id": "R1", "note": "ok"})
+    assert isinstance(got[1], BadRecord) and got[1].line == 3 and "reading stopped" in got[1].reason
+    assert len(got) == 2  # neither INJ2 (text from inside the quotes) nor anything after it
 
 
 def test_utf16_csv_from_a_spreadsheet_is_read():

@@ -30,7 +30,7 @@ def routed(lc):
             "R4,callback,c,2026-11-23T09:03:00\n"
             "R5,new,,2026-11-23T09:04:00\n"
             "R6,new,,2026-11-24T09:05:00\n")
-    lc.jsonl("route", str(lc.write("r.csv", data)))
+    lc.jsonl("route", str(lc.write("r.csv", data)), "--clock", "received")
     return lc
 
 
@@ -141,8 +141,8 @@ def test_router_streams_an_endless_input_batch_by_batch(lc):
     cfg = load(lc.config)
     ledger = Ledger.open(lc.db)
     endless = (Record(n, {"id": f"E{n}"}) for n in count(1))
-    router = Router(cfg, ledger, now=datetime(2026, 11, 23, tzinfo=timezone.utc), rng=random.Random(0),
-                    batch_size=50)
+    router = Router(lambda: cfg, ledger, clock=lambda: datetime(2026, 11, 23, tzinfo=timezone.utc),
+                    rng=random.Random(0), batch_size=50)
     outcomes = router.route(endless)
     first = [next(outcomes) for _ in range(120)]
     assert [o.assigned_to for o in first[:4]] == ["a", "b", "a", "b"]
@@ -168,7 +168,8 @@ def test_router_handles_hostile_dates_and_colliding_ids(lc):
     @given(st.lists(st.tuples(ids, whens, st.text(max_size=5)), max_size=12))
     def check(rows):
         ledger = Ledger.open(lc.folder / "absent.db", create=False)  # fresh, in memory
-        router = Router(cfg, ledger, now=datetime(2026, 11, 23, tzinfo=timezone.utc), rng=random.Random(0))
+        router = Router(lambda: cfg, ledger, clock=lambda: datetime(2026, 11, 23, tzinfo=timezone.utc),
+                        rng=random.Random(0), replay=True)
         records = [Record(i, {"id": rid, "received_at": when, "note": note})
                    for i, (rid, when, note) in enumerate(rows, 2)]
         outcomes = list(router.route(records))
@@ -194,7 +195,7 @@ def test_report_across_a_month_boundary_and_by_method_with_owner_and_pickup(lc):
             "M4,a,2020-02-29T23:59:59\n"   # owner, the last second of February
             "M5,,2020-03-01T00:00:00\n"    # a, a new day and month
             "M6,,2020-03-01T08:00:00\n")   # b
-    lc.jsonl("route", str(lc.write("m.csv", data)))
+    lc.jsonl("route", str(lc.write("m.csv", data)), "--clock", "received")
     lc("pickup", "M3", "--user", "b")      # happens now, years after the window
     by_day = lc.json("report", "--by", "day", "--since", "2020-02-29", "--until", "2020-03-01")
     assert [(r["day"], r["count"]) for r in by_day] == [("2020-02-29", 3), ("2020-03-01", 2)]

@@ -22,7 +22,7 @@ def seed_file(lc):
 
 def test_seed_example_four_users_eight_leads_two_each_and_tom_next(lc):
     lc.team()
-    out = lc.jsonl("route", str(seed_file(lc)))
+    out = lc.jsonl("route", str(seed_file(lc)), "--clock", "received")
     assert [o["assigned_to"] for o in out] == ["tom", "stephanie", "lewis", "denise"] * 2
     assert {o["method"] for o in out} == {"sequential"}
     assert lc.json("group", "show", "tele-sales")["next"] == "tom"
@@ -145,7 +145,7 @@ def test_caps_count_calendar_days_in_the_configured_timezone(lc):
             "L2,2026-11-24T03:30:00+00:00\n"   # also the 23rd: b
             "L3,2026-11-24T04:30:00+00:00\n"   # still the 23rd: everyone capped
             "L4,2026-11-24T09:00:00\n")        # no offset: read as New York, the 24th
-    out = lc.jsonl("route", str(lc.write("a.csv", data)))
+    out = lc.jsonl("route", str(lc.write("a.csv", data)), "--clock", "received")
     assert [o["assigned_to"] for o in out] == ["a", "b", None, "a"]
     quota = {q["user"]: q["daily_used"] for q in lc.json("quota", "--date", "2026-11-23")}
     assert quota == {"a": 1, "b": 1}
@@ -156,7 +156,7 @@ def test_monthly_cap_spans_days_and_resets_with_the_month(lc):
     lc.team(users=("a", "b"), monthly="2")
     lc("group", "member", "edit", "tele-sales", "b", "--monthly", "0")
     data = "id,received_at\n" + "".join(f"N{i},2026-11-{20 + i}T10:00:00\n" for i in range(6)) + "D1,2026-12-01T10:00:00\n"
-    out = lc.jsonl("route", str(lc.write("a.csv", data)))
+    out = lc.jsonl("route", str(lc.write("a.csv", data)), "--clock", "received")
     assert [o["assigned_to"] for o in out] == ["a", "b", "a", "b", "b", "b", "a"]
 
 

@@ -25,10 +25,34 @@ SETUP, ROUTING, LEADS, AUDIT = "Set-up", "Routing", "Leads", "Audit"
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+def _err(message: str) -> None:
+    from ..render import err
+
+    err(message)
+
+
+def _undecodable(argv: list[str]) -> str | None:
+    """The first argument holding bytes that are not UTF-8 (Python keeps them as lone
+    surrogates, which no file, table or terminal can take), shown escaped; else None."""
+    for arg in argv:
+        if isinstance(arg, str) and any("\ud800" <= ch <= "\udfff" for ch in arg):
+            from ..render import clean
+
+            return f"'{clean(arg)}'"
+    return None
+
+
 class _Root(TyperGroup):
     def main(self, *args, **kwargs):
         """Usage errors as one plain line too (not a box), with the contract's exit 2."""
         standalone = kwargs.pop("standalone_mode", True)
+        argv = list(args[0] if args else kwargs.get("args") or sys.argv[1:])
+        bad = _undecodable(argv)
+        if bad is not None:
+            _err(f"error: argument {bad} is not valid UTF-8 text; nothing was changed")
+            if not standalone:
+                return 2
+            sys.exit(2)
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except _CLICK_EXCEPTION as exc:
@@ -41,7 +65,7 @@ class _Root(TyperGroup):
             ctx = getattr(exc, "ctx", None)
             if ctx is not None:
                 hint = f" (see `{ctx.command_path} --help`)"
-            sys.stderr.write(f"error: {exc.format_message()}{hint}\n")
+            _err(f"error: {exc.format_message()}{hint}")
             rv = exc.exit_code
         except typer.Abort:
             if not standalone:
@@ -56,7 +80,7 @@ class _Root(TyperGroup):
         try:
             return super().invoke(ctx)
         except LeadctlError as exc:
-            sys.stderr.write(f"error: {exc}\n")
+            _err(f"error: {exc}")
             raise typer.Exit(exc.code) from None
         except BrokenPipeError:
             # `leadctl leads list | head`: the reader left; stop quietly.
@@ -69,10 +93,10 @@ class _Root(TyperGroup):
             if isinstance(exc, sqlite3.Error):
                 # The ledger failed (locked past the busy timeout, disk full, damaged):
                 # the batch in flight was rolled back, every committed one is kept.
-                sys.stderr.write(f"error: the ledger failed: {exc}; committed work is kept, run the command again\n")
+                _err(f"error: the ledger failed: {exc}; committed work is kept, run the command again")
                 raise typer.Exit(1) from None
             if isinstance(exc, OSError) and exc.strerror:
-                sys.stderr.write(f"error: {exc.strerror}{f' ({exc.filename})' if exc.filename else ''}\n")
+                _err(f"error: {exc.strerror}{f' ({exc.filename})' if exc.filename else ''}")
                 raise typer.Exit(1) from None
             raise
 
@@ -112,10 +136,12 @@ class State:
             return cfg.ledger_path()
         return self.config_path.parent / "leadctl.db"
 
-    def ledger(self, cfg=None, *, create: bool = True):
+    def ledger(self, cfg=None, *, create: bool = True, write: bool = False):
+        """The ledger. create=False: a missing one reads as empty, and (unless
+        `write`) one that cannot be written is opened for reading only."""
         from ..ledger import Ledger
 
-        return Ledger.open(self.ledger_path(cfg), create=create)
+        return Ledger.open(self.ledger_path(cfg), create=create, readonly=not (create or write))
 
 
 def _version(value: bool) -> None:

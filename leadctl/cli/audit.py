@@ -54,7 +54,7 @@ def quota(
     } for r in rows]
     render.table(shown, list(shown[0]) if shown else [], title=title, empty="no group members yet")
     if shown:
-        print("used/limit (- = no limit); the bar is the share of the limit used")
+        render.say("used/limit (- = no limit); the bar is the share of the limit used")
 
 
 def report(
@@ -111,7 +111,7 @@ def report(
     for f in fairness(cfg, counts, group):
         most, least = f["most"], f["least"]
         asks = "equal shares" if f["method"] == "sequential" else "shares by weight"
-        print(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"
+        render.say(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"
               f" most {most['user']} {most['count']} (asked {most['expected']:.1f}),"
               f" least {least['user']} {least['count']} (asked {least['expected']:.1f}); gap {f['gap']:.1f}"
               + (f"; capped members get fewer by design: {', '.join(f['capped_members'])}" if f["capped_members"] and f["gap"] >= 1 else ""))

@@ -123,15 +123,17 @@ def _report_moves(moves, fmt: str) -> None:
     """Print what moved (stdout) and what was refused (stderr); exit 1 on any refusal."""
     import json
 
+    from ..render import err, say
+
     if fmt == "json":
         typer.echo(json.dumps([m.as_dict() for m in moves], indent=2))
     for m in moves:
         if not m.done:
-            typer.echo(f"{m.lead_id}: refused: {m.reason}", err=True)
+            err(f"{m.lead_id}: refused: {m.reason}")
         elif fmt == "text" and m.method is None:
-            typer.echo(f"{m.lead_id}: {m.reason}")
+            say(f"{m.lead_id}: {m.reason}")
         elif fmt == "text":
-            typer.echo(f"{m.lead_id}: {m.previous or 'unassigned'} -> {m.assigned_to or 'unassigned'} ({m.method})")
+            say(f"{m.lead_id}: {m.previous or 'unassigned'} -> {m.assigned_to or 'unassigned'} ({m.method})")
     if any(not m.done for m in moves):
         raise typer.Exit(1)
 
@@ -191,7 +193,9 @@ def reassign(
     finally:
         ledger.close()
     if not moves:
-        typer.echo(f"'{from_user}' has no leads to move", err=True)
+        from ..render import err
+
+        err(f"'{from_user}' has no leads to move")
     _report_moves(moves, fmt)
 
 

@@ -21,25 +21,30 @@ def route(
     fmt: Annotated[Optional[Literal["csv", "jsonl"]], typer.Option("--format",
                    help="Input format. Default: from the extension (.csv, .jsonl, .ndjson), else the content.")] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Route every record to this group, ignoring rules.")] = None,
-    output: Annotated[Optional[Literal["table", "jsonl", "csv"]], typer.Option("--output",
+    output: Annotated[Optional[Literal["table", "jsonl", "csv"]], typer.Option("--output", "-o",
                       help="table: a summary per user (default on a terminal); jsonl or csv: one row per record (default otherwise).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")] = False,
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups, to repeat a run.")] = None,
+    clock: Annotated[Literal["now", "received"], typer.Option("--clock",
+                     help="now: leads are assigned now, and caps count today (default); received: replay each"
+                          " record at its own received_at (backfills, simulations).")] = "now",
 ) -> None:
     """Route leads to users through the groups' rules, caps and rotations.
 
     Each record gets exactly one outcome: assigned, unassigned (everyone capped),
     skipped (its id is already in the ledger) or rejected (reported on stderr
-    with its line; exit 1).
+    with its line; exit 1). Caps count the day a lead is assigned: now, or with
+    --clock received the record's own received_at.
 
     Example: leadctl route leads.csv --output table
-    Example: curl -s https://example.com/hook.jsonl | leadctl route --format jsonl --group web
+    Example: tail -f webhook.jsonl | leadctl route --format jsonl -o jsonl
     """
     import random
-    from contextlib import nullcontext
+    import sqlite3
     from datetime import datetime
 
     from .. import render
+    from ..config import Watcher
     from ..routing import REJECTED, Router
 
     st = state(ctx)
@@ -52,17 +57,24 @@ def route(
             raise LeadctlError(f"input file {name} not found")
     if output is None:
         output = "table" if sys.stdout.isatty() else "jsonl"
-    ledger = st.ledger(cfg, create=not dry_run)
+    if dry_run:
+        from ..ledger import Rehearsal
+
+        ledger = Rehearsal(st.ledger(cfg, create=False))  # reads the ledger, writes nothing, locks nothing
+    else:
+        ledger = st.ledger(cfg)
     progress = _Progress(output == "table" and sys.stderr.isatty() and not os.environ.get("CI"))
-    # A dry run is one transaction around the whole command, rolled back at the end.
-    session = ledger.write(dry_run=True) if dry_run else nullcontext()
+    watcher = Watcher(cfg)
+    tally = _Tally(output, progress, watcher)
+    router = None
     try:
-        with session:
-            router = Router(cfg, ledger, now=datetime.now().astimezone(), rng=random.Random(seed),
-                            group=group, on_batch=progress.advance)
-            tally = _Tally(output, progress)
-            for name in names:
-                _route_one(router, name, fmt, tally, progress)
+        router = Router(watcher.current, ledger, clock=lambda: datetime.now().astimezone(),
+                        rng=random.Random(seed), replay=clock == "received", group=group,
+                        on_batch=tally.batch_done)
+        for name in names:
+            _route_one(router, name, fmt, tally, progress)
+    except (LeadctlError, sqlite3.Error, _OutputFailed) as exc:
+        raise _stopped(exc, 0 if router is None or dry_run else router.recorded) from None
     finally:
         progress.stop()
         ledger.close()
@@ -74,19 +86,45 @@ def route(
         raise typer.Exit(1)
 
 
+class _OutputFailed(Exception):
+    """stdout could not be written (a full disk, a closed file); not an input problem."""
+
+
+def _stopped(exc: Exception, recorded: int) -> LeadctlError:
+    """The error that ends a route part-way. With leads already committed it is not
+    "nothing was changed" (exit 2) but "done in part" (exit 1), and says how many."""
+    if isinstance(exc, _OutputFailed):
+        message = f"cannot write the output: {exc}"
+    elif isinstance(exc, LeadctlError):
+        message = str(exc)
+    else:
+        message = f"the ledger failed: {exc}"
+    if not recorded:
+        return exc if isinstance(exc, LeadctlError) else LeadctlError(message, 1)
+    return LeadctlError(
+        f"{message}; {recorded} lead(s) were recorded in the ledger before it stopped"
+        " (run the same command again: recorded leads are skipped)", 1)
+
+
 def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Progress) -> None:
     """Route one input (a file, or stdin for "-"); a broken file is counted as rejected."""
+    import stat
+
     from ..intake import IntakeError, format_for, read_records
 
     label = "stdin" if name == "-" else name
     stream = sys.stdin.buffer if name == "-" else open(name, "rb")
     progress.start(label, None if name == "-" else os.path.getsize(name), stream)
     try:
-        for outcome in router.route(read_records(stream, format_for(None if name == "-" else name, fmt))):
+        live = not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # a pipe, socket or terminal may pause
+    except (OSError, ValueError):
+        live = False
+    try:
+        for outcome in router.route(read_records(stream, format_for(None if name == "-" else name, fmt)), live=live):
             tally.add(label, outcome)
     except IntakeError as exc:
         tally.file_error(label, str(exc))
-    except BrokenPipeError:
+    except (BrokenPipeError, _OutputFailed):
         raise
     except OSError as exc:
         raise LeadctlError(f"cannot read {label}: {exc.strerror or exc}") from None
@@ -98,12 +136,14 @@ def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Pro
 class _Tally:
     """Counts outcomes, writes one row per record (jsonl/csv) and reports rejections."""
 
-    def __init__(self, output: str, progress: _Progress):
+    def __init__(self, output: str, progress: _Progress, watcher=None):
         from .. import render
         from ..routing import OUTPUT_FIELDS
 
         self.output = output
         self.progress = progress
+        self.watcher = watcher
+        self.warned: str | None = None
         self.csv = render.CsvOut(OUTPUT_FIELDS) if output == "csv" else None
         self.write = sys.stdout.write
         self.by_user: dict[str, Counter] = defaultdict(Counter)
@@ -117,10 +157,31 @@ class _Tally:
             self.progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
         elif outcome.assigned_to:
             self.by_user[outcome.assigned_to][outcome.method] += 1
-        if self.output == "jsonl":
-            self.write(outcome.json() + "\n")
-        elif self.csv is not None:
-            self.csv.row(outcome.as_dict())
+        try:
+            if self.output == "jsonl":
+                self.write(outcome.json() + "\n")
+            elif self.csv is not None:
+                self.csv.row(outcome.as_dict())
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputFailed(exc.strerror or str(exc)) from None
+
+    def batch_done(self, records: int) -> None:
+        """After each committed batch: its rows reach the reader now (a live stream's
+        outcome must not wait in a buffer), and a config that stopped loading is said once."""
+        self.progress.advance(records)
+        if self.output != "table":
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise _OutputFailed(exc.strerror or str(exc)) from None
+        problem = self.watcher.problem if self.watcher else None
+        if problem and problem != self.warned:
+            self.warned = problem
+            self.progress.print_err(f"warning: {problem}")
 
     def file_error(self, label: str, message: str) -> None:
         self.totals["rejected"] += 1
@@ -149,7 +210,11 @@ class _Progress:
                                 TimeRemainingColumn(), console=console(stderr=True), transient=True)
             self.bar.start()
         self.stream = stream
-        self.task = self.bar.add_task(f"routing {label}", total=size)
+        from rich.markup import escape
+
+        from ..render import clean
+
+        self.task = self.bar.add_task(escape(f"routing {clean(label)}"), total=size)
 
     def advance(self, _records: int) -> None:
         if self.bar is not None and self.task is not None:
@@ -160,10 +225,12 @@ class _Progress:
             self.bar.update(self.task, completed=position)
 
     def print_err(self, message: str) -> None:
+        from ..render import clean, err
+
         if self.bar is not None:
-            self.bar.console.print(message, markup=False, highlight=False)
+            self.bar.console.print(clean(message), markup=False, highlight=False)
         else:
-            sys.stderr.write(message + "\n")
+            err(message)
 
     def stop(self) -> None:
         if self.bar is not None:
@@ -185,9 +252,9 @@ def _summary(tally: _Tally, dry_run: bool) -> None:
                  right=["assigned", *methods])
     line = (f"unassigned: {totals['unassigned']}   skipped (already in the ledger): {totals['skipped']}"
             f"   rejected: {totals['rejected']}")
-    print(line)
+    render.say(line)
     for reason, n in reasons.most_common(3):
-        print(f"  rejected x{n}: {reason}")
+        render.say(f"  rejected x{n}: {reason}")
 
 
 def register(app: typer.Typer) -> None:

@@ -23,16 +23,35 @@ FormatOpt = Annotated[Fmt, typer.Option("--format", help="Output format.")]
 
 
 def _say(message: str) -> None:
-    typer.echo(message, err=True)
+    from ..render import err
+
+    err(message)
 
 
-def _change(ctx: typer.Context, change: Callable, message: str | None = None):
+def _change(ctx: typer.Context, change: Callable, message: str | None = None,
+            in_ledger: Callable | None = None):
+    """Load, change, validate and write the config under its lock.
+
+    `in_ledger(ledger, old, new)`, when given, runs in one ledger transaction that
+    commits only if the config was written, so the two never disagree.
+    """
+    from contextlib import nullcontext
+
     from .. import config as cfgmod
 
     st: State = state(ctx)
-    cfg = st.config()
-    new = change(cfgmod, cfg)
-    cfgmod.save(new)
+    with cfgmod.locked(st.config_path):
+        cfg = st.config()
+        new = change(cfgmod, cfg)
+        ledger = st.ledger(new, create=False, write=True) if in_ledger else None
+        try:
+            with ledger.write() if ledger else nullcontext():
+                if ledger:
+                    in_ledger(ledger, cfg, new)
+                cfgmod.save(new)
+        finally:
+            if ledger:
+                ledger.close()
     if message:
         _say(message)
     return new
@@ -79,13 +98,14 @@ def config_check(ctx: typer.Context) -> None:
 
     Example: leadctl config check
     """
+    from .. import render
     from ..config import warnings
 
     st = state(ctx)
     cfg = st.config()
     for w in warnings(cfg):
         _say(f"warning: {w}")
-    typer.echo(
+    render.say(
         f"{cfg.path}: ok ({len(cfg.users)} users, {len(cfg.groups)} groups, {len(cfg.rules)} rules,"
         f" time zone {cfg.settings.timezone})"
     )
@@ -93,11 +113,11 @@ def config_check(ctx: typer.Context) -> None:
     if path.exists():
         ledger = st.ledger(cfg, create=False)
         try:
-            typer.echo(f"{path}: ledger schema {ledger.schema_version()}, {ledger.count_leads()} lead(s)")
+            render.say(f"{path}: ledger schema {ledger.schema_version()}, {ledger.count_leads()} lead(s)")
         finally:
             ledger.close()
     else:
-        typer.echo(f"{path}: no ledger yet (the first route creates it)")
+        render.say(f"{path}: no ledger yet (the first route creates it)")
 
 
 def settings(
