@@ -401,7 +401,7 @@ def lock_path(path: Path) -> Path:
 
 
 @contextmanager
-def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the config's lock: one load-change-validate-write at a time.
 
     Every command that changes the config holds it from reading the file to
@@ -412,6 +412,7 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     import fcntl
     import time
 
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
     where = lock_path(path)
     try:
         fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o600)

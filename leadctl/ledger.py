@@ -29,7 +29,18 @@ from urllib.parse import quote
 from .engine import Rotation
 from .errors import LeadctlError
 
-BUSY_TIMEOUT_MS = 120_000
+BUSY_TIMEOUT_MS = 120_000  # how long a writer waits for another's batch; LEADCTL_BUSY_TIMEOUT (s) overrides
+
+
+def _busy_timeout_ms() -> int:
+    raw = os.environ.get("LEADCTL_BUSY_TIMEOUT")
+    if not raw:
+        return BUSY_TIMEOUT_MS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise LeadctlError(f"LEADCTL_BUSY_TIMEOUT '{raw}' is not a number of seconds") from None
+    return max(0, int(seconds * 1000))
 
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
@@ -136,8 +147,9 @@ class Ledger:
     def _connect(cls, target: str, path: Path | None) -> Ledger:
         where = path or "the ledger"
         try:
-            conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            timeout = _busy_timeout_ms()
+            conn = sqlite3.connect(target, timeout=timeout / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={timeout}")
             ledger = cls(conn, path)
             ledger._check_kind()
             if path is not None:
@@ -157,7 +169,7 @@ class Ledger:
         if not Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists():
             uri += "&immutable=1"
         try:
-            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn = sqlite3.connect(uri, uri=True, timeout=_busy_timeout_ms() / 1000, isolation_level=None)
             ledger = cls(conn, path)
             ledger._check_kind()
             if ledger._applied() < set(MIGRATIONS):
@@ -334,6 +346,38 @@ class Ledger:
                 out.setdefault(key, []).append((lead_id, kind, owner))
         return out
 
+    def rebuild_usage(self, tz) -> None:
+        """Count usage again from the history of counted events, by calendar day and month
+        in `tz`: after a time-zone change a day's leads must not be split over two keys."""
+        from collections import Counter
+        from datetime import date, datetime
+
+        from .engine import day_key, month_key
+
+        totals: Counter = Counter()
+        for minute, offset, user, group, n in self.conn.execute(
+            "SELECT substr(at, 1, 16), substr(at, 20), assigned_to, group_name, count(*) FROM events"
+            " WHERE counted = 1 AND assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4"
+        ):
+            try:
+                day = datetime.fromisoformat(f"{minute}:00{offset}").astimezone(tz).date()
+            except (ValueError, OverflowError):  # at the very ends of the calendar
+                day = date.fromisoformat(minute[:10])
+            iso = day.isoformat()
+            totals[(group, user, day_key(iso))] += n
+            totals[(group, user, month_key(iso))] += n
+        self.conn.execute("DELETE FROM usage")
+        self.conn.executemany(
+            "INSERT INTO usage (group_name, user_id, period, count) VALUES (?, ?, ?, ?)",
+            [(g, u, p, n) for (g, u, p), n in totals.items()],
+        )
+
+    def forget_group(self, name: str) -> None:
+        """A group made anew under an old name starts with a fresh rotation and no usage
+        (its past events stay in the history)."""
+        self.conn.execute("DELETE FROM rotations WHERE group_name = ?", (name,))
+        self.conn.execute("DELETE FROM usage WHERE group_name = ?", (name,))
+
     def set_owner(self, lead_id: str, user: str | None, group: str | None, method: str,
                   reason: str | None, at: str, *, counted: bool) -> None:
         """Give a lead a new owner (None: unassigned) and record the event."""
@@ -348,8 +392,9 @@ class Ledger:
         """Unassigned leads whose (type, status) is in `statuses`, oldest first."""
         clauses, params = [], []
         for kind, allowed in sorted(statuses.items()):
+            allowed = {s.lower() for s in allowed}
             if allowed:
-                clauses.append(f"(type = ? AND status IN ({','.join('?' * len(allowed))}))")
+                clauses.append(f"(type = ? AND lower(status) IN ({','.join('?' * len(allowed))}))")
                 params += [kind, *sorted(allowed)]
         if not clauses:
             return
@@ -377,7 +422,8 @@ class Ledger:
         (lead isolation); the caller decides when it applies."""
         where, params = _conditions(
             ["assigned_to IS NULL"] if unassigned else [],
-            [("assigned_to", visible_to), ("assigned_to", owner), ("status", status), ("group_name", group)],
+            [("assigned_to", visible_to), ("assigned_to", owner), ("lower(status)", status and status.lower()),
+             ("group_name", group)],
         )
         yield from self._rows(f"SELECT * FROM leads{where} ORDER BY rowid", params)
 

@@ -55,7 +55,7 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
 def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime) -> list[Move]:
     moves = []
     with ledger.write():
-        for lead_id in lead_ids:
+        for lead_id in dict.fromkeys(lead_ids):  # a lead named twice is moved once
             lead = ledger.lead(lead_id)
             if lead is None:
                 moves.append(Move(lead_id, False, reason=f"unknown lead '{lead_id}'"))
@@ -91,7 +91,7 @@ def reassign(
     day = now.astimezone(cfg.tz()).date().isoformat()
     moves = []
     with ledger.write():
-        ids = lead_ids or [row["id"] for row in ledger.leads(owner=from_user)]
+        ids = list(dict.fromkeys(lead_ids)) if lead_ids else [row["id"] for row in ledger.leads(owner=from_user)]
         alloc = None
         if group is not None:
             alloc = Allocator(

@@ -205,7 +205,7 @@ def test_reassign_to_group_counts_towards_caps_and_skips_capped(lc):
 def test_reassign_from_a_leaving_user_and_release(lc):
     lc.team(users=("a", "b", "c"))
     route(lc, leads_csv(6))  # a: L1 L4, b: L2 L5, c: L3 L6
-    lc("reassign", "--from", "a", "--to", "c")
+    lc("reassign", "--from", "a", "--to", "c", "--yes")
     assert [x["id"] for x in lc.json("leads", "list", "--owner", "c")] == ["L1", "L3", "L4", "L6"]
     lc("release", "L1")
     lead = lc.json("leads", "show", "L1")
@@ -242,7 +242,7 @@ def test_reassign_json_output(lc):
 def test_reassign_from_a_member_never_hands_their_leads_back_to_them(lc):
     lc.team(users=("a", "b", "c"))
     route(lc, leads_csv(6))  # a: L1 L4
-    lc("reassign", "--from", "a", "--to-group", "tele-sales")
+    lc("reassign", "--from", "a", "--to-group", "tele-sales", "--yes")
     assert [x["assigned_to"] for x in lc.json("leads", "list")] == ["b", "b", "c", "c", "b", "c"]
 
 
@@ -257,9 +257,9 @@ def test_reassign_to_the_current_owner_is_a_no_op(lc):
 def test_user_remove_explains_open_leads(lc):
     lc.team(users=("a", "b"))
     route(lc, leads_csv(3))
-    result = lc("user", "remove", "a")
+    result = lc("user", "remove", "a", "--yes")
     assert "'a' still owns 2 lead(s)" in result.stderr and "reassign --from a" in result.stderr
-    lc("reassign", "--from", "a", "--to-group", "tele-sales")
+    lc("reassign", "--from", "a", "--to-group", "tele-sales", "--yes")
     assert [x["assigned_to"] for x in lc.json("leads", "list")] == ["b", "b", "b"]
 
 

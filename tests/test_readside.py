@@ -238,7 +238,7 @@ def test_report_and_quota_filter_by_group_and_user(lc):
 def test_removing_the_default_group_says_what_follows(lc):
     lc.team(users=("a",))
     lc("group", "add", "spare")
-    result = lc("group", "remove", "tele-sales")
+    result = lc("group", "remove", "tele-sales", "--yes")
     assert "there is no default group now" in result.stderr
     assert [g["name"] for g in lc.json("group", "list")] == ["spare"]
     out = lc("route", str(lc.write("a.csv", leads_csv(1))), ok=False)

@@ -27,7 +27,7 @@ def test_init_refuses_to_overwrite_without_force(lc):
     result = lc("init", ok=False)
     assert result.exit_code == 2 and "--force" in result.stderr
     assert lc.config.read_bytes() == before
-    lc("init", "--force")
+    lc("init", "--force", "--yes")
     assert "users" not in tomllib.loads(lc.config.read_text())
 
 
@@ -121,7 +121,7 @@ def test_removing_a_user_takes_them_out_of_every_group(lc):
     lc.team(users=("a", "b"))
     lc("group", "add", "other")
     lc("group", "member", "add", "other", "a")
-    lc("user", "remove", "a")
+    lc("user", "remove", "a", "--yes")
     assert [u["id"] for u in lc.json("user", "list")] == ["b"]
     assert [g["members"] for g in lc.json("group", "list")] == [["b"], []]
 

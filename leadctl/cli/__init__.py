@@ -174,6 +174,23 @@ def state(ctx: typer.Context) -> State:
     return ctx.find_root().obj
 
 
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed off a terminal).")]
+
+
+def confirm(question: str, yes: bool) -> None:
+    """A destructive step goes ahead with --yes, or when a person at a terminal says so.
+    Off a terminal without --yes it is refused (exit 2): a script must say it means it."""
+    if yes:
+        return
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        from ..render import clean
+
+        if typer.confirm(clean(question), default=False, err=True):
+            return
+        raise LeadctlError("nothing was changed", 1)
+    raise LeadctlError(f"{question.rstrip('?')}: pass --yes to confirm; nothing was changed")
+
+
 from . import audit, leads, route, setup  # noqa: E402  (commands register themselves)
 
 setup.register(app)

@@ -88,6 +88,8 @@ def report(
     ledger = st.ledger(cfg, create=False)
     try:
         counts = window_counts(cfg, ledger, window, group=group, user=user)
+        # Fairness is about the whole group, whoever the rows are filtered to.
+        group_counts = window_counts(cfg, ledger, window, group=group) if user else counts
     finally:
         ledger.close()
     rows = report_rows(counts, by)
@@ -108,7 +110,9 @@ def report(
     span = f"{since or 'the start'} to {until or 'today'}"
     render.table(rows, [by, "count", "share", "", *columns[3:]], title=f"Assignments by {by}, {span}",
                  empty="no assignments in this window", right=["count", "share"])
-    for f in fairness(cfg, counts, group):
+    for f in fairness(cfg, group_counts, group):
+        if user and not cfg.group(f["group"]).member(user):
+            continue
         most, least = f["most"], f["least"]
         asks = "equal shares" if f["method"] == "sequential" else "shares by weight"
         render.say(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"

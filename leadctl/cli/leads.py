@@ -72,7 +72,7 @@ def _matches(row: dict, owner, status, group, visible) -> bool:
     """The listing's filters and the visibility rule, for a pickable (so unassigned) lead."""
     return ((visible is None or row["assigned_to"] == visible)
             and (owner is None or row["assigned_to"] == owner)
-            and (status is None or row["status"] == status)
+            and (status is None or (row["status"] or "").lower() == status.lower())
             and (group is None or row["group_name"] == group))
 
 
@@ -173,6 +173,7 @@ def reassign(
     to_group: Annotated[Optional[str], typer.Option("--to-group", metavar="GROUP", help="Give each lead to GROUP's next user, as routing would.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for a random group.")] = None,
     fmt: MoveFormat = "text",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --from: move without asking (needed off a terminal).")] = False,
 ) -> None:
     """Move leads to a user, or to a group's next user.
 
@@ -184,8 +185,12 @@ def reassign(
 
     from ..manual import reassign as do_reassign
 
+    from . import confirm
+
     st = state(ctx)
     cfg = st.config()
+    if from_user is not None and not lead_ids and (to is None) != (to_group is None):
+        confirm(f"Move every lead of '{from_user}' to {f'user {to!r}' if to else f'group {to_group!r}'}?", yes)
     ledger = st.ledger(cfg)
     try:
         moves = do_reassign(cfg, ledger, lead_ids, now=datetime.now().astimezone(), rng=random.Random(seed),

@@ -11,7 +11,7 @@ from typing import Annotated, Callable, Literal, Optional
 
 import typer
 
-from . import SETUP, State, state
+from . import SETUP, State, YesOpt, confirm, state
 from ..errors import ConfigError
 
 Fmt = Literal["table", "json", "csv"]
@@ -63,6 +63,7 @@ def _change(ctx: typer.Context, change: Callable, message: str | None = None,
 def init(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
+    yes: YesOpt = False,
 ) -> None:
     """Write a starter config (no users or groups, commented examples) and create the ledger.
 
@@ -74,6 +75,8 @@ def init(
     path = st.config_path
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
+    if path.exists():
+        confirm(f"Replace {path} with an empty starter config (every user, group and rule in it is lost)?", yes)
     if not path.parent.exists():
         raise ConfigError(f"folder {path.parent} does not exist")
     ledger_path = st.ledger_path()  # the starter config names no ledger of its own
@@ -157,8 +160,13 @@ def settings(
         changes["isolate"] = isolate
     if assign_to_creator is not None:
         changes["assign_to_creator"] = assign_to_creator
+    def rebuild_usage(ledger, old, new) -> None:
+        if old.settings.timezone != new.settings.timezone:
+            ledger.rebuild_usage(new.tz())  # a day's leads are counted on one day of the new zone
+
     if changes:
-        cfg = _change(ctx, lambda m, c: replace(c, settings=replace(c.settings, **changes)), "settings saved")
+        cfg = _change(ctx, lambda m, c: replace(c, settings=replace(c.settings, **changes)), "settings saved",
+                      in_ledger=rebuild_usage)
     else:
         cfg = state(ctx).config()
     from .. import render
@@ -212,12 +220,16 @@ def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar
 
 
 @user_app.command("remove")
-def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")]) -> None:
+def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")],
+                yes: YesOpt = False) -> None:
     """Remove a user; they also leave every group. Their leads keep their owner until reassigned.
 
-    Example: leadctl user remove tom
+    Example: leadctl user remove tom --yes
     """
     st = state(ctx)
+    cfg = st.config()
+    cfg.user(user_id)
+    confirm(f"Remove user '{user_id}' from the config and from every group?", yes)
     cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group")
     ledger = st.ledger(cfg, create=False)
     open_leads = sum(1 for _ in ledger.leads(owner=user_id))
@@ -265,7 +277,8 @@ def group_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Grou
     from ..config import Group
 
     group = Group(name, method, record_type, tuple(pickup_status or ()))
-    _change(ctx, lambda m, c: m.add_group(c, group), f"added group '{name}'")
+    _change(ctx, lambda m, c: m.add_group(c, group), f"added group '{name}'",
+            in_ledger=lambda ledger, old, new: ledger.forget_group(name))
 
 
 @group_app.command("edit")
@@ -285,11 +298,17 @@ def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
 
 
 @group_app.command("remove")
-def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")]) -> None:
+def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
+                 yes: YesOpt = False) -> None:
     """Remove a group (refused while a rule sends leads to it).
 
-    Example: leadctl group remove advisors
+    Example: leadctl group remove advisors --yes
     """
+    from ..config import remove_group
+
+    g = state(ctx).config().group(name)
+    remove_group(state(ctx).config(), name)  # refused (exit 2) before asking, e.g. when a rule uses it
+    confirm(f"Remove group '{name}' ({len(g.members)} member(s))?", yes)
     cfg = _change(ctx, lambda m, c: m.remove_group(c, name), f"removed group '{name}'")
     if cfg.default_group is None and cfg.groups:
         _say("there is no default group now: leads that match no rule will be rejected"
