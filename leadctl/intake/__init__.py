@@ -1,11 +1,19 @@
 """One reader for leads in CSV or JSON Lines: lazy records with their line numbers.
 
-`read_records(stream, fmt)` takes a binary stream (a file, stdin, BytesIO),
-works out the format when none is given (extension first, by the caller, then
-content), and yields `Record` or `BadRecord` one at a time, so memory does not
-grow with the file. A bad row never stops the rest: it becomes a `BadRecord`
-with its line and a reason. Only a problem with the whole input (a broken CSV
-header, a JSON array instead of JSON Lines) raises `IntakeError`.
+`read_records(stream, fmt, options)` takes a binary stream (a file, stdin,
+BytesIO), works out what it holds when it is not told (the encoding from a
+byte-order mark, the format from the extension, by the caller, then from the
+content, the CSV delimiter from the header line), and yields `Record` or
+`BadRecord` one at a time, so memory does not grow with the file. A bad row
+never stops the rest: it becomes a `BadRecord` with its line and a reason. Only
+a problem with the whole input (a broken CSV header, a JSON array instead of
+JSON Lines) raises `IntakeError`.
+
+Exports come as they come: rows whose every cell is empty are not leads (they
+are counted in `Options.stats`), a header repeated inside the data (two files
+joined) is rejected with its line, column names can be mapped to leadctl's
+fields (`Options.mapping`), and JSON payloads of known ad and form tools are
+flattened (`shapes`).
 
 Every value is kept as text: phone numbers and zip codes keep their leading
 zeros; JSON numbers and booleans become their JSON spelling.
@@ -18,12 +26,14 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from .errors import LeadctlError
+from ..errors import LeadctlError
+from . import shapes
+from .sniff import DELIMITERS, decoded, delimiter_of, sniff_format
 
-EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # else the content decides
+EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Fields that mean something to leadctl; matched case-insensitively in headers and keys.
 MEANINGFUL = frozenset(
     {"id", "type", "status", "email", "phone", "source", "owner", "created_by", "received_at"}
@@ -48,6 +58,24 @@ class BadRecord:
     reason: str
 
 
+@dataclass
+class Stats:
+    """What a reader saw besides records: blank rows ignored, warnings for the user."""
+
+    blank: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Options:
+    """How to read one input. `mapping`: source column name (trimmed, lower case) -> field."""
+
+    delimiter: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    shape: str | None = None
+    stats: Stats = field(default_factory=Stats)
+
+
 class IntakeError(LeadctlError):
     """The input as a whole cannot be read (exit 1: nothing of it was routed)."""
 
@@ -67,35 +95,40 @@ def format_for(name: str | None, fmt: str | None) -> str | None:
     return None
 
 
-def _sniff(head: bytes) -> str:
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"["):
-        raise IntakeError(
-            "input looks like a JSON array; leadctl reads JSON Lines (one object per line)"
-        )
-    return "jsonl" if text.startswith(b"{") else "csv"
+def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
+    """`["Record ID=id", ...]` -> {"record id": "id"}; names trimmed, sources in lower case."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        source, sep, target = pair.partition("=")
+        source, target = source.strip(), target.strip()
+        if not sep or not source or not target:
+            raise LeadctlError(f"--map '{pair}' must look like SOURCE=FIELD, e.g. \"Record ID=id\"")
+        out[source.lower()] = target
+    return out
 
 
-def _peekable(stream: BinaryIO) -> io.BufferedReader:
-    if hasattr(stream, "peek"):
-        return stream  # type: ignore[return-value]
-    return io.BufferedReader(stream)  # type: ignore[arg-type]
-
-
-def read_records(stream: BinaryIO, fmt: str | None = None) -> Iterator[Record | BadRecord]:
+def read_records(stream: BinaryIO, fmt: str | None = None, options: Options | None = None) -> Iterator[Record | BadRecord]:
     """Yield the records of a CSV or JSON Lines stream, in order."""
-    stream = _peekable(stream)
+    options = options or Options()
+    if options.delimiter is not None and options.delimiter not in DELIMITERS:
+        raise LeadctlError("--delimiter must be one of , ; | or tab (\\t)")
+    if options.shape is not None and options.shape not in shapes.SHAPES:
+        raise LeadctlError(f"--shape must be one of {', '.join(shapes.SHAPES)}")
+    stream, encoding = decoded(stream)
     head = stream.peek(4096)[:4096]
     if fmt is None:
-        fmt = _sniff(head)
+        fmt = sniff_format(head)
     if fmt == "jsonl":
-        return _read_jsonl(stream)
+        return _read_jsonl(stream, options)
     if fmt == "csv":
-        return _read_csv(stream, head)
+        return _read_csv(stream, head, options, encoding)
     raise LeadctlError(f"unknown format '{fmt}' (use csv or jsonl)")
 
 
-def _key(name: str) -> str:
+def _key(name: str, mapping: dict[str, str]) -> str:
+    """A source name as a field: mapped if asked, meaningful names in lower case."""
+    if mapping:
+        name = mapping.get(name.strip().lower(), name)
     lower = name.lower()
     return lower if lower in MEANINGFUL else name
 
@@ -103,14 +136,14 @@ def _key(name: str) -> str:
 # -- CSV --------------------------------------------------------------------------
 
 
-def _header(row: list[str]) -> list[str]:
+def _header(row: list[str], options: Options) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
     for i, raw in enumerate(row, 1):
         name = raw.strip()
         if _NOT_UTF8.search(name):
             raise IntakeError("line 1: the header is not valid UTF-8")
-        name = _key(name) if name else f"column_{i}"
+        name = _key(name, options.mapping) if name else f"column_{i}"
         if name in seen:
             raise IntakeError(f"line 1: column '{name}' appears twice in the header")
         seen.add(name)
@@ -118,14 +151,37 @@ def _header(row: list[str]) -> list[str]:
     return names
 
 
-def _read_csv(stream: BinaryIO, head: bytes) -> Iterator[Record | BadRecord]:
-    encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+def _check_header(header: list[str], raw: list[str], options: Options) -> None:
+    """Refuse a header read with the wrong delimiter; note mapped names that are not there."""
+    if len(raw) == 1:
+        others = [d for d in DELIMITERS if d in raw[0]]
+        if others:
+            option = "tab" if others[0] == "\t" else f"'{others[0]}'"
+            raise IntakeError(
+                f"line 1: the header reads as one column but contains {option}: pass"
+                f" --delimiter {option} (or check the file's separator)"
+            )
+    present = {r.strip().lower() for r in raw}
+    for source in options.mapping:
+        if source not in present:
+            options.stats.warnings.append(f"--map: no column '{source}' in the header")
+    if "id" not in header:
+        options.stats.warnings.append(
+            "no id column: leads get an id made from their content, so a re-export of a changed"
+            " row will not be recognised as the same lead; name the id column with --map 'COLUMN=id'"
+        )
+
+
+def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) -> Iterator[Record | BadRecord]:
     text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
     csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(text)
+    delimiter = options.delimiter or delimiter_of(head, encoding)
+    reader = csv.reader(text, delimiter=delimiter)
     header: list[str] | None = None
+    raw_header: list[str] = []
     width = 0
     consumed = 0  # physical lines read so far
+    stats = options.stats
     while True:
         start = consumed + 1
         try:
@@ -144,11 +200,15 @@ def _read_csv(stream: BinaryIO, head: bytes) -> Iterator[Record | BadRecord]:
         except UnicodeError as exc:  # only for utf-16 input that is broken
             raise IntakeError(f"line {start}: cannot decode the input as {encoding}: {exc.reason}") from None
         consumed = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
+        if not "".join(row).strip():
+            if header is not None and row:
+                stats.blank += 1  # a spreadsheet's empty row (,,,,): not a lead
+            continue
         if header is None:
-            header = _header(row)
+            header = _header(row, options)
+            raw_header = [c.strip() for c in row]
             width = len(header)
+            _check_header(header, raw_header, options)
             continue
         if len(row) != width:
             if len(row) > width and not any(v.strip() for v in row[width:]):
@@ -156,6 +216,9 @@ def _read_csv(stream: BinaryIO, head: bytes) -> Iterator[Record | BadRecord]:
             else:
                 yield BadRecord(start, f"has {len(row)} fields, the header has {width}")
                 continue
+        if row[0].strip() == raw_header[0] and [c.strip() for c in row] == raw_header:
+            yield BadRecord(start, "repeats the header (two files joined?); not a lead")
+            continue
         if _NOT_UTF8.search("\x1f".join(row)):
             yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
             continue
@@ -171,8 +234,10 @@ def _text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _read_jsonl(stream: BinaryIO) -> Iterator[Record | BadRecord]:
+def _read_jsonl(stream: BinaryIO, options: Options) -> Iterator[Record | BadRecord]:
     line = 0
+    mapping = options.mapping
+    warned_id = False
     while True:
         raw = stream.readline(MAX_LINE + 1)
         if not raw:
@@ -202,17 +267,35 @@ def _read_jsonl(stream: BinaryIO) -> Iterator[Record | BadRecord]:
             yield BadRecord(line, "invalid JSON: a number is too long")
             continue
         if not isinstance(data, dict):
-            yield BadRecord(line, f"is a JSON {_JSON_KIND.get(type(data), 'value')}, not an object")
+            if isinstance(data, list) and data and isinstance(data[0], dict) and "subscriptionType" in data[0]:
+                yield BadRecord(line, "is a list of HubSpot webhook events, which carry only object ids,"
+                                      " not contacts: export the contacts and route those")
+            else:
+                yield BadRecord(line, f"is a JSON {_JSON_KIND.get(type(data), 'value')}, not an object")
+            continue
+        try:
+            flat = shapes.flatten(data, options.shape)
+        except shapes.NotALead as exc:
+            yield BadRecord(line, str(exc))
             continue
         fields: dict[str, str] = {}
-        for key, value in data.items():
+        for key, value in (flat or data).items():
             if value is None:
                 continue
-            name = _key(key.strip()) or "column"
+            name = _key(key.strip(), mapping) or "column"
             fields[name] = _text(value)
         if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(fields):
             yield BadRecord(line, "has a \\u escape that is not a character (a lone UTF-16 surrogate)")
             continue
+        if not any(v.strip() for v in fields.values()):
+            options.stats.blank += 1  # {} or only empty values: not a lead
+            continue
+        if not warned_id and not (fields.get("id") or "").strip():
+            warned_id = True
+            options.stats.warnings.append(
+                f"line {line}: no id: the lead gets an id made from its content, so a re-sent changed"
+                " record will not be recognised as the same lead; name the id field with --map 'FIELD=id'"
+            )
         yield Record(line, fields)
 
 
