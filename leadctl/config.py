@@ -81,6 +81,7 @@ class Config:
     rules: tuple[Rule, ...] = ()
     default_group: str | None = None
     ledger: str | None = None
+    mappings: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {source column: field}
 
     # -- look-ups -----------------------------------------------------------
     def user(self, user_id: str) -> User:
@@ -167,7 +168,7 @@ def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
 
 
 def from_dict(data: dict, path: Path) -> Config:
-    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing"}, "", path)
+    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake"}, "", path)
     ledger = top.get("ledger")
     if ledger is not None:
         _typed(ledger, str, "ledger", "", path)
@@ -242,6 +243,13 @@ def from_dict(data: dict, path: Path) -> Config:
             )
         )
 
+    intake = _check_keys(top.get("intake", {}), {"mappings"}, "[intake]", path)
+    mappings = {}
+    for name, table in _check_keys(intake.get("mappings", {}), None, "[intake.mappings]", path).items():
+        what = f"mapping '{name}'"
+        _check_keys(table, None, what, path)
+        mappings[name] = {str(k): _typed(v, str, k, what, path) for k, v in table.items()}
+
     return Config(
         path=path,
         settings=settings,
@@ -250,6 +258,7 @@ def from_dict(data: dict, path: Path) -> Config:
         rules=tuple(rules),
         default_group=default_group,
         ledger=ledger,
+        mappings=mappings,
     )
 
 
@@ -326,6 +335,13 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{p}: rule {i}: needs at least one FIELD=VALUE condition")
     if cfg.default_group is not None and cfg.default_group not in seen_groups:
         raise ConfigError(f"{p}: [routing] default_group: unknown group '{cfg.default_group}'")
+    for name, m in cfg.mappings.items():
+        check_name(name, "mapping")
+        if not m:
+            raise ConfigError(f"{p}: mapping '{name}' maps no column")
+        for source, target in m.items():
+            if not source.strip() or not target.strip():
+                raise ConfigError(f"{p}: mapping '{name}': empty column or field name")
 
 
 def warnings(cfg: Config) -> list[str]:
@@ -388,6 +404,8 @@ def to_dict(cfg: Config) -> dict:
         routing["default_group"] = cfg.default_group
     routing["rules"] = [{"group": r.group, "when": dict(r.when)} for r in cfg.rules]
     data["routing"] = routing
+    if cfg.mappings:
+        data["intake"] = {"mappings": {name: dict(m) for name, m in cfg.mappings.items()}}
     return data
 
 
@@ -611,6 +629,27 @@ def remove_rule(cfg: Config, number: int) -> Config:
     if not 1 <= number <= len(cfg.rules):
         raise ConfigError(f"there is no rule {number} (see `leadctl rule list`)")
     return replace(cfg, rules=tuple(r for i, r in enumerate(cfg.rules, 1) if i != number))
+
+
+def mapping(cfg: Config, name: str) -> dict[str, str]:
+    """A saved column mapping, sources in lower case (as `intake.parse_mapping` gives them)."""
+    if name not in cfg.mappings:
+        raise ConfigError(f"unknown mapping '{name}' (see `leadctl intake map list`)")
+    return {k.strip().lower(): v.strip() for k, v in cfg.mappings[name].items()}
+
+
+def add_mapping(cfg: Config, name: str, pairs: dict[str, str], replace_existing: bool = False) -> Config:
+    check_name(name, "mapping")
+    if not pairs:
+        raise ConfigError("a mapping needs at least one --map SOURCE=FIELD")
+    if name in cfg.mappings and not replace_existing:
+        raise ConfigError(f"mapping '{name}' already exists (remove it first, or pass --replace)")
+    return replace(cfg, mappings={**cfg.mappings, name: dict(pairs)})
+
+
+def remove_mapping(cfg: Config, name: str) -> Config:
+    mapping(cfg, name)
+    return replace(cfg, mappings={k: v for k, v in cfg.mappings.items() if k != name})
 
 
 def set_default(cfg: Config, group: str) -> Config:

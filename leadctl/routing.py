@@ -223,6 +223,9 @@ class Router:
         ]
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         self.active = cfg.active_users()
+        # `owner` / `created_by` name a user by id in any case, or by the user's email.
+        self.who = {u.email.strip().lower(): u.id for u in cfg.users if u.email.strip()}
+        self.who.update({u.id.lower(): u.id for u in cfg.users})
         self.assign_to_creator = cfg.settings.assign_to_creator
         self.ledger.index_duplicates(cfg.settings.duplicates)
 
@@ -375,13 +378,19 @@ class Router:
                     return owner, f"duplicate of lead {lead_id} (same {field})"
         return None
 
+    def _user(self, name: str) -> str | None:
+        """The user id a payload names (an id in any case, or an email); unknown names as given."""
+        if not name:
+            return None
+        return self.who.get(name.lower(), name)
+
     def _decide(self, lead: _Lead, day: str, alloc: Allocator, duplicate: tuple[str, str] | None) -> Decision:
         f = lead.fields
         if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
             return alloc.assign(self.plans[lead.group.name], day)
         outside, note = outside_rules(
-            owner=(f.get("owner") or "").strip() or None,
-            created_by=(f.get("created_by") or "").strip() or None,
+            owner=self._user((f.get("owner") or "").strip()),
+            created_by=self._user((f.get("created_by") or "").strip()),
             duplicate_owner=duplicate[0] if duplicate else None,
             active_users=self.active,
             assign_to_creator=self.assign_to_creator,

@@ -191,10 +191,11 @@ def confirm(question: str, yes: bool) -> None:
     raise LeadctlError(f"{question.rstrip('?')}: pass --yes to confirm; nothing was changed")
 
 
-from . import audit, leads, route, setup  # noqa: E402  (commands register themselves)
+from . import audit, intake, leads, route, setup  # noqa: E402  (commands register themselves)
 
 setup.register(app)
 route.register(app)
+intake.register(app)
 leads.register(app)
 audit.register(app)
 

@@ -28,6 +28,14 @@ def route(
     clock: Annotated[Literal["now", "received"], typer.Option("--clock",
                      help="now: leads are assigned now, and caps count today (default); received: replay each"
                           " record at its own received_at (backfills, simulations).")] = "now",
+    delimiter: Annotated[Optional[str], typer.Option("--delimiter", metavar="CHAR",
+                         help="CSV separator: , ; | or tab. Default: detected from the header line.")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="SOURCE=FIELD",
+                    help="Rename column SOURCE to FIELD, e.g. \"Record ID=id\" (repeatable; any case).")] = None,
+    mapping: Annotated[Optional[str], typer.Option("--mapping", metavar="NAME",
+                       help="Use a mapping saved with `leadctl intake map add`.")] = None,
+    shape: Annotated[Optional[Literal["google-ads", "typeform", "facebook"]], typer.Option("--shape",
+                     help="JSON payloads of this tool (default: detected per record).")] = None,
 ) -> None:
     """Route leads to users through the groups' rules, caps and rotations.
 
@@ -37,6 +45,7 @@ def route(
     --clock received the record's own received_at.
 
     Example: leadctl route leads.csv --output table
+    Example: leadctl route hubspot.csv --map "Record ID=id" --map "Contact owner=owner"
     Example: tail -f webhook.jsonl | leadctl route --format jsonl -o jsonl
     """
     import random
@@ -47,8 +56,15 @@ def route(
     from ..config import Watcher
     from ..routing import REJECTED, Router
 
+    from ..config import mapping as saved_mapping
+    from ..intake import parse_mapping
+    from ..intake.sniff import parse_delimiter
+
     st = state(ctx)
     cfg = st.config()
+    columns = saved_mapping(cfg, mapping) if mapping else {}
+    columns.update(parse_mapping(maps))  # given on the command line: wins over the saved one
+    read_as = dict(delimiter=parse_delimiter(delimiter), mapping=columns, shape=shape)
     names = files or ["-"]
     if "-" in names and sys.stdin.isatty():
         raise LeadctlError("no input: give a FILE, or pipe leads in (e.g. cat leads.csv | leadctl route)")
@@ -72,7 +88,7 @@ def route(
                         rng=random.Random(seed), replay=clock == "received", group=group,
                         on_batch=tally.batch_done)
         for name in names:
-            _route_one(router, name, fmt, tally, progress)
+            _route_one(router, name, fmt, tally, progress, read_as)
     except (LeadctlError, sqlite3.Error, _OutputFailed) as exc:
         raise _stopped(exc, 0 if router is None or dry_run else router.recorded) from None
     finally:
@@ -106,11 +122,11 @@ def _stopped(exc: Exception, recorded: int) -> LeadctlError:
         " (run the same command again: recorded leads are skipped)", 1)
 
 
-def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Progress) -> None:
+def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Progress, read_as: dict) -> None:
     """Route one input (a file, or stdin for "-"); a broken file is counted as rejected."""
     import stat
 
-    from ..intake import IntakeError, format_for, read_records
+    from ..intake import IntakeError, Options, format_for, read_records
 
     label = "stdin" if name == "-" else name
     stream = sys.stdin.buffer if name == "-" else open(name, "rb")
@@ -119,9 +135,13 @@ def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Pro
         live = not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # a pipe, socket or terminal may pause
     except (OSError, ValueError):
         live = False
+    options = Options(**read_as)
+    tally.reading(label, options.stats)
     try:
-        for outcome in router.route(read_records(stream, format_for(None if name == "-" else name, fmt)), live=live):
+        records = read_records(stream, format_for(None if name == "-" else name, fmt), options)
+        for outcome in router.route(records, live=live):
             tally.add(label, outcome)
+        tally.reading(label, options.stats)  # warnings from the file's last batch
     except IntakeError as exc:
         tally.file_error(label, str(exc))
     except (BrokenPipeError, _OutputFailed):
@@ -149,6 +169,27 @@ class _Tally:
         self.by_user: dict[str, Counter] = defaultdict(Counter)
         self.totals: Counter = Counter()
         self.reasons: Counter = Counter()
+        self.blank = 0
+        self.stats = None
+        self.label = ""
+        self.said = 0  # warnings of the current input already printed
+
+    def reading(self, label: str, stats) -> None:
+        """The input now being read (its blank rows and warnings are reported as they come)."""
+        if stats is not self.stats:
+            if self.stats is not None:
+                self.blank += self.stats.blank
+            self.stats, self.label, self.said = stats, label, 0
+        self._warn()
+
+    def _warn(self) -> None:
+        if self.stats is not None:
+            for message in self.stats.warnings[self.said:]:
+                self.progress.print_err(f"{self.label}: warning: {message}")
+            self.said = len(self.stats.warnings)
+
+    def blank_rows(self) -> int:
+        return self.blank + (self.stats.blank if self.stats else 0)
 
     def add(self, label: str, outcome) -> None:
         self.totals[outcome.status] += 1
@@ -171,6 +212,7 @@ class _Tally:
         """After each committed batch: its rows reach the reader now (a live stream's
         outcome must not wait in a buffer), and a config that stopped loading is said once."""
         self.progress.advance(records)
+        self._warn()
         if self.output != "table":
             try:
                 sys.stdout.flush()
@@ -251,7 +293,7 @@ def _summary(tally: _Tally, dry_run: bool) -> None:
     render.table(rows, ["user", "assigned", *methods], title=title, empty="no lead was assigned",
                  right=["assigned", *methods])
     line = (f"unassigned: {totals['unassigned']}   skipped (already in the ledger): {totals['skipped']}"
-            f"   rejected: {totals['rejected']}")
+            f"   rejected: {totals['rejected']}   blank rows ignored: {tally.blank_rows()}")
     render.say(line)
     for reason, n in reasons.most_common(3):
         render.say(f"  rejected x{n}: {reason}")
