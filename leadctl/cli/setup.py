@@ -306,8 +306,9 @@ def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="G
     """
     from ..config import remove_group
 
-    g = state(ctx).config().group(name)
-    remove_group(state(ctx).config(), name)  # refused (exit 2) before asking, e.g. when a rule uses it
+    current = state(ctx).config()
+    g = current.group(name)
+    remove_group(current, name)  # refused (exit 2) before asking, e.g. when a rule uses it
     confirm(f"Remove group '{name}' ({len(g.members)} member(s))?", yes)
     cfg = _change(ctx, lambda m, c: m.remove_group(c, name), f"removed group '{name}'")
     if cfg.default_group is None and cfg.groups:
