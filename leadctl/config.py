@@ -96,6 +96,16 @@ class Config:
                 return g
         raise ConfigError(f"unknown group '{name}' (see `leadctl group list`)")
 
+    def find_user(self, name: str) -> User:
+        """A user named by id, exactly or in any case (for filters); else the usual error."""
+        for u in self.users:
+            if u.id == name:
+                return u
+        for u in self.users:
+            if u.id.lower() == name.lower():
+                return u
+        return self.user(name)
+
     def has_user(self, user_id: str) -> bool:
         return any(u.id == user_id for u in self.users)
 
@@ -364,6 +374,8 @@ def warnings(cfg: Config) -> list[str]:
             out.append(f"group '{g.name}' is weighted but every active member has weight 0")
         if g.pickup_statuses and not any(users[m.user].pickup for m in g.members):
             out.append(f"group '{g.name}' has pick-up statuses but no member may pick up leads")
+    if not cfg.groups:
+        out.append("no group yet: `leadctl route` has nowhere to send leads (`leadctl group add NAME`)")
     if cfg.groups and cfg.default_group is None:
         out.append("no default group: leads that match no rule are rejected (`leadctl rule default GROUP`)")
     return out

@@ -232,3 +232,27 @@ def test_config_and_ledger_from_environment_and_the_ledger_key(tmp_path):
     result = runner.invoke(app, ["route", "--group", "g", "--output", "jsonl"], input="id\nE2\n",
                            env={**env, "LEADCTL_DB": str(other)})
     assert result.exit_code == 0 and other.exists()  # LEADCTL_DB wins over the ledger key
+
+
+def test_an_edit_that_changes_nothing_writes_nothing_and_says_so(lc):
+    lc.team(users=("a",))
+    before = lc.config.read_bytes()
+    mtime = lc.config.stat().st_mtime_ns
+    for args in (["group", "edit", "tele-sales"], ["user", "edit", "a"], ["settings", "--timezone", "UTC"],
+                 ["group", "member", "edit", "tele-sales", "a", "--daily", "0"]):
+        result = lc(*args)
+        assert "nothing to change" in result.stderr and "updated" not in result.stderr
+    assert lc.config.read_bytes() == before and lc.config.stat().st_mtime_ns == mtime
+
+
+def test_an_unknown_user_in_a_filter_is_a_usage_error(lc):
+    lc.team(users=("tom",))
+    for args in (["leads", "list", "--owner", "tomm"], ["report", "--user", "tomm"]):
+        result = lc(*args, ok=None)
+        assert result.exit_code == 2 and "unknown user 'tomm'" in result.stderr
+    assert lc.json("leads", "list", "--owner", "TOM") == []  # any case names the user
+
+
+def test_config_check_warns_when_there_is_no_group_at_all(lc):
+    result = lc("config", "check")
+    assert "no group yet" in result.stderr

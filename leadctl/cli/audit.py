@@ -85,6 +85,8 @@ def report(
         raise LeadctlError(f"--since {since} is after --until {until}")
     if group:
         cfg.group(group)
+    if user is not None:
+        user = cfg.find_user(user).id  # an unknown user is exit 2, not an empty report
     ledger = st.ledger(cfg, create=False)
     try:
         counts = window_counts(cfg, ledger, window, group=group, user=user)

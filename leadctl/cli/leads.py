@@ -45,6 +45,8 @@ def leads_list(
     cfg = st.config()
     if group:
         cfg.group(group)
+    if owner is not None:
+        owner = cfg.find_user(owner).id  # an unknown user is exit 2, not "no leads"
     visible = visible_owner(cfg, as_user)
     ledger = st.ledger(cfg, create=False)
     try:

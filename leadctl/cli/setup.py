@@ -43,6 +43,9 @@ def _change(ctx: typer.Context, change: Callable, message: str | None = None,
     with cfgmod.locked(st.config_path):
         cfg = st.config()
         new = change(cfgmod, cfg)
+        if new == cfg:
+            _say("nothing to change: the config already says that (the file was not written)")
+            return new
         ledger = st.ledger(new, create=False, write=True) if in_ledger else None
         try:
             with ledger.write() if ledger else nullcontext():
