@@ -136,6 +136,11 @@ class Config:
 
 
 def load(path: Path) -> Config:
+    return load_text(path)[0]
+
+
+def load_text(path: Path) -> tuple[Config, str]:
+    """The config and the exact text it was read from (what a change edits and history keeps)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -144,6 +149,11 @@ def load(path: Path) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    return parse(raw, path), raw.decode("utf-8")
+
+
+def parse(raw: bytes, path: Path) -> Config:
+    """A config from the bytes of a TOML file, validated."""
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -525,20 +535,46 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def save(cfg: Config) -> None:
-    """Validate the whole config, then replace the file atomically."""
+def render_text(cfg: Config, old: Config | None = None, old_text: str | None = None) -> str:
+    """The file text for `cfg`: the old text with only the change applied (comments,
+    order and layout kept, via tomlkit), or, for a new file or a layout that does not
+    take a small edit, the whole config written fresh (tomli-w). Either way it is
+    checked to read back as exactly `cfg` before anything is written."""
+    validate(cfg)
+    if old is not None and old_text is not None:
+        from .config_edit import CannotEdit, edit_text
+
+        try:
+            text = edit_text(old_text, to_dict(old), to_dict(cfg))
+            if _reads_as(text, cfg):
+                return text
+        except CannotEdit:
+            pass
     import tomli_w
 
-    validate(cfg)
-    text = tomli_w.dumps(to_dict(cfg))
-    # Round-trip before touching the file: what we write must load as what we mean.
-    again = from_dict(tomllib.loads(text), cfg.path)
-    if again != cfg:
+    text = "# leadctl config; see `leadctl --help` and README.md\n" + tomli_w.dumps(to_dict(cfg))
+    if not _reads_as(text, cfg):
         raise ConfigError("internal error: the config would not read back as written; nothing changed")
+    return text
+
+
+def _reads_as(text: str, cfg: Config) -> bool:
     try:
-        write_atomic(cfg.path, "# leadctl config; see `leadctl --help` and README.md\n" + text)
+        return from_dict(tomllib.loads(text), cfg.path) == cfg
+    except (tomllib.TOMLDecodeError, ConfigError):
+        return False
+
+
+def write_text(path: Path, text: str) -> None:
+    try:
+        write_atomic(path, text)
     except OSError as exc:
-        raise ConfigError(f"cannot write config file {cfg.path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
+
+
+def save(cfg: Config, old: Config | None = None, old_text: str | None = None) -> None:
+    """Validate the whole config, then replace the file atomically."""
+    write_text(cfg.path, render_text(cfg, old, old_text))
 
 
 # -- changes (each returns a new Config; `save` validates the result) ----------------
@@ -672,7 +708,8 @@ def set_default(cfg: Config, group: str) -> Config:
 STARTER = """\
 # leadctl config: your team, its groups (distribution pools), caps and routing rules.
 # Change it with `leadctl user ...`, `leadctl group ...`, `leadctl rule ...` and
-# `leadctl settings ...`; those commands rewrite this file (comments are not kept).
+# `leadctl settings ...`, or by hand: those commands change only the lines they must
+# and keep your comments; `leadctl config history` lists every change.
 # See sample-config.toml in the leadctl repository for a commented, complete team.
 
 # ledger = "leadctl.db"          # SQLite ledger, relative to this file

@@ -97,8 +97,11 @@ def _start_index(users: Sequence[str], rotation: Rotation) -> int:
 
 
 def pick_sequential(
-    members: Sequence[Slot], eligible: Eligible, rotation: Rotation, users: tuple[str, ...] | None = None
+    members: Sequence[Slot], eligible: Eligible, rotation: Rotation, users: tuple[str, ...] | None = None,
+    skipped: list[Slot] | None = None,
 ) -> str | None:
+    """Strict round robin; `skipped` (if given) receives the members whose turn it was
+    but who could not take the lead, in rotation order."""
     n = len(members)
     if n == 0:
         return None
@@ -110,10 +113,13 @@ def pick_sequential(
             rotation.last = slot.user
             rotation.order = users
             return slot.user
+        if skipped is not None:
+            skipped.append(slot)
     return None
 
 
-def pick_weighted(members: Sequence[Slot], eligible: Eligible, rotation: Rotation) -> str | None:
+def pick_weighted(members: Sequence[Slot], eligible: Eligible, rotation: Rotation,
+                  skipped: list[Slot] | None = None) -> str | None:
     """Smooth weighted round robin (as in nginx): deterministic, interleaved.
 
     Weights 10 and 5 give A, B, A, A, B, A ...: exactly 2 of every 3 to the
@@ -129,6 +135,8 @@ def pick_weighted(members: Sequence[Slot], eligible: Eligible, rotation: Rotatio
     best_value = 0
     for slot in members:
         if slot.weight <= 0 or not eligible(slot):
+            if skipped is not None:
+                skipped.append(slot)
             continue
         value = current.get(slot.user, 0) + slot.weight
         current[slot.user] = value
@@ -141,8 +149,11 @@ def pick_weighted(members: Sequence[Slot], eligible: Eligible, rotation: Rotatio
     return best.user
 
 
-def pick_random(members: Sequence[Slot], eligible: Eligible, rng: random.Random) -> str | None:
+def pick_random(members: Sequence[Slot], eligible: Eligible, rng: random.Random,
+                skipped: list[Slot] | None = None) -> str | None:
     pool = [m.user for m in members if eligible(m)]
+    if skipped is not None and len(pool) < len(members):
+        skipped.extend(m for m in members if m.user not in pool)
     if not pool:
         return None
     return pool[rng.randrange(len(pool))]
@@ -155,18 +166,20 @@ def pick(
     rotation: Rotation,
     rng: random.Random,
     users: tuple[str, ...] | None = None,
+    skipped: list[Slot] | None = None,
 ) -> str | None:
     """The member the group's method gives the next lead to, or None.
 
     `eligible(slot)` says whether a member may take a lead now (active and
     under both caps); it is asked lazily, so round robin usually asks once.
+    `skipped`, if given, receives the members passed over for this lead.
     """
     if method == SEQUENTIAL:
-        return pick_sequential(members, eligible, rotation, users)
+        return pick_sequential(members, eligible, rotation, users, skipped)
     if method == WEIGHTED:
-        return pick_weighted(members, eligible, rotation)
+        return pick_weighted(members, eligible, rotation, skipped)
     if method == RANDOM:
-        return pick_random(members, eligible, rng)
+        return pick_random(members, eligible, rng, skipped)
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -197,6 +210,19 @@ class Decision:
     method: str | None
     counted: bool
     reason: str | None = None
+    passed_over: str | None = None  # "tom:daily cap,lewis:inactive": whose turn it was, and why not
+
+
+def passed_over_text(pairs: Sequence[tuple[str, str]]) -> str | None:
+    """The compact form kept in the ledger (user ids hold no `:` or `,`)."""
+    return ",".join(f"{user}:{why}" for user, why in pairs) or None
+
+
+def passed_over_list(text: str | None) -> list[dict]:
+    """The ledger's compact form as `[{"user": ..., "why": ...}]`."""
+    if not text:
+        return []
+    return [{"user": u, "why": w} for u, _, w in (item.partition(":") for item in text.split(","))]
 
 
 class Allocator:
@@ -243,18 +269,33 @@ class Allocator:
         rotation = self.rotations.get(name)
         if rotation is None:
             rotation = self.rotations[name] = Rotation()
-        user = pick(group.method, members, eligible, rotation, self.rng, group.users)
+        skipped: list[Slot] = []
+        user = pick(group.method, members, eligible, rotation, self.rng, group.users, skipped)
         if user is None:
             return Decision(
                 None, None, False, f"every member of group '{name}' is capped or inactive"
             )
+        passed = None
+        if skipped:
+            def why(m: Slot) -> str:
+                if not m.active:
+                    return "inactive"
+                if m.user == exclude:
+                    return "handing over"
+                if m.daily and get((name, m.user, dkey), 0) >= m.daily:
+                    return "daily cap"
+                if m.monthly and get((name, m.user, mkey), 0) >= m.monthly:
+                    return "monthly cap"
+                return "weight 0"
+
+            passed = passed_over_text([(m.user, why(m)) for m in skipped])
         dk, mk = (name, user, dkey), (name, user, mkey)
         self.usage[dk] = get(dk, 0) + 1
         self.usage[mk] = get(mk, 0) + 1
         self.dirty_usage.add(dk)
         self.dirty_usage.add(mk)
         self.dirty_rotations.add(name)
-        return Decision(user, group.method, True)
+        return Decision(user, group.method, True, None, passed)
 
 
 def outside_rules(

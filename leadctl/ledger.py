@@ -46,10 +46,11 @@ LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
     "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
 )
-EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted")
+EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
+                 "actor", "note", "passed_over")
 
 
-MIGRATIONS = ("m001_initial",)  # in order; each is a function below with that name
+MIGRATIONS = ("m001_initial", "m002_actor_note_history")  # in order; each is a function below
 
 
 def _migrations():
@@ -109,6 +110,27 @@ def _migrations():
                 count INTEGER NOT NULL,
                 PRIMARY KEY (group_name, period, user_id)
             ) WITHOUT ROWID"""
+        )
+
+    @migrations()
+    def m002_actor_note_history(db):
+        # Who made each change and why; the members a group's method passed over.
+        db.execute("ALTER TABLE events ADD COLUMN actor TEXT")
+        db.execute("ALTER TABLE events ADD COLUMN note TEXT")
+        db.execute("ALTER TABLE events ADD COLUMN passed_over TEXT")
+        # Every config write keeps the text it replaced, so any change can be undone.
+        db.execute(
+            """CREATE TABLE config_history (
+                n INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT,
+                command TEXT NOT NULL,
+                previous TEXT NOT NULL
+            )"""
+        )
+        db.execute(
+            "CREATE TRIGGER config_history_no_update BEFORE UPDATE ON config_history "
+            "BEGIN SELECT RAISE(ABORT, 'config history is append-only'); END"
         )
 
     return migrations
@@ -379,14 +401,31 @@ class Ledger:
         self.conn.execute("DELETE FROM usage WHERE group_name = ?", (name,))
 
     def set_owner(self, lead_id: str, user: str | None, group: str | None, method: str,
-                  reason: str | None, at: str, *, counted: bool) -> None:
+                  reason: str | None, at: str, *, counted: bool, actor: str | None = None,
+                  note: str | None = None, passed_over: str | None = None) -> None:
         """Give a lead a new owner (None: unassigned) and record the event."""
         self.conn.execute(
             "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?"
             " WHERE id = ?",
             (user, group, None if user is None else method, reason, at if user else None, lead_id),
         )
-        self.insert_events([(lead_id, at, user, group, method, reason, int(counted))])
+        self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over)])
+
+    # -- config history ------------------------------------------------------------
+    def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:
+        """Keep the config text a change replaced; returns the change's number."""
+        cur = self.conn.execute(
+            "INSERT INTO config_history (at, actor, command, previous) VALUES (?, ?, ?, ?)",
+            (at, actor, command, previous),
+        )
+        return cur.lastrowid
+
+    def config_history(self) -> list[dict]:
+        return list(self._rows("SELECT n, at, actor, command FROM config_history ORDER BY n", ()))
+
+    def config_before(self, n: int) -> str | None:
+        row = self.conn.execute("SELECT previous FROM config_history WHERE n = ?", (n,)).fetchone()
+        return row[0] if row else None
 
     def pickable(self, statuses: dict[str, set[str]]) -> Iterator[dict]:
         """Unassigned leads whose (type, status) is in `statuses`, oldest first."""
@@ -435,7 +474,7 @@ class Ledger:
 
     def history(self, lead_id: str) -> list[dict]:
         return list(self._rows(
-            "SELECT at, assigned_to, group_name, method, reason, counted FROM events"
+            "SELECT at, assigned_to, group_name, method, reason, counted, actor, note, passed_over FROM events"
             " WHERE lead_id = ? ORDER BY id",
             (lead_id,),
         ))

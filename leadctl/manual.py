@@ -39,8 +39,9 @@ def _at(cfg: Config, now: datetime) -> str:
     return now.astimezone(cfg.tz()).isoformat(timespec="seconds")
 
 
-def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetime) -> Move:
-    user = cfg.user(user_id)
+def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetime, *,
+           actor: str | None = None, note: str | None = None) -> Move:
+    user = cfg.find_user(user_id)
     with ledger.write():
         lead = ledger.lead(lead_id)
         if lead is None:
@@ -48,11 +49,13 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
         refusal = pickup_refusal(cfg, user, lead)
         if refusal:
             return Move(lead_id, False, lead["assigned_to"], reason=refusal)
-        ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now), counted=False)
+        ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now), counted=False,
+                         actor=actor, note=note)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
 
 
-def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime) -> list[Move]:
+def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
+            actor: str | None = None, note: str | None = None) -> list[Move]:
     moves = []
     with ledger.write():
         for lead_id in dict.fromkeys(lead_ids):  # a lead named twice is moved once
@@ -62,7 +65,8 @@ def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime) -> 
             elif lead["assigned_to"] is None:
                 moves.append(Move(lead_id, False, reason=f"lead '{lead_id}' is already unassigned"))
             else:
-                ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now), counted=False)
+                ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now), counted=False,
+                                 actor=actor, note=note)
                 moves.append(Move(lead_id, True, lead["assigned_to"], None, lead["group_name"], RELEASE))
     return moves
 
@@ -77,13 +81,15 @@ def reassign(
     from_user: str | None = None,
     to_user: str | None = None,
     to_group: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
 ) -> list[Move]:
     """Move leads (by id, or every lead of `from_user`) to a user or to a group's next user."""
     if (to_user is None) == (to_group is None):
         raise LeadctlError("say where the leads go: --to USER or --to-group GROUP")
     if (from_user is None) == (not lead_ids):
         raise LeadctlError("name the leads (LEAD...) or the user whose leads move (--from USER): one or the other")
-    target = cfg.user(to_user) if to_user else None
+    target = cfg.find_user(to_user) if to_user else None
     group = cfg.group(to_group) if to_group else None
     if target is not None and not target.active:
         raise LeadctlError(f"user '{target.id}' is not active and cannot receive leads")
@@ -111,7 +117,8 @@ def reassign(
                     moves.append(Move(lead_id, True, previous, previous, lead["group_name"],
                                       reason=f"already assigned to '{target.id}'"))
                     continue
-                ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at, counted=False)
+                ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at, counted=False,
+                                 actor=actor, note=note)
                 moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
                 continue
             if lead["type"] != group.record_type:
@@ -123,7 +130,8 @@ def reassign(
             if decision.user is None:
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
-            ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at, counted=True)
+            ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at, counted=True,
+                             actor=actor, note=note, passed_over=decision.passed_over)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
         if alloc is not None:
             ledger.save_usage(alloc.usage, alloc.dirty_usage)

@@ -138,7 +138,11 @@ def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, **table_options
     JSON and CSV are written row by row, so an export of a million leads does
     not hold them all in memory; a table needs them all to size its columns.
     """
-    if fmt == "json":
+    if fmt == "jsonl":
+        out = sys.stdout
+        for r in rows:
+            out.write(json.dumps({c: r.get(c) for c in columns}, ensure_ascii=False) + "\n")
+    elif fmt == "json":
         out = sys.stdout
         out.write("[")
         empty = True

@@ -191,6 +191,7 @@ class Router:
         clock: Callable[[], datetime],
         rng: random.Random,
         replay: bool = False,
+        actor: str | None = None,
         group: str | None = None,
         batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
@@ -200,6 +201,7 @@ class Router:
         self.clock = clock
         self.rng = rng
         self.replay = replay
+        self.actor = actor  # who ran the route: kept on every assignment event
         self.group_name = group
         self.batch_size = batch_size or BATCH_SIZE
         self.on_batch = on_batch
@@ -347,7 +349,7 @@ class Router:
                 if decision.user:
                     event_rows.append((
                         x.id, at, decision.user, x.group.name, decision.method, decision.reason,
-                        int(decision.counted),
+                        int(decision.counted), self.actor, None, decision.passed_over,
                     ))
                 decided[id(x)] = Outcome(
                     x.line, x.id, ASSIGNED if decision.user else UNASSIGNED,
@@ -403,5 +405,5 @@ class Router:
         decision = alloc.assign(self.plans[lead.group.name], day)
         if note:
             reason = f"{note}; {decision.reason}" if decision.reason else f"{note}; routed by group"
-            return Decision(decision.user, decision.method, decision.counted, reason)
+            return Decision(decision.user, decision.method, decision.counted, reason, decision.passed_over)
         return decision

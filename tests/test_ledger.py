@@ -9,7 +9,7 @@ import pytest
 
 from leadctl.engine import Rotation
 from leadctl.errors import LeadctlError
-from leadctl.ledger import Ledger
+from leadctl.ledger import MIGRATIONS, Ledger
 
 
 @pytest.fixture
@@ -20,11 +20,11 @@ def ledger(tmp_path):
 
 
 def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
-    assert ledger.schema_version() == 1
+    assert ledger.schema_version() == len(MIGRATIONS)
     assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert stat.S_IMODE((tmp_path / "l.db").stat().st_mode) == 0o600
     again = Ledger.open(tmp_path / "l.db")  # opening twice migrates nothing twice
-    assert again.schema_version() == 1
+    assert again.schema_version() == len(MIGRATIONS)
     again.close()
 
 
@@ -41,7 +41,7 @@ def test_the_fast_schema_check_knows_every_migration(ledger):
 
 def test_events_are_append_only(ledger):
     with ledger.write():
-        ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1)])
+        ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, "admin", None, None)])
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         with ledger.write():
             ledger.conn.execute("UPDATE events SET assigned_to = 'eve'")
@@ -100,3 +100,25 @@ def test_a_file_that_is_not_a_ledger_is_a_clear_error(tmp_path):
     bad.write_text("these are my notes, not a database" * 100)
     with pytest.raises(LeadctlError, match="cannot open ledger"):
         Ledger.open(bad)
+
+
+def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp_path):
+    path = tmp_path / "old.db"
+    Ledger.open(path).close()
+    db = sqlite3.connect(path)  # make it what the previous leadctl left: schema 1 only
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_actor_note_history'")
+    db.execute("DROP TABLE config_history")
+    for column in ("actor", "note", "passed_over"):
+        db.execute(f"ALTER TABLE events DROP COLUMN {column}")
+    db.execute("INSERT INTO events (lead_id, at, assigned_to, group_name, method, counted)"
+               " VALUES ('OLD1', '2026-11-01T09:00:00+00:00', 'tom', 'g', 'sequential', 1)")
+    db.commit()
+    db.close()
+    ledger = Ledger.open(path)
+    try:
+        assert ledger.schema_version() == len(MIGRATIONS)
+        (event,) = ledger.history("OLD1")
+        assert (event["assigned_to"], event["actor"], event["note"]) == ("tom", None, None)
+        assert ledger.config_history() == []
+    finally:
+        ledger.close()

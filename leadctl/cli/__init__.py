@@ -47,6 +47,8 @@ class _Root(TyperGroup):
         """Usage errors as one plain line too (not a box), with the contract's exit 2."""
         standalone = kwargs.pop("standalone_mode", True)
         argv = list(args[0] if args else kwargs.get("args") or sys.argv[1:])
+        global ARGV
+        ARGV = argv  # the command as typed: kept in the config history
         bad = _undecodable(argv)
         if bad is not None:
             _err(f"error: argument {bad} is not valid UTF-8 text; nothing was changed")
@@ -117,12 +119,46 @@ app = typer.Typer(
 )
 
 
+ARGV: list[str] = []
+
+
 @dataclass
 class State:
-    """Where the config and ledger are; loaded on demand by each command."""
+    """Where the config and ledger are, and who is acting; loaded on demand by each command."""
 
     config_path: Path
     db_override: Path | None
+    actor_name: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who makes a change: --as / $LEADCTL_USER when given, else the OS user."""
+        if self.actor_name:
+            return self.actor_name
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except Exception:  # no user name in the environment or the password database
+            return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+    @property
+    def command(self) -> str:
+        """The command as typed, without the global options that only say where files are."""
+        import shlex
+
+        words, skip = [], False
+        for word in ARGV:
+            if skip:
+                skip = False
+                continue
+            if word in ("--config", "--db", "--as"):
+                skip = True
+                continue
+            if word.startswith(("--config=", "--db=", "--as=")):
+                continue
+            words.append(word)
+        return "leadctl " + shlex.join(words)
 
     def config(self):
         from ..config import load
@@ -163,11 +199,16 @@ def root(
         typer.Option("--db", envvar="LEADCTL_DB", metavar="PATH",
                      help="SQLite ledger. Default: $LEADCTL_DB, else the config's `ledger` key, else leadctl.db beside the config."),
     ] = None,
+    actor: Annotated[
+        Optional[str],
+        typer.Option("--as", envvar="LEADCTL_USER", metavar="USER",
+                     help="Who is making the change, for the history. Default: $LEADCTL_USER, else your OS user name."),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = State(config or Path("leadctl.toml"), db)
+    ctx.obj = State(config or Path("leadctl.toml"), db, actor)
 
 
 def state(ctx: typer.Context) -> State:

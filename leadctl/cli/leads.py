@@ -101,9 +101,7 @@ def leads_show(
         row = ledger.lead(lead_id)
         if row is None or not can_see(cfg, as_user, row):
             raise Refused(f"unknown lead '{lead_id}'")
-        history = [{"at": e["at"], "assigned_to": e["assigned_to"], "group": e["group_name"],
-                    "method": e["method"], "reason": e["reason"], "counted": bool(e["counted"])}
-                   for e in ledger.history(lead_id)]
+        history = _history(ledger, lead_id)
     finally:
         ledger.close()
     fields = json.loads(row["fields"])
@@ -114,11 +112,51 @@ def leads_show(
     info = [{"field": k, "value": v} for k, v in _public(row).items()]
     info += [{"field": f"  {k}", "value": v} for k, v in fields.items() if k not in ("id",)]
     render.table(info, ["field", "value"], title=f"Lead {lead_id}")
-    render.table(history, ["at", "assigned_to", "group", "method", "reason"], title="History",
-                 empty="no assignment yet")
+    for h in history:
+        h["passed over"] = ", ".join(f"{p['user']} ({p['why']})" for p in h["passed_over"])
+    render.table(history, ["at", "assigned_to", "group", "method", "reason", "actor", "note", "passed over"],
+                 title="History", empty="no assignment yet")
 
 
-MoveFormat = Annotated[Literal["text", "json"], typer.Option("--format", help="text: a line per lead; json: an array.")]
+def _history(ledger, lead_id: str) -> list[dict]:
+    """A lead's events as users see them, oldest first."""
+    from ..engine import passed_over_list
+
+    return [{"at": e["at"], "assigned_to": e["assigned_to"], "group": e["group_name"], "method": e["method"],
+             "reason": e["reason"], "counted": bool(e["counted"]), "actor": e["actor"], "note": e["note"],
+             "passed_over": passed_over_list(e["passed_over"])}
+            for e in ledger.history(lead_id)]
+
+
+@leads_app.command("explain")
+def leads_explain(
+    ctx: typer.Context,
+    lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
+    as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Only if this user may see it (lead isolation).")] = None,
+) -> None:
+    """Why a lead went where it went, and what every later change did, in words.
+
+    Example: leadctl leads explain FB-0019
+    """
+    from .. import render
+    from ..access import can_see
+    from ..explain import explain
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg, create=False)
+    try:
+        row = ledger.lead(lead_id)
+        if row is None or not can_see(cfg, as_user, row):
+            raise Refused(f"unknown lead '{lead_id}'")
+        history = _history(ledger, lead_id)
+    finally:
+        ledger.close()
+    render.say(explain(_public(row), history))
+
+
+MoveFormat = Annotated[Literal["text", "json"], typer.Option("--format", "-o", help="text: a line per lead; json: an array.")]
+NoteOpt = Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="Why: kept in the lead's history.")]
 
 
 def _report_moves(moves, fmt: str) -> None:
@@ -144,6 +182,7 @@ def pickup(
     ctx: typer.Context,
     lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
     user: Annotated[str, typer.Option("--user", metavar="USER", help="Who picks it up.")],
+    note: NoteOpt = None,
     fmt: MoveFormat = "text",
 ) -> None:
     """Pick up an unassigned lead. Caps do not apply and it does not count towards them.
@@ -161,7 +200,7 @@ def pickup(
     cfg = st.config()
     ledger = st.ledger(cfg)
     try:
-        move = do_pickup(cfg, ledger, lead_id, user, datetime.now().astimezone())
+        move = do_pickup(cfg, ledger, lead_id, user, datetime.now().astimezone(), actor=st.actor, note=note)
     finally:
         ledger.close()
     _report_moves([move], fmt)
@@ -174,6 +213,7 @@ def reassign(
     to: Annotated[Optional[str], typer.Option("--to", metavar="USER", help="Give the leads to USER (manual: no cap counted, no rotation moved).")] = None,
     to_group: Annotated[Optional[str], typer.Option("--to-group", metavar="GROUP", help="Give each lead to GROUP's next user, as routing would.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for a random group.")] = None,
+    note: NoteOpt = None,
     fmt: MoveFormat = "text",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --from: move without asking (needed off a terminal).")] = False,
 ) -> None:
@@ -196,7 +236,7 @@ def reassign(
     ledger = st.ledger(cfg)
     try:
         moves = do_reassign(cfg, ledger, lead_ids, now=datetime.now().astimezone(), rng=random.Random(seed),
-                            from_user=from_user, to_user=to, to_group=to_group)
+                            from_user=from_user, to_user=to, to_group=to_group, actor=st.actor, note=note)
     finally:
         ledger.close()
     if not moves:
@@ -209,6 +249,7 @@ def reassign(
 def release(
     ctx: typer.Context,
     lead_ids: Annotated[list[str], typer.Argument(metavar="LEAD...", help="Lead ids.")],
+    note: NoteOpt = None,
     fmt: MoveFormat = "text",
 ) -> None:
     """Put leads back to unassigned (they can then be picked up or reassigned).
@@ -223,7 +264,7 @@ def release(
     cfg = st.config()
     ledger = st.ledger(cfg)
     try:
-        moves = do_release(cfg, ledger, lead_ids, datetime.now().astimezone())
+        moves = do_release(cfg, ledger, lead_ids, datetime.now().astimezone(), actor=st.actor, note=note)
     finally:
         ledger.close()
     _report_moves(moves, fmt)

@@ -85,7 +85,7 @@ def route(
     router = None
     try:
         router = Router(watcher.current, ledger, clock=lambda: datetime.now().astimezone(),
-                        rng=random.Random(seed), replay=clock == "received", group=group,
+                        rng=random.Random(seed), replay=clock == "received", group=group, actor=st.actor,
                         on_batch=tally.batch_done)
         for name in names:
             _route_one(router, name, fmt, tally, progress, read_as)

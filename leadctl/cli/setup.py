@@ -32,32 +32,45 @@ def _change(ctx: typer.Context, change: Callable, message: str | None = None,
             in_ledger: Callable | None = None):
     """Load, change, validate and write the config under its lock.
 
-    `in_ledger(ledger, old, new)`, when given, runs in one ledger transaction that
-    commits only if the config was written, so the two never disagree.
+    The file is edited, not rewritten (comments and layout kept); the text it
+    replaces goes into the ledger's config history with the actor and the
+    command, in the same ledger transaction as `in_ledger(ledger, old, new)`
+    (when given), which commits only once the file is written.
     """
-    from contextlib import nullcontext
-
     from .. import config as cfgmod
 
     st: State = state(ctx)
     with cfgmod.locked(st.config_path):
-        cfg = st.config()
+        cfg, old_text = cfgmod.load_text(st.config_path)
         new = change(cfgmod, cfg)
         if new == cfg:
             _say("nothing to change: the config already says that (the file was not written)")
             return new
-        ledger = st.ledger(new, create=False, write=True) if in_ledger else None
-        try:
-            with ledger.write() if ledger else nullcontext():
-                if ledger:
-                    in_ledger(ledger, cfg, new)
-                cfgmod.save(new)
-        finally:
-            if ledger:
-                ledger.close()
+        text = cfgmod.render_text(new, cfg, old_text)
+        _write_with_history(st, new, text, old_text, in_ledger and (lambda ledger: in_ledger(ledger, cfg, new)))
     if message:
         _say(message)
     return new
+
+
+def _write_with_history(st: State, cfg, text: str, previous: str, in_ledger: Callable | None = None,
+                        command: str | None = None) -> int:
+    """Write the config text, keeping `previous` in the ledger's history; returns the change's number."""
+    from datetime import datetime
+
+    from .. import config as cfgmod
+
+    ledger = st.ledger(cfg)  # the history lives in the ledger: made here if there is none yet
+    try:
+        with ledger.write():
+            if in_ledger:
+                in_ledger(ledger)
+            at = datetime.now().astimezone(cfg.tz()).isoformat(timespec="seconds")
+            n = ledger.record_config(at, st.actor, command or st.command, previous)
+            cfgmod.write_text(cfg.path, text)
+    finally:
+        ledger.close()
+    return n
 
 
 # -- init / config / settings ------------------------------------------------------
@@ -84,6 +97,15 @@ def init(
         raise ConfigError(f"folder {path.parent} does not exist")
     ledger_path = st.ledger_path()  # the starter config names no ledger of its own
     existed = ledger_path.exists()
+    if path.exists():  # --force: the replaced config goes into the history, so it can be restored
+        from .. import config as cfgmod
+
+        with cfgmod.locked(path):
+            old_text = path.read_text(encoding="utf-8", errors="replace")
+            starter = cfgmod.parse(STARTER.encode(), path)
+            _write_with_history(st, starter, STARTER, old_text)
+        _say(f"replaced {path} with a starter config; `leadctl config history` can bring the old one back")
+        return
     st.ledger().close()  # first: if the ledger cannot be made, no config is written either
     try:
         write_atomic(path, STARTER)
@@ -95,7 +117,8 @@ def init(
     _say(f"wrote {path} and {'opened' if existed else 'created'} the ledger {ledger_path}")
 
 
-config_app = typer.Typer(help="Check the config file.", no_args_is_help=True)
+config_app = typer.Typer(help="Check the config file, list its changes, bring back an earlier version.",
+                         no_args_is_help=True)
 
 
 @config_app.command("check")
@@ -124,6 +147,73 @@ def config_check(ctx: typer.Context) -> None:
             ledger.close()
     else:
         render.say(f"{path}: no ledger yet (the first route creates it)")
+
+
+@config_app.command("history")
+def config_history(ctx: typer.Context,
+                   fmt: Annotated[Literal["table", "json", "jsonl", "csv"], typer.Option("--format", "-o", help="Output format.")] = "table",
+                   limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", help="Only the last N changes.")] = None) -> None:
+    """Every change made to the config through leadctl: number, time, who, and the command.
+
+    `leadctl config restore N` brings back the config as it was before change N.
+
+    Example: leadctl config history
+    """
+    from .. import render
+
+    st = state(ctx)
+    cfg = None
+    try:
+        cfg = st.config()
+    except ConfigError:
+        pass  # a broken config is exactly when the history is wanted
+    ledger = st.ledger(cfg, create=False)
+    try:
+        rows = ledger.config_history()
+    finally:
+        ledger.close()
+    if limit is not None:
+        rows = rows[-limit:] if limit > 0 else []
+    render.emit(rows, ["n", "at", "actor", "command"], fmt, title="Config changes",
+                empty="no config changes recorded yet", right=["n"])
+
+
+@config_app.command("restore")
+def config_restore(ctx: typer.Context,
+                   n: Annotated[int, typer.Argument(metavar="N", help="Change number from `config history`.")],
+                   yes: YesOpt = False) -> None:
+    """Bring back the config as it was before change N (this is itself recorded, so it can be undone).
+
+    Example: leadctl config restore 12 --yes
+    """
+    from .. import config as cfgmod
+
+    st = state(ctx)
+    with cfgmod.locked(st.config_path):
+        try:
+            current, current_text = cfgmod.load_text(st.config_path)
+        except ConfigError:
+            current, current_text = None, (st.config_path.read_text(encoding="utf-8", errors="replace")
+                                            if st.config_path.exists() else "")
+        ledger = st.ledger(current, create=False)
+        try:
+            previous = ledger.config_before(n)
+        finally:
+            ledger.close()
+        if previous is None:
+            raise ConfigError(f"there is no change {n} in the config history (see `leadctl config history`)")
+        restored = cfgmod.parse(previous.encode("utf-8"), st.config_path)  # must still be a valid config
+        if current is not None and restored == current and previous == current_text:
+            _say("nothing to change: the config is already as it was before that change")
+            return
+        confirm(f"Replace the config with the version from before change {n}?", yes)
+
+        def usage(ledger) -> None:
+            if current is None or current.settings.timezone != restored.settings.timezone:
+                ledger.rebuild_usage(restored.tz())
+
+        m = _write_with_history(st, restored, previous, current_text, usage)
+    _say(f"restored the config as it was before change {n} (this is change {m})")
 
 
 def settings(

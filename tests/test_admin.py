@@ -1,0 +1,135 @@
+"""The admin's day: edits that keep comments, changes that can be undone, who did what and why."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shutil
+
+from tests.conftest import REPO
+
+
+def hand_written(lc):
+    """The shipped, hand-commented sample config as this test's config."""
+    shutil.copy(REPO / "sample-config.toml", lc.config)
+    text = lc.config.read_text().replace('ledger = "sample-ledger.db"', 'ledger = "leadctl.db"')
+    lc.config.write_text(text)
+    return text
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_five_commands_on_a_hand_commented_config_change_only_their_lines(lc):
+    before = hand_written(lc)
+    lc("settings", "--timezone", "Europe/Paris")
+    lc("user", "edit", "lewis", "--name", "Lewis G.")
+    lc("group", "edit", "advisors", "--method", "sequential")
+    lc("group", "member", "edit", "tele-sales", "stephanie", "--daily", "6")
+    lc("rule", "default", "advisors")
+    after = lc.config.read_text()
+    assert changed_lines(before, after) == [
+        '-timezone = "Europe/London"           # IANA zone: daily/monthly caps count calendar days here',
+        '+timezone = "Europe/Paris"           # IANA zone: daily/monthly caps count calendar days here',
+        '-name = "Lewis Grant"',
+        '+name = "Lewis G."',
+        '-daily = 4',
+        '+daily = 6',
+        '-method = "weighted"                  # seniority: weight 10 gets twice the leads of weight 5',
+        '+method = "sequential"                  # seniority: weight 10 gets twice the leads of weight 5',
+        '-default_group = "tele-sales"         # where records that match no rule go',
+        '+default_group = "advisors"         # where records that match no rule go',
+    ]
+    assert [x for x in before.splitlines() if x.lstrip().startswith("#")] == \
+        [x for x in after.splitlines() if x.lstrip().startswith("#")]  # every comment line kept
+
+
+def test_adding_and_removing_keeps_the_rest_of_the_file(lc):
+    before = hand_written(lc)
+    lc("user", "add", "zoe", "--name", "Zoë")
+    lc("group", "member", "add", "tele-sales", "zoe", "--daily", "2")
+    lc("group", "member", "remove", "tele-sales", "zoe")
+    lc("user", "remove", "zoe", "--yes")
+    after = lc.config.read_text()
+    assert all(line in after.splitlines() for line in before.splitlines() if line.strip())
+    assert "zoe" not in after
+
+
+def test_config_history_lists_every_change_and_restore_brings_back_a_removed_group(lc):
+    hand_written(lc)
+    lc("rule", "remove", "1")
+    lc("--as", "sam", "group", "remove", "advisors", "--yes")
+    history = lc.json("config", "history")
+    assert [(h["actor"], h["command"]) for h in history][-2:] == [
+        (history[-2]["actor"], "leadctl rule remove 1"), ("sam", "leadctl group remove advisors --yes")]
+    assert "advisors" not in [g["name"] for g in lc.json("group", "list")]
+    n = history[-1]["n"]
+    refused = lc("config", "restore", str(n), ok=None)  # off a terminal it needs --yes
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    lc("config", "restore", str(n), "--yes")
+    groups = {g["name"]: g for g in lc.json("group", "list")}
+    assert groups["advisors"]["members"] == ["priya", "marco"]
+    assert "# senior" in lc.config.read_text()  # the very text that was there, comments and all
+    assert lc.json("config", "history")[-1]["command"] == f"leadctl config restore {n} --yes"
+
+
+def test_restoring_an_unknown_change_is_a_usage_error(lc):
+    result = lc("config", "restore", "99", "--yes", ok=None)
+    assert result.exit_code == 2 and "no change 99" in result.stderr
+
+
+def test_every_event_records_its_actor_and_note(lc):
+    lc.team(users=("a", "b"))
+    lc("--as", "router-bot", "route", "--format", "jsonl", "-o", "jsonl", input='{"id": "N1"}\n')
+    lc("--as", "ann", "reassign", "N1", "--to", "b", "--note", "b speaks German")
+    lc("release", "N1", "--note", "wrong region", input=None)
+    history = lc.json("leads", "show", "N1")["history"]
+    assert [(h["actor"], h["note"]) for h in history[:2]] == [("router-bot", None), ("ann", "b speaks German")]
+    assert history[2]["note"] == "wrong region" and history[2]["actor"]  # the OS user when no --as
+
+
+def test_the_actor_comes_from_leadctl_user(lc, monkeypatch):
+    lc.team(users=("a",))
+    monkeypatch.setenv("LEADCTL_USER", "ops-cron")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "E1"}\n')
+    assert lc.json("leads", "show", "E1")["history"][0]["actor"] == "ops-cron"
+    assert lc.json("config", "history")[-1]["actor"] != "ops-cron"  # set before the variable
+
+
+def test_why_denise_got_it_capped_members_are_passed_over(lc):
+    lc.team()
+    for u in ("tom", "stephanie", "lewis"):
+        lc("group", "member", "edit", "tele-sales", u, "--daily", "1")
+    data = "".join(json.dumps({"id": f"FB-{i:04d}"}) + "\n" for i in range(1, 6))
+    out = lc.jsonl("route", "--format", "jsonl", input=data)
+    assert out[4]["assigned_to"] == "denise"
+    event = lc.json("leads", "show", "FB-0005")["history"][0]
+    assert event["passed_over"] == [{"user": "tom", "why": "daily cap"}, {"user": "stephanie", "why": "daily cap"},
+                                    {"user": "lewis", "why": "daily cap"}]
+    words = lc("leads", "explain", "FB-0005").stdout
+    assert "denise" in words and "tom (daily cap), stephanie (daily cap), lewis (daily cap)" in words
+    lc("user", "edit", "tom", "--inactive")
+    lc("reassign", "FB-0005", "--to-group", "tele-sales", "--note", "rebalance")
+    last = lc.json("leads", "show", "FB-0005")["history"][-1]
+    assert {"user": "tom", "why": "inactive"} in last["passed_over"] and last["note"] == "rebalance"
+    assert "rebalance" in lc("leads", "explain", "FB-0005").stdout
+
+
+def test_explain_an_unassigned_lead_and_an_unknown_one(lc):
+    lc.team(users=("a",), daily="1")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "X1"}\n{"id": "X2"}\n')
+    assert "Nobody has it" in lc("leads", "explain", "X2").stdout
+    result = lc("leads", "explain", "nope", ok=None)
+    assert result.exit_code == 1 and "unknown lead 'nope'" in result.stderr
+
+
+def test_init_force_keeps_the_replaced_config_in_the_history(lc):
+    lc.team(users=("a",))
+    before = lc.config.read_text()
+    lc("init", "--force", "--yes")
+    assert lc.json("user", "list") == []
+    n = lc.json("config", "history")[-1]["n"]
+    lc("config", "restore", str(n), "--yes")
+    assert lc.config.read_text() == before
