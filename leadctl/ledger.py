@@ -456,6 +456,7 @@ class Ledger:
         status: str | None = None,
         group: str | None = None,
         visible_to: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[dict]:
         """Leads in the order they arrived. `visible_to` restricts to one owner
         (lead isolation); the caller decides when it applies."""
@@ -464,7 +465,8 @@ class Ledger:
             [("assigned_to", visible_to), ("assigned_to", owner), ("lower(status)", status and status.lower()),
              ("group_name", group)],
         )
-        yield from self._rows(f"SELECT * FROM leads{where} ORDER BY rowid", params)
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        yield from self._rows(f"SELECT * FROM leads{where} ORDER BY rowid{tail}", params)
 
     def count_leads(self) -> int:
         return self.conn.execute("SELECT count(*) FROM leads").fetchone()[0]

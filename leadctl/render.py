@@ -44,6 +44,10 @@ def safe_cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return value
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)  # one cell: a;b, not Python's ['a', 'b']
+    elif isinstance(value, dict):
+        value = ";".join(f"{k}={v}" for k, v in value.items())
     text = str(value)
     if text.startswith(FORMULA_START):
         return "'" + text
@@ -73,6 +77,12 @@ def err(message: str) -> None:
     sys.stderr.write(clean(message.rstrip("\n")) + "\n")
 
 
+def note(message: str) -> None:
+    """A line that goes with a table: under it on a terminal; on stderr off one, so that
+    stdout stays plain tab-separated rows."""
+    (err if plain() else say)(message)
+
+
 def say(message: str) -> None:
     """One plain line on stdout, control characters escaped."""
     sys.stdout.write(clean(message.rstrip("\n")) + "\n")
@@ -89,14 +99,38 @@ def display(value: Any) -> str:
     return clean(value)
 
 
-def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None,
+def plain() -> bool:
+    """Off a terminal (a pipe, a file), tables are plain tab-separated lines, unless
+    LEADCTL_TABLES=rich asks for the drawn tables anyway (e.g. for `less`)."""
+    import os
+
+    return not sys.stdout.isatty() and os.environ.get("LEADCTL_TABLES") != "rich"
+
+
+def tsv(rows: Iterable[dict], columns: Sequence[str], headers: dict[str, str] | None = None) -> None:
+    """A header row and one line per row, tab-separated, streamed; no title, no box, no
+    wrapping, so `grep`, `cut` and `sort` work. Tabs and newlines in data appear escaped;
+    columns without a name (bars) are left out."""
+    columns = [c for c in columns if c]
+    write = sys.stdout.write
+    write("\t".join(clean((headers or {}).get(c, c)) for c in columns) + "\n")
+    for r in rows:
+        write("\t".join(display(r.get(c)) for c in columns) + "\n")
+
+
+def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = None,
           headers: dict[str, str] | None = None, empty: str = "nothing to show",
           right: Iterable[str] = (), nowrap: Iterable[str] = ()) -> None:
-    """Rows for people. Data is never read as rich markup (every cell and title is a
-    `Text`), and control characters are shown escaped."""
+    """Rows for people: a rich table on a terminal, tab-separated lines off one. Data is
+    never read as rich markup (every cell and title is a `Text`), and control characters
+    are shown escaped."""
+    if plain():
+        tsv(rows, columns, headers)
+        return
     from rich.table import Table
     from rich.text import Text
 
+    rows = list(rows)
     out = console()
     if not rows:
         out.print(Text(clean(empty), style="dim"))
@@ -122,22 +156,28 @@ def bar(value: float, maximum: float, width: int = 24) -> str:
 
 
 def used_of(used: int, limit: int) -> str:
-    """"3/10 ██▍" for a cap, "3/-" without one."""
+    """"3/10 ██▍" for a cap (no bar off a terminal), "3/-" without one."""
     if not limit:
         return f"{used}/-"
-    return f"{used}/{limit} {bar(used, limit, 8)}"
+    return f"{used}/{limit}" if plain() else f"{used}/{limit} {bar(used, limit, 8)}"
 
 
 def member_state(row: dict) -> str:
     return "inactive" if not row["active"] else ("CAPPED" if row["capped"] else "ok")
 
 
-def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, **table_options: Any) -> None:
-    """Print `rows` as a table, a JSON array or CSV, with `columns` in order.
+def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, *, limit: int | None = None,
+         **table_options: Any) -> None:
+    """Print `rows` as a table, a JSON array, JSON Lines or CSV, with `columns` in order;
+    at most `limit` rows when given.
 
-    JSON and CSV are written row by row, so an export of a million leads does
-    not hold them all in memory; a table needs them all to size its columns.
+    Everything but a table on a terminal is written row by row, so an export of a
+    million leads does not hold them all in memory.
     """
+    if limit is not None:
+        from itertools import islice
+
+        rows = islice(rows, max(limit, 0))
     if fmt == "jsonl":
         out = sys.stdout
         for r in rows:
@@ -155,4 +195,4 @@ def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, **table_options
         for r in rows:
             w.row(r)
     else:
-        table(list(rows), columns, **table_options)
+        table(rows, columns, **table_options)

@@ -133,3 +133,50 @@ def test_init_force_keeps_the_replaced_config_in_the_history(lc):
     n = lc.json("config", "history")[-1]["n"]
     lc("config", "restore", str(n), "--yes")
     assert lc.config.read_text() == before
+
+
+def test_listings_off_a_terminal_are_tab_separated_and_grep_finds_a_group(lc):
+    lc.team(users=("tom", "ann"))
+    lc("user", "edit", "ann", "--name", "Ann Example-With-A-Very-Long-Name That Would Wrap In A Box Table")
+    out = lc("user", "list").stdout.splitlines()
+    assert out[0].split("\t") == ["id", "name", "email", "role", "pickup", "active", "groups"]
+    ann = next(x for x in out if x.startswith("ann\t"))
+    assert "Would Wrap In A Box Table" in ann and "tele-sales" in ann  # one line per row, no wrapping
+    assert not any(ch in "\n".join(out) for ch in "┃│┏")
+
+
+def test_csv_list_values_are_joined_with_semicolons(lc):
+    lc.team(users=("tom",))
+    lc("group", "add", "second")
+    lc("group", "member", "add", "second", "tom")
+    import csv as csvmod
+    import io
+
+    rows = list(csvmod.DictReader(io.StringIO(lc("user", "list", "--format", "csv").stdout)))
+    assert rows[0]["groups"] == "tele-sales;second"
+
+
+def test_every_listing_takes_limit_and_jsonl(lc):
+    lc.team(users=("a", "b", "c"))
+    lc.jsonl("route", str(lc.write("a.csv", "id\n" + "".join(f"L{i}\n" for i in range(10)))))
+    for command in (["leads", "list"], ["user", "list"], ["group", "list"], ["quota"], ["report"],
+                    ["config", "history"], ["rule", "list"]):
+        lines = lc(*command, "--limit", "2", "-o", "jsonl").stdout.splitlines()
+        assert len(lines) <= 2 and all(isinstance(json.loads(x), dict) for x in lines), command
+    assert [json.loads(x)["id"] for x in lc("leads", "list", "--limit", "3", "-o", "jsonl").stdout.splitlines()] == \
+        ["L0", "L1", "L2"]
+
+
+def test_leads_list_with_the_leads_own_fields(lc):
+    lc.team(users=("tom",))
+    lc.jsonl("route", "--format", "jsonl",
+             input='{"id": "F1", "name": "Ann", "email": "ann@example.com", "phone": "07700 900001", "zip": "01234"}\n')
+    (row,) = lc.json("leads", "list", "--fields", "id,name,email,phone,zip")
+    assert row == {"id": "F1", "name": "Ann", "email": "ann@example.com", "phone": "07700 900001", "zip": "01234"}
+    (full,) = lc.json("leads", "list", "--all-fields")
+    assert full["zip"] == "01234" and full["assigned_to"] == "tom" and full["name"] == "Ann"
+    import csv as csvmod
+    import io
+
+    (csv_row,) = csvmod.DictReader(io.StringIO(lc("leads", "list", "--fields", "id,zip", "-o", "csv").stdout))
+    assert csv_row == {"id": "F1", "zip": "01234"}

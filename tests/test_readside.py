@@ -210,7 +210,8 @@ def test_report_across_a_month_boundary_and_by_method_with_owner_and_pickup(lc):
     assert sum(r["count"] for r in lc.json("report")) == 6
 
 
-def test_report_table_draws_bars_and_a_fairness_line(lc):
+def test_report_table_draws_bars_and_a_fairness_line(lc, monkeypatch):
+    monkeypatch.setenv("LEADCTL_TABLES", "rich")  # as on a terminal
     lc.team(group="advisors", users=("senior", "junior"), method="weighted")
     lc("group", "member", "edit", "advisors", "senior", "--weight", "10")
     lc("group", "member", "edit", "advisors", "junior", "--weight", "5")

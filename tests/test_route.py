@@ -256,7 +256,8 @@ def test_owner_in_the_payload_gets_the_lead_outside_the_rotation(lc):
     assert "owner 'ghost' is not an active user" in out[2]["reason"]
 
 
-def test_table_output_summarises_per_user(lc):
+def test_table_output_summarises_per_user(lc, monkeypatch):
+    monkeypatch.setenv("LEADCTL_TABLES", "rich")  # as on a terminal
     lc.team(users=("a", "b"), daily="1")
     result = lc("route", str(lc.write("a.csv", leads_csv(3) + "bad\n")), "--output", "table", ok=False)
     assert result.exit_code == 1

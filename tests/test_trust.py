@@ -255,7 +255,9 @@ def test_invalid_utf8_arguments_are_one_line_exit_2_and_change_nothing(lc, args)
 ESC_ID = "\x1b[2J\x1b[31mX"
 
 
-def test_control_characters_in_lead_data_are_shown_escaped_and_json_stays_exact(lc):
+@pytest.mark.parametrize("tables", ["rich", "plain"])
+def test_control_characters_in_lead_data_are_shown_escaped_and_json_stays_exact(lc, monkeypatch, tables):
+    monkeypatch.setenv("LEADCTL_TABLES", tables)  # drawn tables (a terminal) and tab-separated lines
     lc.team(users=("a",))
     data = json.dumps({"id": ESC_ID, "name": "Bell\x07\x1b]0;title\x07", "status": "[/x]"}) + "\n"
     lc.jsonl("route", "--format", "jsonl", input=data)
@@ -269,7 +271,8 @@ def test_control_characters_in_lead_data_are_shown_escaped_and_json_stays_exact(
     assert lead["id"] == ESC_ID and lead["name"] == "Bell\x07\x1b]0;title\x07"
 
 
-def test_markup_in_a_lead_id_is_printed_as_text_in_titles(lc):
+def test_markup_in_a_lead_id_is_printed_as_text_in_titles(lc, monkeypatch):
+    monkeypatch.setenv("LEADCTL_TABLES", "rich")  # titles are drawn on a terminal
     lc.team(users=("a",))
     for rid in ("[blink red]M[/]", "[/x]"):
         lc.jsonl("route", "--format", "jsonl", input=json.dumps({"id": rid}) + "\n")
@@ -277,7 +280,9 @@ def test_markup_in_a_lead_id_is_printed_as_text_in_titles(lc):
         assert f"Lead {rid}" in shown
 
 
-def test_rejections_on_stderr_and_user_names_are_escaped(lc):
+@pytest.mark.parametrize("tables", ["rich", "plain"])
+def test_rejections_on_stderr_and_user_names_are_escaped(lc, monkeypatch, tables):
+    monkeypatch.setenv("LEADCTL_TABLES", tables)
     lc.team(users=("a",))
     lc("user", "edit", "a", "--name", "\x1b[31mRed")
     assert "\x1b" not in lc("user", "list").stdout and "\\x1b[31mRed" in lc("user", "list").stdout
@@ -454,7 +459,7 @@ def test_statuses_compare_in_any_case_for_pickup_and_listing(lc):
 def test_report_for_one_user_judges_fairness_over_the_whole_group(lc):
     lc.team(users=("tom", "stephanie"))
     lc.jsonl("route", str(lc.write("a.csv", leads_csv(4))))
-    line = next(x for x in lc("report", "--user", "tom").stdout.splitlines() if x.startswith("fairness"))
+    line = next(x for x in lc("report", "--user", "tom").stderr.splitlines() if x.startswith("fairness"))
     assert "4 lead(s)" in line and " 0 (asked" not in line
 
 

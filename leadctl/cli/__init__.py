@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -215,6 +215,9 @@ def state(ctx: typer.Context) -> State:
     return ctx.find_root().obj
 
 
+ListFormat = Annotated[Literal["table", "json", "jsonl", "csv"], typer.Option(
+    "--format", "-o", help="table (plain tab-separated lines off a terminal), json, jsonl or csv.")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", metavar="N", min=0, help="At most N rows.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed off a terminal).")]
 
 

@@ -6,9 +6,9 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from . import AUDIT, state
+from . import AUDIT, LimitOpt, ListFormat, state
 
-FormatOpt = Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="Output format.")]
+FormatOpt = ListFormat
 QUOTA_COLUMNS = ["group", "user", "daily_used", "daily_limit", "daily_remaining", "monthly_used",
                  "monthly_limit", "monthly_remaining", "capped", "active"]
 
@@ -18,6 +18,7 @@ def quota(
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group.")] = None,
     day: Annotated[Optional[str], typer.Option("--date", metavar="YYYY-MM-DD", help="The day (and its month) to show; default today.")] = None,
     fmt: FormatOpt = "table",
+    limit: LimitOpt = None,
 ) -> None:
     """Caps per group member: used, limit and remaining for the day and its month.
 
@@ -42,6 +43,8 @@ def quota(
     finally:
         ledger.close()
     title = f"Quota on {when.isoformat()} and in {when.isoformat()[:7]} ({cfg.settings.timezone})"
+    if limit is not None:
+        rows = rows[:limit]
     if fmt != "table":
         render.emit(rows, QUOTA_COLUMNS, fmt)
         return
@@ -53,7 +56,7 @@ def quota(
         "state": render.member_state(r),
     } for r in rows]
     render.table(shown, list(shown[0]) if shown else [], title=title, empty="no group members yet")
-    if shown:
+    if shown and not render.plain():
         render.say("used/limit (- = no limit); the bar is the share of the limit used")
 
 
@@ -65,6 +68,7 @@ def report(
     user: Annotated[Optional[str], typer.Option("--user", help="Only this user.")] = None,
     by: Annotated[Literal["user", "group", "day", "month", "method"], typer.Option("--by", help="What to count by.")] = "user",
     fmt: FormatOpt = "table",
+    limit: LimitOpt = None,
 ) -> None:
     """Assignments in a window, by user, group, day, month or method (every method counts).
 
@@ -95,8 +99,10 @@ def report(
     finally:
         ledger.close()
     rows = report_rows(counts, by)
+    if limit is not None:
+        rows = rows[:limit]
     columns = [by, "count", "share"] + (["by_method"] if by != "method" else [])
-    if fmt == "json":
+    if fmt in ("json", "jsonl"):
         render.emit(rows, columns, fmt)
         return
     for r in rows:
@@ -117,7 +123,7 @@ def report(
             continue
         most, least = f["most"], f["least"]
         asks = "equal shares" if f["method"] == "sequential" else "shares by weight"
-        render.say(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"
+        render.note(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"
               f" most {most['user']} {most['count']} (asked {most['expected']:.1f}),"
               f" least {least['user']} {least['count']} (asked {least['expected']:.1f}); gap {f['gap']:.1f}"
               + (f"; capped members get fewer by design: {', '.join(f['capped_members'])}" if f["capped_members"] and f["gap"] >= 1 else ""))

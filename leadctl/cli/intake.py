@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from . import ROUTING, state
+from . import ROUTING, LimitOpt, ListFormat, state
 
 intake_app = typer.Typer(help="Column mappings for exports whose column names differ from leadctl's fields.",
                          no_args_is_help=True)
@@ -43,8 +43,7 @@ def map_add(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAM
 
 
 @map_app.command("list")
-def map_list(ctx: typer.Context,
-             fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format", "-o", help="Output format.")] = "table") -> None:
+def map_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = None) -> None:
     """List saved mappings, one row per mapped column.
 
     Example: leadctl intake map list
@@ -54,7 +53,7 @@ def map_list(ctx: typer.Context,
     cfg = state(ctx).config()
     rows = [{"mapping": name, "source": source, "field": target}
             for name, m in cfg.mappings.items() for source, target in m.items()]
-    render.emit(rows, ["mapping", "source", "field"], fmt, title="Mappings",
+    render.emit(rows, ["mapping", "source", "field"], fmt, limit=limit, title="Mappings",
                 empty="no mappings yet: leadctl intake map add NAME --map SOURCE=FIELD")
 
 

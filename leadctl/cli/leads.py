@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from . import LEADS, state
+from . import LEADS, LimitOpt, ListFormat, state
 from ..errors import Refused
 
 LIST_COLUMNS = ["id", "type", "status", "assigned_to", "group", "method", "received_at", "source"]
@@ -27,20 +27,33 @@ def leads_list(
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Show what this user may see (lead isolation).")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", metavar="USER", help="Only leads assigned to USER.")] = None,
     unassigned: Annotated[bool, typer.Option("--unassigned", help="Only leads nobody has.")] = False,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only leads with this status.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only leads with this status (any case).")] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Only leads routed through GROUP.")] = None,
     pickable_by: Annotated[Optional[str], typer.Option("--pickable-by", metavar="USER",
                            help="Only unassigned leads USER may pick up now.")] = None,
-    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="Output format.")] = "table",
+    limit: LimitOpt = None,
+    fields: Annotated[Optional[str], typer.Option("--fields", metavar="F,F...",
+                      help="These columns: leadctl's (id, status, assigned_to ...) or the lead's own (name, zip ...).")] = None,
+    all_fields: Annotated[bool, typer.Option("--all-fields", help="Every column, the lead's own fields included.")] = False,
+    fmt: ListFormat = "table",
 ) -> None:
     """List leads, oldest first.
 
-    Example: leadctl leads list --unassigned --format csv > unassigned.csv
+    Example: leadctl leads list --owner tom --fields id,name,email,phone -o csv > tom.csv
+    Example: leadctl leads list --unassigned --limit 20
     Example: leadctl leads list --as stephanie    # what a trusted user sees with isolation on
     """
+    from itertools import islice
+
     from .. import render
     from ..access import pickup_refusal, pickup_statuses, visible_owner
+    from ..errors import LeadctlError
 
+    if fields and all_fields:
+        raise LeadctlError("use either --fields or --all-fields, not both")
+    columns = [c.strip() for c in fields.split(",") if c.strip()] if fields else None
+    if fields is not None and not columns:
+        raise LeadctlError("--fields needs at least one name, e.g. --fields id,name,email")
     st = state(ctx)
     cfg = st.config()
     if group:
@@ -49,16 +62,27 @@ def leads_list(
         owner = cfg.find_user(owner).id  # an unknown user is exit 2, not "no leads"
     visible = visible_owner(cfg, as_user)
     ledger = st.ledger(cfg, create=False)
-    try:
+
+    def found():
         if pickable_by is not None:  # the other filters apply on top, row by row
-            user = cfg.user(pickable_by)
-            found = (r for r in ledger.pickable(pickup_statuses(cfg, user))
-                     if pickup_refusal(cfg, user, r) is None and _matches(r, owner, status, group, visible))
-        else:
-            found = ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible)
-        rows = (_public(r) for r in found)
-        if fmt != "table":
-            render.emit(rows, LIST_COLUMNS, fmt)  # streamed: an export of every lead stays small
+            user = cfg.find_user(pickable_by)
+            rows = (r for r in ledger.pickable(pickup_statuses(cfg, user))
+                    if pickup_refusal(cfg, user, r) is None and _matches(r, owner, status, group, visible))
+            return islice(rows, limit) if limit is not None else rows
+        return ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible,
+                            limit=limit)
+
+    try:
+        own = bool(columns) or all_fields
+        if all_fields:
+            # Every lead's own field names, in the order first seen (one pass more, memory flat).
+            seen = dict.fromkeys(LIST_COLUMNS)
+            for r in found():
+                seen.update(dict.fromkeys(_expanded(r)))
+            columns = list(seen)
+        rows = (_expanded(r) if own else _public(r) for r in found())
+        if fmt != "table" or columns or render.plain():
+            render.emit(rows, columns or LIST_COLUMNS, fmt)  # streamed: an export of every lead stays small
             return
         shown = list(rows)
     finally:
@@ -68,6 +92,13 @@ def leads_list(
     render.table(shown, ["id", "type", "status", "assigned_to", "group", "method", "received"],
                  title=f"{len(shown)} lead(s)", empty="no leads match", headers={"assigned_to": "owner"},
                  nowrap=["type"])
+
+
+def _expanded(row: dict) -> dict:
+    """The lead's own fields (name, zip ...) with leadctl's columns over them."""
+    import json
+
+    return {**json.loads(row["fields"]), **_public(row)}
 
 
 def _matches(row: dict, owner, status, group, visible) -> bool:
@@ -83,7 +114,7 @@ def leads_show(
     ctx: typer.Context,
     lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Only if this user may see it (lead isolation).")] = None,
-    fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="Output format.")] = "table",
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show one lead, all its fields and its assignment history (oldest first).
 

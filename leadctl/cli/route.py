@@ -294,9 +294,9 @@ def _summary(tally: _Tally, dry_run: bool) -> None:
                  right=["assigned", *methods])
     line = (f"unassigned: {totals['unassigned']}   skipped (already in the ledger): {totals['skipped']}"
             f"   rejected: {totals['rejected']}   blank rows ignored: {tally.blank_rows()}")
-    render.say(line)
+    render.note(line)
     for reason, n in reasons.most_common(3):
-        render.say(f"  rejected x{n}: {reason}")
+        render.note(f"  rejected x{n}: {reason}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Callable, Literal, Optional
 
 import typer
 
-from . import SETUP, State, YesOpt, confirm, state
+from . import SETUP, LimitOpt, ListFormat, State, YesOpt, confirm, state
 from ..errors import ConfigError
 
 Fmt = Literal["table", "json", "csv"]
@@ -150,9 +150,9 @@ def config_check(ctx: typer.Context) -> None:
 
 
 @config_app.command("history")
-def config_history(ctx: typer.Context,
-                   fmt: Annotated[Literal["table", "json", "jsonl", "csv"], typer.Option("--format", "-o", help="Output format.")] = "table",
-                   limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", help="Only the last N changes.")] = None) -> None:
+def config_history(ctx: typer.Context, fmt: ListFormat = "table",
+                   limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", min=0,
+                                    help="Only the last N changes.")] = None) -> None:
     """Every change made to the config through leadctl: number, time, who, and the command.
 
     `leadctl config restore N` brings back the config as it was before change N.
@@ -227,7 +227,7 @@ def settings(
                        help="Trusted users see only their own leads.")] = None,
     assign_to_creator: Annotated[Optional[bool], typer.Option("--assign-to-creator/--no-assign-to-creator",
                                  help="A lead's created_by user gets it.")] = None,
-    fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="Output format.")] = "table",
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show the settings, or change them.
 
@@ -333,7 +333,7 @@ def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metav
 
 
 @user_app.command("list")
-def user_list(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = None) -> None:
     """List users.
 
     Example: leadctl user list --format csv
@@ -344,7 +344,7 @@ def user_list(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     groups = {u.id: [g.name for g in cfg.groups if g.member(u.id)] for u in cfg.users}
     rows = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup,
              "active": u.active, "groups": groups[u.id]} for u in cfg.users]
-    render.emit(rows, ["id", "name", "email", "role", "pickup", "active", "groups"], fmt,
+    render.emit(rows, ["id", "name", "email", "role", "pickup", "active", "groups"], fmt, limit=limit,
                 title="Users", empty="no users yet: leadctl user add ID")
 
 
@@ -410,7 +410,7 @@ def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="G
 
 
 @group_app.command("list")
-def group_list(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+def group_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = None) -> None:
     """List groups.
 
     Example: leadctl group list --format json
@@ -421,13 +421,13 @@ def group_list(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     rows = [{"name": g.name, "method": g.method, "record_type": g.record_type,
              "members": [m.user for m in g.members], "pickup_statuses": list(g.pickup_statuses),
              "default": g.name == cfg.default_group} for g in cfg.groups]
-    render.emit(rows, ["name", "method", "record_type", "members", "pickup_statuses", "default"], fmt,
+    render.emit(rows, ["name", "method", "record_type", "members", "pickup_statuses", "default"], fmt, limit=limit,
                 title="Groups", empty="no groups yet: leadctl group add NAME")
 
 
 @group_app.command("show")
 def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
-               fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="Output format.")] = "table") -> None:
+               fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table") -> None:
     """Show a group: its members in rotation order, caps, weights, today's use and who is next.
 
     Example: leadctl group show tele-sales
@@ -516,8 +516,7 @@ def rule_add(ctx: typer.Context,
 
 
 @rule_app.command("list")
-def rule_list(ctx: typer.Context,
-              fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="Output format.")] = "table") -> None:
+def rule_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = None) -> None:
     """List rules in the order they are tried, and the default group.
 
     Example: leadctl rule list --format json
@@ -526,10 +525,10 @@ def rule_list(ctx: typer.Context,
 
     cfg = state(ctx).config()
     rows = [{"number": i, "group": r.group, "when": dict(r.when)} for i, r in enumerate(cfg.rules, 1)]
-    if fmt != "json":
+    if fmt not in ("json", "jsonl"):
         for r in rows:
             r["when"] = " and ".join(f"{k}={v}" for k, v in r["when"].items())
-    render.emit(rows, ["number", "group", "when"], fmt,
+    render.emit(rows, ["number", "group", "when"], fmt, limit=limit,
                 title=f"Rules (default group: {cfg.default_group or 'none'})", empty="no rules" +
                 (f"; every lead goes to the default group '{cfg.default_group}'" if cfg.default_group else ""))
 
