@@ -582,19 +582,21 @@ def save(cfg: Config, old: Config | None = None, old_text: str | None = None) ->
 
 def add_user(cfg: Config, user: User) -> Config:
     check_name(user.id, "user")
-    if cfg.has_user(user.id):
-        raise ConfigError(f"user '{user.id}' already exists (use `leadctl user edit`)")
+    same = next((u.id for u in cfg.users if u.id.lower() == user.id.lower()), None)
+    if same:  # ids compare in any case: `Tom` and `tom` would be one person twice
+        raise ConfigError(f"user '{same}' already exists (use `leadctl user edit`)")
     return replace(cfg, users=cfg.users + (user,))
 
 
 def edit_user(cfg: Config, user_id: str, **changes: Any) -> Config:
-    old = cfg.user(user_id)
+    old = cfg.find_user(user_id)
+    user_id = old.id
     new = replace(old, **{k: v for k, v in changes.items() if v is not None})
     return replace(cfg, users=tuple(new if u.id == user_id else u for u in cfg.users))
 
 
 def remove_user(cfg: Config, user_id: str) -> Config:
-    cfg.user(user_id)
+    user_id = cfg.find_user(user_id).id
     groups = tuple(
         replace(g, members=tuple(m for m in g.members if m.user != user_id)) for g in cfg.groups
     )
@@ -630,7 +632,7 @@ def remove_group(cfg: Config, name: str) -> Config:
 
 def add_member(cfg: Config, group: str, member: Member) -> Config:
     g = cfg.group(group)
-    cfg.user(member.user)
+    member = replace(member, user=cfg.find_user(member.user).id)
     if g.member(member.user):
         raise ConfigError(f"'{member.user}' is already a member of group '{group}' (use `group member edit`)")
     for key in ("daily", "monthly", "weight"):
@@ -640,6 +642,7 @@ def add_member(cfg: Config, group: str, member: Member) -> Config:
 
 def edit_member(cfg: Config, group: str, user: str, **changes: Any) -> Config:
     g = cfg.group(group)
+    user = cfg.find_user(user).id if any(u.id.lower() == user.lower() for u in cfg.users) else user
     old = g.member(user)
     if old is None:
         raise ConfigError(f"'{user}' is not a member of group '{group}'")
@@ -652,6 +655,7 @@ def edit_member(cfg: Config, group: str, user: str, **changes: Any) -> Config:
 
 def remove_member(cfg: Config, group: str, user: str) -> Config:
     g = cfg.group(group)
+    user = cfg.find_user(user).id if any(u.id.lower() == user.lower() for u in cfg.users) else user
     if g.member(user) is None:
         raise ConfigError(f"'{user}' is not a member of group '{group}'")
     return edit_group(cfg, group, members=tuple(m for m in g.members if m.user != user))

@@ -9,11 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from leadctl.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
+# Typer's test runner turns the app into a click command on every invoke (~40 ms, more
+# than most commands take); the app never changes during the tests, so build it once.
+_build_command = typer.testing._get_command
+_COMMAND = _build_command(app)
+typer.testing._get_command = lambda target: _COMMAND if target is app else _build_command(target)
 
 
 class Leadctl:

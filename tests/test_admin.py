@@ -180,3 +180,16 @@ def test_leads_list_with_the_leads_own_fields(lc):
 
     (csv_row,) = csvmod.DictReader(io.StringIO(lc("leads", "list", "--fields", "id,zip", "-o", "csv").stdout))
     assert csv_row == {"id": "F1", "zip": "01234"}
+
+
+def test_user_ids_match_in_any_case_and_cannot_be_added_twice_in_another_case(lc):
+    lc.team(users=("tom",))
+    lc("user", "edit", "TOM", "--name", "Tom H.")
+    lc("group", "member", "edit", "tele-sales", "Tom", "--daily", "3")
+    assert lc.json("user", "list")[0]["name"] == "Tom H."
+    assert lc.json("group", "show", "tele-sales")["members"][0]["daily_limit"] == 3
+    again = lc("user", "add", "Tom", ok=None)
+    assert again.exit_code == 2 and "user 'tom' already exists" in again.stderr
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "C1"}\n')
+    lc("reassign", "C1", "--to", "TOM")
+    assert lc.json("leads", "show", "C1")["assigned_to"] == "tom"

@@ -321,7 +321,7 @@ def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metav
     """
     st = state(ctx)
     cfg = st.config()
-    cfg.user(user_id)
+    user_id = cfg.find_user(user_id).id
     confirm(f"Remove user '{user_id}' from the config and from every group?", yes)
     cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group")
     ledger = st.ledger(cfg, create=False)
