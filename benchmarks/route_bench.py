@@ -166,6 +166,14 @@ def main() -> None:
                 copy.unlink()
             print(f"route {n:,} into an empty ledger: {empty_s:.2f}s; into one holding {args.full_ledger:,}"
                   f" events ({size_mb} MiB): {full_s:.2f}s ({full_s / empty_s:.2f}x)")
+            # Listings on that ledger: what an admin waits for (whole process, best of 3).
+            base = [str(bindir / "leadctl"), "--config", str(config), "--db", str(full)]
+            for label, cmd in [("leads list --limit 5", ["leads", "list", "--limit", "5", "-o", "jsonl"]),
+                               ("leads list --limit 50", ["leads", "list", "--limit", "50"]),
+                               ("quota", ["quota", "-o", "json"]),
+                               ("report --by user", ["report", "--by", "user", "-o", "json"])]:
+                t = best(lambda: run([*base, *cmd]), 3)[0]
+                print(f"  {label:<24} on {args.full_ledger:,} leads: {t * 1000:>6.0f} ms")
 
         config = make_config(folder, 1000)
         db = folder / "route.db"

@@ -17,7 +17,7 @@ def visible_owner(cfg: Config, as_user: str | None) -> str | None:
     """
     if as_user is None:
         return None
-    user = cfg.user(as_user)
+    user = cfg.find_user(as_user)
     if cfg.settings.isolate and user.role == "trusted":
         return user.id
     return None

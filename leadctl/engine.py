@@ -245,6 +245,7 @@ class Allocator:
         self.rng = rng
         self.dirty_usage: set[tuple[str, str, str]] = set()
         self.dirty_rotations: set[str] = set()
+        self._passed: dict[tuple, str | None] = {}
 
     def assign(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
         """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
@@ -277,6 +278,11 @@ class Allocator:
             )
         passed = None
         if skipped:
+            # A member passed over is not assigned, so their usage (and the reason) cannot
+            # change while the same members are passed over: one text per such set.
+            key = (name, dkey, exclude, tuple(map(id, skipped)))  # the plan's own Slot objects
+            passed = self._passed.get(key)
+        if skipped and passed is None:
             def why(m: Slot) -> str:
                 if not m.active:
                     return "inactive"
@@ -288,7 +294,7 @@ class Allocator:
                     return "monthly cap"
                 return "weight 0"
 
-            passed = passed_over_text([(m.user, why(m)) for m in skipped])
+            passed = self._passed[key] = passed_over_text([(m.user, why(m)) for m in skipped])
         dk, mk = (name, user, dkey), (name, user, mkey)
         self.usage[dk] = get(dk, 0) + 1
         self.usage[mk] = get(mk, 0) + 1

@@ -193,3 +193,50 @@ def test_user_ids_match_in_any_case_and_cannot_be_added_twice_in_another_case(lc
     lc.jsonl("route", "--format", "jsonl", input='{"id": "C1"}\n')
     lc("reassign", "C1", "--to", "TOM")
     assert lc.json("leads", "show", "C1")["assigned_to"] == "tom"
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("command", [
+    ["init", "--force"],
+    ["group", "remove", "tele-sales"],
+    ["user", "remove", "a"],
+    ["reassign", "--from", "a", "--to", "b"],
+])
+def test_destructive_commands_need_yes_off_a_terminal(lc, command):
+    lc.team(users=("a", "b"))
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "Y1"}\n')
+    config, ledger = lc.config.read_bytes(), lc.json("leads", "list")
+    result = lc(*command, ok=None)
+    assert result.exit_code == 2 and "--yes" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert lc.config.read_bytes() == config and lc.json("leads", "list") == ledger
+
+
+def test_on_a_terminal_a_destructive_command_asks_and_no_keeps_everything(lc):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    lc.team(users=("a",))
+    before = lc.config.read_bytes()
+
+    def ask(answer: bytes) -> tuple[int, bytes]:
+        main, child = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "leadctl", "--config", str(lc.config), "--db", str(lc.db),
+                                 "group", "remove", "tele-sales"], stdin=child, stdout=subprocess.PIPE,
+                                stderr=child)
+        os.close(child)
+        seen = b""
+        while b"[y/N]" not in seen:
+            seen += os.read(main, 1024)
+        os.write(main, answer + b"\n")
+        code = proc.wait(timeout=60)
+        os.close(main)
+        return code, seen
+
+    code, prompt = ask(b"n")
+    assert code == 1 and b"Remove group 'tele-sales'" in prompt and lc.config.read_bytes() == before
+    code, _ = ask(b"y")
+    assert code == 0 and lc.json("group", "list") == []
