@@ -240,3 +240,15 @@ def test_on_a_terminal_a_destructive_command_asks_and_no_keeps_everything(lc):
     assert code == 1 and b"Remove group 'tele-sales'" in prompt and lc.config.read_bytes() == before
     code, _ = ask(b"y")
     assert code == 0 and lc.json("group", "list") == []
+
+
+def test_as_may_follow_the_command_of_a_change(lc):
+    lc.team(users=("a", "b"))
+    lc("user", "add", "zed", "--as", "carol")
+    assert lc.json("config", "history")[-1]["actor"] == "carol"
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "Q1"}\n')
+    lc("reassign", "Q1", "--to", "b", "--as", "dave")
+    assert lc.json("leads", "show", "Q1")["history"][-1]["actor"] == "dave"
+    lc("settings", "--isolate")
+    lc("user", "edit", "a", "--role", "trusted")
+    assert lc.json("leads", "list", "--as", "a") == []  # a listing's --as is still whose view it is

@@ -31,6 +31,46 @@ def _err(message: str) -> None:
     err(message)
 
 
+VIEW_AS = {("leads", "list"), ("leads", "show"), ("leads", "explain")}  # their --as is a point of view
+
+
+def _actor_first(argv: list[str]) -> list[str]:
+    """`leadctl reassign L1 --to b --as ann` = `leadctl --as ann reassign L1 --to b`: the
+    actor of a change may be named after the command too. Only the listings that show
+    what a user may see keep an `--as` of their own."""
+    words, i = [], 0
+    while i < len(argv) and len(words) < 2:
+        token = argv[i]
+        if token == "--":
+            break
+        if token in ("--config", "--db", "--as"):
+            i += 2
+            continue
+        if not token.startswith("-"):
+            words.append(token)
+        i += 1
+    if tuple(words) in VIEW_AS or not words:
+        return argv
+    start = argv.index(words[0])
+    head, tail, moved = argv[:start], [], []
+    j = start
+    while j < len(argv):
+        token = argv[j]
+        if token == "--":
+            tail += argv[j:]
+            break
+        if token == "--as" and j + 1 < len(argv):
+            moved += [token, argv[j + 1]]
+            j += 2
+            continue
+        if token.startswith("--as="):
+            moved.append(token)
+        else:
+            tail.append(token)
+        j += 1
+    return head + moved + tail if moved else argv
+
+
 def _undecodable(argv: list[str]) -> str | None:
     """The first argument holding bytes that are not UTF-8 (Python keeps them as lone
     surrogates, which no file, table or terminal can take), shown escaped; else None."""
@@ -49,6 +89,11 @@ class _Root(TyperGroup):
         argv = list(args[0] if args else kwargs.get("args") or sys.argv[1:])
         global ARGV
         ARGV = argv  # the command as typed: kept in the config history
+        argv = _actor_first(argv)
+        if args:
+            args = (argv, *args[1:])
+        else:
+            kwargs["args"] = argv
         bad = _undecodable(argv)
         if bad is not None:
             _err(f"error: argument {bad} is not valid UTF-8 text; nothing was changed")
