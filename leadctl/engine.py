@@ -199,9 +199,22 @@ class GroupPlan:
     method: str
     members: tuple[Slot, ...]
     users: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "users", tuple(m.user for m in self.members))
+        object.__setattr__(self, "index", {u: i for i, u in enumerate(self.users)})
+
+    def start(self, rotation: Rotation) -> int:
+        """Where strict round robin continues (`_start_index`, by a dict look-up when the
+        last recipient is still a member)."""
+        last = rotation.last
+        if last is None:
+            return 0
+        i = self.index.get(last)
+        if i is not None:
+            return (i + 1) % len(self.users)
+        return _start_index(self.users, rotation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +259,8 @@ class Allocator:
         self.dirty_usage: set[tuple[str, str, str]] = set()
         self.dirty_rotations: set[str] = set()
         self._passed: dict[tuple, str | None] = {}
+        self._open: dict[tuple[str, str, str | None], list[int]] = {}  # members with room, by position
+        self._decisions: dict[tuple[str, str | None], Decision] = {}  # shared: a Decision is immutable
 
     def assign(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
         """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
@@ -253,6 +268,15 @@ class Allocator:
         `exclude` names a member who must not get it (someone whose leads are
         being handed over); they miss their turn like a capped member.
         """
+        members = group.members
+        if not members:
+            return Decision(None, None, False, f"group '{group.name}' has no members")
+        if group.method == SEQUENTIAL:
+            return self._sequential(group, day, exclude)
+        return self.general(group, day, exclude)
+
+    def general(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
+        """Any method, through `pick` (the reference the sequential fast path is tested against)."""
         members = group.members
         if not members:
             return Decision(None, None, False, f"group '{group.name}' has no members")
@@ -301,7 +325,83 @@ class Allocator:
         self.dirty_usage.add(dk)
         self.dirty_usage.add(mk)
         self.dirty_rotations.add(name)
+        self._open.clear()  # usage moved outside the sequential fast path: recount it there
         return Decision(user, group.method, True, None, passed)
+
+    # -- strict round robin, the common case, without a closure per lead ----------------
+    def _has_room(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> bool:
+        if not m.active or m.user == exclude:
+            return False
+        get = self.usage.get
+        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
+            return False
+        return not (m.monthly and get((name, m.user, mkey), 0) >= m.monthly)
+
+    def _why(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> str:
+        if not m.active:
+            return "inactive"
+        if m.user == exclude:
+            return "handing over"
+        get = self.usage.get
+        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
+            return "daily cap"
+        if m.monthly and get((name, m.user, mkey), 0) >= m.monthly:
+            return "monthly cap"
+        return "weight 0"
+
+    def _sequential(self, group: GroupPlan, day: str, exclude: str | None) -> Decision:
+        """`pick_sequential`, with the members who can still take a lead kept as a sorted
+        list of their positions: the next one is a bisect, not a walk past every capped
+        member. Caps only fill up within a batch, so a member leaves the list when capped
+        and never comes back; a monthly cap reached on one day closes every day's list."""
+        from bisect import bisect_left
+
+        name = group.name
+        dkey, mkey = day_key(day), month_key(day)
+        key = (name, dkey, exclude)
+        open_ = self._open.get(key)
+        if open_ is None:
+            open_ = self._open[key] = [
+                i for i, m in enumerate(group.members) if self._has_room(m, name, dkey, mkey, exclude)]
+        if not open_:
+            return Decision(None, None, False, f"every member of group '{name}' is capped or inactive")
+        rotation = self.rotations.get(name)
+        if rotation is None:
+            rotation = self.rotations[name] = Rotation()
+        start = group.start(rotation)
+        at = bisect_left(open_, start)
+        if at == len(open_):
+            at = 0
+        i = open_[at]
+        members = group.members
+        m = members[i]
+        rotation.last = m.user
+        rotation.order = group.users
+        passed = None
+        if i != start:  # everyone from `start` up to `i` (going round) was passed over
+            pkey = (key, start, i)
+            passed = self._passed.get(pkey)
+            if passed is None:
+                n = len(members)
+                skipped = [members[j % n] for j in range(start, i if i > start else i + n)]
+                passed = self._passed[pkey] = passed_over_text(
+                    [(s.user, self._why(s, name, dkey, mkey, exclude)) for s in skipped])
+        usage = self.usage
+        dk, mk = (name, m.user, dkey), (name, m.user, mkey)
+        used_day = usage[dk] = usage.get(dk, 0) + 1
+        used_month = usage[mk] = usage.get(mk, 0) + 1
+        self.dirty_usage.add(dk)
+        self.dirty_usage.add(mk)
+        self.dirty_rotations.add(name)
+        if m.monthly and used_month >= m.monthly:
+            for k in [k for k in self._open if k[0] == name and k[1] != dkey and k[1][:8] == dkey[:8]]:
+                del self._open[k]  # the same month on other days: count again when next asked
+        if (m.daily and used_day >= m.daily) or (m.monthly and used_month >= m.monthly):
+            del open_[at]
+        decision = self._decisions.get((m.user, passed))
+        if decision is None:
+            decision = self._decisions[(m.user, passed)] = Decision(m.user, SEQUENTIAL, True, None, passed)
+        return decision
 
 
 def outside_rules(

@@ -34,11 +34,25 @@ MAX_WAIT = 0.5  # seconds the first record of a batch may wait on live input
 MIN_PHONE_DIGITS = 6
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 _NOT_DIGIT = re.compile(r"\D")
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _encoders():
+    """JSON for a string and for a lead's fields, exactly as `JSONEncoder(ensure_ascii=False)`
+    writes them, but with the C encoder built once instead of once per call."""
+    from json import encoder
+
+    text = encoder.encode_basestring  # the C function where there is one
+    if encoder.c_make_encoder is None:  # no C accelerator (e.g. PyPy): the plain way
+        return text, json.JSONEncoder(ensure_ascii=False).encode
+    make = encoder.c_make_encoder(None, None, text, None, ": ", ", ", False, False, True)
+    return text, lambda fields: "".join(make(fields, 0))
+
+
+_json_text, _to_json = _encoders()
 
 
 def _json_str(value: str | None) -> str:
-    return "null" if value is None else _to_json(value)
+    return "null" if value is None else _json_text(value)
 
 
 @dataclass(slots=True)
@@ -86,6 +100,34 @@ def parse_when(text: str, tz: tzinfo) -> datetime:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=tz)
     return dt.astimezone(tz)
+
+
+class LocalTimes:
+    """`received_at` text -> (ISO 8601 with the zone's offset, local calendar day).
+
+    Exactly `parse_when(...).isoformat(timespec="seconds")`, but the common export form
+    `YYYY-MM-DDTHH:MM:SS` (no offset: local time) is not parsed per record: the zone's
+    offset is looked up once per local minute (every offset change since 1973 falls on
+    a whole minute, and the minute is what the cache is keyed by) and appended.
+    """
+
+    def __init__(self, tz: tzinfo):
+        self.tz = tz
+        self.offsets: dict[str, str] = {}
+
+    def __call__(self, text: str) -> tuple[str, str]:
+        if (len(text) == 19 and text[10] == "T" and text[16] == ":" and text[17] in "012345"
+                and text[18] in "0123456789"):
+            minute = text[:16]
+            offset = self.offsets.get(minute)
+            if offset is None:
+                if len(self.offsets) > 100_000:
+                    self.offsets.clear()
+                local = datetime.fromisoformat(minute).replace(tzinfo=self.tz)  # checks the date and time
+                offset = self.offsets[minute] = local.isoformat(timespec="seconds")[19:]
+            return text + offset, text[:10]
+        when = parse_when(text, self.tz)
+        return when.isoformat(timespec="seconds"), when.date().isoformat()
 
 
 def email_key(value: str | None) -> str | None:
@@ -218,6 +260,7 @@ class Router:
             )
         self.cfg = cfg
         self.tz = cfg.tz()
+        self.local_times = LocalTimes(self.tz)
         self.forced = forced
         self.plans = {g.name: GroupPlan(g.name, g.method, cfg.slots(g)) for g in cfg.groups}
         self.rules = [
@@ -261,19 +304,18 @@ class Router:
                 rec.line, lead_id, REJECTED,
                 reason=f"unknown type '{kind[:40]}' (use {', '.join(RECORD_TYPES)})",
             )
-        raw_when = (fields.get("received_at") or "").strip()
+        raw_when = fields.get("received_at")
         received = day = None
-        if raw_when:
+        if raw_when and (raw_when := raw_when.strip()):
             try:
-                when = parse_when(raw_when, self.tz)
-                received = when.isoformat(timespec="seconds")
+                received, local_day = self.local_times(raw_when)
             except (ValueError, OverflowError):
                 return Outcome(
                     rec.line, lead_id, REJECTED,
                     reason="received_at is not an ISO 8601 date and time (e.g. 2026-11-23T13:10:00)",
                 )
             if self.replay:
-                day = when.date().isoformat()
+                day = local_day
         group = self._group_for(fields)
         if group is None:
             return Outcome(

@@ -238,3 +238,33 @@ def test_weighted_pick_only_interleaves():
     rot = Rotation()
     members = [Slot("a", weight=10), Slot("b", weight=5)]
     assert [pick_weighted(members, ALL, rot) for _ in range(6)] == ["a", "b", "a", "a", "b", "a"]
+
+
+def test_the_round_robin_fast_path_decides_exactly_as_the_reference():
+    """Allocator.assign's sequential fast path against `pick` itself (Allocator.general),
+    over random members, caps, inactive members, days of two months and a handed-over user."""
+    import random as rnd
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from leadctl.engine import Allocator, GroupPlan, Rotation, Slot
+
+    slot = st.builds(Slot, user=st.sampled_from("abcdef"), daily=st.integers(0, 3), monthly=st.integers(0, 5),
+                     active=st.booleans())
+    days = st.lists(st.sampled_from(["2026-11-29", "2026-11-30", "2026-12-01"]), min_size=1, max_size=40)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(slot, min_size=1, max_size=6, unique_by=lambda s: s.user), days,
+           st.sampled_from([None, "a", "b"]), st.sampled_from([None, "a", "c", "gone"]))
+    def check(members, sequence, exclude, last):
+        plan = GroupPlan("g", "sequential", tuple(members))
+        start = Rotation(last=last, order=("gone", "a", "b", "c", "d", "e", "f") if last == "gone" else ())
+        fast = Allocator({}, {"g": Rotation.from_dict(start.to_dict())}, rnd.Random(0))
+        slow = Allocator({}, {"g": Rotation.from_dict(start.to_dict())}, rnd.Random(0))
+        for day in sequence:
+            assert fast.assign(plan, day, exclude) == slow.general(plan, day, exclude)
+        assert fast.usage == slow.usage
+        assert fast.rotations["g"].to_dict() == slow.rotations["g"].to_dict()
+
+    check()
