@@ -11,6 +11,7 @@ creator, duplicate, manual, pick-up) never move a rotation or count.
 from __future__ import annotations
 
 import random
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
@@ -259,7 +260,7 @@ class Allocator:
         self.dirty_usage: set[tuple[str, str, str]] = set()
         self.dirty_rotations: set[str] = set()
         self._passed: dict[tuple, str | None] = {}
-        self._open: dict[tuple[str, str, str | None], list[int]] = {}  # members with room, by position
+        self._open: dict[tuple[str, str, str | None], _Lane] = {}  # (group, day, exclude) -> lane
         self._decisions: dict[tuple[str, str | None], Decision] = {}  # shared: a Decision is immutable
 
     def assign(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
@@ -354,15 +355,12 @@ class Allocator:
         list of their positions: the next one is a bisect, not a walk past every capped
         member. Caps only fill up within a batch, so a member leaves the list when capped
         and never comes back; a monthly cap reached on one day closes every day's list."""
-        from bisect import bisect_left
-
         name = group.name
-        dkey, mkey = day_key(day), month_key(day)
-        key = (name, dkey, exclude)
-        open_ = self._open.get(key)
-        if open_ is None:
-            open_ = self._open[key] = [
-                i for i, m in enumerate(group.members) if self._has_room(m, name, dkey, mkey, exclude)]
+        key = (name, day, exclude)
+        lane = self._open.get(key)
+        if lane is None:
+            lane = self._open[key] = _Lane(self, group, day, exclude)
+        open_ = lane.open
         if not open_:
             return Decision(None, None, False, f"every member of group '{name}' is capped or inactive")
         rotation = self.rotations.get(name)
@@ -373,28 +371,23 @@ class Allocator:
         if at == len(open_):
             at = 0
         i = open_[at]
-        members = group.members
-        m = members[i]
+        m = group.members[i]
         rotation.last = m.user
         rotation.order = group.users
         passed = None
         if i != start:  # everyone from `start` up to `i` (going round) was passed over
-            pkey = (key, start, i)
-            passed = self._passed.get(pkey)
+            passed = lane.passed.get((start, i))
             if passed is None:
-                n = len(members)
-                skipped = [members[j % n] for j in range(start, i if i > start else i + n)]
-                passed = self._passed[pkey] = passed_over_text(
-                    [(s.user, self._why(s, name, dkey, mkey, exclude)) for s in skipped])
+                passed = lane.passed[(start, i)] = lane.passed_over(start, i)
         usage = self.usage
-        dk, mk = (name, m.user, dkey), (name, m.user, mkey)
+        dk, mk = lane.day_keys[i], lane.month_keys[i]
         used_day = usage[dk] = usage.get(dk, 0) + 1
         used_month = usage[mk] = usage.get(mk, 0) + 1
         self.dirty_usage.add(dk)
         self.dirty_usage.add(mk)
         self.dirty_rotations.add(name)
         if m.monthly and used_month >= m.monthly:
-            for k in [k for k in self._open if k[0] == name and k[1] != dkey and k[1][:8] == dkey[:8]]:
+            for k in [k for k in self._open if k[0] == name and k[1] != day and k[1][:7] == day[:7]]:
                 del self._open[k]  # the same month on other days: count again when next asked
         if (m.daily and used_day >= m.daily) or (m.monthly and used_month >= m.monthly):
             del open_[at]
@@ -402,6 +395,28 @@ class Allocator:
         if decision is None:
             decision = self._decisions[(m.user, passed)] = Decision(m.user, SEQUENTIAL, True, None, passed)
         return decision
+
+
+class _Lane:
+    """One group on one day (for one hand-over) inside an Allocator: the positions of the
+    members with room, their usage keys made once, and the passed-over texts seen so far."""
+
+    __slots__ = ("open", "day_keys", "month_keys", "passed", "passed_over")
+
+    def __init__(self, alloc: Allocator, group: GroupPlan, day: str, exclude: str | None):
+        name, dkey, mkey = group.name, day_key(day), month_key(day)
+        members = group.members
+        self.open = [i for i, m in enumerate(members) if alloc._has_room(m, name, dkey, mkey, exclude)]
+        self.day_keys = [(name, m.user, dkey) for m in members]
+        self.month_keys = [(name, m.user, mkey) for m in members]
+        self.passed: dict[tuple[int, int], str | None] = {}
+
+        def passed_over(start: int, i: int) -> str | None:
+            n = len(members)
+            skipped = [members[j % n] for j in range(start, i if i > start else i + n)]
+            return passed_over_text([(s.user, alloc._why(s, name, dkey, mkey, exclude)) for s in skipped])
+
+        self.passed_over = passed_over
 
 
 def outside_rules(

@@ -333,21 +333,33 @@ class Router:
     def route(self, records: Iterable[Record | BadRecord], *, live: bool = False) -> Iterator[Outcome]:
         """One outcome per record, in order; each batch is committed before its
         outcomes are handed out. `live`: the input may pause (see `batches`)."""
+        for outcomes in self.route_batches(records, live=live):
+            yield from outcomes
+
+    def route_batches(self, records: Iterable[Record | BadRecord], *, live: bool = False) -> Iterator[list[Outcome]]:
+        """The outcomes batch by batch, each list handed out once its batch is committed."""
+        prepare = self._prepare
         for chunk in batches(records, self.batch_size, live):
             self._refresh()
             items: list[_Lead | Outcome] = [
-                Outcome(r.line, None, REJECTED, reason=r.reason) if isinstance(r, BadRecord) else self._prepare(r)
+                prepare(r) if r.__class__ is Record else Outcome(r.line, None, REJECTED, reason=r.reason)
                 for r in chunk
             ]
-            yield from self._commit(items)
+            yield self._commit(items)
             if self.on_batch:
                 self.on_batch(len(chunk))
 
     def _commit(self, items: list[_Lead | Outcome]) -> list[Outcome]:
-        leads = [x for x in items if isinstance(x, _Lead)]
+        """Decide and write one batch in one transaction; its outcomes, in input order."""
+        leads = [x for x in items if x.__class__ is _Lead]
         if not leads:
             return items  # type: ignore[return-value]
-        decided: dict[int, Outcome] = {}
+        out: list[Outcome] = []
+        append = out.append
+        lead_rows: list[tuple] = []
+        event_rows: list[tuple] = []
+        add_lead, add_event = lead_rows.append, event_rows.append
+        plans, actor, creator = self.plans, self.actor, self.assign_to_creator
         with self.ledger.write():
             now = self.clock().astimezone(self.tz)  # read inside the lock: commit order is time order
             now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
@@ -363,46 +375,49 @@ class Router:
                 self.rng,
             )
             earlier = self._earlier_owners([x for x in leads if x.id not in seen])
-            lead_rows, event_rows = [], []
-            for x in leads:
-                if x.id in seen:
-                    decided[id(x)] = Outcome(x.line, x.id, SKIPPED, reason="lead id already in the ledger")
+            for x in items:
+                if x.__class__ is not _Lead:
+                    append(x)
                     continue
-                seen.add(x.id)
+                lead_id = x.id
+                if lead_id in seen:
+                    append(Outcome(x.line, lead_id, SKIPPED, reason="lead id already in the ledger"))
+                    continue
+                seen.add(lead_id)
                 f = x.fields
                 email, phone = f.get("email"), f.get("phone")
-                keys = {"email": email_key(email), "phone": phone_key(phone)}
-                duplicate = self._duplicate(x, keys, earlier) if earlier else None
+                ekey, pkey = email_key(email), phone_key(phone)
                 if x.day is None:
                     day, at = now_day, now_at
                 else:
                     day, at = x.day, x.received
-                decision = self._decide(x, day, alloc, duplicate)
-                if decision.user:
-                    for field, key in keys.items():  # later leads in this batch match this one
+                group = x.group.name
+                duplicate = self._duplicate(x, {"email": ekey, "phone": pkey}, earlier) if earlier else None
+                if duplicate or f.get("owner") or (creator and f.get("created_by")):
+                    decision = self._decide(x, day, alloc, duplicate)
+                else:
+                    decision = alloc.assign(plans[group], day)
+                user = decision.user
+                if user and earlier:  # later leads in this batch match this one
+                    for field, key in (("email", ekey), ("phone", pkey)):
                         if field in earlier and key:
-                            earlier[field].setdefault(key, []).append((x.id, x.type, decision.user))
-                lead_rows.append((
-                    x.id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
-                    x.received or now_at, _to_json(f), keys["email"], keys["phone"],
-                    x.group.name, decision.user, decision.method, decision.reason,
-                    at if decision.user else None,
+                            earlier[field].setdefault(key, []).append((lead_id, x.type, user))
+                add_lead((
+                    lead_id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
+                    x.received or now_at, _to_json(f), ekey, pkey,
+                    group, user, decision.method, decision.reason, at if user else None,
                 ))
-                if decision.user:
-                    event_rows.append((
-                        x.id, at, decision.user, x.group.name, decision.method, decision.reason,
-                        int(decision.counted), self.actor, None, decision.passed_over,
-                    ))
-                decided[id(x)] = Outcome(
-                    x.line, x.id, ASSIGNED if decision.user else UNASSIGNED,
-                    decision.user, x.group.name, decision.method, decision.reason,
-                )
+                if user:
+                    add_event((lead_id, at, user, group, decision.method, decision.reason,
+                               1 if decision.counted else 0, actor, None, decision.passed_over))
+                append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED,
+                               user, group, decision.method, decision.reason))
             self.ledger.insert_leads(lead_rows)
             self.ledger.insert_events(event_rows)
             self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
             self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
         self.recorded += len(lead_rows)
-        return [decided[id(x)] if isinstance(x, _Lead) else x for x in items]
+        return out
 
     def _earlier_owners(self, leads: list[_Lead]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
         """Owned leads that share an email or phone with this batch (duplicates on)."""

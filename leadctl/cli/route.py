@@ -139,8 +139,8 @@ def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Pro
     tally.reading(label, options.stats)
     try:
         records = read_records(stream, format_for(None if name == "-" else name, fmt), options)
-        for outcome in router.route(records, live=live):
-            tally.add(label, outcome)
+        for outcomes in router.route_batches(records, live=live):
+            tally.add_batch(label, outcomes)
         tally.reading(label, options.stats)  # warnings from the file's last batch
     except IntakeError as exc:
         tally.file_error(label, str(exc))
@@ -191,18 +191,23 @@ class _Tally:
     def blank_rows(self) -> int:
         return self.blank + (self.stats.blank if self.stats else 0)
 
-    def add(self, label: str, outcome) -> None:
-        self.totals[outcome.status] += 1
-        if outcome.status == "rejected":
-            self.reasons[outcome.reason] += 1
-            self.progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
-        elif outcome.assigned_to:
-            self.by_user[outcome.assigned_to][outcome.method] += 1
+    def add_batch(self, label: str, outcomes: list) -> None:
+        """A committed batch's outcomes: counted, rejections reported, rows written at once."""
+        totals = self.totals
+        for outcome in outcomes:
+            status = outcome.status
+            totals[status] += 1
+            if status == "rejected":
+                self.reasons[outcome.reason] += 1
+                self.progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
+            elif outcome.assigned_to and self.output == "table":
+                self.by_user[outcome.assigned_to][outcome.method] += 1
         try:
             if self.output == "jsonl":
-                self.write(outcome.json() + "\n")
+                self.write("".join([o.json() + "\n" for o in outcomes]))
             elif self.csv is not None:
-                self.csv.row(outcome.as_dict())
+                for outcome in outcomes:
+                    self.csv.row(outcome.as_dict())
         except BrokenPipeError:
             raise
         except OSError as exc:
