@@ -1,13 +1,15 @@
 """Benchmark: how long leadctl takes to route N leads, against what an admin has without it.
 
-Run:  python benchmarks/route_bench.py [--n 100000] [--n 1000000] [--keep]
+Run:  python benchmarks/route_bench.py [--n 100000] [--n 1000000] [--repeat 3] [--keep]
 
-Prints, side by side, for each N:
-  route        whole-process `leadctl route FILE.csv` into a 10-member sequential group with caps
-  floor        the same CSV parsed with the csv module and inserted with a round-robin owner,
-               executemany in one transaction (no routing decisions at all)
-  sqlite-utils whole-process `sqlite-utils insert DB leads FILE.csv --csv`
-  peak memory  of the route process (max RSS)
+Prints, side by side, for each N (wall time, CPU time in brackets):
+  route         whole-process `leadctl route FILE.csv` into a 10-member sequential group with caps
+  plain floor   the same CSV parsed with the csv module and inserted with a round-robin owner,
+                executemany in one transaction, one table (no routing decisions at all)
+  schema floor  the very rows route wrote (leads and events), prebuilt, written again into a
+                new ledger of leadctl's own schema in batches of 2,000: the schema's own cost
+  sqlite-utils  whole-process `sqlite-utils insert DB leads FILE.csv --csv`
+  peak memory   of the route process (max RSS)
 then the route of the first N into a ledger that already holds --full-ledger assignment events
 (default 1,000,000; 0 skips it) against an empty ledger, and the whole-process time of
 `leadctl --version`, `leadctl --help` and `leadctl quota`.
@@ -88,6 +90,42 @@ def floor(csv_path: Path, db_path: Path) -> float:
     return time.perf_counter() - start
 
 
+def schema_floor(rows_from: Path, db_path: Path) -> tuple[float, float]:
+    """The same leads and events leadctl wrote into `rows_from`, written again into a new
+    ledger of leadctl's own schema (tables, indexes, triggers), in batches of 2,000 per
+    transaction with executemany: every write leadctl makes, none of its decisions. The rows
+    are read beforehand, so this is the cost of the schema alone. (wall s, CPU s)"""
+    from leadctl.ledger import EVENT_COLUMNS, LEAD_COLUMNS, Ledger
+
+    src = sqlite3.connect(rows_from)
+    leads = src.execute(f"SELECT {','.join(LEAD_COLUMNS)} FROM leads ORDER BY rowid").fetchall()
+    events = src.execute(f"SELECT {','.join(EVENT_COLUMNS)} FROM events ORDER BY id").fetchall()
+    src.close()
+    by_lead: dict[str, list] = {}
+    for e in events:
+        by_lead.setdefault(e[0], []).append(e)
+    start, cpu = time.perf_counter(), time.process_time()
+    ledger = Ledger.open(db_path)
+    for i in range(0, len(leads), 2000):
+        chunk = leads[i:i + 2000]
+        with ledger.write():
+            ledger.insert_leads(chunk)
+            ledger.insert_events([e for row in chunk for e in by_lead.get(row[0], ())])
+    ledger.close()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def run_cpu(cmd: list[str], **kw) -> tuple[float, int, float]:
+    """Whole-process wall time (s), peak RSS (MiB) and CPU time (user + system, s)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[:500]}")
+    return elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
+
+
 def best(fn, repeat: int):
     return min((fn() for _ in range(repeat)), key=lambda r: r[0] if isinstance(r, tuple) else r)
 
@@ -108,7 +146,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="leadctl-bench-"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
           f" SQLite {sqlite3.sqlite_version}, {platform.platform()}")
-    print(f"{'N':>9}  {'route':>8}  {'floor':>8}  {'ratio':>6}  {'sqlite-utils':>12}  {'route/su':>8}  {'peak MiB':>8}  {'leads/s':>9}")
+    print(f"best of {args.repeat}; wall time (CPU time); ratios are route's wall time over the other's")
+    print(f"{'N':>9}  {'route':>15}  {'plain floor':>15}  {'x':>5}  {'schema floor':>15}  {'x':>5}"
+          f"  {'sqlite-utils':>15}  {'x':>5}  {'peak MiB':>8}  {'leads/s':>9}")
     try:
         for n in sizes:
             csv_path = folder / f"leads-{n}.csv"
@@ -119,29 +159,43 @@ def main() -> None:
                 db = folder / "route.db"
                 for p in folder.glob("route.db*"):
                     p.unlink()
-                return run([*leadctl, "--config", str(config), "--db", str(db), "route", str(csv_path),
-                            "--output", "jsonl"])
+                return run_cpu([*leadctl, "--config", str(config), "--db", str(db), "route", str(csv_path),
+                                "--output", "jsonl"])
 
-            route_s, peak = best(route_once, args.repeat)
+            route_s, peak, route_cpu = best(route_once, args.repeat)
 
             def floor_once():
                 db = folder / "floor.db"
                 if db.exists():
                     db.unlink()
-                return floor(csv_path, db)
+                cpu = time.process_time()
+                wall = floor(csv_path, db)
+                return wall, time.process_time() - cpu
 
-            floor_s = best(floor_once, args.repeat)
-            su_s = float("nan")
+            floor_s, floor_cpu = best(floor_once, args.repeat)
+
+            def schema_once():
+                for p in folder.glob("schema.db*"):
+                    p.unlink()
+                return schema_floor(folder / "route.db", folder / "schema.db")
+
+            schema_s, schema_cpu = best(schema_once, args.repeat)
+            su_s = su_cpu = float("nan")
             if sqlite_utils:
                 def su_once():
                     db = folder / "su.db"
                     if db.exists():
                         db.unlink()
-                    return run([sqlite_utils, "insert", str(db), "leads", str(csv_path), "--csv"])
+                    return run_cpu([sqlite_utils, "insert", str(db), "leads", str(csv_path), "--csv"])
 
-                su_s = best(su_once, args.repeat)[0]
-            print(f"{n:>9}  {route_s:>7.2f}s  {floor_s:>7.2f}s  {route_s / floor_s:>5.1f}x  {su_s:>11.2f}s"
-                  f"  {route_s / su_s:>7.2f}x  {peak:>8}  {n / route_s:>9,.0f}")
+                su_s, _, su_cpu = best(su_once, args.repeat)
+
+            def cell(wall: float, cpu: float) -> str:
+                return f"{wall:6.2f}s ({cpu:5.2f})"
+
+            print(f"{n:>9}  {cell(route_s, route_cpu):>15}  {cell(floor_s, floor_cpu):>15}  {route_s / floor_s:>4.1f}x"
+                  f"  {cell(schema_s, schema_cpu):>15}  {route_s / schema_s:>4.1f}x  {cell(su_s, su_cpu):>15}"
+                  f"  {route_s / su_s:>4.2f}x  {peak:>8}  {n / route_s:>9,.0f}")
 
         if args.full_ledger:
             n = sizes[0]

@@ -50,7 +50,7 @@ EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason
                  "actor", "note", "passed_over")
 
 
-MIGRATIONS = ("m001_initial", "m002_actor_note_history")  # in order; each is a function below
+MIGRATIONS = ("m001_initial", "m002_actor_note_history", "m003_event_counts")  # in order; functions below
 
 
 def _migrations():
@@ -131,6 +131,27 @@ def _migrations():
         db.execute(
             "CREATE TRIGGER config_history_no_update BEFORE UPDATE ON config_history "
             "BEGIN SELECT RAISE(ABORT, 'config history is append-only'); END"
+        )
+
+    @migrations()
+    def m003_event_counts(db):
+        # Assignments counted per minute (with its UTC offset), user, group and method, kept
+        # as events are written: `report` reads this small table, never a million events.
+        db.execute(
+            """CREATE TABLE event_counts (
+                minute TEXT NOT NULL,
+                utc_offset TEXT NOT NULL,
+                assigned_to TEXT NOT NULL,
+                group_name TEXT NOT NULL DEFAULT '',
+                method TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (minute, utc_offset, assigned_to, group_name, method)
+            ) WITHOUT ROWID"""
+        )
+        db.execute(
+            "INSERT INTO event_counts SELECT substr(at, 1, 16), substr(at, 20), assigned_to,"
+            " coalesce(group_name, ''), method, count(*) FROM events WHERE assigned_to IS NOT NULL"
+            " GROUP BY 1, 2, 3, 4, 5"
         )
 
     return migrations
@@ -330,8 +351,21 @@ class Ledger:
         self.conn.executemany(f"INSERT INTO leads ({','.join(LEAD_COLUMNS)}) VALUES ({marks})", rows)
 
     def insert_events(self, rows: list[tuple]) -> None:
+        """Append events, and count the assignments among them for `report`."""
         marks = ",".join("?" * len(EVENT_COLUMNS))
         self.conn.executemany(f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES ({marks})", rows)
+        counts: dict[tuple, int] = {}
+        for row in rows:  # (lead_id, at, assigned_to, group_name, method, ...)
+            if row[2] is not None:
+                at = row[1]
+                key = (at[:16], at[19:], row[2], row[3] or "", row[4])
+                counts[key] = counts.get(key, 0) + 1
+        if counts:
+            self.conn.executemany(
+                "INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                [(*k, n) for k, n in counts.items()],
+            )
 
     def index_duplicates(self, fields: Iterable[str]) -> None:
         """Index the normalised email/phone columns for duplicate matching.
@@ -493,12 +527,11 @@ class Ledger:
     def event_buckets(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
         """Assignment events (not releases) counted per minute and UTC offset:
         (YYYY-MM-DDTHH:MM, +HH:MM, assigned_to, group_name, method, count)."""
-        where, params = _conditions(["assigned_to IS NOT NULL"], [("group_name", group), ("assigned_to", user)])
-        yield from self.conn.execute(
-            "SELECT substr(at, 1, 16), substr(at, 20), assigned_to, group_name, method, count(*)"
-            f" FROM events{where} GROUP BY 1, 2, 3, 4, 5",
-            params,
-        )
+        where, params = _conditions([], [("group_name", group), ("assigned_to", user)])
+        for minute, offset, assigned_to, group_name, method, n in self.conn.execute(
+            f"SELECT minute, utc_offset, assigned_to, group_name, method, n FROM event_counts{where}", params
+        ):
+            yield minute, offset, assigned_to, group_name or None, method, n
 
 
 def _conditions(fixed: list[str], equal: list[tuple[str, str | None]]) -> tuple[str, list[str]]:

@@ -106,8 +106,9 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
     path = tmp_path / "old.db"
     Ledger.open(path).close()
     db = sqlite3.connect(path)  # make it what the previous leadctl left: schema 1 only
-    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_actor_note_history'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m002_actor_note_history', 'm003_event_counts')")
     db.execute("DROP TABLE config_history")
+    db.execute("DROP TABLE event_counts")
     for column in ("actor", "note", "passed_over"):
         db.execute(f"ALTER TABLE events DROP COLUMN {column}")
     db.execute("INSERT INTO events (lead_id, at, assigned_to, group_name, method, counted)"
@@ -120,5 +121,6 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
         (event,) = ledger.history("OLD1")
         assert (event["assigned_to"], event["actor"], event["note"]) == ("tom", None, None)
         assert ledger.config_history() == []
+        assert list(ledger.event_buckets()) == [("2026-11-01T09:00", "+00:00", "tom", "g", "sequential", 1)]
     finally:
         ledger.close()

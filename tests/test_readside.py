@@ -246,3 +246,15 @@ def test_removing_the_default_group_says_what_follows(lc):
     assert [g["name"] for g in lc.json("group", "list")] == ["spare"]
     out = lc("route", str(lc.write("a.csv", leads_csv(1))), ok=False)
     assert out.exit_code == 2 and "no group to route to" in out.stderr
+
+
+def test_report_counts_agree_with_the_events_themselves(routed):
+    """`report` reads a running tally; it must say what counting the events says."""
+    import sqlite3
+
+    routed("reassign", "R1", "--to", "b")
+    routed("release", "R2")
+    db = sqlite3.connect(routed.db)
+    direct = dict(db.execute("SELECT assigned_to, count(*) FROM events WHERE assigned_to IS NOT NULL GROUP BY 1"))
+    db.close()
+    assert {r["user"]: r["count"] for r in routed.json("report")} == direct
