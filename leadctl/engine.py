@@ -257,11 +257,18 @@ class Allocator:
         self.usage = usage
         self.rotations = rotations
         self.rng = rng
-        self.dirty_usage: set[tuple[str, str, str]] = set()
+        self._loaded = dict(usage)  # to tell, at the end, which counters moved
         self.dirty_rotations: set[str] = set()
+        self._cursor: dict[str, int] = {}  # group -> where its round robin goes on
         self._passed: dict[tuple, str | None] = {}
         self._open: dict[tuple[str, str, str | None], _Lane] = {}  # (group, day, exclude) -> lane
         self._decisions: dict[tuple[str, str | None], Decision] = {}  # shared: a Decision is immutable
+
+    @property
+    def dirty_usage(self) -> set[tuple[str, str, str]]:
+        """The usage counters this allocator moved (found once, at the end: no bookkeeping per lead)."""
+        loaded = self._loaded
+        return {k for k, n in self.usage.items() if loaded.get(k) != n}
 
     def assign(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
         """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
@@ -323,9 +330,8 @@ class Allocator:
         dk, mk = (name, user, dkey), (name, user, mkey)
         self.usage[dk] = get(dk, 0) + 1
         self.usage[mk] = get(mk, 0) + 1
-        self.dirty_usage.add(dk)
-        self.dirty_usage.add(mk)
         self.dirty_rotations.add(name)
+        self._cursor.pop(name, None)
         self._open.clear()  # usage moved outside the sequential fast path: recount it there
         return Decision(user, group.method, True, None, passed)
 
@@ -366,7 +372,10 @@ class Allocator:
         rotation = self.rotations.get(name)
         if rotation is None:
             rotation = self.rotations[name] = Rotation()
-        start = group.start(rotation)
+        start = self._cursor.get(name)
+        if start is None:
+            start = group.start(rotation)
+            self.dirty_rotations.add(name)
         at = bisect_left(open_, start)
         if at == len(open_):
             at = 0
@@ -383,9 +392,7 @@ class Allocator:
         dk, mk = lane.day_keys[i], lane.month_keys[i]
         used_day = usage[dk] = usage.get(dk, 0) + 1
         used_month = usage[mk] = usage.get(mk, 0) + 1
-        self.dirty_usage.add(dk)
-        self.dirty_usage.add(mk)
-        self.dirty_rotations.add(name)
+        self._cursor[name] = i + 1 if i + 1 < len(group.members) else 0
         if m.monthly and used_month >= m.monthly:
             for k in [k for k in self._open if k[0] == name and k[1] != day and k[1][:7] == day[:7]]:
                 del self._open[k]  # the same month on other days: count again when next asked

@@ -365,10 +365,9 @@ class Router:
             now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
             seen = self.ledger.existing_ids({x.id for x in leads})
             periods = set()
-            for x in leads:
-                day = x.day or now_day
-                periods.add((x.group.name, day_key(day)))
-                periods.add((x.group.name, month_key(day)))
+            for name, day in {(x.group.name, x.day or now_day) for x in leads}:
+                periods.add((name, day_key(day)))
+                periods.add((name, month_key(day)))
             alloc = Allocator(
                 self.ledger.load_usage(periods),
                 self.ledger.load_rotations({x.group.name for x in leads}),
