@@ -34,6 +34,7 @@ MAX_WAIT = 0.5  # seconds the first record of a batch may wait on live input
 MIN_PHONE_DIGITS = 6
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 _NOT_DIGIT = re.compile(r"\D")
+_ASCII_NON_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}  # \D, for ASCII text
 
 
 def _encoders():
@@ -143,7 +144,7 @@ def phone_key(value: str | None) -> str | None:
     """Phones compare by their digits, a leading + kept as the country marker. Fewer
     than MIN_PHONE_DIGITS digits (`0`, `n/a`, an extension) is no key."""
     text = (value or "").strip()
-    digits = _NOT_DIGIT.sub("", text)
+    digits = text.translate(_ASCII_NON_DIGITS) if text.isascii() else _NOT_DIGIT.sub("", text)
     if len(digits) < MIN_PHONE_DIGITS:
         return None
     return "+" + digits if text.startswith("+") else digits

@@ -179,6 +179,7 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
     reader = csv.reader(text, delimiter=delimiter)
     header: list[str] | None = None
     raw_header: list[str] = []
+    header_start = ""
     width = 0
     consumed = 0  # physical lines read so far
     stats = options.stats
@@ -200,13 +201,15 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
         except UnicodeError as exc:  # only for utf-16 input that is broken
             raise IntakeError(f"line {start}: cannot decode the input as {encoding}: {exc.reason}") from None
         consumed = reader.line_num
-        if not "".join(row).strip():
+        joined = "".join(row)
+        if not joined.strip():
             if header is not None and row:
                 stats.blank += 1  # a spreadsheet's empty row (,,,,): not a lead
             continue
         if header is None:
             header = _header(row, options)
             raw_header = [c.strip() for c in row]
+            header_start = raw_header[0]  # a row holding it in its first cell may repeat the header
             width = len(header)
             _check_header(header, raw_header, options)
             continue
@@ -216,10 +219,10 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
             else:
                 yield BadRecord(start, f"has {len(row)} fields, the header has {width}")
                 continue
-        if row[0].strip() == raw_header[0] and [c.strip() for c in row] == raw_header:
+        if header_start in row[0] and [c.strip() for c in row] == raw_header:
             yield BadRecord(start, "repeats the header (two files joined?); not a lead")
             continue
-        if _NOT_UTF8.search("\x1f".join(row)):
+        if _NOT_UTF8.search(joined):
             yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
             continue
         yield Record(start, dict(zip(header, row)))
