@@ -45,12 +45,14 @@ def _busy_timeout_ms() -> int:
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
     "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
+    "passed_over",
 )
+GROUP_METHODS = ("sequential", "random", "weighted")  # the assignments that count towards caps
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
                  "actor", "note", "passed_over")
 
 
-MIGRATIONS = ("m001_initial", "m002_actor_note_history", "m003_event_counts")  # in order; functions below
+MIGRATIONS = ("m001_initial", "m002_actors_history_counts")  # in order; each is a function below
 
 
 def _migrations():
@@ -113,11 +115,22 @@ def _migrations():
         )
 
     @migrations()
-    def m002_actor_note_history(db):
-        # Who made each change and why; the members a group's method passed over.
+    def m002_actors_history_counts(db):
+        # Who made each change and why, and the members a group's method passed over. A
+        # passed-over list repeats for lead after lead (the same capped members), so it is
+        # kept once in `passed_over_sets`; leads and events refer to it by number.
+        db.execute(
+            """CREATE TABLE passed_over_sets (
+                id INTEGER PRIMARY KEY,
+                text TEXT NOT NULL UNIQUE
+            )"""
+        )
         db.execute("ALTER TABLE events ADD COLUMN actor TEXT")
         db.execute("ALTER TABLE events ADD COLUMN note TEXT")
-        db.execute("ALTER TABLE events ADD COLUMN passed_over TEXT")
+        db.execute("ALTER TABLE events ADD COLUMN passed_over INTEGER")
+        # The current assignment's passed-over list on the lead row, so that a batch's events
+        # are copied from its lead rows inside SQLite.
+        db.execute("ALTER TABLE leads ADD COLUMN passed_over INTEGER")
         # Every config write keeps the text it replaced, so any change can be undone.
         db.execute(
             """CREATE TABLE config_history (
@@ -132,9 +145,6 @@ def _migrations():
             "CREATE TRIGGER config_history_no_update BEFORE UPDATE ON config_history "
             "BEGIN SELECT RAISE(ABORT, 'config history is append-only'); END"
         )
-
-    @migrations()
-    def m003_event_counts(db):
         # Assignments counted per minute (with its UTC offset), user, group and method, kept
         # as events are written: `report` reads this small table, never a million events.
         db.execute(
@@ -350,6 +360,39 @@ class Ledger:
         marks = ",".join("?" * len(LEAD_COLUMNS))
         self.conn.executemany(f"INSERT INTO leads ({','.join(LEAD_COLUMNS)}) VALUES ({marks})", rows)
 
+    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
+        """The number of each passed-over list, added the first time it is seen."""
+        texts = list(texts)
+        if not texts:
+            return {}
+        self.conn.executemany("INSERT OR IGNORE INTO passed_over_sets (text) VALUES (?)", [(t,) for t in texts])
+        return dict(self.conn.execute(
+            "SELECT text, id FROM passed_over_sets WHERE text IN (SELECT value FROM json_each(?))",
+            (json.dumps(texts),),
+        ))
+
+    def insert_routed(self, rows: list[tuple], actor: str | None) -> None:
+        """A batch of routed leads (rows in LEAD_COLUMNS order), and an assignment event for
+        each one that has an owner, copied from the rows just written by SQLite itself:
+        no event row crosses from Python (that binding, not the writing, was the cost)."""
+        conn = self.conn
+        (last,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM leads").fetchone()
+        self.insert_leads(rows)
+        methods = ",".join(f"'{m}'" for m in GROUP_METHODS)
+        conn.execute(
+            f"INSERT INTO events ({','.join(EVENT_COLUMNS)})"
+            f" SELECT id, assigned_at, assigned_to, group_name, method, reason, method IN ({methods}), ?, NULL,"
+            " passed_over FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid",
+            (actor, last),
+        )
+        conn.execute(
+            "INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
+            " SELECT substr(assigned_at, 1, 16), substr(assigned_at, 20), assigned_to, coalesce(group_name, ''),"
+            " method, count(*) FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+            " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            (last,),
+        )
+
     def insert_events(self, rows: list[tuple]) -> None:
         """Append events, and count the assignments among them for `report`."""
         marks = ",".join("?" * len(EVENT_COLUMNS))
@@ -438,10 +481,12 @@ class Ledger:
                   reason: str | None, at: str, *, counted: bool, actor: str | None = None,
                   note: str | None = None, passed_over: str | None = None) -> None:
         """Give a lead a new owner (None: unassigned) and record the event."""
+        if passed_over is not None:
+            passed_over = self.passed_over_ids([passed_over])[passed_over]
         self.conn.execute(
-            "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?"
-            " WHERE id = ?",
-            (user, group, None if user is None else method, reason, at if user else None, lead_id),
+            "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
+            " passed_over = ? WHERE id = ?",
+            (user, group, None if user is None else method, reason, at if user else None, passed_over, lead_id),
         )
         self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over)])
 
@@ -510,8 +555,9 @@ class Ledger:
 
     def history(self, lead_id: str) -> list[dict]:
         return list(self._rows(
-            "SELECT at, assigned_to, group_name, method, reason, counted, actor, note, passed_over FROM events"
-            " WHERE lead_id = ? ORDER BY id",
+            "SELECT e.at, e.assigned_to, e.group_name, e.method, e.reason, e.counted, e.actor, e.note,"
+            " p.text AS passed_over FROM events e LEFT JOIN passed_over_sets p ON p.id = e.passed_over"
+            " WHERE e.lead_id = ? ORDER BY e.id",
             (lead_id,),
         ))
 
@@ -616,6 +662,23 @@ class Rehearsal:
 
     def insert_events(self, rows: list[tuple]) -> None:
         """Events are not kept: nothing in a route reads them back."""
+
+    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
+        """The number of each passed-over list, added the first time it is seen."""
+        texts = list(texts)
+        if not texts:
+            return {}
+        self.conn.executemany("INSERT OR IGNORE INTO passed_over_sets (text) VALUES (?)", [(t,) for t in texts])
+        return dict(self.conn.execute(
+            "SELECT text, id FROM passed_over_sets WHERE text IN (SELECT value FROM json_each(?))",
+            (json.dumps(texts),),
+        ))
+
+    def insert_routed(self, rows: list[tuple], actor: str | None) -> None:
+        self.insert_leads(rows)
+
+    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
+        return {t: -i for i, t in enumerate(texts, 1)}  # nothing reads them back
 
     def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
         keys = list(keys)

@@ -23,7 +23,7 @@ from .config import RECORD_TYPES, Config, Group
 from .engine import DUPLICATE, Allocator, Decision, GroupPlan, day_key, month_key, outside_rules
 from .errors import LeadctlError
 from .intake import BadRecord, Record
-from .ledger import Ledger
+from .ledger import LEAD_COLUMNS, Ledger
 
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
@@ -358,9 +358,9 @@ class Router:
         out: list[Outcome] = []
         append = out.append
         lead_rows: list[tuple] = []
-        event_rows: list[tuple] = []
-        add_lead, add_event = lead_rows.append, event_rows.append
-        plans, actor, creator = self.plans, self.actor, self.assign_to_creator
+        add_lead = lead_rows.append
+        passed: set[str] = set()
+        plans, creator = self.plans, self.assign_to_creator
         with self.ledger.write():
             now = self.clock().astimezone(self.tz)  # read inside the lock: commit order is time order
             now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
@@ -405,15 +405,17 @@ class Router:
                 add_lead((
                     lead_id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
                     x.received or now_at, _to_json(f), ekey, pkey,
-                    group, user, decision.method, decision.reason, at if user else None,
+                    group, user, decision.method, decision.reason, at if user else None, decision.passed_over,
                 ))
-                if user:
-                    add_event((lead_id, at, user, group, decision.method, decision.reason,
-                               1 if decision.counted else 0, actor, None, decision.passed_over))
+                if decision.passed_over:
+                    passed.add(decision.passed_over)
                 append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED,
                                user, group, decision.method, decision.reason))
-            self.ledger.insert_leads(lead_rows)
-            self.ledger.insert_events(event_rows)
+            if passed:  # passed-over lists by number (each kept once in the ledger)
+                ids = self.ledger.passed_over_ids(passed)
+                at = LEAD_COLUMNS.index("passed_over")
+                lead_rows = [r[:at] + (ids[r[at]],) + r[at + 1:] if r[at] else r for r in lead_rows]
+            self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
             self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
             self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
         self.recorded += len(lead_rows)

@@ -106,9 +106,10 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
     path = tmp_path / "old.db"
     Ledger.open(path).close()
     db = sqlite3.connect(path)  # make it what the previous leadctl left: schema 1 only
-    db.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m002_actor_note_history', 'm003_event_counts')")
-    db.execute("DROP TABLE config_history")
-    db.execute("DROP TABLE event_counts")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_actors_history_counts'")
+    db.execute("ALTER TABLE leads DROP COLUMN passed_over")
+    for table in ("config_history", "event_counts", "passed_over_sets"):
+        db.execute(f"DROP TABLE {table}")
     for column in ("actor", "note", "passed_over"):
         db.execute(f"ALTER TABLE events DROP COLUMN {column}")
     db.execute("INSERT INTO events (lead_id, at, assigned_to, group_name, method, counted)"
