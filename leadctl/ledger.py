@@ -170,6 +170,8 @@ def _migrations():
 class Ledger:
     """One open ledger. Use `write()` for every change."""
 
+    savepoints = True  # a write() inside a write() is a savepoint that can be rolled back alone
+
     def __init__(self, conn: sqlite3.Connection, path: Path | None):
         self.conn = conn
         self.path = path
@@ -371,13 +373,16 @@ class Ledger:
             (json.dumps(texts),),
         ))
 
-    def insert_routed(self, rows: list[tuple], actor: str | None) -> None:
+    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
         """A batch of routed leads (rows in LEAD_COLUMNS order), and an assignment event for
         each one that has an owner, copied from the rows just written by SQLite itself:
         no event row crosses from Python (that binding, not the writing, was the cost)."""
         conn = self.conn
         (last,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM leads").fetchone()
-        self.insert_leads(rows)
+        marks = ",".join("?" * len(LEAD_COLUMNS))
+        written = conn.executemany(  # an id already there is left alone; the caller counts
+            f"INSERT INTO leads ({','.join(LEAD_COLUMNS)}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", rows
+        ).rowcount
         methods = ",".join(f"'{m}'" for m in GROUP_METHODS)
         conn.execute(
             f"INSERT INTO events ({','.join(EVENT_COLUMNS)})"
@@ -392,6 +397,7 @@ class Ledger:
             " ON CONFLICT DO UPDATE SET n = n + excluded.n",
             (last,),
         )
+        return written
 
     def insert_events(self, rows: list[tuple]) -> None:
         """Append events, and count the assignments among them for `report`."""
@@ -674,8 +680,11 @@ class Rehearsal:
             (json.dumps(texts),),
         ))
 
-    def insert_routed(self, rows: list[tuple], actor: str | None) -> None:
+    savepoints = False  # a rehearsal decides every batch with the ids checked first
+
+    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
         self.insert_leads(rows)
+        return len(rows)
 
     def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
         return {t: -i for i, t in enumerate(texts, 1)}  # nothing reads them back

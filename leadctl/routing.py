@@ -211,6 +211,10 @@ def batches(records: Iterable[Record | BadRecord], size: int, live: bool) -> Ite
         yield chunk
 
 
+class _Collision(Exception):
+    """A lead id written optimistically was already in the ledger: decide the batch again."""
+
+
 @dataclass(slots=True)
 class _Failure:
     exc: BaseException
@@ -249,6 +253,7 @@ class Router:
         self.batch_size = batch_size or BATCH_SIZE
         self.on_batch = on_batch
         self.recorded = 0  # leads written to the ledger (committed) so far
+        self.optimistic = True  # no batch has met an id already in the ledger yet
         self.cfg: Config | None = None
         self._use(config())
 
@@ -351,75 +356,99 @@ class Router:
                 self.on_batch(len(chunk))
 
     def _commit(self, items: list[_Lead | Outcome]) -> list[Outcome]:
-        """Decide and write one batch in one transaction; its outcomes, in input order."""
+        """Decide and write one batch in one transaction; its outcomes, in input order.
+
+        While no batch has met an id the ledger already has (a fresh import), the batch is
+        decided and written without asking the ledger which ids it holds, inside a
+        savepoint: if a row then collides, the savepoint is rolled back and the batch is
+        decided again, this time skipping the ids the ledger has."""
         leads = [x for x in items if x.__class__ is _Lead]
         if not leads:
             return items  # type: ignore[return-value]
+        with self.ledger.write():
+            now = self.clock().astimezone(self.tz)  # read inside the lock: commit order is time order
+            if self.optimistic and self.ledger.savepoints:
+                try:
+                    with self.ledger.write():  # a savepoint
+                        out, written = self._decide_and_write(items, leads, now, set(), all_new=True)
+                except _Collision:
+                    self.optimistic = False
+                else:
+                    self.recorded += written
+                    return out
+            seen = self.ledger.existing_ids({x.id for x in leads})
+            out, written = self._decide_and_write(items, leads, now, seen, all_new=False)
+        self.optimistic = len(seen) == 0
+        self.recorded += written
+        return out
+
+    def _decide_and_write(self, items: list[_Lead | Outcome], leads: list[_Lead], now: datetime,
+                          seen: set[str], *, all_new: bool) -> tuple[list[Outcome], int]:
+        """Decide every lead of the batch (skipping `seen` ids) and write them; with `all_new`
+        a lead id the ledger already holds raises _Collision (nothing of it is kept)."""
         out: list[Outcome] = []
         append = out.append
         lead_rows: list[tuple] = []
         add_lead = lead_rows.append
         passed: set[str] = set()
         plans, creator = self.plans, self.assign_to_creator
-        with self.ledger.write():
-            now = self.clock().astimezone(self.tz)  # read inside the lock: commit order is time order
-            now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
-            seen = self.ledger.existing_ids({x.id for x in leads})
-            periods = set()
-            for name, day in {(x.group.name, x.day or now_day) for x in leads}:
-                periods.add((name, day_key(day)))
-                periods.add((name, month_key(day)))
-            alloc = Allocator(
-                self.ledger.load_usage(periods),
-                self.ledger.load_rotations({x.group.name for x in leads}),
-                self.rng,
-            )
-            earlier = self._earlier_owners([x for x in leads if x.id not in seen])
-            for x in items:
-                if x.__class__ is not _Lead:
-                    append(x)
-                    continue
-                lead_id = x.id
-                if lead_id in seen:
-                    append(Outcome(x.line, lead_id, SKIPPED, reason="lead id already in the ledger"))
-                    continue
-                seen.add(lead_id)
-                f = x.fields
-                email, phone = f.get("email"), f.get("phone")
-                ekey, pkey = email_key(email), phone_key(phone)
-                if x.day is None:
-                    day, at = now_day, now_at
-                else:
-                    day, at = x.day, x.received
-                group = x.group.name
-                duplicate = self._duplicate(x, {"email": ekey, "phone": pkey}, earlier) if earlier else None
-                if duplicate or f.get("owner") or (creator and f.get("created_by")):
-                    decision = self._decide(x, day, alloc, duplicate)
-                else:
-                    decision = alloc.assign(plans[group], day)
-                user = decision.user
-                if user and earlier:  # later leads in this batch match this one
-                    for field, key in (("email", ekey), ("phone", pkey)):
-                        if field in earlier and key:
-                            earlier[field].setdefault(key, []).append((lead_id, x.type, user))
-                add_lead((
-                    lead_id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
-                    x.received or now_at, _to_json(f), ekey, pkey,
-                    group, user, decision.method, decision.reason, at if user else None, decision.passed_over,
-                ))
-                if decision.passed_over:
-                    passed.add(decision.passed_over)
-                append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED,
-                               user, group, decision.method, decision.reason))
-            if passed:  # passed-over lists by number (each kept once in the ledger)
-                ids = self.ledger.passed_over_ids(passed)
-                at = LEAD_COLUMNS.index("passed_over")
-                lead_rows = [r[:at] + (ids[r[at]],) + r[at + 1:] if r[at] else r for r in lead_rows]
-            self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
-            self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
-            self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
-        self.recorded += len(lead_rows)
-        return out
+        now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
+        periods = set()
+        for name, day in {(x.group.name, x.day or now_day) for x in leads}:
+            periods.add((name, day_key(day)))
+            periods.add((name, month_key(day)))
+        alloc = Allocator(
+            self.ledger.load_usage(periods),
+            self.ledger.load_rotations({x.group.name for x in leads}),
+            self.rng,
+        )
+        earlier = self._earlier_owners([x for x in leads if x.id not in seen])
+        for x in items:
+            if x.__class__ is not _Lead:
+                append(x)
+                continue
+            lead_id = x.id
+            if lead_id in seen:
+                append(Outcome(x.line, lead_id, SKIPPED, reason="lead id already in the ledger"))
+                continue
+            seen.add(lead_id)
+            f = x.fields
+            email, phone = f.get("email"), f.get("phone")
+            ekey, pkey = email_key(email), phone_key(phone)
+            if x.day is None:
+                day, at = now_day, now_at
+            else:
+                day, at = x.day, x.received
+            group = x.group.name
+            duplicate = self._duplicate(x, {"email": ekey, "phone": pkey}, earlier) if earlier else None
+            if duplicate or f.get("owner") or (creator and f.get("created_by")):
+                decision = self._decide(x, day, alloc, duplicate)
+            else:
+                decision = alloc.assign(plans[group], day)
+            user = decision.user
+            if user and earlier:  # later leads in this batch match this one
+                for field, key in (("email", ekey), ("phone", pkey)):
+                    if field in earlier and key:
+                        earlier[field].setdefault(key, []).append((lead_id, x.type, user))
+            add_lead((
+                lead_id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
+                x.received or now_at, _to_json(f), ekey, pkey,
+                group, user, decision.method, decision.reason, at if user else None, decision.passed_over,
+            ))
+            if decision.passed_over:
+                passed.add(decision.passed_over)
+            append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED,
+                           user, group, decision.method, decision.reason))
+        if passed:  # passed-over lists by number (each kept once in the ledger)
+            ids = self.ledger.passed_over_ids(passed)
+            at = LEAD_COLUMNS.index("passed_over")
+            lead_rows = [r[:at] + (ids[r[at]],) + r[at + 1:] if r[at] else r for r in lead_rows]
+        written = self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
+        if all_new and written != len(lead_rows):
+            raise _Collision()
+        self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
+        self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+        return out, len(lead_rows)
 
     def _earlier_owners(self, leads: list[_Lead]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
         """Owned leads that share an email or phone with this batch (duplicates on)."""

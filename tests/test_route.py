@@ -293,3 +293,16 @@ def test_jsonl_line_is_exactly_the_json_of_the_outcome():
               Outcome(4, None, "rejected", reason="bad \u00e9\n\"line\""),
               Outcome(5, "x", "unassigned", None, "g", None, "every member of group 'g' is capped")):
         assert json.loads(o.json()) == o.as_dict()
+
+
+def test_a_batch_meeting_an_id_already_in_the_ledger_is_decided_again_without_a_trace(lc):
+    """Batches are written first and checked after while no id has repeated; a collision
+    rolls the whole attempt back (rotation and caps included) and decides the batch again."""
+    lc.team(users=("a", "b", "c"))
+    lc.jsonl("route", str(lc.write("one.csv", "id\nL1\nL2\nL3\n")))
+    out = lc.jsonl("route", str(lc.write("two.csv", "id\nL4\nL2\nL5\n")))
+    assert [(o["lead_id"], o["status"], o["assigned_to"]) for o in out] == [
+        ("L4", "assigned", "a"), ("L2", "skipped", None), ("L5", "assigned", "b")]
+    assert len(lc.json("leads", "show", "L2")["history"]) == 1
+    assert {q["user"]: q["daily_used"] for q in lc.json("quota")} == {"a": 2, "b": 2, "c": 1}
+    assert lc.json("group", "show", "tele-sales")["next"] == "c"
