@@ -32,7 +32,13 @@ from .errors import LeadctlError
 BUSY_TIMEOUT_MS = 120_000  # how long a writer waits for another's batch; LEADCTL_BUSY_TIMEOUT (s) overrides
 
 
-def _busy_timeout_ms() -> int:
+class LedgerBusy(LeadctlError):
+    """Another writer held the ledger past the busy timeout (a later try may succeed)."""
+
+
+def _busy_timeout_ms(override: float | None = None) -> int:
+    if override is not None:
+        return int(override * 1000)
     raw = os.environ.get("LEADCTL_BUSY_TIMEOUT")
     if not raw:
         return BUSY_TIMEOUT_MS
@@ -52,7 +58,7 @@ EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason
                  "actor", "note", "passed_over")
 
 
-MIGRATIONS = ("m001_initial", "m002_actors_history_counts")  # in order; each is a function below
+MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens")  # in order; functions below
 
 
 def _migrations():
@@ -164,6 +170,23 @@ def _migrations():
             " GROUP BY 1, 2, 3, 4, 5"
         )
 
+    @migrations()
+    def m003_tokens(db):
+        # Credentials for `leadctl serve`. A bearer token is kept only as its SHA-256 (it is
+        # random and long, so no salt is needed); a signing secret must be kept itself, since
+        # the server recomputes each request's HMAC with it.
+        db.execute(
+            """CREATE TABLE tokens (
+                name TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                token_hash TEXT,
+                secret TEXT,
+                user_id TEXT,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT
+            )"""
+        )
+
     return migrations
 
 
@@ -178,7 +201,8 @@ class Ledger:
 
     # -- opening -------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path, *, create: bool = True, readonly: bool = False) -> Ledger:
+    def open(cls, path: Path, *, create: bool = True, readonly: bool = False,
+             busy_timeout: float | None = None) -> Ledger:
         """Open (and if need be create, owner-only) the ledger at `path`.
 
         With create=False a missing ledger reads as an empty one in memory,
@@ -196,13 +220,13 @@ class Ledger:
                 raise LeadctlError(f"cannot create ledger {path}: {exc.strerror}") from None
         if readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
             return cls._connect_readonly(path)
-        return cls._connect(str(path), path)
+        return cls._connect(str(path), path, busy_timeout)
 
     @classmethod
-    def _connect(cls, target: str, path: Path | None) -> Ledger:
+    def _connect(cls, target: str, path: Path | None, busy_timeout: float | None = None) -> Ledger:
         where = path or "the ledger"
         try:
-            timeout = _busy_timeout_ms()
+            timeout = _busy_timeout_ms(busy_timeout)
             conn = sqlite3.connect(target, timeout=timeout / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={timeout}")
             ledger = cls(conn, path)
@@ -306,7 +330,8 @@ class Ledger:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise LeadctlError(f"ledger {self.path} is busy or unwritable: {exc}") from None
+            kind = LedgerBusy if "locked" in str(exc) or "busy" in str(exc) else LeadctlError
+            raise kind(f"ledger {self.path} is busy or unwritable: {exc}") from None
         try:
             yield self.conn
         except BaseException:
@@ -495,6 +520,30 @@ class Ledger:
             (user, group, None if user is None else method, reason, at if user else None, passed_over, lead_id),
         )
         self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over)])
+
+    # -- tokens for `serve` ---------------------------------------------------------------
+    def add_token(self, name: str, kind: str, token_hash: str | None, secret: str | None,
+                  user: str | None, at: str) -> None:
+        try:
+            self.conn.execute(
+                "INSERT INTO tokens (name, kind, token_hash, secret, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, kind, token_hash, secret, user, at),
+            )
+        except sqlite3.IntegrityError:
+            raise LeadctlError(f"token '{name}' already exists (revoke it, or pick another name)") from None
+
+    def tokens(self) -> list[dict]:
+        return list(self._rows(
+            "SELECT name, kind, user_id AS user, created_at, revoked_at FROM tokens ORDER BY created_at, name", ()))
+
+    def revoke_token(self, name: str, at: str) -> bool:
+        cur = self.conn.execute("UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (at, name))
+        return cur.rowcount == 1
+
+    def live_tokens(self) -> list[dict]:
+        """Every token not revoked, with what checking a request needs."""
+        return list(self._rows(
+            "SELECT name, kind, token_hash, secret, user_id FROM tokens WHERE revoked_at IS NULL", ()))
 
     # -- config history ------------------------------------------------------------
     def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:

@@ -1,0 +1,117 @@
+"""`leadctl serve` and its credentials: `leadctl token add/list/revoke`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from . import ROUTING, state
+from ..errors import LeadctlError
+
+token_app = typer.Typer(help="Credentials for `leadctl serve`: bearer tokens and signing secrets.",
+                        no_args_is_help=True)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default; put a TLS proxy in front).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8080,
+    max_body: Annotated[int, typer.Option("--max-body", metavar="BYTES", min=1, help="Largest request body accepted (413 above).")] = 1 << 20,
+) -> None:
+    """Receive leads live: POST /leads routes each request's leads at once (same rules,
+    rotation and caps as `route`); GET /healthz says whether config and ledger are usable.
+
+    Requests need `Authorization: Bearer TOKEN` (see `leadctl token add`) or, for a
+    signing token, `X-Hub-Signature-256: sha256=HMAC`. Stops cleanly on Ctrl-C or SIGTERM.
+
+    Example: leadctl token add website && leadctl serve --port 8080
+    """
+    from ..serve import Service, run
+
+    st = state(ctx)
+    service = Service(st.config_path, st.db_override)
+    cfg, _ = service.config()
+    service.ledger(cfg).close()  # made now if new: a broken path fails here, not on the first lead
+    run(service, host, port, max_body)
+
+
+@token_app.command("add")
+def token_add(ctx: typer.Context,
+              name: Annotated[str, typer.Argument(metavar="NAME", help="What sends with it, e.g. website or zapier.")],
+              user: Annotated[Optional[str], typer.Option("--user", metavar="USER", help="Bind it to a user (their own view).")] = None,
+              hmac_: Annotated[bool, typer.Option("--hmac", help="A signing secret instead: requests carry X-Hub-Signature-256.")] = False) -> None:
+    """Make a token; it is printed once, and the ledger keeps only its hash.
+
+    Example: leadctl token add website
+    Example: leadctl token add facebook --hmac
+    """
+    from datetime import datetime
+
+    from .. import render
+    from ..config import check_name
+    from ..tokens import digest, new_token
+
+    st = state(ctx)
+    cfg = st.config()
+    check_name(name, "token")
+    bound = cfg.find_user(user).id if user else None
+    secret = new_token()
+    ledger = st.ledger(cfg)
+    try:
+        with ledger.write():
+            ledger.add_token(name, "hmac" if hmac_ else "bearer", None if hmac_ else digest(secret),
+                             secret if hmac_ else None, bound, datetime.now().astimezone().isoformat(timespec="seconds"))
+    finally:
+        ledger.close()
+    render.say(secret)
+    render.err(f"token '{name}' made: keep it now, it is not shown again"
+               + (" (send X-Hub-Signature-256: sha256=HMAC-SHA256 of the body with it)" if hmac_ else ""))
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context,
+               fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table") -> None:
+    """List tokens (never their secrets).
+
+    Example: leadctl token list
+    """
+    from .. import render
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg, create=False)
+    try:
+        rows = ledger.tokens()
+    finally:
+        ledger.close()
+    render.emit(rows, ["name", "kind", "user", "created_at", "revoked_at"], fmt, title="Tokens",
+                empty="no tokens yet: leadctl token add NAME")
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="Token name.")]) -> None:
+    """Revoke a token: requests with it are refused from now on.
+
+    Example: leadctl token revoke website
+    """
+    from datetime import datetime
+
+    from .. import render
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        with ledger.write():
+            done = ledger.revoke_token(name, datetime.now().astimezone().isoformat(timespec="seconds"))
+    finally:
+        ledger.close()
+    if not done:
+        raise LeadctlError(f"no live token '{name}' (see `leadctl token list`)")
+    render.err(f"revoked token '{name}'")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve", rich_help_panel=ROUTING)(serve)
+    app.add_typer(token_app, name="token", rich_help_panel=ROUTING)

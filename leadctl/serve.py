@@ -1,0 +1,211 @@
+"""`leadctl serve`: the live entrance, a webhook endpoint that routes each lead as it arrives.
+
+A thin ASGI app (starlette, run by uvicorn; imported by `serve` alone): a request
+is read (within the size limit), its credentials checked against the ledger's
+tokens, its body turned into records by the same intake `route` uses, and the
+records routed by the same Router into the same ledger, so files, stdin and
+webhooks share one rotation and one set of caps. The answer carries `route`'s
+outcome fields. Each request reads the config afresh when its file changed and
+opens the ledger for itself, so admin edits apply from the next request.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from .errors import LeadctlError
+
+MAX_BODY = 1 << 20  # bytes; `serve --max-body` changes it
+BUSY_TIMEOUT = 5.0  # seconds a request waits for another writer before 503 (LEADCTL_BUSY_TIMEOUT overrides)
+RETRY_AFTER = "2"
+JSON_TYPES = ("application/json", "text/json")
+JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines")
+CSV_TYPES = ("text/csv", "application/csv")
+FORM_TYPES = ("application/x-www-form-urlencoded",)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict
+    counts: str = ""  # outcome counts for the log line (never lead contents)
+
+
+class Service:
+    """What the endpoints need: where the config and ledger are, read per request."""
+
+    def __init__(self, config_path: Path, db: Path | None):
+        from .config import Watcher, load
+
+        self.config_path = config_path
+        self.db = db
+        self.watcher = Watcher(load(config_path))
+        self.lock = threading.Lock()
+
+    def config(self):
+        with self.lock:
+            cfg = self.watcher.current()
+            return cfg, self.watcher.problem
+
+    def ledger(self, cfg):
+        from .ledger import Ledger
+
+        import os
+
+        wait = float(os.environ["LEADCTL_BUSY_TIMEOUT"]) if os.environ.get("LEADCTL_BUSY_TIMEOUT") else BUSY_TIMEOUT
+        return Ledger.open(self.db or cfg.ledger_path(), busy_timeout=wait)
+
+
+def records_from(body: bytes, content_type: str, options):
+    """The request body as intake records: a JSON object or array (each element a record),
+    JSON Lines, CSV or a form; anything else is sniffed like a file."""
+    import io
+
+    from .intake import IntakeError, read_records
+
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in FORM_TYPES:
+        fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        body, kind = (json.dumps(fields) + "\n").encode(), "application/x-ndjson"
+    elif kind in JSON_TYPES or (not kind and body.lstrip()[:1] in (b"{", b"[")):
+        try:
+            data = json.loads(body.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise IntakeError(f"the body is not JSON: {getattr(exc, 'msg', exc)}") from None
+        items = data if isinstance(data, list) else [data]
+        body = b"".join(json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n" for item in items)
+        kind = "application/x-ndjson"
+    fmt = "jsonl" if kind in JSONL_TYPES else "csv" if kind in CSV_TYPES else None
+    return read_records(io.BytesIO(body), fmt, options)
+
+
+def _google_key(body: bytes) -> str | None:
+    """Google Ads lead forms cannot send headers: the key set in Google Ads comes as
+    `google_key` in the body, and is checked like a bearer token."""
+    if b'"google_key"' not in body:
+        return None
+    try:
+        key = json.loads(body).get("google_key")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return f"Bearer {key}" if isinstance(key, str) else None
+
+
+def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
+    """POST /leads, once the body is read: credentials, records, routing, the answer."""
+    from .config import mapping as saved_mapping
+    from .intake import IntakeError, Options, parse_mapping
+    from .ledger import LedgerBusy
+    from .routing import REJECTED, Router
+    from .tokens import check
+
+    try:
+        cfg, _ = service.config()
+    except LeadctlError as exc:
+        return Answer(503, {"error": f"the config cannot be used: {exc}"})
+    try:
+        ledger = service.ledger(cfg)
+    except LedgerBusy:
+        return Answer(503, {"error": "the ledger is busy; retry"})
+    try:
+        authorization = headers.get("authorization") or _google_key(body)
+        token = check(ledger.live_tokens(), authorization, headers.get("x-hub-signature-256"), body)
+        if token is None:
+            return Answer(401, {"error": "missing or wrong credentials (Authorization: Bearer TOKEN,"
+                                         " or X-Hub-Signature-256 for a signing token)"})
+        try:
+            columns = saved_mapping(cfg, query["mapping"]) if query.get("mapping") else {}
+            options = Options(mapping=columns, shape=query.get("shape") or None)
+            records = list(records_from(body, headers.get("content-type", ""), options))
+            router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
+                            actor=f"token:{token['name']}", group=query.get("group") or None)
+            outcomes = [o for batch in router.route_batches(records) for o in batch]
+        except LedgerBusy:
+            return Answer(503, {"error": "the ledger is busy; retry"})
+        except IntakeError as exc:
+            return Answer(400, {"error": str(exc)})
+        except LeadctlError as exc:  # an unknown group, mapping or shape in the query
+            return Answer(400, {"error": str(exc)})
+    finally:
+        ledger.close()
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    status = 422 if counts.get(REJECTED) else 200
+    return Answer(status, {"outcomes": [o.as_dict() for o in outcomes]},
+                  " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def health(service: Service) -> Answer:
+    try:
+        cfg, problem = service.config()
+        if problem:
+            return Answer(503, {"ok": False, "error": problem})
+        service.ledger(cfg).close()
+    except LeadctlError as exc:
+        return Answer(503, {"ok": False, "error": str(exc)})
+    return Answer(200, {"ok": True})
+
+
+def create_app(service: Service, max_body: int = MAX_BODY):
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from .render import err
+
+    def respond(request, started: float, answer: Answer) -> JSONResponse:
+        took = (time.perf_counter() - started) * 1000
+        err(f"{request.method} {request.url.path} {answer.status} {took:.1f}ms {answer.counts}".rstrip())
+        headers = {"Retry-After": RETRY_AFTER} if answer.status == 503 else None
+        return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+    async def post_leads(request):
+        started = time.perf_counter()
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_body:
+            return respond(request, started, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body:
+                return respond(request, started, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        query = dict(request.query_params)
+        answer = await run_in_threadpool(route_request, service, bytes(body), headers, query)
+        return respond(request, started, answer)
+
+    async def get_health(request):
+        started = time.perf_counter()
+        return respond(request, started, await run_in_threadpool(health, service))
+
+    return Starlette(routes=[Route("/leads", post_leads, methods=["POST"]),
+                             Route("/healthz", get_health, methods=["GET"])])
+
+
+def run(service: Service, host: str, port: int, max_body: int) -> None:
+    """Serve until SIGINT or SIGTERM: then stop taking connections, let the requests in
+    flight finish (each commits or rolls back whole), and return."""
+    import uvicorn
+
+    from .render import err
+
+    import signal
+
+    err(f"leadctl serve: listening on http://{host}:{port} (POST /leads, GET /healthz)")
+    # uvicorn catches SIGINT/SIGTERM, finishes the requests in flight, then raises the signal
+    # again for the handler that was there before: let that be a quiet one, so a stop ends
+    # with a line and exit 0 instead of a kill or a KeyboardInterrupt traceback.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    uvicorn.run(create_app(service, max_body), host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=30)
+    err("leadctl serve: stopped")

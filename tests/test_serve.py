@@ -1,0 +1,252 @@
+"""`leadctl serve` as a real server in a subprocess on a free loopback port, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, lc, *extra: str, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "leadctl", "--config", str(lc.config), "--db", str(lc.db), "serve",
+             "--port", str(self.port), *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("the server did not start: " + self.stop()[1])
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read() or b"null"), dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null"), dict(exc.headers)
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def post(self, body: bytes | str, content_type: str = "application/json", token: str | None = None,
+             path: str = "/leads", headers: dict | None = None):
+        h = {"Content-Type": content_type, **(headers or {})}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        return self.request("POST", path, body.encode() if isinstance(body, str) else body, h)
+
+    def stop(self) -> tuple[int, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err.decode()
+
+
+@pytest.fixture
+def server(lc):
+    started: list[Server] = []
+
+    def start(*extra: str, env: dict | None = None) -> Server:
+        started.append(Server(lc, *extra, env=env))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def token(lc, name: str = "web", *extra: str) -> str:
+    result = lc("token", "add", name, *extra)
+    return result.stdout.strip()
+
+
+def test_token_add_prints_it_once_and_the_ledger_keeps_only_a_hash(lc):
+    lc.team(users=("a",))
+    secret = token(lc)
+    assert secret.startswith("lct_") and len(secret) > 30
+    assert lc.json("token", "list") == [{"name": "web", "kind": "bearer", "user": None,
+                                         "created_at": lc.json("token", "list")[0]["created_at"], "revoked_at": None}]
+    assert secret.encode() not in lc.db.read_bytes() and secret not in lc.config.read_text()
+    again = lc("token", "add", "web", ok=None)
+    assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_each_body_type_is_routed_and_answered_with_routes_fields(lc, server):
+    lc.team(users=("a", "b"))
+    secret = token(lc)
+    s = server()
+    fields = ["line", "lead_id", "status", "assigned_to", "group", "method", "reason"]
+    cases = [
+        ('{"id": "J1", "email": "j1@example.com"}', "application/json", ["J1"]),
+        ('[{"id": "A1"}, {"id": "A2"}]', "application/json", ["A1", "A2"]),
+        ('{"id": "N1"}\n{"id": "N2"}\n', "application/x-ndjson", ["N1", "N2"]),
+        ("id,email\nC1,c1@example.com\n", "text/csv", ["C1"]),
+        ("id=F1&email=f1%40example.com", "application/x-www-form-urlencoded", ["F1"]),
+    ]
+    for body, kind, ids in cases:
+        status, answer, _ = s.post(body, kind, secret)
+        assert status == 200, (kind, answer)
+        assert [o["lead_id"] for o in answer["outcomes"]] == ids
+        assert all(list(o) == fields and o["status"] == "assigned" for o in answer["outcomes"])
+    assert lc.json("leads", "show", "F1")["email"] == "f1@example.com"
+    assert lc.json("leads", "show", "J1")["history"][0]["actor"] == "token:web"  # which token brought it
+
+
+def test_status_codes(lc, server):
+    lc.team(users=("a",))
+    secret = token(lc)
+    s = server("--max-body", "200")
+    assert s.post('[{"id": "S1"}, {"id": "S2", "type": "spaceship"}]', token=secret)[0] == 422
+    status, answer, _ = s.post('{"id": "S3"', token=secret)
+    assert status == 400 and "not JSON" in answer["error"]
+    assert s.post('{"id": "S4"}')[0] == 401
+    assert s.post('{"id": "S4"}', token="lct_wrong")[0] == 401
+    assert s.post(json.dumps([{"id": f"B{i}"} for i in range(20)]), token=secret)[0] == 413
+    assert s.post('{"id": "S5"}', token=secret, path="/leads?group=nosuch")[0] == 400
+    assert [x["id"] for x in lc.json("leads", "list")] == ["S1"]  # the rest of a 422 body is routed; nothing else
+
+
+def test_a_repeated_delivery_is_skipped_and_never_assigned_twice(lc, server):
+    lc.team(users=("a", "b"))
+    secret = token(lc)
+    s = server()
+    first = s.post('{"id": "R1"}', token=secret)
+    again = s.post('{"id": "R1"}', token=secret)
+    assert first[0] == again[0] == 200
+    assert again[1]["outcomes"][0]["status"] == "skipped"
+    assert len(lc.json("leads", "show", "R1")["history"]) == 1
+
+
+def test_signed_requests_and_a_revoked_token(lc, server):
+    lc.team(users=("a",))
+    secret = token(lc, "fb", "--hmac")
+    bearer = token(lc, "web")
+    s = server()
+    body = b'{"id": "H1"}'
+    good = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert s.post(body, headers={"X-Hub-Signature-256": good})[0] == 200
+    bad = "sha256=" + hmac.new(b"not the secret", body, hashlib.sha256).hexdigest()
+    assert s.post(b'{"id": "H2"}', headers={"X-Hub-Signature-256": bad})[0] == 401
+    assert s.post(b'{"id": "H3"}', headers={"X-Hub-Signature-256": good})[0] == 401  # signed another body
+    lc("token", "revoke", "web")
+    assert s.post('{"id": "H4"}', token=bearer)[0] == 401  # from the next request on, no restart
+
+
+def test_a_google_ads_webhook_authenticates_with_its_key_in_the_body(lc, server):
+    from pathlib import Path
+
+    lc.team(users=("a",))
+    secret = token(lc, "google-ads")
+    s = server()
+    payload = json.loads((Path(__file__).parent / "data" / "google-ads.jsonl").read_text())
+    assert s.post(json.dumps(payload))[0] == 401  # the sample's own key is not a token here
+    payload["google_key"] = secret
+    status, answer, _ = s.post(json.dumps(payload))
+    assert status == 200 and answer["outcomes"][0]["lead_id"] == "GA-TeSter-123ABC"
+    assert "google_key" not in lc.json("leads", "show", "GA-TeSter-123ABC")
+
+
+def test_a_locked_ledger_answers_503_with_retry_after(lc, server):
+    lc.team(users=("a",))
+    secret = token(lc)
+    s = server(env={"LEADCTL_BUSY_TIMEOUT": "0.3"})
+    holder = sqlite3.connect(lc.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        status, _, headers = s.post('{"id": "L1"}', token=secret)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert status == 503 and {k.lower(): v for k, v in headers.items()}.get("retry-after") == "2"
+    assert s.post('{"id": "L1"}', token=secret)[0] == 200  # the sender's retry goes through
+
+
+def test_serve_and_route_share_one_rotation_and_admin_edits_apply_without_restart(lc, server):
+    lc.team(users=("a", "b"))
+    lc("user", "add", "c")
+    secret = token(lc)
+    s = server()
+    assert lc.jsonl("route", "--format", "jsonl", input='{"id": "X1"}\n')[0]["assigned_to"] == "a"
+    assert s.post('{"id": "X2"}', token=secret)[1]["outcomes"][0]["assigned_to"] == "b"
+    lc("group", "member", "add", "tele-sales", "c")
+    assert s.post('{"id": "X3"}', token=secret)[1]["outcomes"][0]["assigned_to"] == "c"
+    assert lc.jsonl("route", "--format", "jsonl", input='{"id": "X4"}\n')[0]["assigned_to"] == "a"
+
+
+def test_sigterm_during_a_stream_of_requests_loses_no_acknowledged_lead(lc, server):
+    lc.team(users=("a", "b"))
+    secret = token(lc)
+    s = server()
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        i = 0
+        while not stop.is_set() and i < 2000:
+            lead = f"T{n}-{i}"
+            try:
+                status, answer, _ = s.post(json.dumps({"id": lead}), token=secret)
+            except OSError:
+                return  # the server has gone
+            if status == 200:
+                acknowledged.append(lead)
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    code, log = s.stop()
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert acknowledged, log
+    assert code == 0 and "stopped" in log and "Traceback" not in log
+    db = sqlite3.connect(lc.db)
+    stored = dict(db.execute("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
+    db.close()
+    assert all(stored.get(lead) == 1 for lead in acknowledged)  # every 200 is in the ledger, once
+
+
+def test_healthz_says_when_the_config_cannot_be_used(lc, server):
+    lc.team(users=("a",))
+    s = server()
+    assert s.get("/healthz")[:2] == (200, {"ok": True})
+    lc.config.write_text(lc.config.read_text() + "\n[broken\n")
+    status, answer, _ = s.get("/healthz")
+    assert status == 503 and answer["ok"] is False
+
+
+def test_run_cli_help_names_serve(lc):
+    assert b"serve" in run_cli("--help").stdout
