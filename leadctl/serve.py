@@ -48,6 +48,10 @@ class Service:
         self.db = db
         self.watcher = Watcher(load(config_path))
         self.lock = threading.Lock()
+        # Requests in this process take turns at the ledger's write lock here, in order: left
+        # to SQLite, waiting threads sleep in growing steps (up to 100 ms) and latency tails off.
+        self.writing = threading.Lock()
+        self.local = threading.local()  # one ledger connection per worker thread, kept open
 
     def config(self):
         with self.lock:
@@ -55,12 +59,32 @@ class Service:
             return cfg, self.watcher.problem
 
     def ledger(self, cfg):
-        from .ledger import Ledger
-
+        """This thread's connection to the ledger (opened once; `close()` on it is a no-op)."""
         import os
 
+        from .ledger import Ledger
+
+        path = Path(self.db or cfg.ledger_path())
+        kept = getattr(self.local, "ledger", None)
+        if kept is not None and kept.path == path:
+            return kept
         wait = float(os.environ["LEADCTL_BUSY_TIMEOUT"]) if os.environ.get("LEADCTL_BUSY_TIMEOUT") else BUSY_TIMEOUT
-        return Ledger.open(self.db or cfg.ledger_path(), busy_timeout=wait)
+        ledger = self.local.ledger = _Kept(Ledger.open(path, busy_timeout=wait))
+        return ledger
+
+
+class _Kept:
+    """A ledger kept open for the thread's next request: everything but `close()`."""
+
+    def __init__(self, ledger):
+        self._ledger = ledger
+        self.path = ledger.path
+
+    def __getattr__(self, name):
+        return getattr(self._ledger, name)
+
+    def close(self) -> None:
+        """Kept open on purpose."""
 
 
 def records_from(body: bytes, content_type: str, options):
@@ -124,9 +148,10 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
             columns = saved_mapping(cfg, query["mapping"]) if query.get("mapping") else {}
             options = Options(mapping=columns, shape=query.get("shape") or None)
             records = list(records_from(body, headers.get("content-type", ""), options))
-            router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
-                            actor=f"token:{token['name']}", group=query.get("group") or None)
-            outcomes = [o for batch in router.route_batches(records) for o in batch]
+            with service.writing:
+                router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
+                                actor=f"token:{token['name']}", group=query.get("group") or None)
+                outcomes = [o for batch in router.route_batches(records) for o in batch]
         except LedgerBusy:
             return Answer(503, {"error": "the ledger is busy; retry"})
         except IntakeError as exc:
@@ -141,6 +166,83 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
     status = 422 if counts.get(REJECTED) else 200
     return Answer(status, {"outcomes": [o.as_dict() for o in outcomes]},
                   " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def _as_user(service: Service, headers: dict, body: bytes = b""):
+    """(config, ledger, user) for a request made with a token bound to a user, or an Answer
+    refusing it. The caller closes the ledger."""
+    from .tokens import check
+
+    try:
+        cfg, _ = service.config()
+        ledger = service.ledger(cfg)
+    except LeadctlError as exc:
+        return Answer(503, {"error": str(exc)})
+    token = check(ledger.live_tokens(), headers.get("authorization"), headers.get("x-hub-signature-256"), body)
+    if token is None:
+        ledger.close()
+        return Answer(401, {"error": "missing or wrong credentials"})
+    if not token["user_id"] or not cfg.has_user(token["user_id"]):
+        ledger.close()
+        return Answer(403, {"error": "this token is for intake only; a rep's view needs a token made with --user"})
+    return cfg, ledger, cfg.user(token["user_id"])
+
+
+def my_leads(service: Service, headers: dict, query: dict) -> Answer:
+    """GET /me/leads: the leads the token's user may see (lead isolation applied)."""
+    from .access import visible_owner
+
+    found = _as_user(service, headers)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, user = found
+    try:
+        limit = int(query["limit"]) if query.get("limit", "").isdigit() else 100
+        rows = [{"id": r["id"], "type": r["type"], "status": r["status"], "assigned_to": r["assigned_to"],
+                 "group": r["group_name"], "received_at": r["received_at"], **_own_fields(r)}
+                for r in ledger.leads(visible_to=visible_owner(cfg, user.id),
+                                      owner=user.id if query.get("mine") == "1" else None, limit=limit)]
+    finally:
+        ledger.close()
+    return Answer(200, {"user": user.id, "leads": rows}, f"leads={len(rows)}")
+
+
+def _own_fields(row: dict) -> dict:
+    return {k: v for k, v in json.loads(row["fields"]).items() if k not in ("id", "type", "status")}
+
+
+def my_quota(service: Service, headers: dict) -> Answer:
+    """GET /me/quota: the token's user's caps and use today, in every group they belong to."""
+    from .audit import quota_rows, today
+
+    found = _as_user(service, headers)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, user = found
+    try:
+        rows = [r for r in quota_rows(cfg, ledger, today(cfg, datetime.now().astimezone())) if r["user"] == user.id]
+    finally:
+        ledger.close()
+    return Answer(200, {"user": user.id, "quota": rows})
+
+
+def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
+    """POST /leads/{id}/pickup: the token's user picks up a lead, under `leadctl pickup`'s rules."""
+    from .manual import pickup
+
+    found = _as_user(service, headers)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, user = found
+    try:
+        with service.writing:
+            move = pickup(cfg, ledger, lead_id, user.id, datetime.now().astimezone(), actor=f"user:{user.id}")
+    finally:
+        ledger.close()
+    if not move.done:
+        status = 404 if move.reason and move.reason.startswith("unknown lead") else 409
+        return Answer(status, {"error": move.reason})
+    return Answer(200, move.as_dict())
 
 
 def health(service: Service) -> Answer:
@@ -187,7 +289,27 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         started = time.perf_counter()
         return respond(request, started, await run_in_threadpool(health, service))
 
+    def lower(request) -> dict:
+        return {k.lower(): v for k, v in request.headers.items()}
+
+    async def get_my_leads(request):
+        started = time.perf_counter()
+        answer = await run_in_threadpool(my_leads, service, lower(request), dict(request.query_params))
+        return respond(request, started, answer)
+
+    async def get_my_quota(request):
+        started = time.perf_counter()
+        return respond(request, started, await run_in_threadpool(my_quota, service, lower(request)))
+
+    async def post_pickup(request):
+        started = time.perf_counter()
+        lead_id = request.path_params["lead_id"]
+        return respond(request, started, await run_in_threadpool(pick_up, service, lower(request), lead_id))
+
     return Starlette(routes=[Route("/leads", post_leads, methods=["POST"]),
+                             Route("/leads/{lead_id:path}/pickup", post_pickup, methods=["POST"]),
+                             Route("/me/leads", get_my_leads, methods=["GET"]),
+                             Route("/me/quota", get_my_quota, methods=["GET"]),
                              Route("/healthz", get_health, methods=["GET"])])
 
 

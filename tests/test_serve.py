@@ -250,3 +250,30 @@ def test_healthz_says_when_the_config_cannot_be_used(lc, server):
 
 def test_run_cli_help_names_serve(lc):
     assert b"serve" in run_cli("--help").stdout
+
+
+def test_a_reps_token_sees_what_isolation_allows_and_picks_up_by_the_rules(lc, server):
+    lc.team(users=("trusty", "boss"))
+    lc("settings", "--isolate")
+    lc("user", "edit", "trusty", "--role", "trusted", "--pickup")
+    lc("user", "edit", "boss", "--role", "manager")
+    lc("group", "edit", "tele-sales", "--pickup-status", "new")
+    intake = token(lc, "web")
+    rep = token(lc, "trusty-phone", "--user", "trusty")
+    manager = token(lc, "boss-laptop", "--user", "boss")
+    s = server()
+    s.post('[{"id": "M1"}, {"id": "M2"}, {"id": "M3"}]', token=intake)  # trusty, boss, trusty
+    lc("release", "M3")
+    seen = lambda tok: [x["id"] for x in s.request("GET", "/me/leads", headers={"Authorization": f"Bearer {tok}"})[1]["leads"]]  # noqa: E731
+    assert seen(rep) == ["M1"]  # a trusted rep sees only their own
+    assert seen(manager) == ["M1", "M2", "M3"]  # a manager sees all
+    status, _, _ = s.request("GET", "/me/leads", headers={"Authorization": f"Bearer {intake}"})
+    assert status == 403  # an intake-only token cannot read leads
+    quota = s.request("GET", "/me/quota", headers={"Authorization": f"Bearer {rep}"})[1]["quota"]
+    assert [(q["group"], q["user"], q["daily_used"]) for q in quota] == [("tele-sales", "trusty", 2)]
+    took = s.request("POST", "/leads/M3/pickup", headers={"Authorization": f"Bearer {rep}"})
+    assert took[0] == 200 and took[1]["assigned_to"] == "trusty"
+    refused = s.request("POST", "/leads/M2/pickup", headers={"Authorization": f"Bearer {rep}"})
+    assert refused[0] == 409 and "not unassigned" in refused[1]["error"]
+    assert s.request("POST", "/leads/NOPE/pickup", headers={"Authorization": f"Bearer {rep}"})[0] == 404
+    assert seen(rep) == ["M1", "M3"]

@@ -1,0 +1,152 @@
+"""Benchmark: `leadctl serve` under load, against `leadctl route` on the same leads.
+
+Run:  python benchmarks/serve_bench.py [--clients 20] [--seconds 10] [--batches 20]
+
+Starts a real server (a subprocess on a free loopback port) on a fresh ledger with a
+10-member sequential group (nine members capped part-way), then:
+  1. --clients threads, each with a keep-alive connection, post single leads for --seconds:
+     requests/s, and p50/p99 latency;
+  2. --batches requests of 1,000 leads each (a JSON array): per-lead time, against
+     `leadctl route` of the same number of leads from a JSON Lines file.
+The clients run on the same machine as the server (2 cores here): the figures include them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+USERS = [f"rep{i:02d}" for i in range(10)]
+
+
+def config(folder: Path, cap: int) -> Path:
+    lines = ['[settings]\ntimezone = "UTC"\n']
+    lines += [f'[users.{u}]\nname = "{u}"\n' for u in USERS]
+    lines.append('[groups.sales]\nmethod = "sequential"\n')
+    for i, u in enumerate(USERS):
+        daily = 0 if i == 0 else cap
+        lines.append(f'[[groups.sales.members]]\nuser = "{u}"\ndaily = {daily}\n')
+    lines.append('[routing]\ndefault_group = "sales"\n')
+    path = folder / "bench.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lead(prefix: str, i: int) -> dict:
+    return {"id": f"{prefix}{i:07d}", "name": f"Lead {i}", "email": f"{prefix.lower()}{i}@example.com",
+            "phone": f"+44 7700 {i % 10**6:06d}", "source": "webhook"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--batches", type=int, default=20, help="1,000-lead requests in the batch run")
+    args = parser.parse_args()
+    leadctl = [sys.executable, "-m", "leadctl"]
+    folder = Path(tempfile.mkdtemp(prefix="leadctl-serve-bench-"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    try:
+        cfg = config(folder, cap=2000)
+        db = folder / "serve.db"
+        base = [*leadctl, "--config", str(cfg), "--db", str(db)]
+        token = subprocess.run([*base, "token", "add", "bench"], capture_output=True, text=True, check=True).stdout.strip()
+        port = free_port()
+        server = subprocess.Popen([*base, "serve", "--port", str(port), "--max-body", str(64 << 20)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    c.request("GET", "/healthz")
+                    if c.getresponse().status == 200:
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the server did not start")
+                    time.sleep(0.05)
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+            latencies: list[float] = []
+            failures = [0]
+            stop_at = time.monotonic() + args.seconds
+            lock = threading.Lock()
+
+            def client(n: int) -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                mine, i = [], 0
+                while time.monotonic() < stop_at:
+                    body = json.dumps(lead(f"C{n:02d}-", i))
+                    t = time.perf_counter()
+                    conn.request("POST", "/leads", body, headers)
+                    resp = conn.getresponse()
+                    resp.read()
+                    mine.append(time.perf_counter() - t)
+                    if resp.status != 200:
+                        failures[0] += 1
+                    i += 1
+                with lock:
+                    latencies.extend(mine)
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            took = time.perf_counter() - started
+            latencies.sort()
+            p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+            print(f"single leads, {args.clients} clients for {args.seconds:.0f} s: {len(latencies) / took:,.0f} requests/s,"
+                  f" p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, non-200: {failures[0]}")
+
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            batch_times = []
+            for b in range(args.batches):
+                body = json.dumps([lead(f"B{b:03d}-", i) for i in range(1000)])
+                t = time.perf_counter()
+                conn.request("POST", "/leads", body, headers)
+                resp = conn.getresponse()
+                resp.read()
+                batch_times.append(time.perf_counter() - t)
+                assert resp.status == 200, resp.status
+            serve_per_lead = sum(batch_times) / (1000 * args.batches) * 1e6
+        finally:
+            server.send_signal(15)
+            server.wait(timeout=60)
+
+        jsonl = folder / "route.jsonl"
+        with jsonl.open("w") as fh:
+            for b in range(args.batches):
+                for i in range(1000):
+                    fh.write(json.dumps(lead(f"R{b:03d}-", i)) + "\n")
+        t = time.perf_counter()
+        subprocess.run([*leadctl, "--config", str(cfg), "--db", str(folder / "route.db"), "route", str(jsonl),
+                        "-o", "jsonl"], stdout=subprocess.DEVNULL, check=True)
+        route_per_lead = (time.perf_counter() - t) / (1000 * args.batches) * 1e6
+        print(f"1,000-lead batches: {serve_per_lead:.1f} µs a lead (serve) against {route_per_lead:.1f} µs"
+              f" (route, whole process, same leads): {serve_per_lead / route_per_lead:.2f}x")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
