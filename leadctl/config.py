@@ -44,6 +44,29 @@ class User:
     role: str = "standard"
     pickup: bool = False
     active: bool = True
+    notify: bool = True  # told about each lead they get (when [notify] has a channel)
+    webhook_url: str = ""  # their own chat webhook, instead of the team's
+
+
+SMTP_SECURITY = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class Notify:
+    """The config's [notify] table: how reps are told about their leads."""
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_from: str = ""
+    smtp_security: str = "starttls"
+    smtp_user: str = ""  # the password comes only from $LEADCTL_SMTP_PASSWORD
+    webhook_url: str = ""  # a Slack-compatible {"text": ...} POST for the whole team
+    max_attempts: int = 6
+    retry_seconds: int = 60  # the first retry waits this long, each next one twice as long
+
+    @property
+    def email(self) -> bool:
+        return bool(self.smtp_host and self.smtp_from)
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,7 @@ class Config:
     default_group: str | None = None
     ledger: str | None = None
     mappings: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {source column: field}
+    notify: Notify = field(default_factory=Notify)
 
     # -- look-ups -----------------------------------------------------------
     def user(self, user_id: str) -> User:
@@ -188,7 +212,7 @@ def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
 
 
 def from_dict(data: dict, path: Path) -> Config:
-    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake"}, "", path)
+    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify"}, "", path)
     ledger = top.get("ledger")
     if ledger is not None:
         _typed(ledger, str, "ledger", "", path)
@@ -206,7 +230,7 @@ def from_dict(data: dict, path: Path) -> Config:
     users = []
     for uid, u in _check_keys(top.get("users", {}), None, "[users]", path).items():
         what = f"user '{uid}'"
-        _check_keys(u, {"name", "email", "role", "pickup", "active"}, what, path)
+        _check_keys(u, {"name", "email", "role", "pickup", "active", "notify", "webhook_url"}, what, path)
         users.append(
             User(
                 id=uid,
@@ -215,6 +239,8 @@ def from_dict(data: dict, path: Path) -> Config:
                 role=_typed(u.get("role", "standard"), str, "role", what, path),
                 pickup=_typed(u.get("pickup", False), bool, "pickup", what, path),
                 active=_typed(u.get("active", True), bool, "active", what, path),
+                notify=_typed(u.get("notify", True), bool, "notify", what, path),
+                webhook_url=_typed(u.get("webhook_url", ""), str, "webhook_url", what, path),
             )
         )
 
@@ -270,8 +296,13 @@ def from_dict(data: dict, path: Path) -> Config:
         _check_keys(table, None, what, path)
         mappings[name] = {str(k): _typed(v, str, k, what, path) for k, v in table.items()}
 
+    n = _check_keys(top.get("notify", {}), set(Notify.__dataclass_fields__), "[notify]", path)
+    kinds = {k: type(v.default) for k, v in Notify.__dataclass_fields__.items()}
+    notify = Notify(**{k: _typed(v, kinds[k], k, "[notify]", path) for k, v in n.items()})
+
     return Config(
         path=path,
+        notify=notify,
         settings=settings,
         users=tuple(users),
         groups=tuple(groups),
@@ -355,6 +386,16 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{p}: rule {i}: needs at least one FIELD=VALUE condition")
     if cfg.default_group is not None and cfg.default_group not in seen_groups:
         raise ConfigError(f"{p}: [routing] default_group: unknown group '{cfg.default_group}'")
+    n = cfg.notify
+    if n.smtp_security not in SMTP_SECURITY:
+        raise ConfigError(f"{p}: [notify] smtp_security: use {', '.join(SMTP_SECURITY)}, not '{n.smtp_security}'")
+    if not 0 < n.smtp_port < 65536:
+        raise ConfigError(f"{p}: [notify] smtp_port must be a port number, not {n.smtp_port}")
+    if n.max_attempts < 1 or n.retry_seconds < 0:
+        raise ConfigError(f"{p}: [notify] max_attempts must be 1 or more and retry_seconds 0 or more")
+    for url in [n.webhook_url] + [u.webhook_url for u in cfg.users]:
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{p}: a webhook_url must start with http:// or https://")
     for name, m in cfg.mappings.items():
         check_name(name, "mapping")
         if not m:
@@ -406,7 +447,8 @@ def to_dict(cfg: Config) -> dict:
         "assign_to_creator": s.assign_to_creator,
     }
     data["users"] = {
-        u.id: {"name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup, "active": u.active}
+        u.id: {"name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup, "active": u.active,
+               **({} if u.notify else {"notify": False}), **({"webhook_url": u.webhook_url} if u.webhook_url else {})}
         for u in cfg.users
     }
     data["groups"] = {
@@ -428,6 +470,10 @@ def to_dict(cfg: Config) -> dict:
     data["routing"] = routing
     if cfg.mappings:
         data["intake"] = {"mappings": {name: dict(m) for name, m in cfg.mappings.items()}}
+    defaults = Notify()
+    changed = {k: getattr(cfg.notify, k) for k in Notify.__dataclass_fields__ if getattr(cfg.notify, k) != getattr(defaults, k)}
+    if changed:
+        data["notify"] = changed
     return data
 
 

@@ -58,7 +58,7 @@ EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason
                  "actor", "note", "passed_over")
 
 
-MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens")  # in order; functions below
+MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications")
 
 
 def _migrations():
@@ -186,6 +186,31 @@ def _migrations():
                 revoked_at TEXT
             )"""
         )
+
+    @migrations()
+    def m004_notifications(db):
+        # The outbox: one row per message owed to a rep, written in the same transaction as
+        # the assignment, so there is one for every assignment and none for a rolled-back one.
+        db.execute(
+            """CREATE TABLE notifications (
+                id INTEGER PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                lead_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                address TEXT NOT NULL,
+                method TEXT,
+                reason TEXT,
+                status TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_at TEXT NOT NULL,
+                claimed_until TEXT,
+                last_error TEXT,
+                created_at TEXT NOT NULL,
+                sent_at TEXT
+            )"""
+        )
+        db.execute("CREATE INDEX notifications_due ON notifications(status, next_at)")
 
     return migrations
 
@@ -521,6 +546,61 @@ class Ledger:
         )
         self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over)])
 
+    # -- notifications (the outbox) ---------------------------------------------------------
+    NOTIFY_COLUMNS = ("key", "lead_id", "user_id", "channel", "address", "method", "reason", "next_at", "created_at")
+
+    def queue_notifications(self, rows: list[tuple]) -> None:
+        if rows:
+            marks = ",".join("?" * len(self.NOTIFY_COLUMNS))
+            self.conn.executemany(
+                f"INSERT INTO notifications ({','.join(self.NOTIFY_COLUMNS)}) VALUES ({marks})", rows)
+
+    def claim_notifications(self, now: str, until: str, limit: int) -> list[dict]:
+        """Due notifications, claimed for this sender until `until` (inside the caller's write
+        transaction, so two senders never claim the same row). A claim that ran out (a
+        sender that died before saying how it went) is due again."""
+        rows = list(self._rows(
+            "SELECT n.*, l.fields, l.source, l.group_name AS \"group\" FROM notifications n"
+            " JOIN leads l ON l.id = n.lead_id"
+            " WHERE (n.status = 'pending' AND n.next_at <= ?) OR (n.status = 'sending' AND n.claimed_until <= ?)"
+            " ORDER BY n.id LIMIT ?",
+            (now, now, limit),
+        ))
+        self.conn.executemany(
+            "UPDATE notifications SET status = 'sending', claimed_until = ?, attempts = attempts + 1 WHERE id = ?",
+            [(until, r["id"]) for r in rows],
+        )
+        return rows
+
+    def notification_done(self, nid: int, at: str) -> None:
+        self.conn.execute("UPDATE notifications SET status = 'sent', sent_at = ?, claimed_until = NULL,"
+                          " last_error = NULL WHERE id = ?", (at, nid))
+
+    def notification_failed(self, nid: int, error: str, next_at: str | None) -> None:
+        """Try again at `next_at`, or (None) give up: status `failed`."""
+        self.conn.execute(
+            "UPDATE notifications SET status = ?, next_at = coalesce(?, next_at), claimed_until = NULL,"
+            " last_error = ? WHERE id = ?",
+            ("pending" if next_at else "failed", next_at, error[:500], nid),
+        )
+
+    def notifications(self, status: str | None = None, limit: int | None = None) -> list[dict]:
+        where, params = _conditions([], [("status", status)])
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return list(self._rows(
+            "SELECT id, lead_id, user_id AS user, channel, address, status, attempts, next_at, last_error,"
+            f" created_at, sent_at FROM notifications{where} ORDER BY id{tail}", params))
+
+    def retry_notifications(self, ids: list[int] | None, now: str) -> int:
+        """Due again now: the given ones, or (None) every failed one."""
+        if ids is None:
+            cur = self.conn.execute("UPDATE notifications SET status = 'pending', next_at = ?, attempts = 0"
+                                    " WHERE status = 'failed'", (now,))
+        else:
+            cur = self.conn.executemany("UPDATE notifications SET status = 'pending', next_at = ?, attempts = 0"
+                                        " WHERE id = ? AND status != 'sending'", [(now, i) for i in ids])
+        return cur.rowcount
+
     # -- tokens for `serve` ---------------------------------------------------------------
     def add_token(self, name: str, kind: str, token_hash: str | None, secret: str | None,
                   user: str | None, at: str) -> None:
@@ -730,6 +810,9 @@ class Rehearsal:
         ))
 
     savepoints = False  # a rehearsal decides every batch with the ids checked first
+
+    def queue_notifications(self, rows: list[tuple]) -> None:
+        """A rehearsal tells nobody."""
 
     def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
         self.insert_leads(rows)

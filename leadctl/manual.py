@@ -35,6 +35,14 @@ class Move:
         return asdict(self)
 
 
+def _tell(cfg: Config, ledger: Ledger, lead_id: str, user: str, method: str, why: str | None,
+          now: datetime) -> None:
+    """Queue the new owner's notifications, inside the move's own transaction."""
+    from .notify import outbox_rows
+
+    ledger.queue_notifications(outbox_rows(cfg, [(lead_id, user, method, why)], now))
+
+
 def _at(cfg: Config, now: datetime) -> str:
     return now.astimezone(cfg.tz()).isoformat(timespec="seconds")
 
@@ -51,6 +59,7 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
             return Move(lead_id, False, lead["assigned_to"], reason=refusal)
         ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now), counted=False,
                          actor=actor, note=note)
+        _tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
 
 
@@ -119,6 +128,7 @@ def reassign(
                     continue
                 ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at, counted=False,
                                  actor=actor, note=note)
+                _tell(cfg, ledger, lead_id, target.id, MANUAL, note, now)
                 moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
                 continue
             if lead["type"] != group.record_type:
@@ -132,6 +142,7 @@ def reassign(
                 continue
             ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at, counted=True,
                              actor=actor, note=note, passed_over=decision.passed_over)
+            _tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
         if alloc is not None:
             ledger.save_usage(alloc.usage, alloc.dirty_usage)

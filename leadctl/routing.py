@@ -25,6 +25,8 @@ from .errors import LeadctlError
 from .intake import BadRecord, Record
 from .ledger import LEAD_COLUMNS, Ledger
 
+_ID, _OWNER, _METHOD, _REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))
+
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
@@ -239,6 +241,7 @@ class Router:
         rng: random.Random,
         replay: bool = False,
         actor: str | None = None,
+        notify: bool = True,
         group: str | None = None,
         batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
@@ -249,6 +252,7 @@ class Router:
         self.rng = rng
         self.replay = replay
         self.actor = actor  # who ran the route: kept on every assignment event
+        self.notify = notify  # queue the reps' notifications ([notify] decides which)
         self.group_name = group
         self.batch_size = batch_size or BATCH_SIZE
         self.on_batch = on_batch
@@ -446,6 +450,11 @@ class Router:
         written = self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
         if all_new and written != len(lead_rows):
             raise _Collision()
+        if self.notify:  # the reps' notifications, in the same transaction as their leads
+            from .notify import outbox_rows
+
+            assigned = [(r[_ID], r[_OWNER], r[_METHOD], r[_REASON]) for r in lead_rows if r[_OWNER]]
+            self.ledger.queue_notifications(outbox_rows(self.cfg, assigned, now))
         self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
         self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
         return out, len(lead_rows)

@@ -313,6 +313,31 @@ def create_app(service: Service, max_body: int = MAX_BODY):
                              Route("/healthz", get_health, methods=["GET"])])
 
 
+NOTIFY_EVERY = 2.0  # seconds between two looks at the outbox while serving
+
+
+def _deliver_forever(service: Service) -> None:
+    """`serve` tells the reps as it goes: the outbox is emptied every few seconds, by a
+    thread with its own connection that takes its turn with the request threads."""
+    import os
+
+    from .notify import send_due
+    from .render import err
+
+    password = os.environ.get("LEADCTL_SMTP_PASSWORD")
+    while True:
+        time.sleep(NOTIFY_EVERY)
+        try:
+            cfg, _ = service.config()
+            counts = send_due(cfg, service.ledger(cfg), datetime.now().astimezone(), password=password,
+                              turn=lambda: service.writing)
+        except Exception as exc:  # a locked or broken ledger: try again next round
+            err(f"notifications: {exc}")
+            continue
+        if counts:
+            err("notifications: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
 def run(service: Service, host: str, port: int, max_body: int) -> None:
     """Serve until SIGINT or SIGTERM: then stop taking connections, let the requests in
     flight finish (each commits or rolls back whole), and return."""
@@ -328,6 +353,7 @@ def run(service: Service, host: str, port: int, max_body: int) -> None:
     # with a line and exit 0 instead of a kill or a KeyboardInterrupt traceback.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
+    threading.Thread(target=_deliver_forever, args=(service,), name="leadctl-notify", daemon=True).start()
     uvicorn.run(create_app(service, max_body), host=host, port=port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=30)
     err("leadctl serve: stopped")

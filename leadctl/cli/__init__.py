@@ -280,12 +280,12 @@ def confirm(question: str, yes: bool) -> None:
     raise LeadctlError(f"{question.rstrip('?')}: pass --yes to confirm; nothing was changed")
 
 
-MODULES = ("setup", "route", "intake", "serve", "leads", "audit")  # each registers its commands
+MODULES = ("setup", "route", "intake", "serve", "notify", "leads", "audit")  # each registers its commands
 # Which module holds each top-level command, so a run imports and builds only the one it needs.
 OWNER = {"init": "setup", "config": "setup", "settings": "setup", "user": "setup", "group": "setup",
          "rule": "setup", "route": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
          "reassign": "leads", "release": "leads", "quota": "audit", "report": "audit",
-         "serve": "serve", "token": "serve"}
+         "serve": "serve", "token": "serve", "notify": "notify"}
 
 
 def build(command: str | None = None) -> typer.Typer:

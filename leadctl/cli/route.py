@@ -36,6 +36,7 @@ def route(
                        help="Use a mapping saved with `leadctl intake map add`.")] = None,
     shape: Annotated[Optional[Literal["google-ads", "typeform", "facebook"]], typer.Option("--shape",
                      help="JSON payloads of this tool (default: detected per record).")] = None,
+    no_notify: Annotated[bool, typer.Option("--no-notify", help="Tell nobody about these leads (backfills, imports).")] = False,
 ) -> None:
     """Route leads to users through the groups' rules, caps and rotations.
 
@@ -86,6 +87,7 @@ def route(
     try:
         router = Router(watcher.current, ledger, clock=lambda: datetime.now().astimezone(),
                         rng=random.Random(seed), replay=clock == "received", group=group, actor=st.actor,
+                        notify=not no_notify,
                         on_batch=tally.batch_done)
         for name in names:
             _route_one(router, name, fmt, tally, progress, read_as)

@@ -284,18 +284,22 @@ NameOpt = Annotated[Optional[str], typer.Option("--name", help="Display name.")]
 EmailOpt = Annotated[Optional[str], typer.Option("--email", help="Email address.")]
 RoleOpt = Annotated[Optional[Role], typer.Option("--role", help="standard, trusted (sees only own leads when isolation is on), manager or owner.")]
 PickupOpt = Annotated[Optional[bool], typer.Option("--pickup/--no-pickup", help="May pick up unassigned leads.")]
+NotifyOpt = Annotated[Optional[bool], typer.Option("--notify/--no-notify", help="Told about each lead they get (default on).")]
+HookOpt = Annotated[Optional[str], typer.Option("--webhook-url", metavar="URL", help="Their own chat webhook instead of the team's.")]
 
 
 @user_app.command("add")
 def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID, e.g. tom.")],
-             name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None) -> None:
+             name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
+             notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
     """Add a user (role standard, no pick-up unless given).
 
     Example: leadctl user add tom --name "Tom" --email tom@example.com --pickup
     """
     from ..config import User
 
-    user = User(user_id, name or "", email or "", role or "standard", bool(pickup))
+    user = User(user_id, name or "", email or "", role or "standard", bool(pickup),
+                notify=True if notify is None else notify, webhook_url=webhook_url or "")
     _change(ctx, lambda m, c: m.add_user(c, user), f"added user '{user_id}'")
 
 
@@ -303,13 +307,15 @@ def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar=
 def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")],
               name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
               active: Annotated[Optional[bool], typer.Option("--active/--inactive",
-                                help="An inactive user is skipped by every group and gets no leads.")] = None) -> None:
+                                help="An inactive user is skipped by every group and gets no leads.")] = None,
+              notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
     """Change a user.
 
     Example: leadctl user edit tom --inactive
     """
-    _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email, role=role,
-                                          pickup=pickup, active=active), f"updated user '{user_id}'")
+    _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email, role=role, pickup=pickup,
+                                          active=active, notify=notify, webhook_url=webhook_url),
+            f"updated user '{user_id}'")
 
 
 @user_app.command("remove")

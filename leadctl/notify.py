@@ -1,0 +1,185 @@
+"""Telling reps about their leads: outbox rows, the message, and delivery that survives crashes.
+
+Every assignment to a user queues its notifications in the same ledger transaction
+as the assignment (`outbox_rows`): an email to the user's address when [notify] has
+an SMTP server, a chat message when there is a webhook URL (the user's own, else the
+team's). `send_due` claims due rows in a transaction (two senders never take the
+same row), delivers them outside it, and marks each sent, or due again after an
+exponential back-off, or `failed` after `max_attempts`. Delivery is at least once:
+a sender that dies between sending and marking leaves a claim that runs out, and the
+row is sent again with the same key (the email's Message-ID, the webhook's
+Idempotency-Key), so a receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from contextlib import nullcontext
+from datetime import datetime, timedelta, timezone
+
+from .config import Config, Notify
+
+LEASE = timedelta(minutes=5)  # how long a claim holds before another sender may take the row
+METHOD_WORDS = {
+    "sequential": "your turn in the round robin of group '{group}'",
+    "random": "drawn for you in group '{group}'",
+    "weighted": "your share of group '{group}'",
+    "owner": "the lead names you as its owner",
+    "creator": "you created it",
+    "duplicate": "you have this customer's earlier lead",
+    "pickup": "you picked it up",
+    "manual": "it was reassigned to you",
+}
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def outbox_rows(cfg: Config, assigned: list[tuple[str, str, str | None, str | None]], now: datetime) -> list[tuple]:
+    """The notifications owed for (lead id, user, method, reason) assignments, as ledger rows."""
+    n = cfg.notify
+    if not (n.email or n.webhook_url or any(u.webhook_url for u in cfg.users)):
+        return []
+    users = {u.id: u for u in cfg.users}
+    at = _utc(now)
+    rows = []
+    for lead_id, user_id, method, reason in assigned:
+        user = users.get(user_id)
+        if user is None or not user.notify:
+            continue
+        if n.email and user.email:
+            rows.append((uuid.uuid4().hex, lead_id, user_id, "email", user.email, method, reason, at, at))
+        url = user.webhook_url or n.webhook_url
+        if url:
+            rows.append((uuid.uuid4().hex, lead_id, user_id, "webhook", url, method, reason, at, at))
+    return rows
+
+
+def message(row: dict) -> tuple[str, str]:
+    """(subject, text) for one notification: this lead's id, source, contact fields and why
+    it is the rep's — and nothing of any other lead."""
+    fields = json.loads(row["fields"]) if row.get("fields") else {}
+    name = fields.get("name") or fields.get("full_name") or " ".join(
+        v for v in (fields.get("first_name"), fields.get("last_name")) if v)
+    why = METHOD_WORDS.get(row.get("method") or "", row.get("method") or "assigned to you")
+    why = why.format(group=row.get("group") or "?")
+    if row.get("reason"):
+        why += f" ({row['reason']})"
+    lines = [f"Lead {row['lead_id']} is yours: {why}."]
+    for label, value in (("Name", name), ("Email", fields.get("email")), ("Phone", fields.get("phone")),
+                         ("Source", row.get("source") or fields.get("source"))):
+        if value:
+            lines.append(f"{label}: {value}")
+    lines.append(f"See it with: leadctl leads show {row['lead_id']}")
+    return f"New lead for you: {row['lead_id']}", "\n".join(lines) + "\n"
+
+
+class Mailer:
+    """One SMTP session for a whole run of `send_due`, opened when the first email is due and
+    opened again after any failure (a refused address leaves the session usable, a dropped
+    connection does not)."""
+
+    def __init__(self, n: Notify, password: str | None):
+        self.n = n
+        self.password = password
+        self.smtp = None
+
+    def send(self, row: dict, subject: str, text: str) -> None:
+        import smtplib
+        from email.message import EmailMessage
+
+        msg = EmailMessage()
+        msg["From"] = self.n.smtp_from
+        msg["To"] = row["address"]
+        msg["Subject"] = subject
+        msg["Message-ID"] = f"<{row['key']}@leadctl>"  # the same on a repeat: receivers can drop it
+        msg.set_content(text)
+        if self.smtp is None:
+            n = self.n
+            server = smtplib.SMTP_SSL if n.smtp_security == "ssl" else smtplib.SMTP
+            smtp = server(n.smtp_host, n.smtp_port, timeout=15)
+            if n.smtp_security == "starttls":
+                smtp.starttls()
+            if n.smtp_user:
+                smtp.login(n.smtp_user, self.password or "")
+            self.smtp = smtp
+        try:
+            self.smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused:
+            raise
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:
+                pass
+            self.smtp = None
+
+
+def send_webhook(row: dict, text: str) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(
+        row["address"], data=json.dumps({"text": text}).encode("utf-8"), method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": row["key"], "User-Agent": "leadctl"})
+    with urllib.request.urlopen(request, timeout=15) as response:
+        response.read()
+
+
+def deliver(mailer: Mailer, row: dict) -> None:
+    subject, text = message(row)
+    if row["channel"] == "email":
+        mailer.send(row, subject, text)
+    else:
+        send_webhook(row, text)
+
+
+def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None, batch: int = 50,
+             turn=None) -> Counter:
+    """Deliver every notification due at `now`; counts by outcome (sent, retry, failed).
+    `turn()`, if given, is held around each ledger transaction (a server's writers' turn)."""
+    turn = turn or nullcontext
+    n = cfg.notify
+    counts: Counter = Counter()
+    stamp, until = _utc(now), _utc(now + LEASE)
+    mailer = Mailer(n, password)
+    try:
+        return _send_claimed(ledger, n, mailer, stamp, until, batch, turn, counts)
+    finally:
+        mailer.close()
+
+
+def _send_claimed(ledger, n: Notify, mailer: Mailer, stamp: str, until: str, batch: int, turn,
+                  counts: Counter) -> Counter:
+    now = datetime.fromisoformat(stamp)
+    while True:
+        with turn(), ledger.write():
+            rows = ledger.claim_notifications(stamp, until, batch)
+        if not rows:
+            return counts
+        for row in rows:
+            try:
+                deliver(mailer, row)
+                error = None
+            except Exception as exc:  # a refused address, a server that is down, a timeout
+                error = f"{type(exc).__name__}: {exc}"
+            with turn(), ledger.write():
+                if error is None:
+                    ledger.notification_done(row["id"], _utc(datetime.now(timezone.utc)))
+                    counts["sent"] += 1
+                    continue
+                attempts = row["attempts"] + 1
+                if attempts >= n.max_attempts:
+                    ledger.notification_failed(row["id"], error, None)
+                    counts["failed"] += 1
+                else:
+                    wait = timedelta(seconds=n.retry_seconds * 2 ** (attempts - 1))
+                    ledger.notification_failed(row["id"], error, _utc(now + wait))
+                    counts["retry"] += 1

@@ -1,0 +1,234 @@
+"""Telling the reps: a real SMTP server (aiosmtpd) and a real HTTP receiver on loopback ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    """A real SMTP server; addresses in `refuse` are answered 550 for good."""
+
+    def __init__(self, port: int, refuse: set[str] = frozenset()):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.refuse = set(refuse)
+        box = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address in box.refuse:
+                    return "550 5.1.1 no such mailbox"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):
+                box.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+class Hook:
+    """A real HTTP receiver recording each POST."""
+
+    def __init__(self):
+        self.posts: list = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.posts.append((self.path, dict(self.headers), json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def servers():
+    started = []
+
+    def mailbox(port: int, refuse=frozenset()) -> Mailbox:
+        started.append(Mailbox(port, refuse))
+        return started[-1]
+
+    def hook() -> Hook:
+        started.append(Hook())
+        return started[-1]
+
+    yield mailbox, hook
+    for s in started:
+        s.stop()
+
+
+def team(lc, smtp_port: int, hook_url: str | None = None, **extra: str):
+    lc("user", "add", "tom", "--email", "tom@example.com")
+    lc("user", "add", "ann", "--email", "ann@example.com")
+    lc.team(users=("tom", "ann"))
+    options = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_port), "--smtp-from", "leads@example.com",
+               "--smtp-security", "none", "--retry-seconds", "0"]
+    if hook_url:
+        options += ["--webhook-url", hook_url]
+    for key, value in extra.items():
+        options += [f"--{key.replace('_', '-')}", value]
+    lc("notify", "setup", *options)
+
+
+LEAD = '{"id": "N-1", "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 7700 900123", "source": "web"}\n'
+
+
+def test_a_routed_lead_gives_one_email_to_the_right_address_and_one_webhook_post(lc, servers):
+    mailbox, hook = servers
+    port = free_port()
+    box, chat = mailbox(port), hook()
+    team(lc, port, chat.url)
+    lc.jsonl("route", "--format", "jsonl", input=LEAD + '{"id": "N-2", "name": "Other Person"}\n')
+    lc("notify", "send")
+    to_tom = [m for rcpt, m in box.messages if rcpt == ["tom@example.com"]]
+    assert len(box.messages) == 2 and len(to_tom) == 1  # N-1 to tom, N-2 to ann
+    text = to_tom[0].get_content()
+    assert "N-1" in text and "Ada Lovelace" in text and "ada@example.com" in text and "web" in text
+    assert "round robin" in text and "N-2" not in text and "Other Person" not in text  # no other lead's data
+    assert to_tom[0]["Message-ID"].startswith("<") and to_tom[0]["Message-ID"].endswith("@leadctl>")
+    assert len(chat.posts) == 2 and all(p[1].get("Idempotency-Key") for p in chat.posts)
+    assert any("N-1" in p[2]["text"] for p in chat.posts)
+    assert {n["status"] for n in lc.json("notify", "list")} == {"sent"}
+    lc("notify", "send")
+    assert len(box.messages) == 2  # nothing twice
+
+
+def test_smtp_down_stays_pending_then_is_delivered_when_it_is_back(lc, servers):
+    mailbox, _ = servers
+    port = free_port()
+    team(lc, port)
+    lc.jsonl("route", "--format", "jsonl", "--no-notify", input='{"id": "QUIET"}\n')
+    lc("notify", "setup", "--retry-seconds", "3600")
+    lc.jsonl("route", "--format", "jsonl", input=LEAD)
+    lc("notify", "send")  # nobody listens on the port yet
+    (pending,) = lc.json("notify", "list")
+    assert pending["status"] == "pending" and pending["attempts"] == 1 and "Connection" in pending["last_error"]
+    box = mailbox(port)
+    lc("notify", "retry", str(pending["id"]))
+    lc("notify", "send")
+    assert [rcpt for rcpt, _ in box.messages] == [["ann@example.com"]]  # tom had QUIET, told to nobody
+    assert lc.json("notify", "list")[0]["status"] == "sent"
+
+
+def test_a_sender_killed_between_sending_and_marking_sends_again_with_the_same_key(lc, servers, monkeypatch):
+    from leadctl.config import load
+    from leadctl.ledger import Ledger
+    from leadctl.notify import LEASE, send_due
+
+    mailbox, _ = servers
+    port = free_port()
+    box = mailbox(port)
+    team(lc, port)
+    lc.jsonl("route", "--format", "jsonl", input=LEAD)
+    cfg = load(lc.config)
+    now = datetime.now().astimezone()
+
+    def died(*args, **kwargs):
+        raise SystemExit("killed")  # the process ends after the message left, before it is marked
+
+    ledger = Ledger.open(lc.db)
+    monkeypatch.setattr(Ledger, "notification_done", died)
+    with pytest.raises(SystemExit):
+        send_due(cfg, ledger, now)
+    monkeypatch.undo()
+    ledger.close()
+    ledger = Ledger.open(lc.db)
+    assert send_due(cfg, ledger, now)["sent"] == 0  # still claimed by the dead sender
+    assert send_due(cfg, ledger, now + LEASE + timedelta(seconds=1))["sent"] == 1  # the claim ran out
+    ledger.close()
+    first, second = (m for _, m in box.messages)
+    assert first["Message-ID"] == second["Message-ID"]  # the receiver can drop the repeat
+
+
+def test_a_permanently_failing_address_ends_failed_after_the_retry_limit(lc, servers):
+    mailbox, _ = servers
+    port = free_port()
+    mailbox(port, refuse={"tom@example.com"})
+    team(lc, port, max_attempts="3")
+    lc.jsonl("route", "--format", "jsonl", input=LEAD)
+    result = lc("notify", "send", ok=None)
+    assert result.exit_code == 1 and "failed 1" in result.stderr
+    (failed,) = lc.json("notify", "list", "--status", "failed")
+    assert failed["attempts"] == 3 and "550" in failed["last_error"]
+    lc("notify", "retry", "--failed")
+    assert lc.json("notify", "list")[0]["status"] == "pending"
+
+
+def test_no_notify_and_opted_out_users_get_nothing(lc, servers):
+    mailbox, _ = servers
+    port = free_port()
+    box = mailbox(port)
+    team(lc, port)
+    lc.jsonl("route", "--format", "jsonl", "--no-notify", input='{"id": "B-1"}\n{"id": "B-2"}\n')
+    lc("user", "edit", "tom", "--no-notify")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "B-3"}\n{"id": "B-4"}\n')  # tom, ann
+    lc("notify", "send")
+    assert [rcpt for rcpt, _ in box.messages] == [["ann@example.com"]]
+
+
+def test_manual_moves_tell_the_new_owner_and_a_rolled_back_batch_tells_nobody(lc, servers):
+    mailbox, _ = servers
+    port = free_port()
+    box = mailbox(port)
+    team(lc, port)
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "M-1"}\n')  # tom
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "M-2"}\n{"id": "M-1"}\n')  # ann; M-1 collides: redone
+    lc("reassign", "M-1", "--to", "ann", "--note", "speaks German")
+    lc("notify", "send")
+    assert sorted(r[0] for r, _ in box.messages) == ["ann@example.com", "ann@example.com", "tom@example.com"]
+    moved = [m.get_content() for r, m in box.messages if "reassigned" in m.get_content()]
+    assert len(moved) == 1 and "speaks German" in moved[0]
+
+
+def test_serve_tells_the_rep_in_the_background(lc, servers):
+    import time
+
+    from tests.test_serve import Server
+
+    mailbox, _ = servers
+    port = free_port()
+    box = mailbox(port)
+    team(lc, port)
+    secret = lc("token", "add", "web").stdout.strip()
+    server = Server(lc)
+    try:
+        assert server.post(LEAD, token=secret)[0] == 200
+        deadline = time.monotonic() + 20
+        while not box.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        code, log = server.stop()
+    assert [rcpt for rcpt, _ in box.messages] == [["tom@example.com"]] and code == 0
+    assert "notifications: sent=1" in log
