@@ -235,6 +235,9 @@ class Ledger:
         ledger that cannot be written (a read-only folder or file) is opened
         for reading only.
         """
+        if str(path).startswith(("postgresql:", "postgres:")):
+            raise LeadctlError("this leadctl keeps its ledger in SQLite only: a PostgreSQL ledger"
+                               " (postgresql://...) is not built yet; pass a file path to --db")
         path = Path(path)
         if not path.exists():
             if not create:

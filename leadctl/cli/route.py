@@ -301,9 +301,9 @@ def _summary(tally: _Tally, dry_run: bool) -> None:
                  right=["assigned", *methods])
     line = (f"unassigned: {totals['unassigned']}   skipped (already in the ledger): {totals['skipped']}"
             f"   rejected: {totals['rejected']}   blank rows ignored: {tally.blank_rows()}")
-    render.note(line)
+    render.say(line)  # part of the table output (the contract's summary), on a terminal or not
     for reason, n in reasons.most_common(3):
-        render.note(f"  rejected x{n}: {reason}")
+        render.say(f"  rejected x{n}: {reason}")
 
 
 def register(app: typer.Typer) -> None:
