@@ -306,3 +306,37 @@ def test_a_batch_meeting_an_id_already_in_the_ledger_is_decided_again_without_a_
     assert len(lc.json("leads", "show", "L2")["history"]) == 1
     assert {q["user"]: q["daily_used"] for q in lc.json("quota")} == {"a": 2, "b": 2, "c": 1}
     assert lc.json("group", "show", "tele-sales")["next"] == "c"
+
+
+def test_received_at_offsets_cached_per_minute_equal_parsing_each_one():
+    """routing.LocalTimes claims exactly `parse_when(...).isoformat(timespec="seconds")` and
+    its local day, in zones with DST gaps and folds, at the calendar's ends, for bad text too."""
+    from zoneinfo import ZoneInfo
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from leadctl.routing import LocalTimes, parse_when
+
+    zones = [ZoneInfo(z) for z in ("Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
+                                   "Pacific/Kiritimati", "UTC")]
+    texts = st.one_of(
+        st.datetimes().map(lambda d: d.isoformat(timespec="seconds")),
+        st.sampled_from(["2026-03-29T01:30:00", "2026-10-25T01:30:00", "2026-02-30T10:00:00",
+                         "2026-11-23T10:00:60", "2026-11-23T24:00:00", "2026-11-23T10:00:0x", "0001-01-01T00:00:00",
+                         "9999-12-31T23:59:59", "２０２６-11-23T10:00:00"]))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.sampled_from(zones), texts)
+    def check(tz, text):
+        fast = LocalTimes(tz)
+        try:
+            expected = parse_when(text, tz)
+        except (ValueError, OverflowError):
+            with pytest.raises((ValueError, OverflowError)):
+                fast(text)
+            return
+        assert fast(text) == (expected.isoformat(timespec="seconds"), expected.date().isoformat())
+        assert fast(text) == (expected.isoformat(timespec="seconds"), expected.date().isoformat())  # cached
+
+    check()
