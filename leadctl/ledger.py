@@ -801,17 +801,6 @@ class Rehearsal:
     def insert_events(self, rows: list[tuple]) -> None:
         """Events are not kept: nothing in a route reads them back."""
 
-    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
-        """The number of each passed-over list, added the first time it is seen."""
-        texts = list(texts)
-        if not texts:
-            return {}
-        self.conn.executemany("INSERT OR IGNORE INTO passed_over_sets (text) VALUES (?)", [(t,) for t in texts])
-        return dict(self.conn.execute(
-            "SELECT text, id FROM passed_over_sets WHERE text IN (SELECT value FROM json_each(?))",
-            (json.dumps(texts),),
-        ))
-
     savepoints = False  # a rehearsal decides every batch with the ids checked first
 
     def queue_notifications(self, rows: list[tuple]) -> None:

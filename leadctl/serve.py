@@ -125,7 +125,7 @@ def _google_key(body: bytes) -> str | None:
 def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
     """POST /leads, once the body is read: credentials, records, routing, the answer."""
     from .config import mapping as saved_mapping
-    from .intake import IntakeError, Options, parse_mapping
+    from .intake import IntakeError, Options
     from .ledger import LedgerBusy
     from .routing import REJECTED, Router
     from .tokens import check

@@ -7,7 +7,7 @@ with `route --mapping hubspot`, so nobody retypes it.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 

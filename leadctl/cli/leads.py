@@ -123,18 +123,8 @@ def leads_show(
     import json
 
     from .. import render
-    from ..access import can_see
 
-    st = state(ctx)
-    cfg = st.config()
-    ledger = st.ledger(cfg, create=False)
-    try:
-        row = ledger.lead(lead_id)
-        if row is None or not can_see(cfg, as_user, row):
-            raise Refused(f"unknown lead '{lead_id}'")
-        history = _history(ledger, lead_id)
-    finally:
-        ledger.close()
+    row, history = _lead_with_history(ctx, lead_id, as_user)
     fields = json.loads(row["fields"])
     lead = {**fields, **_public(row), "fields": fields, "history": history}
     if fmt == "json":
@@ -170,8 +160,15 @@ def leads_explain(
     Example: leadctl leads explain FB-0019
     """
     from .. import render
-    from ..access import can_see
     from ..explain import explain
+
+    row, history = _lead_with_history(ctx, lead_id, as_user)
+    render.say(explain(_public(row), history))
+
+
+def _lead_with_history(ctx: typer.Context, lead_id: str, as_user: str | None) -> tuple[dict, list[dict]]:
+    """The lead's row and its history, if `as_user` may see it; else "unknown lead" (exit 1)."""
+    from ..access import can_see
 
     st = state(ctx)
     cfg = st.config()
@@ -180,10 +177,9 @@ def leads_explain(
         row = ledger.lead(lead_id)
         if row is None or not can_see(cfg, as_user, row):
             raise Refused(f"unknown lead '{lead_id}'")
-        history = _history(ledger, lead_id)
+        return row, _history(ledger, lead_id)
     finally:
         ledger.close()
-    render.say(explain(_public(row), history))
 
 
 MoveFormat = Annotated[Literal["text", "json"], typer.Option("--format", "-o", help="text: a line per lead; json: an array.")]
