@@ -232,3 +232,22 @@ def test_serve_tells_the_rep_in_the_background(lc, servers):
         code, log = server.stop()
     assert [rcpt for rcpt, _ in box.messages] == [["tom@example.com"]] and code == 0
     assert "notifications: sent=1" in log
+
+
+def test_two_senders_at_once_never_send_the_same_notification_twice(lc, servers):
+    import subprocess
+    import sys
+    from collections import Counter
+
+    mailbox, _ = servers
+    port = free_port()
+    box = mailbox(port)
+    team(lc, port)
+    lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "P-{i}"}}\n' for i in range(300)))
+    senders = [subprocess.Popen([sys.executable, "-m", "leadctl", "--config", str(lc.config), "--db", str(lc.db),
+                                 "notify", "send"], stderr=subprocess.PIPE) for _ in range(2)]
+    logs = [p.communicate(timeout=120)[1].decode() for p in senders]
+    assert [p.returncode for p in senders] == [0, 0], logs
+    keys = Counter(m["Message-ID"] for _, m in box.messages)
+    assert len(keys) == 300 and set(keys.values()) == {1}
+    assert {n["status"] for n in lc.json("notify", "list")} == {"sent"}
