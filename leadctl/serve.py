@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -154,6 +155,8 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
                 outcomes = [o for batch in router.route_batches(records) for o in batch]
         except LedgerBusy:
             return Answer(503, {"error": "the ledger is busy; retry"})
+        except sqlite3.Error:  # a full disk, a damaged file: nothing of the batch in flight was kept
+            return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
         except IntakeError as exc:
             return Answer(400, {"error": str(exc)})
         except LeadctlError as exc:  # an unknown group, mapping or shape in the query

@@ -31,15 +31,16 @@ def check(tokens: list[dict], authorization: str | None, signature: str | None, 
     """
     found = None
     if authorization and authorization[:7].lower() == "bearer ":
-        offered = digest(authorization[7:].strip())
+        offered = digest(authorization[7:].strip()).encode()
         for t in tokens:
-            if t["kind"] == "bearer" and hmac.compare_digest(offered, t["token_hash"] or ""):
+            if t["kind"] == "bearer" and hmac.compare_digest(offered, (t["token_hash"] or "").encode()):
                 found = t
     if found is None and signature and signature.startswith("sha256="):
-        offered = signature[7:].strip().lower()
+        # Bytes, not str: compare_digest refuses non-ASCII text, and headers can hold any byte.
+        offered = signature[7:].strip().lower().encode("utf-8", "replace")
         for t in tokens:
             if t["kind"] == "hmac" and t["secret"]:
-                expected = hmac.new(t["secret"].encode("utf-8"), body, hashlib.sha256).hexdigest()
+                expected = hmac.new(t["secret"].encode("utf-8"), body, hashlib.sha256).hexdigest().encode()
                 if hmac.compare_digest(offered, expected):
                     found = t
     return found

@@ -159,6 +159,8 @@ def test_signed_requests_and_a_revoked_token(lc, server):
     bad = "sha256=" + hmac.new(b"not the secret", body, hashlib.sha256).hexdigest()
     assert s.post(b'{"id": "H2"}', headers={"X-Hub-Signature-256": bad})[0] == 401
     assert s.post(b'{"id": "H3"}', headers={"X-Hub-Signature-256": good})[0] == 401  # signed another body
+    assert s.post(b'{"id": "H5"}', headers={"X-Hub-Signature-256": "sha256=\xe9\xff"})[0] == 401  # not a 500
+    assert s.post(b'{"id": "H6"}', headers={"Authorization": "Bearer \xe9"})[0] == 401
     lc("token", "revoke", "web")
     assert s.post('{"id": "H4"}', token=bearer)[0] == 401  # from the next request on, no restart
 
