@@ -349,7 +349,13 @@ def run(service: Service, host: str, port: int, max_body: int) -> None:
     from .render import err
 
     import signal
+    import socket
 
+    try:  # a port already taken or not ours to take: one line, before uvicorn's own log
+        with socket.create_server((host, port), reuse_port=False):
+            pass
+    except OSError as exc:
+        raise LeadctlError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     err(f"leadctl serve: listening on http://{host}:{port} (POST /leads, GET /healthz)")
     # uvicorn catches SIGINT/SIGTERM, finishes the requests in flight, then raises the signal
     # again for the handler that was there before: let that be a quiet one, so a stop ends

@@ -279,3 +279,14 @@ def test_a_reps_token_sees_what_isolation_allows_and_picks_up_by_the_rules(lc, s
     assert refused[0] == 409 and "not unassigned" in refused[1]["error"]
     assert s.request("POST", "/leads/NOPE/pickup", headers={"Authorization": f"Bearer {rep}"})[0] == 404
     assert seen(rep) == ["M1", "M3"]
+
+
+def test_a_port_already_taken_is_one_line_and_exit_2(lc):
+    lc.team(users=("a",))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("--config", str(lc.config), "--db", str(lc.db), "serve", "--port", str(port), timeout=60)
+    assert result.returncode == 2 and result.stderr.decode().startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert len(result.stderr.splitlines()) == 1
