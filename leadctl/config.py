@@ -427,6 +427,12 @@ def warnings(cfg: Config) -> list[str]:
             out.append(f"group '{g.name}' has pick-up statuses but no member may pick up leads")
     if not cfg.groups:
         out.append("no group yet: `leadctl route` has nowhere to send leads (`leadctl group add NAME`)")
+    if cfg.notify.email:
+        silent = [u.id for u in cfg.users if u.active and u.notify and not u.email
+                  and not (u.webhook_url or cfg.notify.webhook_url)]
+        if silent:
+            out.append(f"[notify] sends email, but {', '.join(silent[:5])} {'has' if len(silent) == 1 else 'have'}"
+                       " no email address: they will not be told (`leadctl user edit ID --email ...`)")
     if cfg.groups and cfg.default_group is None:
         out.append("no default group: leads that match no rule are rejected (`leadctl rule default GROUP`)")
     return out

@@ -251,3 +251,9 @@ def test_two_senders_at_once_never_send_the_same_notification_twice(lc, servers)
     keys = Counter(m["Message-ID"] for _, m in box.messages)
     assert len(keys) == 300 and set(keys.values()) == {1}
     assert {n["status"] for n in lc.json("notify", "list")} == {"sent"}
+
+
+def test_config_check_warns_about_reps_who_cannot_be_told(lc):
+    lc("user", "add", "nomail")
+    lc("notify", "setup", "--smtp-host", "127.0.0.1", "--smtp-from", "leads@example.com")
+    assert "nomail has no email address" in lc("config", "check").stderr
