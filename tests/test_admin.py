@@ -105,7 +105,9 @@ def test_why_denise_got_it_capped_members_are_passed_over(lc):
     data = "".join(json.dumps({"id": f"FB-{i:04d}"}) + "\n" for i in range(1, 6))
     out = lc.jsonl("route", "--format", "jsonl", input=data)
     assert out[4]["assigned_to"] == "denise"
-    event = lc.json("leads", "show", "FB-0005")["history"][0]
+    shown = lc.json("leads", "show", "FB-0005")
+    assert "passed_over" not in shown and "passed_over" not in lc.json("leads", "list", "--all-fields")[4]
+    event = shown["history"][0]
     assert event["passed_over"] == [{"user": "tom", "why": "daily cap"}, {"user": "stephanie", "why": "daily cap"},
                                     {"user": "lewis", "why": "daily cap"}]
     words = lc("leads", "explain", "FB-0005").stdout

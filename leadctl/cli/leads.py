@@ -15,8 +15,9 @@ leads_app = typer.Typer(help="List leads and show one lead with its history.", n
 
 
 def _public(row: dict) -> dict:
-    """A ledger row as users see it: `group`, not the column name."""
-    out = {k: v for k, v in row.items() if k not in ("fields", "email_key", "phone_key", "group_name")}
+    """A ledger row as users see it: `group`, not the column name; no storage details (the
+    match keys, the number of a passed-over list: the history says who was passed over)."""
+    out = {k: v for k, v in row.items() if k not in ("fields", "email_key", "phone_key", "group_name", "passed_over")}
     out["group"] = row["group_name"]
     return out
 
