@@ -292,12 +292,8 @@ class Allocator:
         get = self.usage.get
         name = group.name
 
-        def eligible(m: Slot) -> bool:  # `has_room`, with each look-up made only if needed
-            if not m.active or m.user == exclude:
-                return False
-            if m.daily and get((name, m.user, dkey), 0) >= m.daily:
-                return False
-            return not (m.monthly and get((name, m.user, mkey), 0) >= m.monthly)
+        def eligible(m: Slot) -> bool:
+            return self._has_room(m, name, dkey, mkey, exclude)
 
         rotation = self.rotations.get(name)
         if rotation is None:
@@ -315,18 +311,8 @@ class Allocator:
             key = (name, dkey, exclude, tuple(map(id, skipped)))  # the plan's own Slot objects
             passed = self._passed.get(key)
         if skipped and passed is None:
-            def why(m: Slot) -> str:
-                if not m.active:
-                    return "inactive"
-                if m.user == exclude:
-                    return "handing over"
-                if m.daily and get((name, m.user, dkey), 0) >= m.daily:
-                    return "daily cap"
-                if m.monthly and get((name, m.user, mkey), 0) >= m.monthly:
-                    return "monthly cap"
-                return "weight 0"
-
-            passed = self._passed[key] = passed_over_text([(m.user, why(m)) for m in skipped])
+            passed = self._passed[key] = passed_over_text(
+                [(m.user, self._why(m, name, dkey, mkey, exclude)) for m in skipped])
         dk, mk = (name, user, dkey), (name, user, mkey)
         self.usage[dk] = get(dk, 0) + 1
         self.usage[mk] = get(mk, 0) + 1

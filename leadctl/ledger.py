@@ -36,12 +36,11 @@ class LedgerBusy(LeadctlError):
     """Another writer held the ledger past the busy timeout (a later try may succeed)."""
 
 
-def _busy_timeout_ms(override: float | None = None) -> int:
-    if override is not None:
-        return int(override * 1000)
+def _busy_timeout_ms(default: float | None = None) -> int:
+    """LEADCTL_BUSY_TIMEOUT (seconds) when set, else `default` seconds, else BUSY_TIMEOUT_MS."""
     raw = os.environ.get("LEADCTL_BUSY_TIMEOUT")
     if not raw:
-        return BUSY_TIMEOUT_MS
+        return BUSY_TIMEOUT_MS if default is None else int(default * 1000)
     try:
         seconds = float(raw)
     except ValueError:
@@ -797,9 +796,6 @@ class Rehearsal:
                 key = row[at[f"{field}_key"]]
                 if key:
                     self.owners[field].setdefault(key, []).append((row[at["id"]], row[at["type"]], owner))
-
-    def insert_events(self, rows: list[tuple]) -> None:
-        """Events are not kept: nothing in a route reads them back."""
 
     savepoints = False  # a rehearsal decides every batch with the ids checked first
 

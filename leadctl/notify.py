@@ -151,35 +151,29 @@ def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None,
     stamp, until = _utc(now), _utc(now + LEASE)
     mailer = Mailer(n, password)
     try:
-        return _send_claimed(ledger, n, mailer, stamp, until, batch, turn, counts)
+        while True:
+            with turn(), ledger.write():
+                rows = ledger.claim_notifications(stamp, until, batch)
+            if not rows:
+                return counts
+            for row in rows:
+                try:
+                    deliver(mailer, row)
+                    error = None
+                except Exception as exc:  # a refused address, a server that is down, a timeout
+                    error = f"{type(exc).__name__}: {exc}"
+                with turn(), ledger.write():
+                    if error is None:
+                        ledger.notification_done(row["id"], _utc(datetime.now(timezone.utc)))
+                        counts["sent"] += 1
+                        continue
+                    attempts = row["attempts"] + 1
+                    if attempts >= n.max_attempts:
+                        ledger.notification_failed(row["id"], error, None)
+                        counts["failed"] += 1
+                    else:
+                        wait = timedelta(seconds=n.retry_seconds * 2 ** (attempts - 1))
+                        ledger.notification_failed(row["id"], error, _utc(now + wait))
+                        counts["retry"] += 1
     finally:
         mailer.close()
-
-
-def _send_claimed(ledger, n: Notify, mailer: Mailer, stamp: str, until: str, batch: int, turn,
-                  counts: Counter) -> Counter:
-    now = datetime.fromisoformat(stamp)
-    while True:
-        with turn(), ledger.write():
-            rows = ledger.claim_notifications(stamp, until, batch)
-        if not rows:
-            return counts
-        for row in rows:
-            try:
-                deliver(mailer, row)
-                error = None
-            except Exception as exc:  # a refused address, a server that is down, a timeout
-                error = f"{type(exc).__name__}: {exc}"
-            with turn(), ledger.write():
-                if error is None:
-                    ledger.notification_done(row["id"], _utc(datetime.now(timezone.utc)))
-                    counts["sent"] += 1
-                    continue
-                attempts = row["attempts"] + 1
-                if attempts >= n.max_attempts:
-                    ledger.notification_failed(row["id"], error, None)
-                    counts["failed"] += 1
-                else:
-                    wait = timedelta(seconds=n.retry_seconds * 2 ** (attempts - 1))
-                    ledger.notification_failed(row["id"], error, _utc(now + wait))
-                    counts["retry"] += 1

@@ -60,32 +60,14 @@ class Service:
             return cfg, self.watcher.problem
 
     def ledger(self, cfg):
-        """This thread's connection to the ledger (opened once; `close()` on it is a no-op)."""
-        import os
-
+        """This thread's connection to the ledger, opened once and kept for its next requests."""
         from .ledger import Ledger
 
         path = Path(self.db or cfg.ledger_path())
         kept = getattr(self.local, "ledger", None)
-        if kept is not None and kept.path == path:
-            return kept
-        wait = float(os.environ["LEADCTL_BUSY_TIMEOUT"]) if os.environ.get("LEADCTL_BUSY_TIMEOUT") else BUSY_TIMEOUT
-        ledger = self.local.ledger = _Kept(Ledger.open(path, busy_timeout=wait))
-        return ledger
-
-
-class _Kept:
-    """A ledger kept open for the thread's next request: everything but `close()`."""
-
-    def __init__(self, ledger):
-        self._ledger = ledger
-        self.path = ledger.path
-
-    def __getattr__(self, name):
-        return getattr(self._ledger, name)
-
-    def close(self) -> None:
-        """Kept open on purpose."""
+        if kept is None or kept.path != path:
+            kept = self.local.ledger = Ledger.open(path, busy_timeout=BUSY_TIMEOUT)
+        return kept
 
 
 def records_from(body: bytes, content_type: str, options):
@@ -123,12 +105,9 @@ def _google_key(body: bytes) -> str | None:
     return f"Bearer {key}" if isinstance(key, str) else None
 
 
-def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
-    """POST /leads, once the body is read: credentials, records, routing, the answer."""
-    from .config import mapping as saved_mapping
-    from .intake import IntakeError, Options
-    from .ledger import LedgerBusy
-    from .routing import REJECTED, Router
+def _authenticate(service: Service, headers: dict, body: bytes):
+    """(config, ledger, token row) for a request with good credentials, else the Answer
+    that refuses it. The ledger is this thread's kept connection."""
     from .tokens import check
 
     try:
@@ -137,32 +116,43 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
         return Answer(503, {"error": f"the config cannot be used: {exc}"})
     try:
         ledger = service.ledger(cfg)
+    except LeadctlError as exc:  # busy past the timeout, or not a ledger this leadctl can use
+        return Answer(503, {"error": f"the ledger cannot be used: {exc}; retry"})
+    authorization = headers.get("authorization") or _google_key(body)
+    token = check(ledger.live_tokens(), authorization, headers.get("x-hub-signature-256"), body)
+    if token is None:
+        return Answer(401, {"error": "missing or wrong credentials (Authorization: Bearer TOKEN,"
+                                     " or X-Hub-Signature-256 for a signing token)"})
+    return cfg, ledger, token
+
+
+def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
+    """POST /leads, once the body is read: credentials, records, routing, the answer."""
+    from .config import mapping as saved_mapping
+    from .intake import IntakeError, Options
+    from .ledger import LedgerBusy
+    from .routing import REJECTED, Router
+
+    found = _authenticate(service, headers, body)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, token = found
+    try:
+        columns = saved_mapping(cfg, query["mapping"]) if query.get("mapping") else {}
+        options = Options(mapping=columns, shape=query.get("shape") or None)
+        records = list(records_from(body, headers.get("content-type", ""), options))
+        with service.writing:
+            router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
+                            actor=f"token:{token['name']}", group=query.get("group") or None)
+            outcomes = [o for batch in router.route_batches(records) for o in batch]
     except LedgerBusy:
         return Answer(503, {"error": "the ledger is busy; retry"})
-    try:
-        authorization = headers.get("authorization") or _google_key(body)
-        token = check(ledger.live_tokens(), authorization, headers.get("x-hub-signature-256"), body)
-        if token is None:
-            return Answer(401, {"error": "missing or wrong credentials (Authorization: Bearer TOKEN,"
-                                         " or X-Hub-Signature-256 for a signing token)"})
-        try:
-            columns = saved_mapping(cfg, query["mapping"]) if query.get("mapping") else {}
-            options = Options(mapping=columns, shape=query.get("shape") or None)
-            records = list(records_from(body, headers.get("content-type", ""), options))
-            with service.writing:
-                router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
-                                actor=f"token:{token['name']}", group=query.get("group") or None)
-                outcomes = [o for batch in router.route_batches(records) for o in batch]
-        except LedgerBusy:
-            return Answer(503, {"error": "the ledger is busy; retry"})
-        except sqlite3.Error:  # a full disk, a damaged file: nothing of the batch in flight was kept
-            return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
-        except IntakeError as exc:
-            return Answer(400, {"error": str(exc)})
-        except LeadctlError as exc:  # an unknown group, mapping or shape in the query
-            return Answer(400, {"error": str(exc)})
-    finally:
-        ledger.close()
+    except sqlite3.Error:  # a full disk, a damaged file: nothing of the batch in flight was kept
+        return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
+    except IntakeError as exc:
+        return Answer(400, {"error": str(exc)})
+    except LeadctlError as exc:  # an unknown group, mapping or shape in the query
+        return Answer(400, {"error": str(exc)})
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
@@ -171,22 +161,14 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
                   " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
-def _as_user(service: Service, headers: dict, body: bytes = b""):
-    """(config, ledger, user) for a request made with a token bound to a user, or an Answer
-    refusing it. The caller closes the ledger."""
-    from .tokens import check
-
-    try:
-        cfg, _ = service.config()
-        ledger = service.ledger(cfg)
-    except LeadctlError as exc:
-        return Answer(503, {"error": str(exc)})
-    token = check(ledger.live_tokens(), headers.get("authorization"), headers.get("x-hub-signature-256"), body)
-    if token is None:
-        ledger.close()
-        return Answer(401, {"error": "missing or wrong credentials"})
+def _as_user(service: Service, headers: dict):
+    """(config, ledger, user) for a request made with a token bound to a user, else the
+    Answer refusing it."""
+    found = _authenticate(service, headers, b"")
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, token = found
     if not token["user_id"] or not cfg.has_user(token["user_id"]):
-        ledger.close()
         return Answer(403, {"error": "this token is for intake only; a rep's view needs a token made with --user"})
     return cfg, ledger, cfg.user(token["user_id"])
 
@@ -199,14 +181,11 @@ def my_leads(service: Service, headers: dict, query: dict) -> Answer:
     if isinstance(found, Answer):
         return found
     cfg, ledger, user = found
-    try:
-        limit = int(query["limit"]) if query.get("limit", "").isdigit() else 100
-        rows = [{"id": r["id"], "type": r["type"], "status": r["status"], "assigned_to": r["assigned_to"],
-                 "group": r["group_name"], "received_at": r["received_at"], **_own_fields(r)}
-                for r in ledger.leads(visible_to=visible_owner(cfg, user.id),
-                                      owner=user.id if query.get("mine") == "1" else None, limit=limit)]
-    finally:
-        ledger.close()
+    limit = int(query["limit"]) if query.get("limit", "").isdigit() else 100
+    rows = [{"id": r["id"], "type": r["type"], "status": r["status"], "assigned_to": r["assigned_to"],
+             "group": r["group_name"], "received_at": r["received_at"], **_own_fields(r)}
+            for r in ledger.leads(visible_to=visible_owner(cfg, user.id),
+                                  owner=user.id if query.get("mine") == "1" else None, limit=limit)]
     return Answer(200, {"user": user.id, "leads": rows}, f"leads={len(rows)}")
 
 
@@ -222,10 +201,7 @@ def my_quota(service: Service, headers: dict) -> Answer:
     if isinstance(found, Answer):
         return found
     cfg, ledger, user = found
-    try:
-        rows = [r for r in quota_rows(cfg, ledger, today(cfg, datetime.now().astimezone())) if r["user"] == user.id]
-    finally:
-        ledger.close()
+    rows = [r for r in quota_rows(cfg, ledger, today(cfg, datetime.now().astimezone())) if r["user"] == user.id]
     return Answer(200, {"user": user.id, "quota": rows})
 
 
@@ -237,11 +213,8 @@ def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
     if isinstance(found, Answer):
         return found
     cfg, ledger, user = found
-    try:
-        with service.writing:
-            move = pickup(cfg, ledger, lead_id, user.id, datetime.now().astimezone(), actor=f"user:{user.id}")
-    finally:
-        ledger.close()
+    with service.writing:
+        move = pickup(cfg, ledger, lead_id, user.id, datetime.now().astimezone(), actor=f"user:{user.id}")
     if not move.done:
         status = 404 if move.reason and move.reason.startswith("unknown lead") else 409
         return Answer(status, {"error": move.reason})
@@ -253,7 +226,7 @@ def health(service: Service) -> Answer:
         cfg, problem = service.config()
         if problem:
             return Answer(503, {"ok": False, "error": problem})
-        service.ledger(cfg).close()
+        service.ledger(cfg)
     except LeadctlError as exc:
         return Answer(503, {"ok": False, "error": str(exc)})
     return Answer(200, {"ok": True})

@@ -38,20 +38,9 @@ def _actor_first(argv: list[str]) -> list[str]:
     """`leadctl reassign L1 --to b --as ann` = `leadctl --as ann reassign L1 --to b`: the
     actor of a change may be named after the command too. Only the listings that show
     what a user may see keep an `--as` of their own."""
-    words, i = [], 0
-    while i < len(argv) and len(words) < 2:
-        token = argv[i]
-        if token == "--":
-            break
-        if token in ("--config", "--db", "--as"):
-            i += 2
-            continue
-        if not token.startswith("-"):
-            words.append(token)
-        i += 1
-    if tuple(words) in VIEW_AS or not words:
+    start = _command_index(argv)
+    if start is None or tuple(argv[start:start + 2]) in VIEW_AS:
         return argv
-    start = argv.index(words[0])
     head, tail, moved = argv[:start], [], []
     j = start
     while j < len(argv):
@@ -309,8 +298,9 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def _command_word(argv: list[str]) -> str | None:
-    """The top-level command in `argv`, past the root options (None for --help and the like)."""
+def _command_index(argv: list[str]) -> int | None:
+    """Where the top-level command stands in `argv`, past the root options (None when there
+    is none, or another option such as --help comes first)."""
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -319,9 +309,11 @@ def _command_word(argv: list[str]) -> str | None:
         elif token.startswith(("--config=", "--db=", "--as=")):
             i += 1
         else:
-            return None if token.startswith("-") else token
+            return None if token.startswith("-") else i
     return None
 
 
 def main() -> None:
-    build(_command_word(sys.argv[1:]))()
+    argv = sys.argv[1:]
+    at = _command_index(argv)
+    build(None if at is None else argv[at])()

@@ -32,7 +32,7 @@ def serve(
     st = state(ctx)
     service = Service(st.config_path, st.db_override)
     cfg, _ = service.config()
-    service.ledger(cfg).close()  # made now if new: a broken path fails here, not on the first lead
+    service.ledger(cfg)  # made now if new: a broken path fails here, not on the first lead
     run(service, host, port, max_body)
 
 
