@@ -34,7 +34,7 @@ from pathlib import Path
 USERS = [f"rep{i:02d}" for i in range(10)]
 
 
-def make_csv(path: Path, n: int, prefix: str = "B") -> None:
+def make_csv(path: Path, n: int, prefix: str = "B", day: str = "2026-11-23") -> None:
     rnd = random.Random(n)
     sources = ["facebook", "google-ads", "web-form", "google-sheets", "webhook"]
     with path.open("w", newline="") as fh:
@@ -44,7 +44,7 @@ def make_csv(path: Path, n: int, prefix: str = "B") -> None:
             s = i * 86400 // max(n, 1)  # spread over one day so caps apply
             w.writerow([f"{prefix}{i:07d}", f"First{i}", f"Last{rnd.randrange(1000)}", f"lead{i}@example.com",
                         f"+44 7700 {rnd.randrange(10**6):06d}", sources[i % 5], "new", f"{rnd.randrange(10**5):05d}",
-                        f"2026-11-23T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"])
+                        f"{day}T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"])
 
 
 def make_config(folder: Path, n: int) -> Path:
@@ -213,8 +213,11 @@ def main() -> None:
             config = make_config(folder, n)
             full = folder / "full.db"
             old = folder / "old.csv"
-            make_csv(old, args.full_ledger, prefix="H")
-            run([*leadctl, "--config", str(config), "--db", str(full), "route", str(old), "--output", "jsonl"])
+            # The earlier leads were assigned on earlier days (replayed at their received_at), so
+            # they leave today's caps alone: both runs below make the very same decisions.
+            make_csv(old, args.full_ledger, prefix="H", day="2025-06-01")
+            run([*leadctl, "--config", str(config), "--db", str(full), "route", str(old), "--output", "jsonl",
+                 "--clock", "received"])
             old.unlink()
             size_mb = full.stat().st_size // 2**20
             empty_s = full_s = float("inf")

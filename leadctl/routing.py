@@ -58,6 +58,9 @@ def _json_str(value: str | None) -> str:
     return "null" if value is None else _json_text(value)
 
 
+_TAILS: dict[tuple, str] = {}  # an outcome line's end, by (status, owner, group, method, reason)
+
+
 @dataclass(slots=True)
 class Outcome:
     line: int
@@ -69,10 +72,19 @@ class Outcome:
     reason: str | None = None
 
     def json(self) -> str:
-        """The JSON Lines form of `as_dict()`, built directly (it is written once per record)."""
-        return (f'{{"line": {self.line}, "lead_id": {_json_str(self.lead_id)}, "status": "{self.status}",'
-                f' "assigned_to": {_json_str(self.assigned_to)}, "group": {_json_str(self.group)},'
-                f' "method": {_json_str(self.method)}, "reason": {_json_str(self.reason)}}}')
+        """The JSON Lines form of `as_dict()`, built directly (it is written once per record);
+        the part after the lead id repeats for lead after lead, so it is made once."""
+        tail_key = (self.status, self.assigned_to, self.group, self.method, self.reason)
+        tail = _TAILS.get(tail_key)
+        if tail is None:
+            if len(_TAILS) > 10_000:
+                _TAILS.clear()
+            tail = _TAILS[tail_key] = (
+                f', "status": "{self.status}", "assigned_to": {_json_str(self.assigned_to)},'
+                f' "group": {_json_str(self.group)}, "method": {_json_str(self.method)},'
+                f' "reason": {_json_str(self.reason)}}}'
+            )
+        return f'{{"line": {self.line}, "lead_id": {_json_str(self.lead_id)}{tail}'
 
     def as_dict(self) -> dict:
         return {f: getattr(self, f) for f in OUTPUT_FIELDS}

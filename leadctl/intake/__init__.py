@@ -222,7 +222,7 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
         if header_start in row[0] and [c.strip() for c in row] == raw_header:
             yield BadRecord(start, "repeats the header (two files joined?); not a lead")
             continue
-        if _NOT_UTF8.search(joined):
+        if not joined.isascii() and _NOT_UTF8.search(joined):
             yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
             continue
         yield Record(start, dict(zip(header, row)))
