@@ -146,7 +146,10 @@ class Config:
             Slot(m.user, m.daily, m.monthly, m.weight, m.user in active) for m in group.members
         )
 
-    def ledger_path(self) -> Path:
+    def ledger_path(self) -> Path | str:
+        """The SQLite file (relative to the config's folder), or a postgresql:// URL as text."""
+        if self.ledger and self.ledger.startswith(("postgresql://", "postgres://")):
+            return self.ledger
         base = self.path.parent
         return base / self.ledger if self.ledger else base / "leadctl.db"
 

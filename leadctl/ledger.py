@@ -1,6 +1,8 @@
-"""The SQLite ledger: every lead, every assignment event, rotations and usage.
+"""The ledger: every lead, every assignment event, rotations and usage.
 
-All SQL lives here. Tables:
+All SQL lives here, written once for both stores: SQLite (this module, the default,
+one file) and PostgreSQL (`ledger_pg.py`, a server several machines share), which
+overrides only what the two engines spell differently. Tables:
 
 - `leads`: one row per lead; its original fields as a JSON object of text,
   plus the columns leadctl filters on and its current owner.
@@ -36,6 +38,33 @@ class LedgerBusy(LeadctlError):
     """Another writer held the ledger past the busy timeout (a later try may succeed)."""
 
 
+class LedgerError(LeadctlError):
+    """The ledger's store failed (a server gone, a disk full); the transaction in flight
+    was rolled back, every committed one is kept."""
+
+    code = 1
+
+
+class LedgerRetry(LedgerError):
+    """A failure that trying the same transaction again may not meet: a serialisation
+    failure, a deadlock broken by the server, a dropped connection."""
+
+
+class DuplicateKey(LedgerError):
+    """A row with the same key is already there."""
+
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def target(text: str | Path) -> Path | str:
+    """What `--db`, LEADCTL_DB or the config's `ledger` key names: a PostgreSQL URL
+    (kept as text), else the path of an SQLite file."""
+    if isinstance(text, str) and text.startswith(URL_SCHEMES):
+        return text
+    return Path(text)
+
+
 def _busy_timeout_ms(default: float | None = None) -> int:
     """LEADCTL_BUSY_TIMEOUT (seconds) when set, else `default` seconds, else BUSY_TIMEOUT_MS."""
     raw = os.environ.get("LEADCTL_BUSY_TIMEOUT")
@@ -52,6 +81,7 @@ LEAD_COLUMNS = (
     "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
     "passed_over",
 )
+LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
 GROUP_METHODS = ("sequential", "random", "weighted")  # the assignments that count towards caps
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
                  "actor", "note", "passed_over")
@@ -217,27 +247,41 @@ def _migrations():
 class Ledger:
     """One open ledger. Use `write()` for every change."""
 
+    store = "SQLite"
     savepoints = True  # a write() inside a write() is a savepoint that can be rolled back alone
+    transient: tuple[type[BaseException], ...] = ()  # failures a batch is tried again after
+    duplicate_key: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None):
         self.conn = conn
-        self.path = path
+        self.path = path  # what messages name: the file, or the URL without its password
+        self.target: Path | str | None = path  # what it was opened from
+
+    def describe(self) -> str:
+        """The store, its version and the schema's, for `config check`."""
+        return f"SQLite {sqlite3.sqlite_version} ledger schema {self.schema_version()}"
+
+    def recover(self) -> None:
+        """After a transient failure: make the connection usable again (SQLite has none)."""
 
     # -- opening -------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path, *, create: bool = True, readonly: bool = False,
+    def open(cls, path: Path | str, *, create: bool = True, readonly: bool = False,
              busy_timeout: float | None = None) -> Ledger:
-        """Open (and if need be create, owner-only) the ledger at `path`.
+        """Open (and if need be create, owner-only) the ledger at `path`, or the
+        PostgreSQL ledger a `postgresql://` URL names.
 
         With create=False a missing ledger reads as an empty one in memory,
         so read-only commands never leave a file behind. With readonly=True a
         ledger that cannot be written (a read-only folder or file) is opened
         for reading only.
         """
-        if str(path).startswith(("postgresql:", "postgres:")):
-            raise LeadctlError("this leadctl keeps its ledger in SQLite only: a PostgreSQL ledger"
-                               " (postgresql://...) is not built yet; pass a file path to --db")
-        path = Path(path)
+        where = target(path)
+        if isinstance(where, str):
+            from .ledger_pg import PgLedger
+
+            return PgLedger.connect(where, create=create, busy_timeout=busy_timeout)
+        path = where
         if not path.exists():
             if not create:
                 return cls._connect(":memory:", None)
@@ -334,9 +378,13 @@ class Ledger:
 
     # -- transactions --------------------------------------------------------------
     @contextmanager
-    def write(self, dry_run: bool = False) -> Iterator[sqlite3.Connection]:
+    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken up front (BEGIN IMMEDIATE) so that two
         routers serialise on the lock instead of reading stale rotations.
+
+        `groups`: a routing batch names the groups whose rotation and usage it
+        moves; a store that can lock less than everything (PostgreSQL) lets
+        batches for other groups go on meanwhile. None: the whole ledger.
 
         Inside an open transaction it nests as a savepoint: a dry run wraps the
         whole command in one transaction that is rolled back at the end, and
@@ -354,20 +402,26 @@ class Ledger:
                 self.conn.execute("ROLLBACK TO nested")
             self.conn.execute("RELEASE nested")
             return
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            kind = LedgerBusy if "locked" in str(exc) or "busy" in str(exc) else LeadctlError
-            raise kind(f"ledger {self.path} is busy or unwritable: {exc}") from None
+        self._begin(groups)
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         if dry_run:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
         else:
             self.conn.execute("COMMIT")
+
+    def _begin(self, groups: Iterable[str] | None) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")  # one writer at a time, whatever the groups
+        except sqlite3.OperationalError as exc:
+            kind = LedgerBusy if "locked" in str(exc) or "busy" in str(exc) else LeadctlError
+            raise kind(f"ledger {self.path} is busy or unwritable: {exc}") from None
+
+    def _rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
 
     # -- routing state -------------------------------------------------------------
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
@@ -446,7 +500,7 @@ class Ledger:
             "INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
             " SELECT substr(assigned_at, 1, 16), substr(assigned_at, 20), assigned_to, coalesce(group_name, ''),"
             " method, count(*) FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
-            " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            " ON CONFLICT (minute, utc_offset, assigned_to, group_name, method) DO UPDATE SET n = event_counts.n + excluded.n",
             (last,),
         )
         return written
@@ -464,7 +518,7 @@ class Ledger:
         if counts:
             self.conn.executemany(
                 "INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (minute, utc_offset, assigned_to, group_name, method) DO UPDATE SET n = event_counts.n + excluded.n",
                 [(*k, n) for k, n in counts.items()],
             )
 
@@ -611,7 +665,7 @@ class Ledger:
                 "INSERT INTO tokens (name, kind, token_hash, secret, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (name, kind, token_hash, secret, user, at),
             )
-        except sqlite3.IntegrityError:
+        except self.duplicate_key:
             raise LeadctlError(f"token '{name}' already exists (revoke it, or pick another name)") from None
 
     def tokens(self) -> list[dict]:
@@ -654,7 +708,7 @@ class Ledger:
         if not clauses:
             return
         yield from self._rows(
-            f"SELECT * FROM leads WHERE assigned_to IS NULL AND ({' OR '.join(clauses)}) ORDER BY rowid", params
+            f"SELECT {LEAD_SELECT} FROM leads WHERE assigned_to IS NULL AND ({' OR '.join(clauses)}) ORDER BY rowid", params
         )
 
     def _rows(self, sql: str, params) -> Iterator[dict]:
@@ -682,13 +736,13 @@ class Ledger:
              ("group_name", group)],
         )
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        yield from self._rows(f"SELECT * FROM leads{where} ORDER BY rowid{tail}", params)
+        yield from self._rows(f"SELECT {LEAD_SELECT} FROM leads{where} ORDER BY rowid{tail}", params)
 
     def count_leads(self) -> int:
         return self.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
 
     def lead(self, lead_id: str) -> dict | None:
-        return next(self._rows("SELECT * FROM leads WHERE id = ?", (lead_id,)), None)
+        return next(self._rows(f"SELECT {LEAD_SELECT} FROM leads WHERE id = ?", (lead_id,)), None)
 
     def history(self, lead_id: str) -> list[dict]:
         return list(self._rows(
@@ -745,8 +799,10 @@ class Rehearsal:
         self.rotations: dict[str, str] = {}  # group -> state JSON, as the ledger keeps it
         self.owners: dict[str, dict[str, list[tuple[str, str, str]]]] = {"email": {}, "phone": {}}
 
+    transient: tuple[type[BaseException], ...] = ()
+
     @contextmanager
-    def write(self, dry_run: bool = False) -> Iterator[None]:
+    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[None]:
         conn = self.real.conn
         conn.execute("BEGIN")  # deferred: a read snapshot, no write lock
         try:

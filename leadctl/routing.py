@@ -14,6 +14,7 @@ import hashlib
 import json
 import random
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -31,6 +32,7 @@ ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
 BATCH_SIZE = 2000
+RETRIES = 5  # times a batch is tried again after a transient failure of the store
 IDLE = 0.1  # seconds of quiet on live input that close a batch
 MAX_WAIT = 0.5  # seconds the first record of a batch may wait on live input
 MIN_PHONE_DIGITS = 6
@@ -374,34 +376,54 @@ class Router:
     def _commit(self, items: list[_Lead | Outcome]) -> list[Outcome]:
         """Decide and write one batch in one transaction; its outcomes, in input order.
 
-        While no batch has met an id the ledger already has (a fresh import), the batch is
-        decided and written without asking the ledger which ids it holds, inside a
-        savepoint: if a row then collides, the savepoint is rolled back and the batch is
-        decided again, this time skipping the ids the ledger has."""
+        A failure the store calls transient (a PostgreSQL serialisation failure or
+        deadlock, a dropped connection) rolled the whole batch back: it is decided and
+        written again, from the ledger as it is then, up to RETRIES times."""
         leads = [x for x in items if x.__class__ is _Lead]
         if not leads:
             return items  # type: ignore[return-value]
-        with self.ledger.write():
+        groups = {x.group.name for x in leads}
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._commit_once(items, leads, groups)
+            except self.ledger.transient:
+                if attempt == RETRIES:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+                self.ledger.recover()
+        raise AssertionError("unreachable")
+
+    def _commit_once(self, items: list[_Lead | Outcome], leads: list[_Lead], groups: set[str]) -> list[Outcome]:
+        """While no batch has met an id the ledger already has (a fresh import), the batch is
+        decided and written without asking the ledger which ids it holds, inside a
+        savepoint: if a row then collides, the savepoint is rolled back and the batch is
+        decided again, this time skipping the ids the ledger has. The same check guards
+        against an id another machine writes between the look-up and the insert (PostgreSQL,
+        where batches for other groups run at the same time)."""
+        ids = {x.id for x in leads}
+        with self.ledger.write(groups=groups):
             now = self.clock().astimezone(self.tz)  # read inside the lock: commit order is time order
-            if self.optimistic and self.ledger.savepoints:
-                try:
-                    with self.ledger.write():  # a savepoint
-                        out, written = self._decide_and_write(items, leads, now, set(), all_new=True)
-                except _Collision:
-                    self.optimistic = False
-                else:
-                    self.recorded += written
-                    return out
-            seen = self.ledger.existing_ids({x.id for x in leads})
-            out, written = self._decide_and_write(items, leads, now, seen, all_new=False)
-        self.optimistic = len(seen) == 0
+            if not self.ledger.savepoints:  # a rehearsal: nothing else writes what it sees
+                out, written = self._decide_and_write(items, leads, now, self.ledger.existing_ids(ids), strict=False)
+            else:
+                seen = None if self.optimistic else self.ledger.existing_ids(ids)
+                while True:
+                    try:
+                        with self.ledger.write():  # a savepoint
+                            out, written = self._decide_and_write(items, leads, now, set(seen or ()), strict=True)
+                        break
+                    except _Collision:
+                        self.optimistic = False
+                        seen = self.ledger.existing_ids(ids)
+                if seen is not None:
+                    self.optimistic = not seen
         self.recorded += written
         return out
 
     def _decide_and_write(self, items: list[_Lead | Outcome], leads: list[_Lead], now: datetime,
-                          seen: set[str], *, all_new: bool) -> tuple[list[Outcome], int]:
-        """Decide every lead of the batch (skipping `seen` ids) and write them; with `all_new`
-        a lead id the ledger already holds raises _Collision (nothing of it is kept)."""
+                          seen: set[str], *, strict: bool) -> tuple[list[Outcome], int]:
+        """Decide every lead of the batch (skipping `seen` ids) and write them; with `strict`
+        a lead id the ledger holds after all raises _Collision (the caller rolls it back)."""
         out: list[Outcome] = []
         append = out.append
         lead_rows: list[tuple] = []
@@ -460,7 +482,7 @@ class Router:
             at = LEAD_COLUMNS.index("passed_over")
             lead_rows = [r[:at] + (ids[r[at]],) + r[at + 1:] if r[at] else r for r in lead_rows]
         written = self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
-        if all_new and written != len(lead_rows):
+        if strict and written != len(lead_rows):
             raise _Collision()
         if self.notify:  # the reps' notifications, in the same transaction as their leads
             from .notify import outbox_rows

@@ -61,11 +61,11 @@ class Service:
 
     def ledger(self, cfg):
         """This thread's connection to the ledger, opened once and kept for its next requests."""
-        from .ledger import Ledger
+        from .ledger import Ledger, target
 
-        path = Path(self.db or cfg.ledger_path())
+        path = target(self.db) if self.db else cfg.ledger_path()
         kept = getattr(self.local, "ledger", None)
-        if kept is None or kept.path != path:
+        if kept is None or kept.target != path:
             kept = self.local.ledger = Ledger.open(path, busy_timeout=BUSY_TIMEOUT)
         return kept
 
@@ -130,7 +130,7 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
     """POST /leads, once the body is read: credentials, records, routing, the answer."""
     from .config import mapping as saved_mapping
     from .intake import IntakeError, Options
-    from .ledger import LedgerBusy
+    from .ledger import LedgerBusy, LedgerError
     from .routing import REJECTED, Router
 
     found = _authenticate(service, headers, body)
@@ -147,7 +147,7 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
             outcomes = [o for batch in router.route_batches(records) for o in batch]
     except LedgerBusy:
         return Answer(503, {"error": "the ledger is busy; retry"})
-    except sqlite3.Error:  # a full disk, a damaged file: nothing of the batch in flight was kept
+    except (sqlite3.Error, LedgerError):  # a full disk, a server gone: nothing of the batch in flight was kept
         return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
     except IntakeError as exc:
         return Answer(400, {"error": str(exc)})

@@ -23,12 +23,13 @@ typer.testing._get_command = lambda target: _COMMAND if target is app else _buil
 
 
 class Leadctl:
-    """Runs leadctl commands on one config and ledger in a temp folder."""
+    """Runs leadctl commands on one config and ledger in a temp folder (the ledger: a file
+    there, or a PostgreSQL URL)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, db: Path | str | None = None):
         self.folder = folder
         self.config = folder / "leadctl.toml"
-        self.db = folder / "leadctl.db"
+        self.db = db if db is not None else folder / "leadctl.db"
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | bytes | None = None, ok: bool | None = True):
@@ -44,6 +45,33 @@ class Leadctl:
 
     def json(self, *args: str) -> object:
         return json.loads(self(*args, "--format", "json").stdout)
+
+    def snapshot(self) -> dict[str, list]:
+        """Every row of the ledger's tables, whichever the store: to show a command kept it as it was."""
+        from leadctl.ledger import Ledger
+
+        ledger = Ledger.open(self.db)
+        try:
+            return {table: sorted(map(tuple, ledger.conn.execute(f"SELECT * FROM {table}").fetchall()), key=repr)
+                    for table in ("leads", "events", "usage", "rotations", "passed_over_sets", "event_counts",
+                                  "notifications", "config_history", "tokens")}
+        finally:
+            ledger.close()
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        """Rows of one SQL query on the ledger, whichever the store (qmark parameters)."""
+        from leadctl.ledger import Ledger
+
+        ledger = Ledger.open(self.db)
+        try:
+            return [tuple(r) for r in ledger.conn.execute(sql, params).fetchall()]
+        finally:
+            ledger.close()
+
+    def indexes(self) -> set[str]:
+        if isinstance(self.db, str):
+            return {r[0] for r in self.query("SELECT indexname FROM pg_indexes WHERE tablename = 'leads'")}
+        return {r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
     def write(self, name: str, text: str | bytes) -> Path:
         path = self.folder / name
@@ -68,8 +96,8 @@ class Leadctl:
 
 
 @pytest.fixture
-def lc(tmp_path: Path) -> Leadctl:
-    tool = Leadctl(tmp_path)
+def lc(tmp_path: Path, ledger_url) -> Leadctl:
+    tool = Leadctl(tmp_path, ledger_url)
     tool("init")
     return tool
 
@@ -91,3 +119,123 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, cwd
     """leadctl as a real process (python -m leadctl), for stdin pipes and concurrency."""
     return subprocess.run([sys.executable, "-m", "leadctl", *args], input=input, capture_output=True,
                           env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
+
+
+# -- the ledger on PostgreSQL -----------------------------------------------------------------
+# Test modules that set STORES = ("sqlite", "postgresql") run every test taking `lc` against
+# both ledgers; a test marked `sqlite_only` (it reads the SQLite file itself) runs once.
+# PostgreSQL is a throwaway cluster of the server binaries on the PATH, started once per
+# session in a temp folder, listening on a free loopback port only, and always stopped.
+# initdb refuses to run as root: as root the cluster runs as `nobody` through setpriv.
+# Only where the binaries are missing do the PostgreSQL runs skip, with the reason (shown in
+# the summary); with LEADCTL_REQUIRE_POSTGRES=1 they fail even then.
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: reads or damages the SQLite file itself")
+
+
+def pytest_generate_tests(metafunc):
+    if "store" in metafunc.fixturenames:
+        stores = getattr(metafunc.module, "STORES", ("sqlite",))
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            stores = ("sqlite",)
+        metafunc.parametrize("store", stores, scope="function")
+
+
+class PostgresCluster:
+    def __init__(self):
+        import shutil
+        import socket
+        import tempfile
+
+        self.folder = None
+        tools = {name: shutil.which(name) for name in ("initdb", "pg_ctl", "postgres")}
+        missing = [name for name, path in tools.items() if not path]
+        if missing:
+            raise _NoPostgres(f"no PostgreSQL server binaries on the PATH ({', '.join(missing)} missing)")
+        import psycopg  # noqa: F401  (a test dependency: where the server is, its absence is a failure)
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if not setpriv:
+                raise _NoPostgres("running as root, and no setpriv to start PostgreSQL as an unprivileged user")
+            self.as_user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]  # nobody
+        self.folder = Path(tempfile.mkdtemp(prefix="leadctl-pg-"))
+        if self.as_user:
+            os.chmod(self.folder, 0o755)
+            os.chown(self.folder, 65534, 65534)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.data = self.folder / "data"
+        env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "HOME": str(self.folder)}
+        self._run([tools["initdb"], "-D", str(self.data), "-U", "leadctl", "--auth=trust", "-E", "UTF8",
+                   "--locale=C.UTF-8", "-N"], env)
+        self._run([tools["pg_ctl"], "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
+                   "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories= -c fsync=off"
+                         " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                   "start"], env)
+        self.pg_ctl, self.env = tools["pg_ctl"], env
+        self.count = 0
+
+    def _run(self, cmd: list[str], env: dict) -> None:
+        done = subprocess.run([*self.as_user, *cmd], capture_output=True, text=True, env=env, timeout=120,
+                              cwd=self.folder)
+        if done.returncode != 0:
+            log = self.folder / "server.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{cmd[0]} failed: {done.stdout}{done.stderr}{tail}")
+
+    def url(self, database: str) -> str:
+        return f"postgresql://leadctl@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        import psycopg
+
+        self.count += 1
+        name = f"t{self.count}"
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        import shutil
+
+        if self.folder is None:
+            return
+        subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
+                       capture_output=True, env=self.env, timeout=60, cwd=self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _NoPostgres(Exception):
+    pass
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The session's PostgreSQL cluster (skips, with the reason, where there is none)."""
+    try:
+        cluster = PostgresCluster()
+    except _NoPostgres as exc:
+        if os.environ.get("LEADCTL_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required here (LEADCTL_REQUIRE_POSTGRES) but: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def store(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def ledger_url(request, store: str, tmp_path: Path) -> str | Path:
+    """Where this test's ledger is: a file in the test's folder, or a new PostgreSQL database."""
+    if store == "postgresql":
+        return request.getfixturevalue("postgres").new_database()
+    return tmp_path / "leadctl.db"

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import leads_csv
 
+STORES = ("sqlite", "postgresql")  # every test taking `lc` runs on both ledgers
+
 
 def route(lc, data: str, *args, name="in.csv", ok=True):
     return lc.jsonl("route", str(lc.write(name, data)), *args, ok=ok)
@@ -61,12 +63,9 @@ def test_duplicate_within_one_file_and_only_with_an_active_owner(lc):
 
 
 def test_duplicate_index_is_built_when_duplicates_are_switched_on(lc):
-    import sqlite3
-
     lc.team(users=("a",))
     route(lc, "id,email\nI1,x@example.com\n")
-    indexes = lambda: {r[0] for r in sqlite3.connect(lc.db).execute(  # noqa: E731
-        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    indexes = lc.indexes
     assert "leads_email_key" not in indexes()
     lc("settings", "--duplicates", "email")
     assert owners(route(lc, "id,email\nI2,X@example.com\n", name="b.csv")) == [("a", "duplicate")]

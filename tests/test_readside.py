@@ -17,6 +17,8 @@ from leadctl.ledger import Ledger
 from leadctl.routing import Router
 from tests.conftest import leads_csv
 
+STORES = ("sqlite", "postgresql")  # every test taking `lc` runs on both ledgers
+
 
 @pytest.fixture
 def routed(lc):
@@ -250,11 +252,7 @@ def test_removing_the_default_group_says_what_follows(lc):
 
 def test_report_counts_agree_with_the_events_themselves(routed):
     """`report` reads a running tally; it must say what counting the events says."""
-    import sqlite3
-
     routed("reassign", "R1", "--to", "b")
     routed("release", "R2")
-    db = sqlite3.connect(routed.db)
-    direct = dict(db.execute("SELECT assigned_to, count(*) FROM events WHERE assigned_to IS NOT NULL GROUP BY 1"))
-    db.close()
+    direct = dict(routed.query("SELECT assigned_to, count(*) FROM events WHERE assigned_to IS NOT NULL GROUP BY 1"))
     assert {r["user"]: r["count"] for r in routed.json("report")} == direct

@@ -162,7 +162,7 @@ class State:
     """Where the config and ledger are, and who is acting; loaded on demand by each command."""
 
     config_path: Path
-    db_override: Path | None
+    db_override: str | None  # a file path or a postgresql:// URL
     actor_name: str | None = None
 
     @property
@@ -200,9 +200,12 @@ class State:
 
         return load(self.config_path)
 
-    def ledger_path(self, cfg=None) -> Path:
+    def ledger_path(self, cfg=None) -> Path | str:
+        """The SQLite file, or the PostgreSQL URL (text), the ledger is kept in."""
+        from ..ledger import target
+
         if self.db_override is not None:
-            return self.db_override
+            return target(self.db_override)
         if cfg is not None:
             return cfg.ledger_path()
         return self.config_path.parent / "leadctl.db"
@@ -229,9 +232,10 @@ def root(
                      help="Config file. Default: $LEADCTL_CONFIG, else ./leadctl.toml."),
     ] = None,
     db: Annotated[
-        Optional[Path],
-        typer.Option("--db", envvar="LEADCTL_DB", metavar="PATH",
-                     help="SQLite ledger. Default: $LEADCTL_DB, else the config's `ledger` key, else leadctl.db beside the config."),
+        Optional[str],
+        typer.Option("--db", envvar="LEADCTL_DB", metavar="PATH|URL",
+                     help="The ledger: an SQLite file, or postgresql://USER@HOST[:PORT]/DB. Default: $LEADCTL_DB,"
+                          " else the config's `ledger` key, else leadctl.db beside the config."),
     ] = None,
     actor: Annotated[
         Optional[str],

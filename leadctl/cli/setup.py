@@ -96,7 +96,8 @@ def init(
     if not path.parent.exists():
         raise ConfigError(f"folder {path.parent} does not exist")
     ledger_path = st.ledger_path()  # the starter config names no ledger of its own
-    existed = ledger_path.exists()
+    on_server = isinstance(ledger_path, str)  # a PostgreSQL URL: its tables are never removed here
+    existed = on_server or ledger_path.exists()
     if path.exists():  # --force: the replaced config goes into the history, so it can be restored
         from .. import config as cfgmod
 
@@ -139,10 +140,10 @@ def config_check(ctx: typer.Context) -> None:
         f" time zone {cfg.settings.timezone})"
     )
     path = st.ledger_path(cfg)
-    if path.exists():
+    if isinstance(path, str) or path.exists():
         ledger = st.ledger(cfg, create=False)
         try:
-            render.say(f"{path}: ledger schema {ledger.schema_version()}, {ledger.count_leads()} lead(s)")
+            render.say(f"{ledger.path}: {ledger.describe()}, {ledger.count_leads()} lead(s)")
         finally:
             ledger.close()
     else:

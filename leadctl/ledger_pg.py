@@ -1,0 +1,420 @@
+"""The ledger on PostgreSQL, for intake that runs on several machines.
+
+The tables, the SQL and every rule are those of `ledger.py`; this module only says
+what PostgreSQL spells differently: how to connect, the schema's DDL and its
+migrations, how a write transaction locks, and the batch insert. psycopg 3 is
+imported here alone, so SQLite users never need it.
+
+Locking: every write transaction takes a transaction-level advisory lock. A
+routing batch takes the ledger-wide one *shared* and one *exclusive* lock per
+group it routes to, so batches for the same group run one after the other (one
+rotation, one set of caps) while batches for other groups go on meanwhile; any
+other change (config, reassign, pick-up, a notification claim) takes the
+ledger-wide lock exclusively. Lead ids are unique (`ON CONFLICT DO NOTHING`); a
+batch that finds one of its ids written meanwhile by another machine is decided
+again. Transactions run at READ COMMITTED: each statement after the locks sees
+every batch committed before.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from collections.abc import Iterable
+from contextlib import suppress
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import LeadctlError
+from .ledger import (
+    EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS, DuplicateKey, Ledger, LedgerBusy, LedgerError,
+    LedgerRetry, _busy_timeout_ms,
+)
+
+_LOCK_SPACE = 0x1EAD  # advisory lock keys: (_LOCK_SPACE, 0) the ledger, (_LOCK_SPACE + 1, crc) a group
+_MIGRATION_LOCK = (_LOCK_SPACE, 1)
+_TABLES = ("leads", "events", "rotations", "usage", "passed_over_sets", "config_history", "event_counts",
+           "tokens", "notifications")
+
+
+def display(url: str) -> str:
+    """The URL as messages show it: never with its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@functools.lru_cache(maxsize=512)
+def _pg(sql: str) -> str:
+    """leadctl's SQL (qmark parameters) as psycopg takes it (format parameters)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:
+        raise LeadctlError(
+            "a PostgreSQL ledger needs psycopg: pip install 'leadctl[postgres]' (or 'psycopg[binary]')"
+        ) from None
+    return psycopg
+
+
+class _Cursor:
+    """What leadctl reads from a cursor, the same on both stores."""
+
+    __slots__ = ("cur",)
+
+    def __init__(self, cur):
+        self.cur = cur
+
+    @property
+    def description(self):
+        return self.cur.description
+
+    @property
+    def rowcount(self) -> int:
+        return self.cur.rowcount
+
+    def fetchone(self):
+        return self.cur.fetchone()
+
+    def fetchall(self):
+        return self.cur.fetchall()
+
+    def __iter__(self):
+        return iter(self.cur)
+
+
+class _Connection:
+    """A psycopg connection that takes the calls `ledger.py` makes of sqlite3's, and
+    turns the server's failures into leadctl's: busy, retry, duplicate key, failed.
+    Messages carry the server's primary message only (its DETAIL can quote a lead)."""
+
+    def __init__(self, url: str, timeout_ms: int):
+        self.url = url
+        self.timeout_ms = timeout_ms
+        self.raw = None
+        self.open()
+
+    def open(self) -> None:
+        psycopg = _psycopg()
+        try:
+            self.raw = psycopg.connect(self.url, autocommit=True, connect_timeout=10,
+                                       application_name="leadctl")
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot reach the ledger {display(self.url)}: {_first_line(exc)}") from None
+        # How long a writer waits for a lock another holds (LEADCTL_BUSY_TIMEOUT, as on SQLite).
+        self.raw.execute(f"SET lock_timeout = {int(self.timeout_ms)}")
+
+    @property
+    def broken(self) -> bool:
+        return self.raw is None or self.raw.closed or self.raw.broken
+
+    @property
+    def in_transaction(self) -> bool:
+        return not self.broken and self.raw.info.transaction_status != 0  # 0: idle
+
+    def execute(self, sql: str, params=()) -> _Cursor:
+        try:
+            return _Cursor(self.raw.execute(_pg(sql), params) if params else self.raw.execute(sql))
+        except Exception as exc:
+            raise self._failure(exc) from None
+
+    def executemany(self, sql: str, rows) -> _Cursor:
+        rows = list(rows)
+        cur = self.raw.cursor()
+        try:
+            if rows:
+                cur.executemany(_pg(sql), rows)
+            return _Cursor(cur)
+        except Exception as exc:
+            raise self._failure(exc) from None
+
+    def close(self) -> None:
+        if self.raw is not None:
+            with suppress(Exception):
+                self.raw.close()
+
+    def _failure(self, exc: Exception) -> Exception:
+        psycopg = _psycopg()
+        errors = psycopg.errors
+        if not isinstance(exc, psycopg.Error):
+            return exc
+        text = _first_line(exc)
+        if isinstance(exc, errors.UniqueViolation):
+            return DuplicateKey(text)
+        if isinstance(exc, errors.LockNotAvailable):
+            return LedgerBusy(f"ledger {display(self.url)} is busy: another writer held it past the busy timeout")
+        if isinstance(exc, (errors.SerializationFailure, errors.DeadlockDetected)) or (
+                isinstance(exc, psycopg.OperationalError) and self.broken):
+            return LedgerRetry(f"the ledger {display(self.url)} failed: {text}")
+        return LedgerError(f"the ledger {display(self.url)} failed: {text}")
+
+
+def _first_line(exc: Exception) -> str:
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    return (primary or str(exc) or type(exc).__name__).splitlines()[0]
+
+
+def _group_key(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8", "surrogatepass")) - 2**31  # an int4, the same on every machine
+
+
+# -- schema ---------------------------------------------------------------------------------
+# The same tables as the SQLite migrations of the same names, in PostgreSQL's words: text
+# where SQLite keeps text (times are ISO 8601 text on both), BIGSERIAL for row numbers.
+_MIGRATIONS: dict[str, list[str]] = {
+    "m001_initial": [
+        """CREATE TABLE leads (
+            rowid BIGSERIAL UNIQUE,
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            status TEXT,
+            email TEXT,
+            phone TEXT,
+            source TEXT,
+            received_at TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            email_key TEXT,
+            phone_key TEXT,
+            group_name TEXT,
+            assigned_to TEXT,
+            method TEXT,
+            reason TEXT,
+            assigned_at TEXT
+        )""",
+        "CREATE INDEX leads_assigned_to ON leads(assigned_to)",
+        """CREATE TABLE events (
+            id BIGSERIAL PRIMARY KEY,
+            lead_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            assigned_to TEXT,
+            group_name TEXT,
+            method TEXT NOT NULL,
+            reason TEXT,
+            counted INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX events_lead ON events(lead_id)",
+        """CREATE FUNCTION leadctl_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$""",
+        "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events"
+        " FOR EACH ROW EXECUTE FUNCTION leadctl_append_only()",
+        "CREATE TABLE rotations (group_name TEXT PRIMARY KEY, state TEXT NOT NULL)",
+        """CREATE TABLE usage (
+            group_name TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            period TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (group_name, period, user_id)
+        )""",
+    ],
+    "m002_actors_history_counts": [
+        "CREATE TABLE passed_over_sets (id BIGSERIAL PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
+        "ALTER TABLE events ADD COLUMN actor TEXT",
+        "ALTER TABLE events ADD COLUMN note TEXT",
+        "ALTER TABLE events ADD COLUMN passed_over BIGINT",
+        "ALTER TABLE leads ADD COLUMN passed_over BIGINT",
+        """CREATE TABLE config_history (
+            n BIGSERIAL PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT,
+            command TEXT NOT NULL,
+            previous TEXT NOT NULL
+        )""",
+        "CREATE TRIGGER config_history_append_only BEFORE UPDATE ON config_history"
+        " FOR EACH ROW EXECUTE FUNCTION leadctl_append_only()",
+        """CREATE TABLE event_counts (
+            minute TEXT NOT NULL,
+            utc_offset TEXT NOT NULL,
+            assigned_to TEXT NOT NULL,
+            group_name TEXT NOT NULL DEFAULT '',
+            method TEXT NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (minute, utc_offset, assigned_to, group_name, method)
+        )""",
+    ],
+    "m003_tokens": [
+        """CREATE TABLE tokens (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            token_hash TEXT,
+            secret TEXT,
+            user_id TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )""",
+    ],
+    "m004_notifications": [
+        """CREATE TABLE notifications (
+            id BIGSERIAL PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            lead_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            address TEXT NOT NULL,
+            method TEXT,
+            reason TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at TEXT NOT NULL,
+            claimed_until TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )""",
+        "CREATE INDEX notifications_due ON notifications(status, next_at)",
+    ],
+}
+assert tuple(_MIGRATIONS) == MIGRATIONS, "every SQLite migration has its PostgreSQL twin"
+
+_LEAD_TYPES = {"passed_over": "bigint"}  # every other lead column is text
+
+
+class PgLedger(Ledger):
+    """The ledger in a PostgreSQL database (one database per team: leadctl owns its tables)."""
+
+    store = "PostgreSQL"
+    transient = (LedgerRetry,)
+    duplicate_key = (DuplicateKey,)
+
+    @classmethod
+    def connect(cls, url: str, *, create: bool = True, busy_timeout: float | None = None) -> PgLedger:
+        """Open the ledger at `url`; its tables are made (or upgraded) on first use."""
+        conn = _Connection(url, _busy_timeout_ms(busy_timeout))
+        ledger = cls(conn, None)  # type: ignore[arg-type]
+        ledger.path = display(url)
+        ledger.target = url
+        try:
+            ledger._check_kind()
+            ledger._migrate()
+        except BaseException:
+            conn.close()
+            raise
+        return ledger
+
+    def describe(self) -> str:
+        version = self.conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        return f"PostgreSQL {version} ledger schema {self.schema_version()}"
+
+    def recover(self) -> None:
+        if self.conn.broken:
+            self.conn.close()
+            self.conn.open()
+
+    # -- schema ---------------------------------------------------------------------------
+    def _applied(self) -> set[str]:
+        (exists,) = self.conn.execute("SELECT to_regclass('leadctl_migrations') IS NOT NULL").fetchone()
+        if not exists:
+            return set()
+        return {name for (name,) in self.conn.execute("SELECT name FROM leadctl_migrations")}
+
+    def _check_kind(self) -> None:
+        applied = self._applied()
+        newer = sorted(applied - set(MIGRATIONS))
+        if newer:
+            raise LeadctlError(
+                f"ledger {self.path} was written by a newer leadctl (it has migration '{newer[0]}');"
+                " upgrade leadctl to use it"
+            )
+        if not applied:
+            for table in _TABLES:
+                (taken,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()
+                if taken:
+                    raise LeadctlError(
+                        f"{self.path} already has a table '{table}' that leadctl did not make;"
+                        " give leadctl a database of its own"
+                    )
+
+    def _migrate(self) -> None:
+        if self._applied() >= set(MIGRATIONS):
+            return
+        from datetime import datetime, timezone
+
+        with self.write():  # the ledger-wide lock: two first runs do not both build it
+            self.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", _MIGRATION_LOCK)
+            self.conn.execute("CREATE TABLE IF NOT EXISTS leadctl_migrations"
+                              " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            applied = self._applied()
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            for name, statements in _MIGRATIONS.items():
+                if name in applied:
+                    continue
+                for sql in statements:
+                    self.conn.execute(sql)  # DDL as written: no parameters in it
+                self.conn.execute("INSERT INTO leadctl_migrations (name, applied_at) VALUES (?, ?)", (name, now))
+
+    # -- transactions -----------------------------------------------------------------
+    def _begin(self, groups: Iterable[str] | None) -> None:
+        self.conn.execute("BEGIN")
+        try:
+            if groups is None:
+                self.conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (_LOCK_SPACE,))
+            else:
+                self.conn.execute("SELECT pg_advisory_xact_lock_shared(?, 0)", (_LOCK_SPACE,))
+                for key in sorted({_group_key(g) for g in groups}):  # one order everywhere: no deadlock
+                    self.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", (_LOCK_SPACE + 1, key))
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self.conn.broken:
+            return  # the server rolled it back when the connection went
+        with suppress(LedgerError):
+            self.conn.execute("ROLLBACK")
+
+    # -- what PostgreSQL spells differently --------------------------------------------
+    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
+        texts = sorted(set(texts))
+        if not texts:
+            return {}
+        self.conn.execute("INSERT INTO passed_over_sets (text) SELECT unnest(?::text[]) ON CONFLICT (text) DO NOTHING",
+                          (texts,))
+        return dict(self.conn.execute("SELECT text, id FROM passed_over_sets WHERE text = ANY(?)", (texts,)))
+
+    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
+        """The batch's leads, their assignment events and the report's counts in one
+        statement: the rows cross once, as one array per column."""
+        if not rows:
+            return 0
+        columns = list(zip(*rows))
+        arrays = ", ".join(f"?::{_LEAD_TYPES.get(c, 'text')}[]" for c in LEAD_COLUMNS)
+        methods = ",".join(f"'{m}'" for m in GROUP_METHODS)
+        (written,) = self.conn.execute(
+            f"WITH new AS (INSERT INTO leads ({', '.join(LEAD_COLUMNS)}) SELECT * FROM unnest({arrays})"
+            "  ON CONFLICT (id) DO NOTHING"
+            "  RETURNING rowid, id, assigned_at, assigned_to, group_name, method, reason, passed_over),"
+            f" ev AS (INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
+            f"  SELECT id, assigned_at, assigned_to, group_name, method, reason, (method IN ({methods}))::int, ?,"
+            "  NULL, passed_over FROM new WHERE assigned_to IS NOT NULL ORDER BY rowid),"
+            " counts AS (INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
+            "  SELECT substr(assigned_at, 1, 16), substr(assigned_at, 20), assigned_to, coalesce(group_name, ''),"
+            "  method, count(*) FROM new WHERE assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+            "  ON CONFLICT (minute, utc_offset, assigned_to, group_name, method)"
+            "  DO UPDATE SET n = event_counts.n + excluded.n)"
+            " SELECT count(*) FROM new",
+            (*[list(c) for c in columns], actor),
+        ).fetchone()
+        return written
+
+    def index_duplicates(self, fields: Iterable[str]) -> None:
+        for field in fields:
+            column = {"email": "email_key", "phone": "phone_key"}[field]
+            (exists,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (f"leads_{column}",)).fetchone()
+            if not exists:
+                with self.write():
+                    self.conn.execute(
+                        f"CREATE INDEX IF NOT EXISTS leads_{column} ON leads({column}) WHERE {column} IS NOT NULL"
+                    )
+
+    def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:
+        (n,) = self.conn.execute(
+            "INSERT INTO config_history (at, actor, command, previous) VALUES (?, ?, ?, ?) RETURNING n",
+            (at, actor, command, previous),
+        ).fetchone()
+        return n
+
