@@ -413,6 +413,23 @@ class Ledger:
         else:
             self.conn.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that all see the ledger as it was at their first: a copy never takes half a
+        batch. Writers go on meanwhile (WAL)."""
+        self.conn.execute("BEGIN")  # deferred: a read snapshot, no write lock
+        try:
+            yield
+        finally:
+            self.conn.execute("ROLLBACK")
+
+    def stream(self, sql: str) -> Iterable[tuple]:
+        """The rows of a big query, fetched as they are read."""
+        return self.conn.execute(sql)
+
+    def after_copy(self) -> None:
+        """After rows were copied in with their own numbers (SQLite numbers on from the largest)."""
+
     def _begin(self, groups: Iterable[str] | None) -> None:
         try:
             self.conn.execute("BEGIN IMMEDIATE")  # one writer at a time, whatever the groups

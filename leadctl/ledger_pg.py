@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import LeadctlError
@@ -288,6 +288,7 @@ class PgLedger(Ledger):
         ledger = cls(conn, None)  # type: ignore[arg-type]
         ledger.path = display(url)
         ledger.target = url
+        ledger._cursors = 0
         try:
             ledger._check_kind()
             ledger._migrate()
@@ -366,6 +367,32 @@ class PgLedger(Ledger):
             return  # the server rolled it back when the connection went
         with suppress(LedgerError):
             self.conn.execute("ROLLBACK")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield
+        finally:
+            self._rollback()
+
+    def stream(self, sql: str) -> Iterable[tuple]:
+        """A server-side cursor: a million leads are not fetched into memory at once."""
+        self._cursors += 1
+        cur = self.conn.raw.cursor(name=f"leadctl_stream_{self._cursors}")
+        cur.itersize = 2000
+        try:
+            cur.execute(sql)
+        except Exception as exc:
+            raise self.conn._failure(exc) from None
+        return cur
+
+    def after_copy(self) -> None:
+        """Rows copied in with their own numbers: each sequence goes on after the largest."""
+        for table, column in (("leads", "rowid"), ("events", "id"), ("passed_over_sets", "id"),
+                              ("config_history", "n"), ("notifications", "id")):
+            self.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                              f" coalesce(max({column}), 0) + 1, false) FROM {table}")
 
     # -- what PostgreSQL spells differently --------------------------------------------
     def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:

@@ -213,6 +213,8 @@ def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
     if isinstance(found, Answer):
         return found
     cfg, ledger, user = found
+    if "\0" in lead_id:  # no lead id holds a NUL (intake refuses them); a PostgreSQL ledger could not look it up
+        return Answer(404, {"error": "unknown lead"})
     with service.writing:
         move = pickup(cfg, ledger, lead_id, user.id, datetime.now().astimezone(), actor=f"user:{user.id}")
     if not move.done:

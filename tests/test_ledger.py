@@ -1,4 +1,5 @@
-"""The ledger on a temp file: schema, append-only events, WAL, transactions."""
+"""The ledger: schema, append-only events, WAL, transactions (on a temp file, and the
+store-neutral ones on PostgreSQL too)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import pytest
 
 from leadctl.engine import Rotation
 from leadctl.errors import LeadctlError
-from leadctl.ledger import MIGRATIONS, Ledger
+from leadctl.ledger import MIGRATIONS, Ledger, LedgerError
+
+STORES = ("sqlite", "postgresql")  # tests taking `store` (through `ledger`) run on both
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    led = Ledger.open(tmp_path / "l.db")
+def ledger(store, ledger_url, tmp_path):
+    led = Ledger.open(tmp_path / "l.db" if store == "sqlite" else ledger_url)
     yield led
     led.close()
 
 
+@pytest.mark.sqlite_only
 def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
     assert ledger.schema_version() == len(MIGRATIONS)
     assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -28,6 +32,7 @@ def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
     again.close()
 
 
+@pytest.mark.sqlite_only
 def test_the_fast_schema_check_knows_every_migration(ledger):
     from leadctl.ledger import MIGRATIONS, _migrations
 
@@ -42,10 +47,10 @@ def test_the_fast_schema_check_knows_every_migration(ledger):
 def test_events_are_append_only(ledger):
     with ledger.write():
         ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, "admin", None, None)])
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises((sqlite3.IntegrityError, LedgerError), match="append-only"):
         with ledger.write():
             ledger.conn.execute("UPDATE events SET assigned_to = 'eve'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises((sqlite3.IntegrityError, LedgerError), match="append-only"):
         with ledger.write():
             ledger.conn.execute("DELETE FROM events")
     assert ledger.history("L1")[0]["assigned_to"] == "tom"

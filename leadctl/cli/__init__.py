@@ -273,12 +273,12 @@ def confirm(question: str, yes: bool) -> None:
     raise LeadctlError(f"{question.rstrip('?')}: pass --yes to confirm; nothing was changed")
 
 
-MODULES = ("setup", "route", "intake", "serve", "notify", "leads", "audit")  # each registers its commands
+MODULES = ("setup", "store", "route", "intake", "serve", "notify", "leads", "audit")  # each registers its commands
 # Which module holds each top-level command, so a run imports and builds only the one it needs.
 OWNER = {"init": "setup", "config": "setup", "settings": "setup", "user": "setup", "group": "setup",
          "rule": "setup", "route": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
          "reassign": "leads", "release": "leads", "quota": "audit", "report": "audit",
-         "serve": "serve", "token": "serve", "notify": "notify"}
+         "serve": "serve", "token": "serve", "notify": "notify", "ledger": "store"}
 
 
 def build(command: str | None = None) -> typer.Typer:

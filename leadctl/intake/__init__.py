@@ -41,6 +41,8 @@ MEANINGFUL = frozenset(
 MAX_LINE = 1 << 20  # a JSON line longer than 1 MiB is rejected, not read into memory
 MAX_FIELD = 1 << 20
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
+# A NUL character is no text a person typed, and a PostgreSQL ledger cannot keep one.
+NUL_REASON = "contains a NUL character (\\0), which is not text; not a lead"
 # A \uD800-\uDFFF escape: only then can a JSON string hold a lone surrogate.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _JSON_KIND = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
@@ -222,6 +224,9 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
         if header_start in row[0] and [c.strip() for c in row] == raw_header:
             yield BadRecord(start, "repeats the header (two files joined?); not a lead")
             continue
+        if "\0" in joined:
+            yield BadRecord(start, NUL_REASON)
+            continue
         if not joined.isascii() and _NOT_UTF8.search(joined):
             yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
             continue
@@ -289,6 +294,9 @@ def _read_jsonl(stream: BinaryIO, options: Options) -> Iterator[Record | BadReco
             fields[name] = _text(value)
         if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(fields):
             yield BadRecord(line, "has a \\u escape that is not a character (a lone UTF-16 surrogate)")
+            continue
+        if b"\\u0000" in raw and any("\0" in k or "\0" in v for k, v in fields.items()):
+            yield BadRecord(line, NUL_REASON)
             continue
         if not any(v.strip() for v in fields.values()):
             options.stats.blank += 1  # {} or only empty values: not a lead

@@ -1,0 +1,75 @@
+"""`leadctl ledger ...`: the ledger itself (where it is kept, and moving it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from . import SETUP, state
+from ..errors import LeadctlError
+
+ledger_app = typer.Typer(help="The ledger itself: copy it to another store (SQLite file or PostgreSQL).",
+                         no_args_is_help=True)
+
+
+@ledger_app.command("copy")
+def ledger_copy(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", metavar="URL|PATH",
+                                    help="The new ledger: postgresql://USER@HOST[:PORT]/DB, or an SQLite file.")],
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="table or json.")] = "table",
+) -> None:
+    """Copy the whole ledger (leads, history, rotations, usage, config changes, tokens,
+    notifications) into a new, empty one: SQLite to PostgreSQL or back. The target is
+    written in one transaction and checked (row counts and a content hash) before it
+    commits. Then point --db / LEADCTL_DB / the config's `ledger` key at it.
+
+    Example: leadctl ledger copy --to postgresql://leadctl@db.internal/leads
+    """
+    import json
+    import sys
+
+    from .. import render
+    from ..ledger import Ledger, target
+    from ..ledger_copy import TABLES, copy
+
+    st = state(ctx)
+    cfg = st.config() if st.config_path.exists() else None
+    where = st.ledger_path(cfg)
+    dest = target(to)
+    if isinstance(where, str) == isinstance(dest, str) and (
+            where == dest if isinstance(dest, str) else dest.resolve() == where.resolve()):
+        raise LeadctlError("--to names the ledger being copied; name a new, empty one")
+    if not isinstance(where, str) and not where.exists():
+        raise LeadctlError(f"no ledger at {where} to copy")
+    source = Ledger.open(where, create=False)
+    try:
+        if not isinstance(dest, str) and dest.exists() and dest.stat().st_size:
+            raise LeadctlError(f"{dest} already exists; copy only into a new ledger")
+        made = not isinstance(dest, str) and not dest.exists()
+        new = Ledger.open(dest)
+        try:
+            sums, digest = copy(source, new)
+        except BaseException:
+            new.close()
+            if made:  # a failed copy into a new file leaves no half ledger behind
+                for leftover in (dest, *dest.parent.glob(dest.name + "-*")):
+                    leftover.unlink(missing_ok=True)
+            raise
+        new.close()
+    finally:
+        source.close()
+    rows = [{"table": t, "rows": sums[t].rows} for t in TABLES]
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"from": str(source.path), "to": str(new.path), "store": new.store,
+                                     "tables": {r["table"]: r["rows"] for r in rows}, "sha256": digest},
+                                    ensure_ascii=False) + "\n")
+        return
+    render.table(rows, ["table", "rows"], title=f"Copied to {new.path}", right=["rows"])
+    render.note(f"copied {source.path} to {new.store} ledger {new.path}: every table's row count and content"
+                f" hash match (sha256 {digest[:16]})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger", rich_help_panel=SETUP)
