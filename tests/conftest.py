@@ -13,6 +13,7 @@ import typer.testing
 from typer.testing import CliRunner
 
 from leadctl.cli import app
+from tests.pg_cluster import NoPostgres, PostgresCluster
 
 REPO = Path(__file__).resolve().parent.parent
 # Typer's test runner turns the app into a click command on every invoke (~40 ms, more
@@ -143,82 +144,12 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("store", stores, scope="function")
 
 
-class PostgresCluster:
-    def __init__(self):
-        import shutil
-        import socket
-        import tempfile
-
-        self.folder = None
-        tools = {name: shutil.which(name) for name in ("initdb", "pg_ctl", "postgres")}
-        missing = [name for name, path in tools.items() if not path]
-        if missing:
-            raise _NoPostgres(f"no PostgreSQL server binaries on the PATH ({', '.join(missing)} missing)")
-        import psycopg  # noqa: F401  (a test dependency: where the server is, its absence is a failure)
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            if not setpriv:
-                raise _NoPostgres("running as root, and no setpriv to start PostgreSQL as an unprivileged user")
-            self.as_user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]  # nobody
-        self.folder = Path(tempfile.mkdtemp(prefix="leadctl-pg-"))
-        if self.as_user:
-            os.chmod(self.folder, 0o755)
-            os.chown(self.folder, 65534, 65534)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.data = self.folder / "data"
-        env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "HOME": str(self.folder)}
-        self._run([tools["initdb"], "-D", str(self.data), "-U", "leadctl", "--auth=trust", "-E", "UTF8",
-                   "--locale=C.UTF-8", "-N"], env)
-        self._run([tools["pg_ctl"], "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
-                   "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories= -c fsync=off"
-                         " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-                   "start"], env)
-        self.pg_ctl, self.env = tools["pg_ctl"], env
-        self.count = 0
-
-    def _run(self, cmd: list[str], env: dict) -> None:
-        done = subprocess.run([*self.as_user, *cmd], capture_output=True, text=True, env=env, timeout=120,
-                              cwd=self.folder)
-        if done.returncode != 0:
-            log = self.folder / "server.log"
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{cmd[0]} failed: {done.stdout}{done.stderr}{tail}")
-
-    def url(self, database: str) -> str:
-        return f"postgresql://leadctl@127.0.0.1:{self.port}/{database}"
-
-    def new_database(self) -> str:
-        import psycopg
-
-        self.count += 1
-        name = f"t{self.count}"
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return self.url(name)
-
-    def stop(self) -> None:
-        import shutil
-
-        if self.folder is None:
-            return
-        subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
-                       capture_output=True, env=self.env, timeout=60, cwd=self.folder)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class _NoPostgres(Exception):
-    pass
-
-
 @pytest.fixture(scope="session")
 def postgres():
     """The session's PostgreSQL cluster (skips, with the reason, where there is none)."""
     try:
-        cluster = PostgresCluster()
-    except _NoPostgres as exc:
+        cluster = PostgresCluster(for_tests=True)
+    except NoPostgres as exc:
         if os.environ.get("LEADCTL_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL is required here (LEADCTL_REQUIRE_POSTGRES) but: {exc}")
         pytest.skip(f"PostgreSQL tests skipped: {exc}")
