@@ -71,7 +71,8 @@ class Leadctl:
 
     def indexes(self) -> set[str]:
         if isinstance(self.db, str):
-            return {r[0] for r in self.query("SELECT indexname FROM pg_indexes WHERE tablename = 'leads'")}
+            return {r[0] for r in self.query(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'leads' AND schemaname = current_schema()")}
         return {r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
     def write(self, name: str, text: str | bytes) -> Path:

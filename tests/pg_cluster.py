@@ -73,13 +73,15 @@ class PostgresCluster:
         return f"postgresql://leadctl@127.0.0.1:{self.port}/{database}"
 
     def new_database(self) -> str:
+        """A URL to an empty ledger of its own: a new schema (a new database costs 0.2 s, a
+        schema 1 ms), which the URL puts first on the search path."""
         import psycopg
 
         self.count += 1
         name = f"t{self.count}"
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return self.url(name)
+            conn.execute(f"CREATE SCHEMA {name}")
+        return self.url("postgres") + f"?options=-csearch_path%3D{name}"
 
     def stop(self) -> None:
         import shutil

@@ -232,7 +232,8 @@ def test_both_stores_have_the_same_tables_and_columns(tmp_path, postgres):
         for table in TABLES:
             sqlite_cols = [r[1] for r in lite.conn.execute(f"PRAGMA table_info({table})")]
             pg_cols = [r[0] for r in pg.conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()"
+                " ORDER BY ordinal_position",
                 (table,))]
             assert [c for c in pg_cols if c != "rowid"] == sqlite_cols, table
             assert set(TABLES[table][0]) == set(sqlite_cols), table  # `ledger copy` copies every column
