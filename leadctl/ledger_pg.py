@@ -118,10 +118,25 @@ class _Connection:
         return not self.broken and self.raw.info.transaction_status != 0  # 0: idle
 
     def execute(self, sql: str, params=()) -> _Cursor:
+        idle = not self.in_transaction
         try:
-            return _Cursor(self.raw.execute(_pg(sql), params) if params else self.raw.execute(sql))
+            return self._execute(sql, params)
         except Exception as exc:
-            raise self._failure(exc) from None
+            failure = self._failure(exc)
+        if idle and isinstance(failure, LedgerRetry) and self.broken:
+            # The connection dropped while no transaction was open (a server restart between
+            # two commands of a kept connection): nothing was half done, so connect again and
+            # run the statement once more (a read, or the BEGIN of a new transaction).
+            self.close()
+            self.open()
+            try:
+                return self._execute(sql, params)
+            except Exception as exc:
+                failure = self._failure(exc)
+        raise failure
+
+    def _execute(self, sql: str, params) -> _Cursor:
+        return _Cursor(self.raw.execute(_pg(sql), params) if params else self.raw.execute(sql))
 
     def executemany(self, sql: str, rows) -> _Cursor:
         rows = list(rows)

@@ -65,7 +65,10 @@ class Service:
 
         path = target(self.db) if self.db else cfg.ledger_path()
         kept = getattr(self.local, "ledger", None)
-        if kept is None or kept.target != path:
+        if kept is not None and (kept.target != path or getattr(kept.conn, "broken", False)):
+            kept.close()  # another ledger now, or a PostgreSQL connection that dropped: open anew
+            kept = None
+        if kept is None:
             kept = self.local.ledger = Ledger.open(path, busy_timeout=BUSY_TIMEOUT)
         return kept
 

@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+STORES = ("sqlite", "postgresql")  # every test taking `lc` runs on both ledgers
+
 
 def free_port() -> int:
     with socket.socket() as s:

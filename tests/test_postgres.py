@@ -240,3 +240,21 @@ def test_both_stores_have_the_same_tables_and_columns(tmp_path, postgres):
     finally:
         lite.close()
         pg.close()
+
+
+def test_serve_keeps_answering_after_the_database_drops_its_connections(pg):
+    from tests.test_serve import Server
+
+    pg.team(users=("a", "b"))
+    secret = pg("token", "add", "web").stdout.strip()
+    s = Server(pg)
+    try:
+        assert s.post('{"id": "S1"}', token=secret)[0] == 200
+        pg.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE application_name = 'leadctl' AND pid <> pg_backend_pid()")  # a server restart
+        status, answer, _ = s.post('{"id": "S2"}', token=secret)
+        assert status == 200 and answer["outcomes"][0]["assigned_to"] == "b"
+        assert s.get("/healthz")[0] == 200
+    finally:
+        code, log = s.stop()
+    assert "Traceback" not in log

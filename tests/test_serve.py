@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,7 +17,10 @@ import urllib.request
 
 import pytest
 
+from leadctl.ledger import Ledger
 from tests.conftest import run_cli
+
+STORES = ("sqlite", "postgresql")  # every test taking `lc` runs on both ledgers
 
 
 def free_port() -> int:
@@ -97,7 +99,8 @@ def test_token_add_prints_it_once_and_the_ledger_keeps_only_a_hash(lc):
     assert secret.startswith("lct_") and len(secret) > 30
     assert lc.json("token", "list") == [{"name": "web", "kind": "bearer", "user": None,
                                          "created_at": lc.json("token", "list")[0]["created_at"], "revoked_at": None}]
-    assert secret.encode() not in lc.db.read_bytes() and secret not in lc.config.read_text()
+    stored = repr(lc.snapshot()).encode() + (lc.db.read_bytes() if not isinstance(lc.db, str) else b"")
+    assert secret.encode() not in stored and secret not in lc.config.read_text()
     again = lc("token", "add", "web", ok=None)
     assert again.exit_code == 2 and "already exists" in again.stderr
 
@@ -183,12 +186,13 @@ def test_a_locked_ledger_answers_503_with_retry_after(lc, server):
     lc.team(users=("a",))
     secret = token(lc)
     s = server(env={"LEADCTL_BUSY_TIMEOUT": "0.3"})
-    holder = sqlite3.connect(lc.db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
+    holder = Ledger.open(lc.db)  # another writer holds the ledger
+    held = holder.write()
+    held.__enter__()
     try:
         status, _, headers = s.post('{"id": "L1"}', token=secret)
     finally:
-        holder.execute("ROLLBACK")
+        held.__exit__(None, None, None)
         holder.close()
     assert status == 503 and {k.lower(): v for k, v in headers.items()}.get("retry-after") == "2"
     assert s.post('{"id": "L1"}', token=secret)[0] == 200  # the sender's retry goes through
@@ -235,9 +239,7 @@ def test_sigterm_during_a_stream_of_requests_loses_no_acknowledged_lead(lc, serv
         t.join(timeout=60)
     assert acknowledged, log
     assert code == 0 and "stopped" in log and "Traceback" not in log
-    db = sqlite3.connect(lc.db)
-    stored = dict(db.execute("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
-    db.close()
+    stored = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
     assert all(stored.get(lead) == 1 for lead in acknowledged)  # every 200 is in the ledger, once
 
 
