@@ -258,3 +258,18 @@ def test_serve_keeps_answering_after_the_database_drops_its_connections(pg):
     finally:
         code, log = s.stop()
     assert "Traceback" not in log
+
+
+def test_two_web_servers_behind_a_load_balancer_share_one_rotation(pg):
+    from tests.test_serve import Server
+
+    pg.team(users=("a", "b", "c"), daily="4")
+    secret = pg("token", "add", "web").stdout.strip()
+    one, two = Server(pg), Server(pg)
+    try:
+        owners = [(one if i % 2 == 0 else two).post(json.dumps({"id": f"W{i}"}), token=secret)[1]["outcomes"][0]
+                  ["assigned_to"] for i in range(14)]
+    finally:
+        one.stop()
+        two.stop()
+    assert owners == ["a", "b", "c"] * 4 + [None, None]  # one rotation, one set of caps across both
