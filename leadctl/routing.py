@@ -103,6 +103,14 @@ class _Lead:
     received: str | None  # its own received_at, ISO 8601 in the zone; None: the batch's now
     day: str | None  # with --clock received: the local day of `received`, which caps count by
     group: Group
+    cells: list[str] | None  # a CSV row's values, and its header's JSON layout (see Record)
+    layout: str | None
+
+    def fields_json(self) -> str:
+        """The fields as JSON, exactly `_to_json(self.fields)`."""
+        if self.layout is not None:
+            return self.layout % tuple(map(_json_text, self.cells))
+        return _to_json(self.fields)
 
 
 def derived_id(fields: dict[str, str]) -> str:
@@ -351,7 +359,7 @@ class Router:
                 rec.line, lead_id, REJECTED, group=group.name,
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
-        return _Lead(rec.line, lead_id, kind, fields, received, day, group)
+        return _Lead(rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout)
 
     # -- batches ----------------------------------------------------------------------
     def route(self, records: Iterable[Record | BadRecord], *, live: bool = False) -> Iterator[Outcome]:
@@ -428,7 +436,7 @@ class Router:
         append = out.append
         lead_rows: list[tuple] = []
         add_lead = lead_rows.append
-        passed: set[str] = set()
+        passed_ids: dict[str | None, int | None] = {None: None}  # passed-over list -> its number
         plans, creator = self.plans, self.assign_to_creator
         now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
         periods = set()
@@ -468,19 +476,16 @@ class Router:
                 for field, key in (("email", ekey), ("phone", pkey)):
                     if field in earlier and key:
                         earlier[field].setdefault(key, []).append((lead_id, x.type, user))
+            passed = decision.passed_over  # kept once in the ledger, by number
+            passed_id = passed_ids[passed] if passed in passed_ids else passed_ids.setdefault(
+                passed, self.ledger.passed_over_ids([passed])[passed])
+            method, reason = decision.method, decision.reason
             add_lead((
                 lead_id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
-                x.received or now_at, _to_json(f), ekey, pkey,
-                group, user, decision.method, decision.reason, at if user else None, decision.passed_over,
+                x.received or now_at, x.fields_json(), ekey, pkey,
+                group, user, method, reason, at if user else None, passed_id,
             ))
-            if decision.passed_over:
-                passed.add(decision.passed_over)
-            append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED,
-                           user, group, decision.method, decision.reason))
-        if passed:  # passed-over lists by number (each kept once in the ledger)
-            ids = self.ledger.passed_over_ids(passed)
-            at = LEAD_COLUMNS.index("passed_over")
-            lead_rows = [r[:at] + (ids[r[at]],) + r[at + 1:] if r[at] else r for r in lead_rows]
+            append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED, user, group, method, reason))
         written = self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
         if strict and written != len(lead_rows):
             raise _Collision()

@@ -248,3 +248,17 @@ def test_a_nul_character_rejects_its_record_only(data):
     out = read(data)
     assert [type(r).__name__ for r in out] == ["BadRecord", "Record"]
     assert "NUL" in out[0].reason and out[1].fields["id"] == "N2"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(text.filter(lambda t: t.strip()), text, min_size=1, max_size=8))
+def test_a_csv_row_as_json_is_exactly_what_the_json_module_writes(fields):
+    """Routing writes a CSV row's fields through the header's layout, not json.dumps: the text
+    must be the same, whatever the names and values hold (quotes, %, backslashes, newlines)."""
+    import json
+
+    from leadctl.intake import json_layout
+
+    names, cells = list(fields), list(fields.values())
+    assert json_layout(names) % tuple(json.encoder.encode_basestring(c) for c in cells) == json.dumps(
+        fields, ensure_ascii=False)

@@ -52,6 +52,10 @@ _JSON_KIND = {list: "array", str: "string", int: "number", float: "number", bool
 class Record:
     line: int
     fields: dict[str, str]
+    # A CSV row also keeps its cells in header order and the header's JSON layout
+    # (`{"id": %s, ...}`), so that its fields become JSON without a dict walk per lead.
+    cells: list[str] | None = field(default=None, compare=False, repr=False)
+    layout: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -138,6 +142,14 @@ def _key(name: str, mapping: dict[str, str]) -> str:
 # -- CSV --------------------------------------------------------------------------
 
 
+def json_layout(names: list[str]) -> str:
+    """The JSON object of these keys with a `%s` for each value, exactly as the C encoder
+    (`ensure_ascii=False`, separators ", " and ": ") writes a dict of them in this order."""
+    from json.encoder import encode_basestring
+
+    return "{" + ", ".join(encode_basestring(n).replace("%", "%%") + ": %s" for n in names) + "}"
+
+
 def _header(row: list[str], options: Options) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
@@ -182,6 +194,7 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
     header: list[str] | None = None
     raw_header: list[str] = []
     header_start = ""
+    layout: str | None = None
     width = 0
     consumed = 0  # physical lines read so far
     stats = options.stats
@@ -213,6 +226,7 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
             raw_header = [c.strip() for c in row]
             header_start = raw_header[0]  # a row holding it in its first cell may repeat the header
             width = len(header)
+            layout = json_layout(header)
             _check_header(header, raw_header, options)
             continue
         if len(row) != width:
@@ -230,7 +244,7 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
         if not joined.isascii() and _NOT_UTF8.search(joined):
             yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
             continue
-        yield Record(start, dict(zip(header, row)))
+        yield Record(start, dict(zip(header, row)), row, layout)
 
 
 # -- JSON Lines --------------------------------------------------------------------
