@@ -23,6 +23,7 @@ import csv
 import os
 import platform
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -90,7 +91,7 @@ def floor(csv_path: Path, db_path: Path) -> float:
     return time.perf_counter() - start
 
 
-def schema_floor(rows_from: Path, db_path: Path) -> tuple[float, float]:
+def schema_floor(rows_from: Path, db_path: Path, read_only: bool = False) -> tuple[float, float]:
     """The same leads and events leadctl wrote into `rows_from`, written again into a new
     ledger of leadctl's own schema (tables, indexes, triggers), in batches of 2,000 per
     transaction with executemany: every write leadctl makes, none of its decisions. The rows
@@ -104,6 +105,8 @@ def schema_floor(rows_from: Path, db_path: Path) -> tuple[float, float]:
     by_lead: dict[str, list] = {}
     for e in events:
         by_lead.setdefault(e[0], []).append(e)
+    if read_only:  # for --instructions: what reading the rows costs, to take off
+        return 0.0, 0.0
     start, cpu = time.perf_counter(), time.process_time()
     ledger = Ledger.open(db_path)
     for i in range(0, len(leads), 2000):
@@ -130,6 +133,70 @@ def best(fn, repeat: int):
     return min((fn() for _ in range(repeat)), key=lambda r: r[0] if isinstance(r, tuple) else r)
 
 
+def counted(cmd: list[str]) -> int:
+    """Instructions one command executes (valgrind's count: the same on every run, however busy
+    the machine, where wall time on a shared 2-core machine swings by 10-20%)."""
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed under valgrind: {done.stderr[-500:]}")
+    return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
+
+
+def instructions(n: int, full_ledger: int) -> None:
+    """Route, the plain floor and the schema floor on 0 and on n leads under valgrind: start-up,
+    instructions per lead, and the ratios they give at n, 100,000 and 1,000,000 leads; then the
+    route of the n leads into a ledger already holding `full_ledger` events against an empty one."""
+    if not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind")
+    folder = Path(tempfile.mkdtemp(prefix="leadctl-bench-"))
+    me = [sys.executable, __file__]
+    try:
+        config = make_config(folder, n)
+        per_lead, start = {}, {}
+        for size in (0, n):
+            csv_path = folder / f"leads-{size}.csv"
+            make_csv(csv_path, size)
+            for p in folder.glob("*.db*"):
+                p.unlink()
+            route_db = folder / "route.db"
+            counts = {
+                "route": counted([sys.executable, "-m", "leadctl", "--config", str(config), "--db", str(route_db),
+                                  "route", str(csv_path), "--output", "jsonl"]),
+                "plain floor": counted([*me, "--plain-floor", str(csv_path), str(folder / "floor.db")]),
+                "schema floor": counted([*me, "--schema-floor", str(route_db), str(folder / "schema.db")])
+                - counted([*me, "--schema-floor", str(route_db), str(folder / "unused.db"), "--read-only"]),
+            }
+            if size == 0:
+                start = counts
+            else:
+                per_lead = {k: (v - start[k]) / n for k, v in counts.items()}
+        print(f"instructions (valgrind: the same count on every run), from a {n:,}-lead run and an empty one:")
+        for name in start:
+            print(f"  {name:<12} start-up {start[name] / 1e6:6.0f} M, then {per_lead[name] / 1e3:6.1f} k per lead")
+        for size in (n, 100_000, 1_000_000):
+            total = {k: start[k] + per_lead[k] * size for k in start}
+            print(f"  {size:>9,} leads: route {total['route'] / 1e9:6.2f} G = {total['route'] / total['plain floor']:.2f}x"
+                  f" the plain floor, {total['route'] / total['schema floor']:.2f}x the schema floor"
+                  + ("" if size == n else " (from the per-lead figures)"))
+        if full_ledger:
+            full = folder / "full.db"
+            old = folder / "old.csv"
+            make_csv(old, full_ledger, prefix="H", day="2025-06-01")
+            run([sys.executable, "-m", "leadctl", "--config", str(config), "--db", str(full), "route", str(old),
+                 "--output", "jsonl", "--clock", "received"])
+            old.unlink()
+            csv_path = folder / f"leads-{n}.csv"
+            into = {}
+            for label, db in (("empty", folder / "empty.db"), ("full", full)):
+                into[label] = counted([sys.executable, "-m", "leadctl", "--config", str(config), "--db", str(db),
+                                       "route", str(csv_path), "--output", "jsonl"])
+            print(f"  route {n:,} into a ledger holding {full_ledger:,} events: {into['full'] / 1e9:.2f} G against"
+                  f" {into['empty'] / 1e9:.2f} G into an empty one ({into['full'] / into['empty']:.3f}x)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, action="append", help="leads per file (repeatable); default 100000")
@@ -137,11 +204,21 @@ def main() -> None:
     parser.add_argument("--full-ledger", type=int, default=1_000_000, metavar="M",
                         help="events already in the ledger for the full-ledger comparison (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument("--instructions", type=int, metavar="N",
+                        help="instead: count instructions (valgrind) of route and the plain floor on N leads")
     parser.add_argument("--schema-floor", nargs=2, metavar=("ROUTED_DB", "NEW_DB"), help=argparse.SUPPRESS)
+    parser.add_argument("--plain-floor", nargs=2, metavar=("CSV", "DB"), help=argparse.SUPPRESS)
+    parser.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.schema_floor:
-        wall, cpu = schema_floor(Path(args.schema_floor[0]), Path(args.schema_floor[1]))
+        wall, cpu = schema_floor(Path(args.schema_floor[0]), Path(args.schema_floor[1]), args.read_only)
         print(wall, cpu)
+        return
+    if args.plain_floor:
+        floor(Path(args.plain_floor[0]), Path(args.plain_floor[1]))
+        return
+    if args.instructions:
+        instructions(args.instructions, args.full_ledger)
         return
     sizes = args.n or [100_000]
     bindir = Path(sys.executable).parent

@@ -139,7 +139,8 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     if "store" in metafunc.fixturenames:
-        stores = getattr(metafunc.module, "STORES", ("sqlite",))
+        everywhere = os.environ.get("LEADCTL_TEST_STORES")  # e.g. sqlite,postgresql: every module on both
+        stores = tuple(everywhere.split(",")) if everywhere else getattr(metafunc.module, "STORES", ("sqlite",))
         if metafunc.definition.get_closest_marker("sqlite_only"):
             stores = ("sqlite",)
         metafunc.parametrize("store", stores, scope="function")
