@@ -130,3 +130,27 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
         assert list(ledger.event_buckets()) == [("2026-11-01T09:00", "+00:00", "tom", "g", "sequential", 1)]
     finally:
         ledger.close()
+
+
+@pytest.mark.sqlite_only
+def test_a_new_ledger_is_made_without_sqlite_utils_and_has_its_exact_schema(tmp_path):
+    """A new ledger's schema is written directly (importing sqlite-utils was a tenth of a first
+    route); it must be exactly what sqlite-utils' migration set makes, record included."""
+    import subprocess
+    import sys
+
+    from sqlite_utils import Database
+
+    from leadctl.ledger import _migrations
+
+    probe = ("import sys; from pathlib import Path; from leadctl.ledger import Ledger;"
+             f" Ledger.open(Path({str(tmp_path / 'new.db')!r})).close(); print('sqlite_utils' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+    made = sqlite3.connect(tmp_path / "new.db")
+    reference = Database(tmp_path / "reference.db")
+    _migrations().apply(reference)
+    schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+    assert made.execute(schema).fetchall() == reference.conn.execute(schema).fetchall()
+    record = "SELECT id, migration_set, name FROM _sqlite_migrations ORDER BY id"
+    assert made.execute(record).fetchall() == reference.conn.execute(record).fetchall()
+    assert [m.name for m in _migrations().pending(Database(made))] == []  # sqlite-utils sees it done
