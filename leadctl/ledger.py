@@ -159,6 +159,7 @@ def m001_initial(db):
         ) WITHOUT ROWID"""
     )
 
+
 @_step
 def m002_actors_history_counts(db):
     # Who made each change and why, and the members a group's method passed over. A
@@ -209,6 +210,7 @@ def m002_actors_history_counts(db):
         " GROUP BY 1, 2, 3, 4, 5"
     )
 
+
 @_step
 def m003_tokens(db):
     # Credentials for `leadctl serve`. A bearer token is kept only as its SHA-256 (it is
@@ -225,6 +227,7 @@ def m003_tokens(db):
             revoked_at TEXT
         )"""
     )
+
 
 @_step
 def m004_notifications(db):
@@ -250,7 +253,6 @@ def m004_notifications(db):
         )"""
     )
     db.execute("CREATE INDEX notifications_due ON notifications(status, next_at)")
-
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

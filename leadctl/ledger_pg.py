@@ -140,8 +140,8 @@ class _Connection:
 
     def executemany(self, sql: str, rows) -> _Cursor:
         rows = list(rows)
-        cur = self.raw.cursor()
         try:
+            cur = self.raw.cursor()
             if rows:
                 cur.executemany(_pg(sql), rows)
             return _Cursor(cur)
@@ -294,7 +294,7 @@ _BATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS leadctl_batch ("
 
 
 class PgLedger(Ledger):
-    """The ledger in a PostgreSQL database (one database per team: leadctl owns its tables)."""
+    """The ledger in a PostgreSQL database, or a schema, of its own (leadctl owns its tables)."""
 
     store = "PostgreSQL"
     transient = (LedgerRetry,)
@@ -302,7 +302,8 @@ class PgLedger(Ledger):
 
     @classmethod
     def connect(cls, url: str, *, create: bool = True, busy_timeout: float | None = None) -> PgLedger:
-        """Open the ledger at `url`; its tables are made (or upgraded) on first use."""
+        """Open the ledger at `url`; its tables are made (or upgraded) on first use. `create` is
+        there for `Ledger.open`'s sake: a server's database is never "missing" the way a file is."""
         conn = _Connection(url, _busy_timeout_ms(busy_timeout))
         ledger = cls(conn, None)  # type: ignore[arg-type]
         ledger.path = display(url)
