@@ -19,10 +19,10 @@ every batch committed before.
 from __future__ import annotations
 
 import functools
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from urllib.parse import urlsplit, urlunsplit
 
 from .errors import LeadctlError
 from .ledger import (
@@ -37,13 +37,12 @@ _TABLES = ("leads", "events", "rotations", "usage", "passed_over_sets", "config_
 
 
 def display(url: str) -> str:
-    """The URL as messages show it: never with its password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL as messages show it: never with its password (text only, so that even a URL
+    too broken to parse is shown safely)."""
+    return _PASSWORD.sub(r"\1:***@", url)
+
+
+_PASSWORD = re.compile(r"^([a-z]+://[^:/@]*):[^@/]*@", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=512)
@@ -105,7 +104,8 @@ class _Connection:
             self.raw = psycopg.connect(self.url, autocommit=True, connect_timeout=10,
                                        application_name="leadctl")
         except psycopg.Error as exc:
-            raise LedgerError(f"cannot reach the ledger {display(self.url)}: {_first_line(exc)}") from None
+            why = _first_line(exc).replace(self.url, display(self.url))  # a bad URL is quoted whole
+            raise LedgerError(f"cannot reach the ledger {display(self.url)}: {why}") from None
         # How long a writer waits for a lock another holds (LEADCTL_BUSY_TIMEOUT, as on SQLite).
         self.raw.execute(f"SET lock_timeout = {int(self.timeout_ms)}")
 

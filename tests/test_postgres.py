@@ -273,3 +273,11 @@ def test_two_web_servers_behind_a_load_balancer_share_one_rotation(pg):
         one.stop()
         two.stop()
     assert owners == ["a", "b", "c"] * 4 + [None, None]  # one rotation, one set of caps across both
+
+
+@pytest.mark.parametrize("url", ["postgresql://leadctl:s3cret-word@[::1", "postgresql://leadctl:s3cret-word@host:99999/x"])
+def test_a_malformed_url_is_one_line_without_its_password(tmp_path, url):
+    done = run_cli("--config", str(tmp_path / "x.toml"), "--db", url, "init")
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.startswith("error: cannot reach the ledger") and err.count("\n") == 1
+    assert "s3cret" not in err and "Traceback" not in err and not (tmp_path / "x.toml").exists()
