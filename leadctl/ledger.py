@@ -372,13 +372,17 @@ class Ledger:
                 " upgrade leadctl to use it"
             )
         if not applied:
-            tables = [name for (name,) in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-            if tables:
-                raise LeadctlError(
-                    f"{self.path} is an SQLite database but not a leadctl ledger (it has a table"
-                    f" '{tables[0]}'); pass another --db"
-                )
+            self._refuse_foreign()
+
+    def _refuse_foreign(self) -> None:
+        """A store without leadctl's migrations must hold nothing else."""
+        tables = [name for (name,) in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        if tables:
+            raise LeadctlError(
+                f"{self.path} is an SQLite database but not a leadctl ledger (it has a table"
+                f" '{tables[0]}'); pass another --db"
+            )
 
     def _migrate(self) -> None:
         applied = self._applied()
@@ -600,14 +604,15 @@ class Ledger:
         """
         for field in fields:
             column = {"email": "email_key", "phone": "phone_key"}[field]
-            exists = self.conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (f"leads_{column}",)
-            ).fetchone()
-            if not exists:
+            if not self._has_index(f"leads_{column}"):  # checked first: no write lock when it is there
                 with self.write():
                     self.conn.execute(
                         f"CREATE INDEX IF NOT EXISTS leads_{column} ON leads({column}) WHERE {column} IS NOT NULL"
                     )
+
+    def _has_index(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                 (name,)).fetchone() is not None
 
     def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
         """For duplicate matching: key -> [(lead id, type, owner)] of owned leads,

@@ -61,32 +61,6 @@ def _psycopg():
     return psycopg
 
 
-class _Cursor:
-    """What leadctl reads from a cursor, the same on both stores."""
-
-    __slots__ = ("cur",)
-
-    def __init__(self, cur):
-        self.cur = cur
-
-    @property
-    def description(self):
-        return self.cur.description
-
-    @property
-    def rowcount(self) -> int:
-        return self.cur.rowcount
-
-    def fetchone(self):
-        return self.cur.fetchone()
-
-    def fetchall(self):
-        return self.cur.fetchall()
-
-    def __iter__(self):
-        return iter(self.cur)
-
-
 class _Connection:
     """A psycopg connection that takes the calls `ledger.py` makes of sqlite3's, and
     turns the server's failures into leadctl's: busy, retry, duplicate key, failed.
@@ -117,7 +91,7 @@ class _Connection:
     def in_transaction(self) -> bool:
         return not self.broken and self.raw.info.transaction_status != 0  # 0: idle
 
-    def execute(self, sql: str, params=()) -> _Cursor:
+    def execute(self, sql: str, params=()):
         idle = not self.in_transaction
         try:
             return self._execute(sql, params)
@@ -135,16 +109,17 @@ class _Connection:
                 failure = self._failure(exc)
         raise failure
 
-    def _execute(self, sql: str, params) -> _Cursor:
-        return _Cursor(self.raw.execute(_pg(sql), params) if params else self.raw.execute(sql))
+    def _execute(self, sql: str, params):
+        """A psycopg cursor: it has what ledger.py reads of sqlite3's (rows, description, rowcount)."""
+        return self.raw.execute(_pg(sql), params) if params else self.raw.execute(sql)
 
-    def executemany(self, sql: str, rows) -> _Cursor:
+    def executemany(self, sql: str, rows):
         rows = list(rows)
         try:
             cur = self.raw.cursor()
             if rows:
                 cur.executemany(_pg(sql), rows)
-            return _Cursor(cur)
+            return cur
         except Exception as exc:
             raise self._failure(exc) from None
 
@@ -333,22 +308,14 @@ class PgLedger(Ledger):
             return set()
         return {name for (name,) in self.conn.execute("SELECT name FROM leadctl_migrations")}
 
-    def _check_kind(self) -> None:
-        applied = self._applied()
-        newer = sorted(applied - set(MIGRATIONS))
-        if newer:
-            raise LeadctlError(
-                f"ledger {self.path} was written by a newer leadctl (it has migration '{newer[0]}');"
-                " upgrade leadctl to use it"
-            )
-        if not applied:
-            for table in _TABLES:
-                (taken,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()
-                if taken:
-                    raise LeadctlError(
-                        f"{self.path} already has a table '{table}' that leadctl did not make;"
-                        " give leadctl a database of its own"
-                    )
+    def _refuse_foreign(self) -> None:
+        for table in _TABLES:
+            (taken,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()
+            if taken:
+                raise LeadctlError(
+                    f"{self.path} already has a table '{table}' that leadctl did not make;"
+                    " give leadctl a database of its own"
+                )
 
     def _migrate(self) -> None:
         if self._applied() >= set(MIGRATIONS):
@@ -458,15 +425,9 @@ class PgLedger(Ledger):
         conn.execute("DELETE FROM leadctl_batch")
         return written
 
-    def index_duplicates(self, fields: Iterable[str]) -> None:
-        for field in fields:
-            column = {"email": "email_key", "phone": "phone_key"}[field]
-            (exists,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (f"leads_{column}",)).fetchone()
-            if not exists:
-                with self.write():
-                    self.conn.execute(
-                        f"CREATE INDEX IF NOT EXISTS leads_{column} ON leads({column}) WHERE {column} IS NOT NULL"
-                    )
+    def _has_index(self, name: str) -> bool:
+        (exists,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()
+        return exists
 
     def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:
         (n,) = self.conn.execute(

@@ -391,15 +391,16 @@ class Router:
         if not leads:
             return items  # type: ignore[return-value]
         groups = {x.group.name for x in leads}
-        for attempt in range(RETRIES + 1):
+        attempt = 0
+        while True:
             try:
                 return self._commit_once(items, leads, groups)
             except self.ledger.transient:
                 if attempt == RETRIES:
                     raise
                 time.sleep(0.05 * 2**attempt)
+                attempt += 1
                 self.ledger.recover()
-        raise AssertionError("unreachable")
 
     def _commit_once(self, items: list[_Lead | Outcome], leads: list[_Lead], groups: set[str]) -> list[Outcome]:
         """While no batch has met an id the ledger already has (a fresh import), the batch is

@@ -44,12 +44,10 @@ class PostgresCluster:
             raise
 
     def _start(self, tools: dict, for_tests: bool) -> None:
-        import socket
+        from tests.ports import free_port
 
         self.pg_ctl = tools["pg_ctl"]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.data = self.folder / "data"
         env = self.env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "HOME": str(self.folder)}
         self._run([tools["initdb"], "-D", str(self.data), "-U", "leadctl", "--auth=trust", "-E", "UTF8",

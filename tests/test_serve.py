@@ -19,14 +19,9 @@ import pytest
 
 from leadctl.ledger import Ledger
 from tests.conftest import run_cli
+from tests.ports import free_port
 
 STORES = ("sqlite", "postgresql")  # every test taking `lc` runs on both ledgers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
