@@ -106,12 +106,6 @@ class _Lead:
     cells: list[str] | None  # a CSV row's values, and its header's JSON layout (see Record)
     layout: str | None
 
-    def fields_json(self) -> str:
-        """The fields as JSON, exactly `_to_json(self.fields)`."""
-        if self.layout is not None:
-            return self.layout % tuple(map(_json_text, self.cells))
-        return _to_json(self.fields)
-
 
 def derived_id(fields: dict[str, str]) -> str:
     """A stable id for a record that has none: the same content, the same id."""
@@ -168,10 +162,17 @@ def phone_key(value: str | None) -> str | None:
     """Phones compare by their digits, a leading + kept as the country marker. Fewer
     than MIN_PHONE_DIGITS digits (`0`, `n/a`, an extension) is no key."""
     text = (value or "").strip()
-    digits = text.translate(_ASCII_NON_DIGITS) if text.isascii() else _NOT_DIGIT.sub("", text)
+    if text.isascii():
+        # Most phones hold only digits, spaces and a +: taken out with two plain
+        # replaces (an ASCII `isdigit` is 0-9 only); any other separator the slow way.
+        digits = text.replace(" ", "").replace("+", "")
+        if not digits.isdigit():
+            digits = text.translate(_ASCII_NON_DIGITS)
+    else:
+        digits = _NOT_DIGIT.sub("", text)
     if len(digits) < MIN_PHONE_DIGITS:
         return None
-    return "+" + digits if text.startswith("+") else digits
+    return "+" + digits if text[:1] == "+" else digits
 
 
 def batches(records: Iterable[Record | BadRecord], size: int, live: bool) -> Iterator[list]:
@@ -481,9 +482,11 @@ class Router:
             passed_id = passed_ids[passed] if passed in passed_ids else passed_ids.setdefault(
                 passed, self.ledger.passed_over_ids([passed])[passed])
             method, reason = decision.method, decision.reason
+            # The fields as JSON: a CSV row's through its header's layout, exactly `_to_json(f)`.
             add_lead((
                 lead_id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
-                x.received or now_at, x.fields_json(), ekey, pkey,
+                x.received or now_at, x.layout % tuple(map(_json_text, x.cells)) if x.cells else _to_json(f),
+                ekey, pkey,
                 group, user, method, reason, at if user else None, passed_id,
             ))
             append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED, user, group, method, reason))

@@ -311,6 +311,37 @@ def test_a_batch_meeting_an_id_already_in_the_ledger_is_decided_again_without_a_
     assert lc.json("group", "show", "tele-sales")["next"] == "c"
 
 
+def test_phone_keys_are_the_digits_with_the_plus_kept_whatever_the_text():
+    """routing.phone_key's plain-replace path claims exactly the digits of the text (a
+    leading + kept), as the \\D regex gives them, for any text: separators, letters,
+    non-ASCII digits, a + in the middle."""
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from leadctl.routing import MIN_PHONE_DIGITS, phone_key
+
+    def reference(value):
+        text = (value or "").strip()
+        digits = re.sub(r"\D", "", text)
+        if len(digits) < MIN_PHONE_DIGITS:
+            return None
+        return "+" + digits if text.startswith("+") else digits
+
+    phones = st.one_of(st.text(alphabet="0123456789 +-().x/", max_size=24), st.text(max_size=24),
+                       st.sampled_from(["+44 7700 900123", "0044-7700", "+1 (555) 010-9999", " +33 6 12 34 56 78 ",
+                                        "٠١٢٣٤٥٦٧", "12+34 56", "++447700900", "+", "", "n/a"]))
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.one_of(st.none(), phones))
+    def check(value):
+        assert phone_key(value) == reference(value)
+
+    check()
+    assert phone_key("+44 7700 900123") == "+447700900123" and phone_key("(020) 7946-0018") == "02079460018"
+
+
 def test_received_at_offsets_cached_per_minute_equal_parsing_each_one():
     """routing.LocalTimes claims exactly `parse_when(...).isoformat(timespec="seconds")` and
     its local day, in zones with DST gaps and folds, at the calendar's ends, for bad text too."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter, defaultdict
+from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -161,6 +162,9 @@ def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Pro
             stream.close()
 
 
+_STATUS = attrgetter("status")
+
+
 class _Tally:
     """Counts outcomes, writes one row per record (jsonl/csv) and reports rejections."""
 
@@ -201,18 +205,23 @@ class _Tally:
 
     def add_batch(self, label: str, outcomes: list) -> None:
         """A committed batch's outcomes: counted, rejections reported, rows written at once."""
+        from ..routing import Outcome
+
         totals = self.totals
-        for outcome in outcomes:
-            status = outcome.status
-            totals[status] += 1
-            if status == "rejected":
-                self.reasons[outcome.reason] += 1
-                self.progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
-            elif outcome.assigned_to and self.output == "table":
-                self.by_user[outcome.assigned_to][outcome.method] += 1
+        rejected = totals["rejected"]
+        totals.update(map(_STATUS, outcomes))  # counted in C: this runs for every record
+        if totals["rejected"] != rejected:
+            for outcome in outcomes:
+                if outcome.status == "rejected":
+                    self.reasons[outcome.reason] += 1
+                    self.progress.print_err(f"{label}: line {outcome.line}: {outcome.reason}")
+        if self.output == "table":
+            for outcome in outcomes:
+                if outcome.assigned_to and outcome.status != "rejected":
+                    self.by_user[outcome.assigned_to][outcome.method] += 1
         try:
-            if self.output == "jsonl":
-                self.write("".join([o.json() + "\n" for o in outcomes]))
+            if self.output == "jsonl" and outcomes:
+                self.write("\n".join(map(Outcome.json, outcomes)) + "\n")
             elif self.csv is not None:
                 for outcome in outcomes:
                     self.csv.row(outcome.as_dict())

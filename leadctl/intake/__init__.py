@@ -198,53 +198,49 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
     width = 0
     consumed = 0  # physical lines read so far
     stats = options.stats
-    while True:
-        start = consumed + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
+    try:
+        for row in reader:
+            start = consumed + 1
             consumed = reader.line_num
-            if header is None:
-                raise IntakeError(f"line {start}: unreadable CSV header: {exc}") from None
-            # Past a syntax error the reader no longer knows where fields begin: what
-            # follows could be text from inside a quoted field. Stop reading this input.
-            yield BadRecord(start, f"unreadable CSV: {exc}; reading stopped at this line,"
-                                   " the rest of this input was not routed")
-            return
-        except UnicodeError as exc:  # only for utf-16 input that is broken
-            raise IntakeError(f"line {start}: cannot decode the input as {encoding}: {exc.reason}") from None
-        consumed = reader.line_num
-        joined = "".join(row)
-        if not joined.strip():
-            if header is not None and row:
-                stats.blank += 1  # a spreadsheet's empty row (,,,,): not a lead
-            continue
-        if header is None:
-            header = _header(row, options)
-            raw_header = [c.strip() for c in row]
-            header_start = raw_header[0]  # a row holding it in its first cell may repeat the header
-            width = len(header)
-            layout = json_layout(header)
-            _check_header(header, raw_header, options)
-            continue
-        if len(row) != width:
-            if len(row) > width and not any(v.strip() for v in row[width:]):
-                row = row[:width]  # trailing empty cells, as spreadsheets write them
-            else:
-                yield BadRecord(start, f"has {len(row)} fields, the header has {width}")
+            joined = "".join(row)
+            if not joined or joined.isspace():  # `not joined.strip()`, without the copy
+                if header is not None and row:
+                    stats.blank += 1  # a spreadsheet's empty row (,,,,): not a lead
                 continue
-        if header_start in row[0] and [c.strip() for c in row] == raw_header:
-            yield BadRecord(start, "repeats the header (two files joined?); not a lead")
-            continue
-        if "\0" in joined:
-            yield BadRecord(start, NUL_REASON)
-            continue
-        if not joined.isascii() and _NOT_UTF8.search(joined):
-            yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
-            continue
-        yield Record(start, dict(zip(header, row)), row, layout)
+            if header is None:
+                header = _header(row, options)
+                raw_header = [c.strip() for c in row]
+                header_start = raw_header[0]  # a row holding it in its first cell may repeat the header
+                width = len(header)
+                layout = json_layout(header)
+                _check_header(header, raw_header, options)
+                continue
+            if len(row) != width:
+                if len(row) > width and not any(v.strip() for v in row[width:]):
+                    row = row[:width]  # trailing empty cells, as spreadsheets write them
+                else:
+                    yield BadRecord(start, f"has {len(row)} fields, the header has {width}")
+                    continue
+            if header_start in row[0] and [c.strip() for c in row] == raw_header:
+                yield BadRecord(start, "repeats the header (two files joined?); not a lead")
+                continue
+            if "\0" in joined:
+                yield BadRecord(start, NUL_REASON)
+                continue
+            if not joined.isascii() and _NOT_UTF8.search(joined):
+                yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
+                continue
+            yield Record(start, dict(zip(header, row)), row, layout)
+    except csv.Error as exc:  # only the reader raises these
+        start = consumed + 1
+        if header is None:
+            raise IntakeError(f"line {start}: unreadable CSV header: {exc}") from None
+        # Past a syntax error the reader no longer knows where fields begin: what
+        # follows could be text from inside a quoted field. Stop reading this input.
+        yield BadRecord(start, f"unreadable CSV: {exc}; reading stopped at this line,"
+                               " the rest of this input was not routed")
+    except UnicodeError as exc:  # only for utf-16 input that is broken
+        raise IntakeError(f"line {consumed + 1}: cannot decode the input as {encoding}: {exc.reason}") from None
 
 
 # -- JSON Lines --------------------------------------------------------------------
