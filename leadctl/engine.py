@@ -276,77 +276,14 @@ class Allocator:
         `exclude` names a member who must not get it (someone whose leads are
         being handed over); they miss their turn like a capped member.
         """
-        members = group.members
-        if not members:
-            return Decision(None, None, False, f"group '{group.name}' has no members")
-        if group.method == SEQUENTIAL:
-            return self._sequential(group, day, exclude)
-        return self.general(group, day, exclude)
-
-    def general(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
-        """Any method, through `pick` (the reference the sequential fast path is tested against)."""
-        members = group.members
-        if not members:
-            return Decision(None, None, False, f"group '{group.name}' has no members")
-        dkey, mkey = day_key(day), month_key(day)
-        get = self.usage.get
-        name = group.name
-
-        def eligible(m: Slot) -> bool:
-            return self._has_room(m, name, dkey, mkey, exclude)
-
-        rotation = self.rotations.get(name)
-        if rotation is None:
-            rotation = self.rotations[name] = Rotation()
-        skipped: list[Slot] = []
-        user = pick(group.method, members, eligible, rotation, self.rng, group.users, skipped)
-        if user is None:
-            return Decision(
-                None, None, False, f"every member of group '{name}' is capped or inactive"
-            )
-        passed = None
-        if skipped:
-            # A member passed over is not assigned, so their usage (and the reason) cannot
-            # change while the same members are passed over: one text per such set.
-            key = (name, dkey, exclude, tuple(map(id, skipped)))  # the plan's own Slot objects
-            passed = self._passed.get(key)
-        if skipped and passed is None:
-            passed = self._passed[key] = passed_over_text(
-                [(m.user, self._why(m, name, dkey, mkey, exclude)) for m in skipped])
-        dk, mk = (name, user, dkey), (name, user, mkey)
-        self.usage[dk] = get(dk, 0) + 1
-        self.usage[mk] = get(mk, 0) + 1
-        self.dirty_rotations.add(name)
-        self._cursor.pop(name, None)
-        self._open.clear()  # usage moved outside the sequential fast path: recount it there
-        return Decision(user, group.method, True, None, passed)
-
-    # -- strict round robin, the common case, without a closure per lead ----------------
-    def _has_room(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> bool:
-        if not m.active or m.user == exclude:
-            return False
-        get = self.usage.get
-        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
-            return False
-        return not (m.monthly and get((name, m.user, mkey), 0) >= m.monthly)
-
-    def _why(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> str:
-        if not m.active:
-            return "inactive"
-        if m.user == exclude:
-            return "handing over"
-        get = self.usage.get
-        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
-            return "daily cap"
-        if m.monthly and get((name, m.user, mkey), 0) >= m.monthly:
-            return "monthly cap"
-        return "weight 0"
-
-    def _sequential(self, group: GroupPlan, day: str, exclude: str | None) -> Decision:
-        """`pick_sequential`, with the members who can still take a lead kept as a sorted
-        list of their positions: the next one is a bisect, not a walk past every capped
-        member. Caps only fill up within a batch, so a member leaves the list when capped
-        and never comes back; a monthly cap reached on one day closes every day's list."""
+        if group.method != SEQUENTIAL or not group.members:
+            return self.general(group, day, exclude)
+        # Strict round robin, the common case, here rather than in a function of its own (a
+        # call per lead): `pick_sequential`, with the members who can still take a lead kept
+        # as a sorted list of their positions, so the next one is a bisect, not a walk past
+        # every capped member. Caps only fill up within a batch, so a member leaves the list
+        # when capped and never comes back; a monthly cap reached on one day closes every
+        # day's list.
         name = group.name
         key = (name, day, exclude)
         lane = self._open.get(key)
@@ -388,6 +325,65 @@ class Allocator:
         if decision is None:
             decision = self._decisions[(m.user, passed)] = Decision(m.user, SEQUENTIAL, True, None, passed)
         return decision
+
+    def general(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
+        """Any method, through `pick` (the reference the sequential fast path is tested against)."""
+        members = group.members
+        if not members:
+            return Decision(None, None, False, f"group '{group.name}' has no members")
+        dkey, mkey = day_key(day), month_key(day)
+        get = self.usage.get
+        name = group.name
+
+        def eligible(m: Slot) -> bool:
+            return self._has_room(m, name, dkey, mkey, exclude)
+
+        rotation = self.rotations.get(name)
+        if rotation is None:
+            rotation = self.rotations[name] = Rotation()
+        skipped: list[Slot] = []
+        user = pick(group.method, members, eligible, rotation, self.rng, group.users, skipped)
+        if user is None:
+            return Decision(
+                None, None, False, f"every member of group '{name}' is capped or inactive"
+            )
+        passed = None
+        if skipped:
+            # A member passed over is not assigned, so their usage (and the reason) cannot
+            # change while the same members are passed over: one text per such set.
+            key = (name, dkey, exclude, tuple(map(id, skipped)))  # the plan's own Slot objects
+            passed = self._passed.get(key)
+        if skipped and passed is None:
+            passed = self._passed[key] = passed_over_text(
+                [(m.user, self._why(m, name, dkey, mkey, exclude)) for m in skipped])
+        dk, mk = (name, user, dkey), (name, user, mkey)
+        self.usage[dk] = get(dk, 0) + 1
+        self.usage[mk] = get(mk, 0) + 1
+        self.dirty_rotations.add(name)
+        self._cursor.pop(name, None)
+        self._open.clear()  # usage moved outside the sequential fast path: recount it there
+        return Decision(user, group.method, True, None, passed)
+
+    # -- caps, for both paths ---------------------------------------------------------------
+    def _has_room(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> bool:
+        if not m.active or m.user == exclude:
+            return False
+        get = self.usage.get
+        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
+            return False
+        return not (m.monthly and get((name, m.user, mkey), 0) >= m.monthly)
+
+    def _why(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> str:
+        if not m.active:
+            return "inactive"
+        if m.user == exclude:
+            return "handing over"
+        get = self.usage.get
+        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
+            return "daily cap"
+        if m.monthly and get((name, m.user, mkey), 0) >= m.monthly:
+            return "monthly cap"
+        return "weight 0"
 
 
 class _Lane:

@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -91,6 +93,9 @@ LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own
 GROUP_METHODS = ("sequential", "random", "weighted")  # the assignments that count towards caps
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
                  "actor", "note", "passed_over")
+# (at, assigned_to, group_name, method) of a lead row and of an event row: what `report` counts
+_LEAD_ASSIGNMENT = itemgetter(*(LEAD_COLUMNS.index(c) for c in ("assigned_at", "assigned_to", "group_name", "method")))
+_EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigned_to", "group_name", "method")))
 
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications")
@@ -570,25 +575,27 @@ class Ledger:
             " passed_over FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid",
             (actor, last),
         )
-        conn.execute(
-            "INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
-            " SELECT substr(assigned_at, 1, 16), substr(assigned_at, 20), assigned_to, coalesce(group_name, ''),"
-            " method, count(*) FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
-            " ON CONFLICT (minute, utc_offset, assigned_to, group_name, method) DO UPDATE SET n = event_counts.n + excluded.n",
-            (last,),
-        )
+        if written == len(rows):  # counted from the rows in hand (a GROUP BY made SQLite sort them)
+            self._count_assignments(map(_LEAD_ASSIGNMENT, rows))
+        else:  # some ids were there already: count what was written
+            self._count_assignments(conn.execute(
+                "SELECT assigned_at, assigned_to, group_name, method FROM leads WHERE rowid > ?", (last,)))
         return written
 
     def insert_events(self, rows: list[tuple]) -> None:
         """Append events, and count the assignments among them for `report`."""
         marks = ",".join("?" * len(EVENT_COLUMNS))
         self.conn.executemany(f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES ({marks})", rows)
+        self._count_assignments(map(_EVENT_ASSIGNMENT, rows))
+
+    def _count_assignments(self, assignments: Iterable[tuple]) -> None:
+        """Add (at, assigned_to, group_name, method) tuples to `event_counts`, by the minute
+        and UTC offset of `at`; those without an owner are no assignment."""
         counts: dict[tuple, int] = {}
-        for row in rows:  # (lead_id, at, assigned_to, group_name, method, ...)
-            if row[2] is not None:
-                at = row[1]
-                key = (at[:16], at[19:], row[2], row[3] or "", row[4])
-                counts[key] = counts.get(key, 0) + 1
+        for (at, user, group, method), n in Counter(assignments).items():  # counted in C first
+            if user is not None:
+                key = (at[:16], at[19:], user, group or "", method)
+                counts[key] = counts.get(key, 0) + n
         if counts:
             self.conn.executemany(
                 "INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"

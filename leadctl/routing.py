@@ -10,7 +10,6 @@ most the batch in flight, and a re-run skips what was committed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -26,7 +25,7 @@ from .errors import LeadctlError
 from .intake import BadRecord, Record
 from .ledger import LEAD_COLUMNS, Ledger
 
-_ID, _OWNER, _METHOD, _REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))
+_ROW_ID, _ROW_OWNER, _ROW_METHOD, _ROW_REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))  # in a ledger row
 
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
@@ -86,29 +85,28 @@ class Outcome:
                 f' "group": {_json_str(self.group)}, "method": {_json_str(self.method)},'
                 f' "reason": {_json_str(self.reason)}}}'
             )
-        return f'{{"line": {self.line}, "lead_id": {_json_str(self.lead_id)}{tail}'
+        lead_id = self.lead_id
+        return f'{{"line": {self.line}, "lead_id": {"null" if lead_id is None else _json_text(lead_id)}{tail}'
 
     def as_dict(self) -> dict:
         return {f: getattr(self, f) for f in OUTPUT_FIELDS}
 
 
-@dataclass(slots=True)
-class _Lead:
-    """A record that passed the checks and waits for its batch."""
-
-    line: int
-    id: str
-    type: str
-    fields: dict[str, str]
-    received: str | None  # its own received_at, ISO 8601 in the zone; None: the batch's now
-    day: str | None  # with --clock received: the local day of `received`, which caps count by
-    group: Group
-    cells: list[str] | None  # a CSV row's values, and its header's JSON layout (see Record)
-    layout: str | None
+# A record that passed the checks and waits for its batch: a plain tuple, made and read
+# once per lead (a dataclass costs four times as much to make), unpacked where it is read:
+#   (line, id, type, fields, received, day, group, cells, layout)
+# received: its own received_at, ISO 8601 in the zone; None: the batch's now.
+# day: with --clock received, the local day of `received`, which caps count by.
+# group: the Group it goes to. cells, layout: a CSV row's values and its header's JSON layout
+# (see Record), so that its fields become JSON without a dict walk.
+_Lead = tuple
+_ID, _FIELDS, _DAY, _GROUP = 1, 3, 5, 6  # positions in a _Lead
 
 
 def derived_id(fields: dict[str, str]) -> str:
     """A stable id for a record that has none: the same content, the same id."""
+    import hashlib  # here: most inputs carry their ids, and importing it costs every run 2 ms
+
     blob = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
     return "auto-" + hashlib.sha256(blob).hexdigest()[:20]
 
@@ -134,7 +132,7 @@ class LocalTimes:
         self.tz = tz
         self.offsets: dict[str, str] = {}
 
-    def __call__(self, text: str) -> tuple[str, str]:
+    def convert(self, text: str) -> tuple[str, str]:
         if (len(text) == 19 and text[10] == "T" and text[16] == ":" and text[17] in "012345"
                 and text[18] in "0123456789"):
             minute = text[:16]
@@ -293,7 +291,7 @@ class Router:
             )
         self.cfg = cfg
         self.tz = cfg.tz()
-        self.local_times = LocalTimes(self.tz)
+        self.local_times = LocalTimes(self.tz).convert
         self.forced = forced
         self.plans = {g.name: GroupPlan(g.name, g.method, cfg.slots(g)) for g in cfg.groups}
         self.rules = [
@@ -316,14 +314,12 @@ class Router:
                 pass  # e.g. the forced group was removed: keep routing as configured before
 
     # -- per record checks ------------------------------------------------------------
-    def _group_for(self, fields: dict[str, str]) -> Group | None:
-        if self.forced is not None:
-            return self.forced
-        if self.rules:
-            low = {k.lower(): v.strip().lower() for k, v in fields.items()}
-            for conditions, group in self.rules:
-                if all(low.get(k) == v for k, v in conditions):
-                    return group
+    def _group_by_rules(self, fields: dict[str, str]) -> Group | None:
+        """The first rule the fields match, else the default group (--group is checked first)."""
+        low = {k.lower(): v.strip().lower() for k, v in fields.items()}
+        for conditions, group in self.rules:
+            if all(low.get(k) == v for k, v in conditions):
+                return group
         return self.default
 
     def _prepare(self, rec: Record) -> _Lead | Outcome:
@@ -331,7 +327,8 @@ class Router:
         lead_id = (fields.get("id") or "").strip() or derived_id(fields)
         if len(lead_id) > MAX_ID:
             return Outcome(rec.line, None, REJECTED, reason=f"id is longer than {MAX_ID} characters")
-        kind = (fields.get("type") or "").strip().lower() or "lead"
+        kind = fields.get("type")
+        kind = (kind.strip().lower() or "lead") if kind else "lead"
         if kind not in RECORD_TYPES:
             return Outcome(
                 rec.line, lead_id, REJECTED,
@@ -349,7 +346,9 @@ class Router:
                 )
             if self.replay:
                 day = local_day
-        group = self._group_for(fields)
+        group = self.forced
+        if group is None:
+            group = self._group_by_rules(fields) if self.rules else self.default
         if group is None:
             return Outcome(
                 rec.line, lead_id, REJECTED,
@@ -360,7 +359,7 @@ class Router:
                 rec.line, lead_id, REJECTED, group=group.name,
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
-        return _Lead(rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout)
+        return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout)
 
     # -- batches ----------------------------------------------------------------------
     def route(self, records: Iterable[Record | BadRecord], *, live: bool = False) -> Iterator[Outcome]:
@@ -388,10 +387,10 @@ class Router:
         A failure the store calls transient (a PostgreSQL serialisation failure or
         deadlock, a dropped connection) rolled the whole batch back: it is decided and
         written again, from the ledger as it is then, up to RETRIES times."""
-        leads = [x for x in items if x.__class__ is _Lead]
+        leads = [x for x in items if x.__class__ is _Lead]  # the rest are rejections' Outcomes
         if not leads:
             return items  # type: ignore[return-value]
-        groups = {x.group.name for x in leads}
+        groups = {x[_GROUP].name for x in leads}
         attempt = 0
         while True:
             try:
@@ -410,7 +409,7 @@ class Router:
         decided again, this time skipping the ids the ledger has. The same check guards
         against an id another machine writes between the look-up and the insert (PostgreSQL,
         where batches for other groups run at the same time)."""
-        ids = {x.id for x in leads}
+        ids = {x[_ID] for x in leads}
         with self.ledger.write(groups=groups):
             now = self.clock().astimezone(self.tz)  # read inside the lock: commit order is time order
             if not self.ledger.savepoints:  # a rehearsal: nothing else writes what it sees
@@ -442,81 +441,80 @@ class Router:
         plans, creator = self.plans, self.assign_to_creator
         now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
         periods = set()
-        for name, day in {(x.group.name, x.day or now_day) for x in leads}:
+        for name, day in {(x[_GROUP].name, x[_DAY] or now_day) for x in leads}:
             periods.add((name, day_key(day)))
             periods.add((name, month_key(day)))
         alloc = Allocator(
             self.ledger.load_usage(periods),
-            self.ledger.load_rotations({x.group.name for x in leads}),
+            self.ledger.load_rotations({x[_GROUP].name for x in leads}),
             self.rng,
         )
-        earlier = self._earlier_owners([x for x in leads if x.id not in seen])
+        earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
         for x in items:
             if x.__class__ is not _Lead:
                 append(x)
                 continue
-            lead_id = x.id
+            line, lead_id, kind, f, received, x_day, x_group, cells, layout = x
             if lead_id in seen:
-                append(Outcome(x.line, lead_id, SKIPPED, reason="lead id already in the ledger"))
+                append(Outcome(line, lead_id, SKIPPED, reason="lead id already in the ledger"))
                 continue
             seen.add(lead_id)
-            f = x.fields
             email, phone = f.get("email"), f.get("phone")
             ekey, pkey = email_key(email), phone_key(phone)
-            if x.day is None:
+            if x_day is None:
                 day, at = now_day, now_at
             else:
-                day, at = x.day, x.received
-            group = x.group.name
-            duplicate = self._duplicate(x, {"email": ekey, "phone": pkey}, earlier) if earlier else None
+                day, at = x_day, received
+            group = x_group.name
+            duplicate = self._duplicate(kind, {"email": ekey, "phone": pkey}, earlier) if earlier else None
             if duplicate or f.get("owner") or (creator and f.get("created_by")):
-                decision = self._decide(x, day, alloc, duplicate)
+                decision = self._decide(f, group, day, alloc, duplicate)
             else:
                 decision = alloc.assign(plans[group], day)
             user = decision.user
             if user and earlier:  # later leads in this batch match this one
                 for field, key in (("email", ekey), ("phone", pkey)):
                     if field in earlier and key:
-                        earlier[field].setdefault(key, []).append((lead_id, x.type, user))
+                        earlier[field].setdefault(key, []).append((lead_id, kind, user))
             passed = decision.passed_over  # kept once in the ledger, by number
             passed_id = passed_ids[passed] if passed in passed_ids else passed_ids.setdefault(
                 passed, self.ledger.passed_over_ids([passed])[passed])
             method, reason = decision.method, decision.reason
             # The fields as JSON: a CSV row's through its header's layout, exactly `_to_json(f)`.
             add_lead((
-                lead_id, x.type, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
-                x.received or now_at, x.layout % tuple(map(_json_text, x.cells)) if x.cells else _to_json(f),
+                lead_id, kind, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
+                received or now_at, layout % tuple(map(_json_text, cells)) if cells else _to_json(f),
                 ekey, pkey,
                 group, user, method, reason, at if user else None, passed_id,
             ))
-            append(Outcome(x.line, lead_id, ASSIGNED if user else UNASSIGNED, user, group, method, reason))
+            append(Outcome(line, lead_id, ASSIGNED if user else UNASSIGNED, user, group, method, reason))
         written = self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
         if strict and written != len(lead_rows):
             raise _Collision()
         if self.notify:  # the reps' notifications, in the same transaction as their leads
             from .notify import outbox_rows
 
-            assigned = [(r[_ID], r[_OWNER], r[_METHOD], r[_REASON]) for r in lead_rows if r[_OWNER]]
+            assigned = [(r[_ROW_ID], r[_ROW_OWNER], r[_ROW_METHOD], r[_ROW_REASON]) for r in lead_rows if r[_ROW_OWNER]]
             self.ledger.queue_notifications(outbox_rows(self.cfg, assigned, now))
         self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
         self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
         return out, len(lead_rows)
 
-    def _earlier_owners(self, leads: list[_Lead]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
+    def _earlier_owners(self, leads: list[dict[str, str]]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
         """Owned leads that share an email or phone with this batch (duplicates on)."""
         out = {}
         for field in self.cfg.settings.duplicates:
             norm = email_key if field == "email" else phone_key
-            keys = {k for x in leads if (k := norm(x.fields.get(field)))}
+            keys = {k for fields in leads if (k := norm(fields.get(field)))}
             out[field] = self.ledger.earlier_owners(field, keys) if keys else {}
         return out
 
-    def _duplicate(self, lead: _Lead, keys: dict[str, str | None], earlier) -> tuple[str, str] | None:
+    def _duplicate(self, kind: str, keys: dict[str, str | None], earlier) -> tuple[str, str] | None:
         """(owner, reason) from the latest earlier lead of the same type with an active owner."""
         for field in self.cfg.settings.duplicates:
             key = keys[field]
-            for lead_id, kind, owner in reversed(earlier[field].get(key, ()) if key else ()):
-                if kind == lead.type and owner in self.active:
+            for lead_id, their_kind, owner in reversed(earlier[field].get(key, ()) if key else ()):
+                if their_kind == kind and owner in self.active:
                     return owner, f"duplicate of lead {lead_id} (same {field})"
         return None
 
@@ -526,10 +524,10 @@ class Router:
             return None
         return self.who.get(name.lower(), name)
 
-    def _decide(self, lead: _Lead, day: str, alloc: Allocator, duplicate: tuple[str, str] | None) -> Decision:
-        f = lead.fields
+    def _decide(self, f: dict[str, str], group: str, day: str, alloc: Allocator,
+                duplicate: tuple[str, str] | None) -> Decision:
         if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
-            return alloc.assign(self.plans[lead.group.name], day)
+            return alloc.assign(self.plans[group], day)
         outside, note = outside_rules(
             owner=self._user((f.get("owner") or "").strip()),
             created_by=self._user((f.get("created_by") or "").strip()),
@@ -542,7 +540,7 @@ class Router:
                 reason = f"{outside.reason}; {duplicate[1]}" if outside.reason else duplicate[1]
                 return Decision(outside.user, outside.method, False, reason)
             return outside
-        decision = alloc.assign(self.plans[lead.group.name], day)
+        decision = alloc.assign(self.plans[group], day)
         if note:
             reason = f"{note}; {decision.reason}" if decision.reason else f"{note}; routed by group"
             return Decision(decision.user, decision.method, decision.counted, reason, decision.passed_over)

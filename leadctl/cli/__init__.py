@@ -6,7 +6,6 @@ error type is caught once, in `_Root.invoke`: one line on stderr and the
 contract's exit code, never a traceback.
 """
 
-from __future__ import annotations
 
 import os
 import sys

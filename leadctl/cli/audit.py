@@ -1,6 +1,5 @@
 """Audit commands: quota tables and reports."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 

@@ -1,6 +1,5 @@
 """Leads after routing: list, show, pick up, reassign and release."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 

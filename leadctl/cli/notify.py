@@ -1,6 +1,5 @@
 """`leadctl notify ...`: set up, send, list and retry the reps' notifications."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 

@@ -1,6 +1,5 @@
 """`leadctl route`: read leads, route them, report one outcome per record."""
 
-from __future__ import annotations
 
 import os
 import sys
@@ -131,7 +130,7 @@ def _stopped(exc: Exception, recorded: int) -> LeadctlError:
         " (run the same command again: recorded leads are skipped)", 1)
 
 
-def _route_one(router, name: str, fmt: str | None, tally: _Tally, progress: _Progress, read_as: dict) -> None:
+def _route_one(router, name: str, fmt: str | None, tally: "_Tally", progress: "_Progress", read_as: dict) -> None:
     """Route one input (a file, or stdin for "-"); a broken file is counted as rejected."""
     import stat
 
@@ -168,7 +167,7 @@ _STATUS = attrgetter("status")
 class _Tally:
     """Counts outcomes, writes one row per record (jsonl/csv) and reports rejections."""
 
-    def __init__(self, output: str, progress: _Progress, watcher=None):
+    def __init__(self, output: str, progress: "_Progress", watcher=None):
         from .. import render
         from ..routing import OUTPUT_FIELDS
 

@@ -1,6 +1,5 @@
 """`leadctl ledger ...`: the ledger itself (where it is kept, and moving it)."""
 
-from __future__ import annotations
 
 from typing import Annotated, Literal
 
