@@ -450,6 +450,7 @@ class Router:
             self.rng,
         )
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
+        assign = alloc.assign
         for x in items:
             if x.__class__ is not _Lead:
                 append(x)
@@ -470,15 +471,16 @@ class Router:
             if duplicate or f.get("owner") or (creator and f.get("created_by")):
                 decision = self._decide(f, group, day, alloc, duplicate)
             else:
-                decision = alloc.assign(plans[group], day)
+                decision = assign(plans[group], day)
             user = decision.user
             if user and earlier:  # later leads in this batch match this one
                 for field, key in (("email", ekey), ("phone", pkey)):
                     if field in earlier and key:
                         earlier[field].setdefault(key, []).append((lead_id, kind, user))
             passed = decision.passed_over  # kept once in the ledger, by number
-            passed_id = passed_ids[passed] if passed in passed_ids else passed_ids.setdefault(
-                passed, self.ledger.passed_over_ids([passed])[passed])
+            passed_id = passed_ids.get(passed, passed_ids)  # (the dict itself: not there yet)
+            if passed_id is passed_ids:
+                passed_id = passed_ids[passed] = self.ledger.passed_over_ids([passed])[passed]
             method, reason = decision.method, decision.reason
             # The fields as JSON: a CSV row's through its header's layout, exactly `_to_json(f)`.
             add_lead((
