@@ -93,6 +93,34 @@ def test_existing_ids_in_large_sets(ledger):
     assert ledger.existing_ids(asked) == {f"id{i}" for i in range(0, 1200, 2)}
 
 
+def test_routed_leads_are_counted_for_report_once_each_even_when_some_ids_were_there(ledger):
+    """insert_routed counts a batch's assignments per minute, owner, group and method (what
+    `report` reads): from the rows in hand when all were written, from what was written when
+    an id was in the ledger already, so a lead is never counted twice or without its row."""
+    from leadctl.ledger import LEAD_COLUMNS
+
+    def row(lead_id, owner, at, method="sequential"):
+        values = {"id": lead_id, "type": "lead", "fields": "{}", "received_at": at, "group_name": "g",
+                  "assigned_to": owner, "method": method if owner else None, "assigned_at": at if owner else None}
+        return tuple(values.get(c) for c in LEAD_COLUMNS)
+
+    with ledger.write():
+        assert ledger.insert_routed([row("L1", "tom", "2026-11-23T10:00:05+01:00"),
+                                     row("L2", "tom", "2026-11-23T10:00:40+01:00"),
+                                     row("L3", "ann", "2026-11-23T10:01:00+01:00"),
+                                     row("L4", None, "2026-11-23T10:01:00+01:00"),
+                                     row("L5", "ann", "2026-11-23T10:01:00+00:00", "owner")], "admin") == 5
+    with ledger.write():  # L2 is there already: its row, event and count stay as they were
+        assert ledger.insert_routed([row("L2", "ann", "2026-11-23T10:00:50+01:00"),
+                                     row("L6", "tom", "2026-11-23T10:00:59+01:00")], "admin") == 1
+    assert sorted(ledger.event_buckets()) == [
+        ("2026-11-23T10:00", "+01:00", "tom", "g", "sequential", 3),
+        ("2026-11-23T10:01", "+00:00", "ann", "g", "owner", 1),
+        ("2026-11-23T10:01", "+01:00", "ann", "g", "sequential", 1),
+    ]
+    assert [e["assigned_to"] for e in ledger.history("L2")] == ["tom"]
+
+
 def test_missing_ledger_reads_as_empty_without_creating_a_file(tmp_path):
     led = Ledger.open(tmp_path / "none.db", create=False)
     assert list(led.leads()) == []
