@@ -33,6 +33,24 @@ def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
 
 
 @pytest.mark.sqlite_only
+def test_a_new_ledger_has_8k_pages_and_an_older_one_keeps_its_own(tmp_path, ledger):
+    assert ledger.conn.execute("PRAGMA page_size").fetchone()[0] == 8192
+    first = Ledger.open(tmp_path / "old.db")
+    first.close()
+    conn = sqlite3.connect(tmp_path / "old.db")  # rebuilt with 4 KiB pages, as leadctl before made them
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("VACUUM")
+    conn.close()
+    again = Ledger.open(tmp_path / "old.db")
+    assert again.conn.execute("PRAGMA page_size").fetchone()[0] == 4096  # never rewritten behind one's back
+    with again.write():
+        again.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, None, None, None)])
+    assert again.history("L1")[0]["assigned_to"] == "tom"
+    again.close()
+
+
+@pytest.mark.sqlite_only
 def test_the_fast_schema_check_knows_every_migration(ledger):
     from leadctl.ledger import MIGRATIONS, _migrations
 
