@@ -25,7 +25,8 @@ from .errors import LeadctlError
 from .intake import BadRecord, Record
 from .ledger import LEAD_COLUMNS, Ledger
 
-_ROW_ID, _ROW_OWNER, _ROW_METHOD, _ROW_REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))  # in a ledger row
+# Positions in a ledger row (LEAD_COLUMNS order)
+_ROW_ID, _ROW_OWNER, _ROW_METHOD, _ROW_REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))
 
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")

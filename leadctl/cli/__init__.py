@@ -4,8 +4,11 @@ Each command parses its options, loads the config and ledger through
 `State`, makes one library call and renders the result. The project's own
 error type is caught once, in `_Root.invoke`: one line on stderr and the
 contract's exit code, never a traceback.
-"""
 
+The command modules have no `from __future__ import annotations`: Typer reads every
+option's annotation when it builds a command, and a string annotation is compiled and
+evaluated there, at each start-up.
+"""
 
 import os
 import sys

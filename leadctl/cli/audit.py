@@ -1,6 +1,5 @@
 """Audit commands: quota tables and reports."""
 
-
 from typing import Annotated, Literal, Optional
 
 import typer

@@ -5,7 +5,6 @@ mapping saved once (`intake map add hubspot --map "Record ID=id" ...`) is used
 with `route --mapping hubspot`, so nobody retypes it.
 """
 
-
 from typing import Annotated, Optional
 
 import typer

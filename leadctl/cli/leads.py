@@ -1,6 +1,5 @@
 """Leads after routing: list, show, pick up, reassign and release."""
 
-
 from typing import Annotated, Literal, Optional
 
 import typer

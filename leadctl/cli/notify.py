@@ -1,6 +1,5 @@
 """`leadctl notify ...`: set up, send, list and retry the reps' notifications."""
 
-
 from typing import Annotated, Literal, Optional
 
 import typer

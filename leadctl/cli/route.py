@@ -1,6 +1,5 @@
 """`leadctl route`: read leads, route them, report one outcome per record."""
 
-
 import os
 import sys
 from collections import Counter, defaultdict

@@ -1,6 +1,5 @@
 """`leadctl serve` and its credentials: `leadctl token add/list/revoke`."""
 
-
 from typing import Annotated, Literal, Optional
 
 import typer

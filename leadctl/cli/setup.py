@@ -5,7 +5,6 @@ Every change goes through `_change`: load, apply a pure change from
 change exits 2 and leaves the file byte-for-byte as it was.
 """
 
-
 from typing import Annotated, Callable, Literal, Optional
 
 import typer

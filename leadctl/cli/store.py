@@ -1,6 +1,5 @@
 """`leadctl ledger ...`: the ledger itself (where it is kept, and moving it)."""
 
-
 from typing import Annotated, Literal
 
 import typer
