@@ -86,7 +86,7 @@ class Outcome:
                 f' "group": {_json_str(self.group)}, "method": {_json_str(self.method)},'
                 f' "reason": {_json_str(self.reason)}}}'
             )
-        lead_id = self.lead_id
+        lead_id = self.lead_id  # `_json_str`, written out: this runs once per record
         return f'{{"line": {self.line}, "lead_id": {"null" if lead_id is None else _json_text(lead_id)}{tail}'
 
     def as_dict(self) -> dict:
