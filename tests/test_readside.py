@@ -85,7 +85,7 @@ def test_quota_json_counts_only_the_groups_own_method(routed):
 
 def test_quota_marks_capped_and_inactive(lc):
     lc.team(users=("a", "b"), daily="1")
-    lc.jsonl("route", str(lc.write("a.csv", leads_csv(1))))
+    lc.jsonl("route", str(lc.write("a.csv", leads_csv(1))), "--clock", "received")  # on 2026-11-23, any day
     lc("user", "edit", "b", "--inactive")
     rows = {q["user"]: q for q in lc.json("quota", "--date", "2026-11-23")}
     assert rows["a"]["capped"] is True and rows["a"]["daily_remaining"] == 0
@@ -231,7 +231,7 @@ def test_report_and_quota_filter_by_group_and_user(lc):
     lc("rule", "add", "--group", "ads", "--when", "source=ads")
     lc.jsonl("route", str(lc.write("a.csv", "id,source,received_at\n"
                                              "G1,,2026-11-23T09:00:00\nG2,ads,2026-11-23T09:01:00\n"
-                                             "G3,,2026-11-23T09:02:00\nG4,ads,2026-11-23T09:03:00\n")))
+                                             "G3,,2026-11-23T09:02:00\nG4,ads,2026-11-23T09:03:00\n")), "--clock", "received")
     assert [(r["group"], r["count"]) for r in lc.json("report", "--by", "group")] == [("ads", 2), ("tele-sales", 2)]
     assert [(r["user"], r["count"]) for r in lc.json("report", "--group", "ads")] == [("b", 2)]
     assert [(r["group"], r["count"]) for r in lc.json("report", "--by", "group", "--user", "a")] == [("tele-sales", 1)]
