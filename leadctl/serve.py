@@ -37,6 +37,7 @@ class Answer:
     status: int
     body: dict
     counts: str = ""  # outcome counts for the log line (never lead contents)
+    token: str | None = None  # the name of the credentials that were accepted, for the log line
 
 
 class Service:
@@ -81,6 +82,8 @@ def records_from(body: bytes, content_type: str, options):
     from .intake import IntakeError, read_records
 
     kind = content_type.split(";")[0].strip().lower()
+    if kind in FORM_TYPES and body.lstrip()[:1] in (b"{", b"["):
+        kind = "application/json"  # `curl -d '{...}'` sends JSON labelled as a form: read it as JSON
     if kind in FORM_TYPES:
         fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         body, kind = (json.dumps(fields) + "\n").encode(), "application/x-ndjson"
@@ -143,7 +146,10 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
     try:
         columns = saved_mapping(cfg, query["mapping"]) if query.get("mapping") else {}
         options = Options(mapping=columns, shape=query.get("shape") or None)
-        records = list(records_from(body, headers.get("content-type", ""), options))
+        content_type = headers.get("content-type", "")
+        records = list(records_from(body, content_type, options)) if body.strip() else []
+        if not records:
+            raise IntakeError(_nothing_in(body, content_type))
         with service.writing:
             router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
                             actor=f"token:{token['name']}", group=query.get("group") or None)
@@ -153,15 +159,24 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
     except (sqlite3.Error, LedgerError):  # a full disk, a server gone: nothing of the batch in flight was kept
         return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
     except IntakeError as exc:
-        return Answer(400, {"error": str(exc)})
+        return Answer(400, {"error": str(exc)}, token=token["name"])
     except LeadctlError as exc:  # an unknown group, mapping or shape in the query
-        return Answer(400, {"error": str(exc)})
+        return Answer(400, {"error": str(exc)}, token=token["name"])
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
     status = 422 if counts.get(REJECTED) else 200
     return Answer(status, {"outcomes": [o.as_dict() for o in outcomes]},
-                  " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+                  " ".join(f"{k}={v}" for k, v in sorted(counts.items())), token["name"])
+
+
+def _nothing_in(body: bytes, content_type: str) -> str:
+    """Why a body gave no record, and what to send instead (never its contents)."""
+    kind = content_type.split(";")[0].strip() or "no Content-Type"
+    got = "an empty body" if not body.strip() else f"{len(body)} bytes as {kind}, holding no lead"
+    return (f"no record in the request: {got}; send a JSON object or array (Content-Type: application/json),"
+            " JSON Lines (application/x-ndjson), CSV with a header row (text/csv) or a form"
+            " (application/x-www-form-urlencoded) with at least one filled field")
 
 
 def _as_user(service: Service, headers: dict):
@@ -172,8 +187,9 @@ def _as_user(service: Service, headers: dict):
         return found
     cfg, ledger, token = found
     if not token["user_id"] or not cfg.has_user(token["user_id"]):
-        return Answer(403, {"error": "this token is for intake only; a rep's view needs a token made with --user"})
-    return cfg, ledger, cfg.user(token["user_id"])
+        return Answer(403, {"error": "this token is for intake only; a rep's view needs a token made with --user"},
+                      token=token["name"])
+    return cfg, ledger, cfg.user(token["user_id"]), token["name"]
 
 
 def my_leads(service: Service, headers: dict, query: dict) -> Answer:
@@ -183,13 +199,13 @@ def my_leads(service: Service, headers: dict, query: dict) -> Answer:
     found = _as_user(service, headers)
     if isinstance(found, Answer):
         return found
-    cfg, ledger, user = found
+    cfg, ledger, user, name = found
     limit = int(query["limit"]) if query.get("limit", "").isdigit() else 100
     rows = [{"id": r["id"], "type": r["type"], "status": r["status"], "assigned_to": r["assigned_to"],
              "group": r["group_name"], "received_at": r["received_at"], **_own_fields(r)}
             for r in ledger.leads(visible_to=visible_owner(cfg, user.id),
                                   owner=user.id if query.get("mine") == "1" else None, limit=limit)]
-    return Answer(200, {"user": user.id, "leads": rows}, f"leads={len(rows)}")
+    return Answer(200, {"user": user.id, "leads": rows}, f"leads={len(rows)}", name)
 
 
 def _own_fields(row: dict) -> dict:
@@ -203,9 +219,9 @@ def my_quota(service: Service, headers: dict) -> Answer:
     found = _as_user(service, headers)
     if isinstance(found, Answer):
         return found
-    cfg, ledger, user = found
+    cfg, ledger, user, name = found
     rows = [r for r in quota_rows(cfg, ledger, today(cfg, datetime.now().astimezone())) if r["user"] == user.id]
-    return Answer(200, {"user": user.id, "quota": rows})
+    return Answer(200, {"user": user.id, "quota": rows}, token=name)
 
 
 def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
@@ -215,15 +231,15 @@ def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
     found = _as_user(service, headers)
     if isinstance(found, Answer):
         return found
-    cfg, ledger, user = found
+    cfg, ledger, user, name = found
     if "\0" in lead_id:  # no lead id holds a NUL (intake refuses them); a PostgreSQL ledger could not look it up
-        return Answer(404, {"error": "unknown lead"})
+        return Answer(404, {"error": "unknown lead"}, token=name)
     with service.writing:
         move = pickup(cfg, ledger, lead_id, user.id, datetime.now().astimezone(), actor=f"user:{user.id}")
     if not move.done:
         status = 404 if move.reason and move.reason.startswith("unknown lead") else 409
-        return Answer(status, {"error": move.reason})
-    return Answer(200, move.as_dict())
+        return Answer(status, {"error": move.reason}, token=name)
+    return Answer(200, move.as_dict(), token=name)
 
 
 def health(service: Service) -> Answer:
@@ -237,6 +253,18 @@ def health(service: Service) -> Answer:
     return Answer(200, {"ok": True})
 
 
+def log_line(at: datetime, client: str, method: str, path: str, status: int, took_ms: float,
+             token: str | None, counts: str) -> str:
+    """One request in the server's log: when (ISO 8601), who from where, what, the answer, and
+    the outcome counts; never a body, a credential or a lead's contents."""
+    from urllib.parse import quote
+
+    who = f"token={token}" if token else "token=-"
+    safe_path = quote(path, safe="/:@!$&'()*+,;=-._~")[:200]  # no control characters, bounded
+    line = f"{at.isoformat(timespec='seconds')} {client} {who} {method[:16]} {safe_path} {status} {took_ms:.1f}ms"
+    return f"{line} {counts}".rstrip()
+
+
 def create_app(service: Service, max_body: int = MAX_BODY):
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
@@ -245,53 +273,75 @@ def create_app(service: Service, max_body: int = MAX_BODY):
 
     from .render import err
 
-    def respond(request, started: float, answer: Answer) -> JSONResponse:
-        took = (time.perf_counter() - started) * 1000
-        err(f"{request.method} {request.url.path} {answer.status} {took:.1f}ms {answer.counts}".rstrip())
+    def respond(request, answer: Answer) -> JSONResponse:
+        request.state.token = answer.token  # for the log line, written by `logged` below
+        request.state.counts = answer.counts
         headers = {"Retry-After": RETRY_AFTER} if answer.status == 503 else None
         return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
     async def post_leads(request):
-        started = time.perf_counter()
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_body:
-            return respond(request, started, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+            return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > max_body:
-                return respond(request, started, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+                return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
         headers = {k.lower(): v for k, v in request.headers.items()}
         query = dict(request.query_params)
-        answer = await run_in_threadpool(route_request, service, bytes(body), headers, query)
-        return respond(request, started, answer)
+        return respond(request, await run_in_threadpool(route_request, service, bytes(body), headers, query))
 
     async def get_health(request):
-        started = time.perf_counter()
-        return respond(request, started, await run_in_threadpool(health, service))
+        return respond(request, await run_in_threadpool(health, service))
 
     def lower(request) -> dict:
         return {k.lower(): v for k, v in request.headers.items()}
 
     async def get_my_leads(request):
-        started = time.perf_counter()
-        answer = await run_in_threadpool(my_leads, service, lower(request), dict(request.query_params))
-        return respond(request, started, answer)
+        return respond(request, await run_in_threadpool(my_leads, service, lower(request), dict(request.query_params)))
 
     async def get_my_quota(request):
-        started = time.perf_counter()
-        return respond(request, started, await run_in_threadpool(my_quota, service, lower(request)))
+        return respond(request, await run_in_threadpool(my_quota, service, lower(request)))
 
     async def post_pickup(request):
-        started = time.perf_counter()
         lead_id = request.path_params["lead_id"]
-        return respond(request, started, await run_in_threadpool(pick_up, service, lower(request), lead_id))
+        return respond(request, await run_in_threadpool(pick_up, service, lower(request), lead_id))
 
-    return Starlette(routes=[Route("/leads", post_leads, methods=["POST"]),
-                             Route("/leads/{lead_id:path}/pickup", post_pickup, methods=["POST"]),
-                             Route("/me/leads", get_my_leads, methods=["GET"]),
-                             Route("/me/quota", get_my_quota, methods=["GET"]),
-                             Route("/healthz", get_health, methods=["GET"])])
+    async def not_here(request, exc):  # the router's own 404 and 405, as JSON like every answer
+        words = {404: "no such endpoint (POST /leads, GET /me/leads, GET /me/quota, POST /leads/ID/pickup,"
+                      " GET /healthz)", 405: f"{request.method} is not allowed here"}
+        return JSONResponse({"error": words.get(exc.status_code, exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    app = Starlette(exception_handlers={404: not_here, 405: not_here}, routes=[Route("/leads", post_leads, methods=["POST"]),
+                            Route("/leads/{lead_id:path}/pickup", post_pickup, methods=["POST"]),
+                            Route("/me/leads", get_my_leads, methods=["GET"]),
+                            Route("/me/quota", get_my_quota, methods=["GET"]),
+                            Route("/healthz", get_health, methods=["GET"])])
+
+    async def logged(scope, receive, send):
+        """Every answer is logged, the router's own 404 and 405 included."""
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_logged(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_logged)
+        finally:
+            state = scope.get("state") or {}
+            client = scope.get("client")
+            err(log_line(datetime.now().astimezone(), client[0] if client else "-", scope.get("method", "?"),
+                         scope.get("path", ""), status[0], (time.perf_counter() - started) * 1000,
+                         state.get("token"), state.get("counts", "")))
+
+    return logged
 
 
 NOTIFY_EVERY = 2.0  # seconds between two looks at the outbox while serving

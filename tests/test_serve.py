@@ -287,3 +287,40 @@ def test_a_port_already_taken_is_one_line_and_exit_2(lc):
         result = run_cli("--config", str(lc.config), "--db", str(lc.db), "serve", "--port", str(port), timeout=60)
     assert result.returncode == 2 and result.stderr.decode().startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_json_sent_as_a_form_is_read_as_json_and_an_empty_body_is_never_a_200(lc, server):
+    """`curl -d '{...}'` labels JSON as a form: it is routed as JSON. A body that yields no
+    record is a 400 that says what came and what to send, and nothing is kept."""
+    lc.team(users=("a",))
+    secret = token(lc)
+    s = server()
+    status, answer, _ = s.post('{"id":"API-9","email":"api9@example.com"}', "application/x-www-form-urlencoded", secret)
+    assert status == 200 and [(o["lead_id"], o["assigned_to"]) for o in answer["outcomes"]] == [("API-9", "a")]
+    assert lc.json("leads", "show", "API-9")["email"] == "api9@example.com"
+    for body, kind in (("id,email\n", "text/csv"), ("", "application/json"), ("[]", "application/json"),
+                       ("=", "application/x-www-form-urlencoded")):
+        status, answer, _ = s.post(body, kind, secret)
+        assert status == 400, (body, kind, answer)
+        assert "no record in the request" in answer["error"] and "Content-Type: application/json" in answer["error"]
+    assert [x["id"] for x in lc.json("leads", "list")] == ["API-9"]
+
+
+def test_the_log_has_a_line_per_answer_with_time_client_and_token(lc, server):
+    import re
+
+    lc.team(users=("a",))
+    secret = token(lc, "website")
+    s = server()
+    assert s.post('{"id": "G1"}', token=secret)[0] == 200
+    assert s.post('{"id": "G2"}', token="lct_wrong")[0] == 401
+    assert s.get("/nowhere")[0] == 404
+    assert s.get("/leads")[0] == 405
+    code, log = s.stop()
+    lines = [x for x in log.splitlines() if " /" in x and "listening" not in x]
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d 127\.0\.0\.1"
+    assert re.fullmatch(stamp + r" token=website POST /leads 200 [\d.]+ms assigned=1", lines[-4]), lines
+    assert re.fullmatch(stamp + r" token=- POST /leads 401 [\d.]+ms", lines[-3]), lines
+    assert re.fullmatch(stamp + r" token=- GET /nowhere 404 [\d.]+ms", lines[-2]), lines
+    assert re.fullmatch(stamp + r" token=- GET /leads 405 [\d.]+ms", lines[-1]), lines
+    assert "G1" not in log and secret not in log
