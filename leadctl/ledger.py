@@ -702,7 +702,7 @@ class Ledger:
         transaction, so two senders never claim the same row). A claim that ran out (a
         sender that died before saying how it went) is due again."""
         rows = list(self._rows(
-            "SELECT n.*, l.fields, l.source, l.group_name AS \"group\" FROM notifications n"
+            "SELECT n.*, l.fields, l.source, l.received_at, l.group_name AS \"group\" FROM notifications n"
             " JOIN leads l ON l.id = n.lead_id"
             " WHERE (n.status = 'pending' AND n.next_at <= ?) OR (n.status = 'sending' AND n.claimed_until <= ?)"
             " ORDER BY n.id LIMIT ?",
@@ -713,6 +713,18 @@ class Ledger:
             [(until, r["id"]) for r in rows],
         )
         return rows
+
+    def supersede_notifications(self, now: str) -> int:
+        """Due notifications whose assignment no longer holds (the lead was reassigned or
+        released since) become `superseded`: never sent to the old holder. How many."""
+        cur = self.conn.execute(
+            "UPDATE notifications SET status = 'superseded', claimed_until = NULL WHERE id IN ("
+            " SELECT n.id FROM notifications n JOIN leads l ON l.id = n.lead_id"
+            " WHERE ((n.status = 'pending' AND n.next_at <= ?) OR (n.status = 'sending' AND n.claimed_until <= ?))"
+            " AND coalesce(l.assigned_to, '') <> n.user_id)",
+            (now, now),
+        )
+        return cur.rowcount or 0
 
     def notification_done(self, nid: int, at: str) -> None:
         self.conn.execute("UPDATE notifications SET status = 'sent', sent_at = ?, claimed_until = NULL,"

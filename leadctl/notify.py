@@ -58,23 +58,48 @@ def outbox_rows(cfg: Config, assigned: list[tuple[str, str, str | None, str | No
     return rows
 
 
-def message(row: dict) -> tuple[str, str]:
-    """(subject, text) for one notification: this lead's id, source, contact fields and why
-    it is the rep's — and nothing of any other lead."""
+SHOWN_FIRST = ("name", "full_name", "first_name", "last_name", "email", "phone", "source")
+NOT_SHOWN = ("id", "type", "google_key")  # the id heads the message; a credential is never repeated
+_UNSAFE_IN_HEADERS = {c: " " for c in [*range(32), 127, 0x85, 0x2028, 0x2029]}
+
+
+def header_text(text: str, limit: int = 150) -> str:
+    """Text that is safe in an email header or a chat line's first line: no line breaks
+    (CR, LF, U+2028...) or control characters, and bounded."""
+    text = " ".join(str(text).translate(_UNSAFE_IN_HEADERS).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def lead_name(fields: dict) -> str:
+    return (fields.get("name") or fields.get("full_name") or " ".join(
+        v for v in (fields.get("first_name"), fields.get("last_name")) if v) or "").strip()
+
+
+def message(row: dict, rep: str | None = None) -> tuple[str, str]:
+    """(subject, text) for one notification: this lead's name, source, every field it came
+    with and why it is the rep's — and nothing of any other lead. `rep` (the user's name,
+    for a team channel) makes the first line say who got it."""
     fields = json.loads(row["fields"]) if row.get("fields") else {}
-    name = fields.get("name") or fields.get("full_name") or " ".join(
-        v for v in (fields.get("first_name"), fields.get("last_name")) if v)
+    name = lead_name(fields)
+    source = row.get("source") or fields.get("source") or ""
     why = METHOD_WORDS.get(row.get("method") or "", row.get("method") or "assigned to you")
     why = why.format(group=row.get("group") or "?")
     if row.get("reason"):
         why += f" ({row['reason']})"
-    lines = [f"Lead {row['lead_id']} is yours: {why}."]
+    whose = f"is for {rep}" if rep else "is yours"
+    lines = [f"Lead {row['lead_id']} {whose}: {why}."]
     for label, value in (("Name", name), ("Email", fields.get("email")), ("Phone", fields.get("phone")),
-                         ("Source", row.get("source") or fields.get("source"))):
+                         ("Source", source)):
         if value:
             lines.append(f"{label}: {value}")
+    for key, value in fields.items():
+        if key.lower() not in SHOWN_FIRST and key.lower() not in NOT_SHOWN and str(value).strip():
+            lines.append(f"{key}: {value}")
+    if row.get("received_at"):
+        lines.append(f"Received: {row['received_at']}")
     lines.append(f"See it with: leadctl leads show {row['lead_id']}")
-    return f"New lead for you: {row['lead_id']}", "\n".join(lines) + "\n"
+    subject = f"New lead: {name or row['lead_id']}" + (f" from {source}" if source else "")
+    return header_text(subject), "\n".join(lines) + "\n"
 
 
 class Mailer:
@@ -87,14 +112,16 @@ class Mailer:
         self.password = password
         self.smtp = None
 
-    def send(self, row: dict, subject: str, text: str) -> None:
+    def send(self, row: dict, subject: str, text: str, now: datetime) -> None:
         import smtplib
         from email.message import EmailMessage
+        from email.utils import format_datetime
 
         msg = EmailMessage()
         msg["From"] = self.n.smtp_from
         msg["To"] = row["address"]
         msg["Subject"] = subject
+        msg["Date"] = format_datetime(now)
         msg["Message-ID"] = f"<{row['key']}@leadctl>"  # the same on a repeat: receivers can drop it
         msg.set_content(text)
         if self.smtp is None:
@@ -133,35 +160,82 @@ def send_webhook(row: dict, text: str) -> None:
         response.read()
 
 
-def deliver(mailer: Mailer, row: dict) -> None:
-    subject, text = message(row)
+def deliver(mailer: Mailer, row: dict, now: datetime, rep: str) -> None:
     if row["channel"] == "email":
-        mailer.send(row, subject, text)
+        subject, text = message(row)
+        mailer.send(row, subject, text, now)
     else:
-        send_webhook(row, text)
+        send_webhook(row, message(row, rep)[1])  # a team channel: say whose lead it is
+
+
+def describe(exc: Exception, row: dict, n: Notify) -> str:
+    """A delivery failure in one line that names where it went wrong and what happened:
+    the SMTP server or the webhook's host (never a webhook's path: it is its secret)."""
+    import smtplib
+    import urllib.error
+    from urllib.parse import urlsplit
+
+    if row["channel"] == "email":
+        where = f"{n.smtp_host}:{n.smtp_port}"
+    else:
+        try:
+            where = urlsplit(row["address"]).hostname or "the webhook"
+        except ValueError:
+            where = "the webhook"
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(exc).upper():
+        what = "STARTTLS not supported by the server (see `notify setup --smtp-security`)"
+    elif isinstance(exc, smtplib.SMTPAuthenticationError):
+        what = f"login refused ({exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')[:100]})"
+    elif isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = "; ".join(f"{code} {msg.decode('utf-8', 'replace')}" for code, msg in exc.recipients.values())
+        what = f"{row['address']} refused: {codes}"
+    elif isinstance(exc, urllib.error.HTTPError):
+        what = f"HTTP {exc.code} {exc.reason}"
+    elif isinstance(exc, urllib.error.URLError):
+        reason = exc.reason
+        what = getattr(reason, "strerror", None) or str(reason)
+    elif isinstance(exc, TimeoutError):
+        what = "timed out"
+    elif isinstance(exc, OSError) and exc.strerror:
+        what = exc.strerror
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    return header_text(f"{where}: {what}", 300)
+
+
+class Report(Counter):
+    """`send_due`'s counts by outcome (sent, retry, failed, superseded), and what went wrong."""
+
+    def __init__(self):
+        super().__init__()
+        self.problems: list[str] = []  # one line per distinct failure, in order
 
 
 def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None, batch: int = 50,
-             turn=None) -> Counter:
-    """Deliver every notification due at `now`; counts by outcome (sent, retry, failed).
-    `turn()`, if given, is held around each ledger transaction (a server's writers' turn)."""
+             turn=None) -> Report:
+    """Deliver every notification due at `now`; counts by outcome (sent, retry, failed,
+    superseded: the lead changed hands before it was told). `turn()`, if given, is held
+    around each ledger transaction (a server's writers' turn)."""
     turn = turn or nullcontext
     n = cfg.notify
-    counts: Counter = Counter()
+    names = {u.id: u.name or u.id for u in cfg.users}
+    counts = Report()
     stamp, until = _utc(now), _utc(now + LEASE)
     mailer = Mailer(n, password)
     try:
         while True:
             with turn(), ledger.write():
+                if gone := ledger.supersede_notifications(stamp):
+                    counts["superseded"] += gone
                 rows = ledger.claim_notifications(stamp, until, batch)
             if not rows:
                 return counts
             for row in rows:
                 try:
-                    deliver(mailer, row)
+                    deliver(mailer, row, now, names.get(row["user_id"], row["user_id"]))
                     error = None
                 except Exception as exc:  # a refused address, a server that is down, a timeout
-                    error = f"{type(exc).__name__}: {exc}"
+                    error = describe(exc, row, n)
                 with turn(), ledger.write():
                     if error is None:
                         ledger.notification_done(row["id"], _utc(datetime.now(timezone.utc)))
@@ -171,9 +245,13 @@ def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None,
                     if attempts >= n.max_attempts:
                         ledger.notification_failed(row["id"], error, None)
                         counts["failed"] += 1
+                        problem = f"{error}; gave up after {attempts} attempt(s)"
                     else:
-                        wait = timedelta(seconds=n.retry_seconds * 2 ** (attempts - 1))
-                        ledger.notification_failed(row["id"], error, _utc(now + wait))
+                        wait = n.retry_seconds * 2 ** (attempts - 1)
+                        ledger.notification_failed(row["id"], error, _utc(now + timedelta(seconds=wait)))
                         counts["retry"] += 1
+                        problem = f"{error}; retry in {wait} s"
+                    if not any(p.startswith(error) for p in counts.problems):
+                        counts.problems.append(problem)
     finally:
         mailer.close()

@@ -129,9 +129,11 @@ def test_smtp_down_stays_pending_then_is_delivered_when_it_is_back(lc, servers):
     lc.jsonl("route", "--format", "jsonl", "--no-notify", input='{"id": "QUIET"}\n')
     lc("notify", "setup", "--retry-seconds", "3600")
     lc.jsonl("route", "--format", "jsonl", input=LEAD)
-    lc("notify", "send")  # nobody listens on the port yet
+    result = lc("notify", "send", ok=None)  # nobody listens on the port yet
+    assert result.exit_code == 75  # a temporary failure: cron may try again
+    assert result.stderr == f"sent 0, to retry 1, failed 0: 127.0.0.1:{port}: Connection refused; retry in 3600 s\n"
     (pending,) = lc.json("notify", "list")
-    assert pending["status"] == "pending" and pending["attempts"] == 1 and "Connection" in pending["last_error"]
+    assert pending["status"] == "pending" and pending["attempts"] == 1 and "Connection refused" in pending["last_error"]
     box = mailbox(port)
     lc("notify", "retry", str(pending["id"]))
     lc("notify", "send")
@@ -204,7 +206,8 @@ def test_manual_moves_tell_the_new_owner_and_a_rolled_back_batch_tells_nobody(lc
     lc.jsonl("route", "--format", "jsonl", input='{"id": "M-2"}\n{"id": "M-1"}\n')  # ann; M-1 collides: redone
     lc("reassign", "M-1", "--to", "ann", "--note", "speaks German")
     lc("notify", "send")
-    assert sorted(r[0] for r, _ in box.messages) == ["ann@example.com", "ann@example.com", "tom@example.com"]
+    # tom's M-1 was reassigned before it was sent: superseded, never sent to him
+    assert sorted(r[0] for r, _ in box.messages) == ["ann@example.com", "ann@example.com"]
     moved = [m.get_content() for r, m in box.messages if "reassigned" in m.get_content()]
     assert len(moved) == 1 and "speaks German" in moved[0]
 
@@ -254,3 +257,60 @@ def test_config_check_warns_about_reps_who_cannot_be_told(lc):
     lc("user", "add", "nomail")
     lc("notify", "setup", "--smtp-host", "127.0.0.1", "--smtp-from", "leads@example.com")
     assert "nomail has no email address" in lc("config", "check").stderr
+
+
+def test_a_notification_whose_lead_changed_hands_first_is_superseded_not_sent(lc, servers):
+    mailbox, hook = servers
+    port = free_port()
+    box, chat = mailbox(port), hook()
+    team(lc, port, chat.url)
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "S-1"}\n{"id": "S-2"}\n{"id": "S-3"}\n')  # tom, ann, tom
+    lc("reassign", "S-1", "--to", "ann")
+    lc("release", "S-3")
+    result = lc("notify", "send")
+    assert "superseded 4" in result.stderr  # S-1 and S-3 to tom, by email and by webhook
+    assert sorted(r[0] for r, _ in box.messages) == ["ann@example.com", "ann@example.com"]
+    assert all("S-3" not in p[2]["text"] for p in chat.posts) and len(chat.posts) == 2
+    rows = lc.json("notify", "list", "--status", "superseded")
+    assert sorted((r["lead_id"], r["user"]) for r in rows) == [("S-1", "tom")] * 2 + [("S-3", "tom")] * 2
+
+
+def test_the_message_has_the_leads_name_source_every_field_and_a_date(lc, servers):
+    mailbox, hook = servers
+    port = free_port()
+    box, chat = mailbox(port), hook()
+    team(lc, port, chat.url)
+    lc("user", "edit", "tom", "--name", "Tom Jones")
+    lead = {"id": "F-1", "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "source": "facebook",
+            "company": "Analytical Engines", "message": "Call me after 5", "campaign": "Winter 2026",
+            "received_at": "2026-11-23T13:10:00"}
+    lc.jsonl("route", "--format", "jsonl", "--clock", "received", input=json.dumps(lead) + "\n")
+    lc("notify", "send")
+    ((rcpt, mail),) = box.messages
+    assert rcpt == ["tom@example.com"] and mail["Subject"] == "New lead: Ada Lovelace from facebook"
+    assert mail["Date"] and mail["Date"].datetime is not None
+    text = mail.get_content()
+    for part in ("Lead F-1 is yours", "Name: Ada Lovelace", "Email: ada@example.com", "Source: facebook",
+                 "company: Analytical Engines", "message: Call me after 5", "campaign: Winter 2026",
+                 "Received: 2026-11-23T13:10:00+00:00", "round robin"):
+        assert part in text, (part, text)
+    (post,) = chat.posts
+    assert post[2]["text"].startswith("Lead F-1 is for Tom Jones: your turn in the round robin")
+
+
+def test_send_names_the_failure_and_a_lead_id_with_a_line_break_is_still_mailed(lc, servers):
+    mailbox, _ = servers
+    port = free_port()
+    box = mailbox(port)
+    team(lc, port, smtp_security="starttls", retry_seconds="60")  # the test server offers no STARTTLS
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "T-1", "name": "Eve\\r\\nBcc: x@evil.example"}\n')
+    result = lc("notify", "send", ok=None)
+    assert result.exit_code == 75 and len(result.stderr.splitlines()) == 1
+    assert f"127.0.0.1:{port}: STARTTLS not supported by the server" in result.stderr
+    assert result.stderr.rstrip().endswith("; retry in 60 s")
+    lc("notify", "setup", "--smtp-security", "none")
+    lc("notify", "retry", str(lc.json("notify", "list")[0]["id"]))
+    assert lc("notify", "send").exit_code == 0
+    ((rcpt, mail),) = box.messages
+    assert rcpt == ["tom@example.com"] and mail["Subject"] == "New lead: Eve Bcc: x@evil.example"
+    assert mail["Bcc"] is None

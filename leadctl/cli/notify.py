@@ -7,6 +7,8 @@ import typer
 from . import LimitOpt, ROUTING, state
 from ..errors import LeadctlError
 
+TEMPFAIL = 75  # `notify send` when a delivery failed and will be retried (sysexits.h EX_TEMPFAIL)
+
 notify_app = typer.Typer(help="Tell reps about their leads: email over SMTP and/or a chat webhook.",
                          no_args_is_help=True)
 
@@ -17,14 +19,17 @@ def notify_setup(
     smtp_host: Annotated[Optional[str], typer.Option("--smtp-host", help="SMTP server, e.g. smtp.gmail.com.")] = None,
     smtp_port: Annotated[Optional[int], typer.Option("--smtp-port", help="SMTP port (587 STARTTLS, 465 SSL).")] = None,
     smtp_from: Annotated[Optional[str], typer.Option("--smtp-from", help="The From address.")] = None,
-    smtp_security: Annotated[Optional[Literal["none", "starttls", "ssl"]], typer.Option("--smtp-security", help="How to secure the SMTP connection.")] = None,
+    smtp_security: Annotated[Optional[Literal["none", "starttls", "ssl"]], typer.Option("--smtp-security", help="How to secure the SMTP connection: starttls (the default, port 587), ssl (port 465) or none.")] = None,
     smtp_user: Annotated[Optional[str], typer.Option("--smtp-user", help="SMTP login (the password only from $LEADCTL_SMTP_PASSWORD).")] = None,
     webhook_url: Annotated[Optional[str], typer.Option("--webhook-url", help="The team's chat webhook (Slack-compatible {\"text\": ...}); \"\" turns it off.")] = None,
     max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", min=1, help="Tries before a notification is marked failed.")] = None,
     retry_seconds: Annotated[Optional[int], typer.Option("--retry-seconds", min=0, help="Wait before the first retry; doubled each time.")] = None,
     no_email: Annotated[bool, typer.Option("--no-email", help="Stop sending email (forget the SMTP server).")] = False,
 ) -> None:
-    """Set up how reps are told (the config's [notify] table); no option prints it.
+    """Set up how reps are told: writes the config's [notify] table; no option prints it.
+
+    Email goes over SMTP with STARTTLS unless --smtp-security says otherwise; the SMTP
+    password is read only from $LEADCTL_SMTP_PASSWORD, never stored.
 
     Example: leadctl notify setup --smtp-host smtp.gmail.com --smtp-from leads@example.com --smtp-user leads@example.com
     """
@@ -51,6 +56,10 @@ def notify_setup(
 def notify_send(ctx: typer.Context) -> None:
     """Deliver the notifications that are due, then exit (for cron; `serve` does it continuously).
 
+    Exit 0 when nothing failed; 75 when a delivery failed and will be retried (the first
+    problem is named on stderr); 1 when one was given up on (`notify retry --failed`).
+    A notification whose lead changed hands before it was sent is `superseded`, not sent.
+
     Example: */5 * * * * cd /srv/leads && leadctl notify send
     """
     import os
@@ -66,14 +75,22 @@ def notify_send(ctx: typer.Context) -> None:
         counts = send_due(cfg, ledger, datetime.now().astimezone(), password=os.environ.get("LEADCTL_SMTP_PASSWORD"))
     finally:
         ledger.close()
-    render.err(f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}")
+    line = f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}"
+    if counts["superseded"]:
+        line += f", superseded {counts['superseded']} (the lead changed hands first)"
+    if counts.problems:
+        more = len(counts.problems) - 1
+        line += ": " + counts.problems[0] + (f" (and {more} other problem(s): `leadctl notify list`)" if more else "")
+    render.err(line)
     if counts["failed"]:
-        raise typer.Exit(1)
+        raise typer.Exit(1)  # given up on: done in part
+    if counts["retry"]:
+        raise typer.Exit(TEMPFAIL)  # will be tried again: a temporary failure (sysexits EX_TEMPFAIL)
 
 
 @notify_app.command("list")
 def notify_list(ctx: typer.Context,
-                status: Annotated[Optional[Literal["pending", "sending", "sent", "failed"]], typer.Option("--status", help="Only these.")] = None,
+                status: Annotated[Optional[Literal["pending", "sending", "sent", "failed", "superseded"]], typer.Option("--status", help="Only these.")] = None,
                 limit: LimitOpt = None,
                 fmt: Annotated[Literal["table", "json", "jsonl", "csv"], typer.Option("--format", "-o", help="Output format.")] = "table") -> None:
     """List notifications, oldest first, with their state and last error.
