@@ -718,19 +718,44 @@ def remove_member(cfg: Config, group: str, user: str) -> Config:
 
 
 def parse_condition(text: str) -> tuple[str, str]:
+    """`FIELD=VALUE`, or `FIELD=A|B|...` (any of the values): kept as written, spaces trimmed."""
     field_name, sep, value = text.partition("=")
-    field_name, value = field_name.strip(), value.strip()
-    if not sep or not field_name or not value:
-        raise ConfigError(f"--when '{text}' must look like FIELD=VALUE, e.g. source=facebook")
-    return field_name, value
+    field_name = field_name.strip()
+    values = [v.strip() for v in value.split("|")]
+    if not sep or not field_name or not all(values):
+        raise ConfigError(f"--when '{text}' must look like FIELD=VALUE or FIELD=A|B, e.g. source=facebook")
+    return field_name, "|".join(values)
 
 
-def add_rule(cfg: Config, group: str, conditions: list[str]) -> Config:
+def condition_values(value: str) -> frozenset[str]:
+    """The values a condition accepts, compared case-insensitively: `A|B` is either."""
+    return frozenset(v.strip().lower() for v in value.split("|"))
+
+
+def _rule_position(cfg: Config, number: int, what: str, extra: int = 0) -> int:
+    if not 1 <= number <= len(cfg.rules) + extra:
+        if not cfg.rules and not extra:
+            raise ConfigError("there are no rules yet (see `leadctl rule add`)")
+        raise ConfigError(f"{what} must be a rule number from 1 to {len(cfg.rules) + extra} (see `leadctl rule list`)")
+    return number - 1
+
+
+def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = None) -> Config:
+    """A rule at the end, or at position `at` (1 = tried first; the rules after it move down)."""
     cfg.group(group)
     if not conditions:
         raise ConfigError("a rule needs at least one --when FIELD=VALUE")
     when = tuple(parse_condition(c) for c in conditions)
-    return replace(cfg, rules=cfg.rules + (Rule(group, when),))
+    i = len(cfg.rules) if at is None else _rule_position(cfg, at, "--at", extra=1)
+    return replace(cfg, rules=cfg.rules[:i] + (Rule(group, when),) + cfg.rules[i:])
+
+
+def move_rule(cfg: Config, number: int, to: int) -> Config:
+    i = _rule_position(cfg, number, "N")
+    j = _rule_position(cfg, to, "--to")
+    rules = list(cfg.rules)
+    rules.insert(j, rules.pop(i))
+    return replace(cfg, rules=tuple(rules))
 
 
 def remove_rule(cfg: Config, number: int) -> Config:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from itertools import islice
 
-from .config import RECORD_TYPES, Config, Group
+from .config import RECORD_TYPES, Config, Group, condition_values
 from .engine import DUPLICATE, Allocator, Decision, GroupPlan, day_key, month_key, outside_rules
 from .errors import LeadctlError
 from .intake import BadRecord, Record
@@ -296,7 +296,7 @@ class Router:
         self.forced = forced
         self.plans = {g.name: GroupPlan(g.name, g.method, cfg.slots(g)) for g in cfg.groups}
         self.rules = [
-            (tuple((k.lower(), v.lower()) for k, v in r.when), cfg.group(r.group)) for r in cfg.rules
+            (tuple((k.lower(), condition_values(v)) for k, v in r.when), cfg.group(r.group)) for r in cfg.rules
         ]
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         self.active = cfg.active_users()
@@ -315,13 +315,21 @@ class Router:
                 pass  # e.g. the forced group was removed: keep routing as configured before
 
     # -- per record checks ------------------------------------------------------------
-    def _group_by_rules(self, fields: dict[str, str]) -> Group | None:
-        """The first rule the fields match, else the default group (--group is checked first)."""
+    def _group_by_rules(self, fields: dict[str, str], kind: str) -> Group | None:
+        """The first rule the fields match whose group takes this record type, else the
+        default group (--group is checked first). A matching rule whose group takes another
+        type is passed over; when no group fits, the first that matched is returned, for
+        the rejection to name."""
         low = {k.lower(): v.strip().lower() for k, v in fields.items()}
+        first = None
         for conditions, group in self.rules:
-            if all(low.get(k) == v for k, v in conditions):
-                return group
-        return self.default
+            if all(low.get(k) in values for k, values in conditions):
+                if group.record_type == kind:
+                    return group
+                first = first or group
+        if first is None or (self.default is not None and self.default.record_type == kind):
+            return self.default
+        return first
 
     def _prepare(self, rec: Record) -> _Lead | Outcome:
         fields = rec.fields
@@ -349,7 +357,7 @@ class Router:
                 day = local_day
         group = self.forced
         if group is None:
-            group = self._group_by_rules(fields) if self.rules else self.default
+            group = self._group_by_rules(fields, kind) if self.rules else self.default
         if group is None:
             return Outcome(
                 rec.line, lead_id, REJECTED,

@@ -132,11 +132,49 @@ def test_rules_list_in_order_and_remove_by_number(lc):
     lc("rule", "add", "--group", "ads", "--when", "source=google-ads", "--when", "type=lead")
     lc("rule", "add", "--group", "tele-sales", "--when", "source=facebook")
     assert lc.json("rule", "list") == [
-        {"number": 1, "group": "ads", "when": {"source": "google-ads", "type": "lead"}},
-        {"number": 2, "group": "tele-sales", "when": {"source": "facebook"}},
+        {"number": 1, "group": "ads", "when": {"source": "google-ads", "type": "lead"}, "default": False},
+        {"number": 2, "group": "tele-sales", "when": {"source": "facebook"}, "default": False},
+        {"number": None, "group": "tele-sales", "when": None, "default": True},
     ]
     lc("rule", "remove", "1")
-    assert [r["group"] for r in lc.json("rule", "list")] == ["tele-sales"]
+    assert [r["group"] for r in lc.json("rule", "list")] == ["tele-sales", "tele-sales"]
+
+
+def test_rules_go_in_at_a_position_move_and_match_any_of_several_values(lc):
+    lc.team(users=("a", "b"))
+    for g, u in (("partners", "a"), ("ads", "b")):
+        lc("group", "add", g)
+        lc("group", "member", "add", g, u)
+    lc("rule", "add", "--group", "ads", "--when", "source=google-ads")
+    lc("rule", "add", "--group", "partners", "--when", "source = Partner | referral", "--at", "1")
+    assert [(r["number"], r["group"], r["when"]) for r in lc.json("rule", "list")] == [
+        (1, "partners", {"source": "Partner|referral"}), (2, "ads", {"source": "google-ads"}),
+        (None, "tele-sales", None)]
+    out = lc.jsonl("route", input="id,source\nR1,referral\nR2,partner\nR3,google-ads\nR4,web\n")
+    assert [o["group"] for o in out] == ["partners", "partners", "ads", "tele-sales"]
+    lc("rule", "move", "2", "--to", "1")
+    assert [r["group"] for r in lc.json("rule", "list")] == ["ads", "partners", "tele-sales"]
+    for bad in (["rule", "move", "3", "--to", "1"], ["rule", "move", "1", "--to", "0"],
+                ["rule", "add", "--group", "ads", "--when", "source=x", "--at", "4"],
+                ["rule", "add", "--group", "ads", "--when", "source=x|"]):
+        before = lc.config.read_text()
+        result = lc(*bad, ok=None)
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, (bad, result.stderr)
+        assert lc.config.read_text() == before
+    csv_out = lc("rule", "list", "--format", "csv").stdout.splitlines()
+    assert csv_out[0] == "number,group,when,default" and csv_out[-1] == "default,tele-sales,(no rule matches),true"
+
+
+def test_a_rule_whose_group_takes_another_type_is_passed_over_for_the_next_that_fits(lc):
+    lc.team(users=("a", "b"))
+    lc("group", "add", "accounts", "--record-type", "contact")
+    lc("group", "member", "add", "accounts", "b")
+    lc("rule", "add", "--group", "tele-sales", "--when", "source=web")
+    lc("rule", "add", "--group", "accounts", "--when", "type=contact")
+    out = lc.jsonl("route", input="id,type,source\nC1,contact,web\nL1,lead,web\nD1,deal,web\n", ok=None)
+    assert [(o["lead_id"], o["status"], o["group"]) for o in out] == [
+        ("C1", "assigned", "accounts"), ("L1", "assigned", "tele-sales"), ("D1", "rejected", "tele-sales")]
+    assert "a deal cannot go to group 'tele-sales', which takes leads" in out[2]["reason"]
 
 
 def test_settings_show_and_change(lc):

@@ -511,31 +511,48 @@ rule_app = typer.Typer(help="Routing rules: which group a lead goes to.", no_arg
 @rule_app.command("add")
 def rule_add(ctx: typer.Context,
              group: Annotated[str, typer.Option("--group", help="Where matching leads go.")],
-             when: Annotated[list[str], typer.Option("--when", metavar="FIELD=VALUE",
-                             help="A condition; repeat for more (all must match; case-insensitive).")]) -> None:
+             when: Annotated[list[str], typer.Option("--when", metavar="FIELD=VALUE[|VALUE...]",
+                             help="A condition; repeat for more (all must match; case-insensitive); A|B matches either.")],
+             at: Annotated[Optional[int], typer.Option("--at", metavar="N", help="Put it at position N (1 = tried first).")] = None) -> None:
     """Add a rule; rules are tried in order and the first match wins.
 
-    Example: leadctl rule add --group advisors --when source=google-ads --when type=lead
+    Example: leadctl rule add --group partners --when source=partner|referral --at 1
     """
-    _change(ctx, lambda m, c: m.add_rule(c, group, when), f"added a rule sending leads to '{group}'")
+    where = f" as rule {at}" if at is not None else ""
+    _change(ctx, lambda m, c: m.add_rule(c, group, when, at), f"added a rule sending leads to '{group}'{where}")
+
+
+@rule_app.command("move")
+def rule_move(ctx: typer.Context,
+              number: Annotated[int, typer.Argument(metavar="N", help="Rule number from `rule list`.")],
+              to: Annotated[int, typer.Option("--to", metavar="M", help="Its new position (1 = tried first).")]) -> None:
+    """Move rule N to position M; the rules between shift by one.
+
+    Example: leadctl rule move 3 --to 1
+    """
+    _change(ctx, lambda m, c: m.move_rule(c, number, to), f"rule {number} is now rule {to}")
 
 
 @rule_app.command("list")
 def rule_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = None) -> None:
-    """List rules in the order they are tried, and the default group.
+    """List rules in the order they are tried; the last row is the default group (what
+    matches no rule), in every format (`"default": true`, `number` null).
 
     Example: leadctl rule list --format json
     """
     from .. import render
 
     cfg = state(ctx).config()
-    rows = [{"number": i, "group": r.group, "when": dict(r.when)} for i, r in enumerate(cfg.rules, 1)]
+    rows = [{"number": i, "group": r.group, "when": dict(r.when), "default": False} for i, r in enumerate(cfg.rules, 1)]
+    if cfg.default_group:
+        rows.append({"number": None, "group": cfg.default_group, "when": None, "default": True})
     if fmt not in ("json", "jsonl"):
         for r in rows:
-            r["when"] = " and ".join(f"{k}={v}" for k, v in r["when"].items())
-    render.emit(rows, ["number", "group", "when"], fmt, limit=limit,
-                title=f"Rules (default group: {cfg.default_group or 'none'})", empty="no rules" +
-                (f"; every lead goes to the default group '{cfg.default_group}'" if cfg.default_group else ""))
+            r["when"] = " and ".join(f"{k}={v}" for k, v in r["when"].items()) if r["when"] else "(no rule matches)"
+            r["number"] = "default" if r["default"] else r["number"]
+    render.emit(rows, ["number", "group", "when", "default"], fmt, limit=limit,
+                title=f"Rules (default group: {cfg.default_group or 'none'})",
+                empty="no rules and no default group: `leadctl rule default GROUP`")
 
 
 @rule_app.command("remove")
