@@ -97,6 +97,35 @@ class Leadctl:
         self("rule", "default", group)
 
 
+# Tests that run leadctl on the real clock (servers, routers in other processes, the default
+# `--clock now`) read caps and quotas for "today": a test that straddled midnight in the
+# config's zone would count two days. Each test starts clear of the next midnight in every
+# zone the tests configure; within MIDNIGHT_MARGIN of one it waits until the day has turned
+# (seconds, and only near those moments). The edges themselves are tested on a frozen clock
+# (tests/test_clock_edges.py); no test compares the real date with a written one.
+TEST_ZONES = ("UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati")
+MIDNIGHT_MARGIN = 90  # seconds: longer than any one test runs
+
+
+def seconds_to_midnight(now, zone: str) -> float:
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    local = now.astimezone(ZoneInfo(zone))
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=local.tzinfo)
+    return (midnight - local).total_seconds()
+
+
+@pytest.fixture(autouse=True)
+def clear_of_midnight():
+    import time
+    from datetime import datetime, timezone
+
+    wait = min(seconds_to_midnight(datetime.now(timezone.utc), z) for z in TEST_ZONES)
+    if wait < MIDNIGHT_MARGIN:
+        time.sleep(wait + 1)
+
+
 @pytest.fixture
 def lc(tmp_path: Path, ledger_url) -> Leadctl:
     tool = Leadctl(tmp_path, ledger_url)

@@ -18,7 +18,7 @@ STORES = ("sqlite", "postgresql")  # every test taking `lc` runs on both ledgers
 
 def router(lc, path, *extra, stdout=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "leadctl", "--config", str(lc.config), "--db", str(lc.db),
-                             "route", "--output", "jsonl", str(path), *extra],
+                             "route", "--output", "jsonl", "--clock", "received", str(path), *extra],
                             stdout=stdout, stderr=subprocess.PIPE)
 
 

@@ -61,7 +61,7 @@ def wait_for(check, timeout: float = 30):
 def test_four_routers_as_four_machines_give_every_lead_once_with_exact_caps(pg):
     pg.team(users=("a", "b", "c", "d", "e"), daily="3500")
     n = 5000
-    procs = [router(pg, pg.write(f"{p}.csv", leads_csv(n, prefix=p))) for p in "WXYZ"]
+    procs = [router(pg, pg.write(f"{p}.csv", leads_csv(n, prefix=p)), "--clock", "received") for p in "WXYZ"]
     outcomes = []
     for proc in procs:
         code, out, err = finish(proc)
@@ -76,7 +76,7 @@ def test_four_routers_as_four_machines_give_every_lead_once_with_exact_caps(pg):
     assert Counter(user for _, user in got) == {u: 3500 for u in "abcde"}  # caps exact, spread 0
     # One rotation across the four processes: strict a..e while everyone had room.
     assert [u for _, u in got] == list("abcde") * 3500
-    quota = {r["user"]: (r["daily_used"], r["capped"]) for r in pg.json("quota")}
+    quota = {r["user"]: (r["daily_used"], r["capped"]) for r in pg.json("quota", "--date", "2026-11-23")}
     assert quota == {u: (3500, True) for u in "abcde"}
 
 
