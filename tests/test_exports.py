@@ -36,14 +36,14 @@ def test_excel_semicolon_csv_with_bom_and_crlf(team):
     out = routed(team, "excel-semicolon.csv")
     assert {k: o["group"] for k, o in out.items()} == {"XL-001": "web-team", "XL-002": "general", "XL-003": "web-team"}
     lead = team.json("leads", "show", "XL-001")
-    assert (lead["email"], lead["Name"], lead["Budget"]) == ("j.gross@example.de", "Jürgen Groß", "1.234,50")
+    assert (lead["email"], lead["name"], lead["Budget"]) == ("j.gross@example.de", "Jürgen Groß", "1.234,50")
 
 
 def test_excel_unicode_text_utf16_tab_separated(team):
     out = routed(team, "excel-unicode.txt")
     assert {k: o["group"] for k, o in out.items()} == {"UT-1": "web-team", "UT-2": "general"}
     lead = team.json("leads", "show", "UT-2")
-    assert (lead["email"], lead["Name"], lead["Notes"]) == ("lukasz@example.pl", "Łukasz Żak", "met at stand 12; wants demo")
+    assert (lead["email"], lead["name"], lead["Notes"]) == ("lukasz@example.pl", "Łukasz Żak", "met at stand 12; wants demo")
 
 
 def test_pipe_separated_file(team):
@@ -59,7 +59,7 @@ def test_google_sheets_trailing_blank_rows_are_not_leads(team):
     assert "blank rows ignored: 4" in result.stdout.splitlines()[-1]
     assert [x["id"] for x in team.json("leads", "list")] == ["GS-1", "GS-2", "GS-3"]
     lead = team.json("leads", "show", "GS-2")
-    assert (lead["Name"], lead["phone"]) == ('Bob "Bobby" Ray', "07700 900002")
+    assert (lead["name"], lead["phone"]) == ('Bob "Bobby" Ray', "07700 900002")
     jsonl = team.jsonl("route", str(DATA / "google-sheets.csv"))
     assert [o["line"] for o in jsonl] == [2, 3, 4]  # no outcome for a blank row
 
@@ -80,13 +80,25 @@ def test_map_on_the_command_line_in_any_case(team):
     assert set(out) == {"51234001", "51234002"} and out["51234001"]["assigned_to"] == "tom"
 
 
-def test_without_an_id_column_route_warns_once_and_suggests_map(team):
+def test_hubspots_record_id_is_the_id_so_a_changed_row_next_day_is_the_same_lead(team):
     result = team("route", str(DATA / "hubspot-contacts.csv"), "-o", "jsonl")
-    warnings = [x for x in result.stderr.splitlines() if "warning" in x]
-    assert len(warnings) == 1 and "--map" in warnings[0] and "re-export" in warnings[0]
+    assert "warning" not in result.stderr  # "Record ID", "Email", "Phone Number", "Lead Status" are known
+    lead = team.json("leads", "show", "51234001")
+    assert (lead["email"], lead["phone"], lead["status"], lead["first_name"]) == (
+        "fay@example.com", "+1 415 555 0101", "NEW", "Fay")
     again = team("route", str(DATA / "hubspot-contacts-next-day.csv"), "-o", "jsonl")
     statuses = [json.loads(x)["status"] for x in again.stdout.splitlines()]
-    assert statuses[0] == "assigned"  # the changed row is a new lead: what the warning said
+    assert statuses[0] == "skipped"  # the changed row keeps its Record ID: not a new lead
+
+
+def test_without_an_id_column_route_warns_once_and_suggests_map(team):
+    data = team.write("no-id.csv", "Full Name,E-Mail\nAda,ada@example.com\nBob,bob@example.com\n")
+    result = team("route", str(data), "-o", "jsonl")
+    warnings = [x for x in result.stderr.splitlines() if "warning" in x]
+    assert len(warnings) == 1 and "--map" in warnings[0] and "re-export" in warnings[0]
+    changed = team.write("no-id-2.csv", "Full Name,E-Mail\nAda,ada@example.org\n")
+    statuses = [json.loads(x)["status"] for x in team("route", str(changed), "-o", "jsonl").stdout.splitlines()]
+    assert statuses == ["assigned"]  # the changed row is a new lead: what the warning said
 
 
 def test_google_ads_lead_form_payload(team):

@@ -209,12 +209,16 @@ def test_jsonl_never_loses_a_good_line_and_reports_every_bad_one_with_its_line(l
 
 
 def _normalised(item: dict) -> dict:
-    """Keys as the reader names them: trimmed, meaningful ones lower-cased; later keys win."""
+    """Keys as the reader names them: trimmed, known column names as their field (the names
+    themselves are tested above); a second key for a field already there keeps its own name."""
+    from leadctl.intake.columns import field_for
+
     out = {}
     for key, value in item.items():
-        name = key.strip()
-        name = name.lower() if name.lower() in MEANINGFUL else name
-        out[name or "column"] = value
+        name = field_for(key.strip()) or "column"
+        if name in out:
+            name = key.strip() if key.strip() not in out else f"{key.strip()} (2)"
+        out[name] = value
     return out
 
 
@@ -262,3 +266,37 @@ def test_a_csv_row_as_json_is_exactly_what_the_json_module_writes(fields):
     names, cells = list(fields), list(fields.values())
     assert json_layout(names) % tuple(json.encoder.encode_basestring(c) for c in cells) == json.dumps(
         fields, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("header, field", [
+    ("Email Address", "email"), ("E-mail", "email"), ("e_mail", "email"), ("E-Mail", "email"),
+    ("Courriel", "email"), ("Correo electrónico", "email"), ("Correo", "email"),
+    ("Phone Number", "phone"), ("Mobile", "phone"), ("Telefon", "phone"), ("Téléphone", "phone"),
+    ("Teléfono", "phone"), ("Lead ID", "id"), ("lead_id", "id"), ("First Name", "first_name"),
+    ("Vorname", "first_name"), ("Prénom", "first_name"), ("Last Name", "last_name"), ("Nachname", "last_name"),
+    ("Nom", "last_name"), ("Company", "company"), ("Firma", "company"), ("Société", "company"),
+    ("Quelle", "source"), ("Lead Source", "source"), ("Received At", "received_at"), ("Created-By", "created_by"),
+    ("Campaign", "Campaign"), ("Budget (EUR)", "Budget (EUR)"),
+])
+def test_common_export_column_names_in_four_languages_are_fields(header, field):
+    (rec,) = read(f"{header}\nvalue\n".encode())
+    assert rec.fields == {field: "value"}
+
+
+def test_two_columns_meaning_one_field_keep_both_the_first_is_the_field():
+    (rec,) = read(b"Email,Email Address,Phone,Mobile\na@x.de,b@x.de,030 1,0170 2\n")
+    assert rec.fields == {"email": "a@x.de", "Email Address": "b@x.de", "phone": "030 1", "Mobile": "0170 2"}
+    (rec,) = read(b'{"E-Mail": "a@x.de", "email": "b@x.de"}\n', "jsonl")
+    assert rec.fields == {"email": "a@x.de", "email (2)": "b@x.de"}
+
+
+def test_a_file_without_a_column_duplicates_can_use_says_so(tmp_path):
+    from leadctl.intake import Options
+
+    options = Options(duplicate_fields=("email", "phone"))
+    list(read_records(io.BytesIO(b"id,Kontakt\n1,x\n"), "csv", options))
+    (warning,) = [w for w in options.stats.warnings if "duplicates" in w]
+    assert "no column here is one" in warning and "--map 'COLUMN=email'" in warning
+    options = Options(duplicate_fields=("email", "phone"))
+    list(read_records(io.BytesIO(b"id,Telefon\n1,x\n"), "csv", options))
+    assert not [w for w in options.stats.warnings if "duplicates" in w]

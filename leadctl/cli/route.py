@@ -70,7 +70,8 @@ def route(
     cfg = st.config()
     columns = saved_mapping(cfg, mapping) if mapping else {}
     columns.update(parse_mapping(maps))  # given on the command line: wins over the saved one
-    read_as = dict(delimiter=parse_delimiter(delimiter), mapping=columns, shape=shape)
+    read_as = dict(delimiter=parse_delimiter(delimiter), mapping=columns, shape=shape,
+                   duplicate_fields=cfg.settings.duplicates)
     names = files or ["-"]
     if "-" in names and sys.stdin.isatty():
         raise LeadctlError("no input: give a FILE, or pipe leads in (e.g. cat leads.csv | leadctl route)")

@@ -31,13 +31,10 @@ from typing import BinaryIO
 
 from ..errors import LeadctlError
 from . import shapes
+from .columns import MEANINGFUL, compared, examples, field_for  # noqa: F401  (MEANINGFUL: part of this package's face)
 from .sniff import DELIMITERS, decoded, delimiter_of, sniff_format
 
 EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-# Fields that mean something to leadctl; matched case-insensitively in headers and keys.
-MEANINGFUL = frozenset(
-    {"id", "type", "status", "email", "phone", "source", "owner", "created_by", "received_at"}
-)
 MAX_LINE = 1 << 20  # a JSON line longer than 1 MiB is rejected, not read into memory
 MAX_FIELD = 1 << 20
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
@@ -80,6 +77,7 @@ class Options:
     mapping: dict[str, str] = field(default_factory=dict)
     shape: str | None = None
     stats: Stats = field(default_factory=Stats)
+    duplicate_fields: tuple[str, ...] = ()  # the settings' duplicate fields: warn when a header has none
 
 
 class IntakeError(LeadctlError):
@@ -132,11 +130,10 @@ def read_records(stream: BinaryIO, fmt: str | None = None, options: Options | No
 
 
 def _key(name: str, mapping: dict[str, str]) -> str:
-    """A source name as a field: mapped if asked, meaningful names in lower case."""
+    """A source name as a field: mapped if asked, a known column name as its field (see columns)."""
     if mapping:
         name = mapping.get(name.strip().lower(), name)
-    lower = name.lower()
-    return lower if lower in MEANINGFUL else name
+    return field_for(name)
 
 
 # -- CSV --------------------------------------------------------------------------
@@ -153,14 +150,19 @@ def json_layout(names: list[str]) -> str:
 def _header(row: list[str], options: Options) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
+    written: set[str] = set()  # the raw names as compared: "email" and "EMAIL" are one column twice
     for i, raw in enumerate(row, 1):
         name = raw.strip()
         if _NOT_UTF8.search(name):
             raise IntakeError("line 1: the header is not valid UTF-8")
+        same = compared(name) if name else None
         name = _key(name, options.mapping) if name else f"column_{i}"
+        if name in seen and same not in written and raw.strip() not in seen:
+            name = raw.strip()  # "Email" and "Email Address": the first is email, the other kept as written
         if name in seen:
             raise IntakeError(f"line 1: column '{name}' appears twice in the header")
         seen.add(name)
+        written.add(same)
         names.append(name)
     return names
 
@@ -179,6 +181,13 @@ def _check_header(header: list[str], raw: list[str], options: Options) -> None:
     for source in options.mapping:
         if source not in present:
             options.stats.warnings.append(f"--map: no column '{source}' in the header")
+    missing = [f for f in options.duplicate_fields if f not in header]
+    if options.duplicate_fields and len(missing) == len(options.duplicate_fields):
+        options.stats.warnings.append(
+            f"duplicates are found by {' and '.join(missing)}, but no column here is one"
+            f" ({'; '.join(examples(f) for f in missing)}...): no lead of this input is matched as a"
+            f" duplicate; name the column with --map 'COLUMN={missing[0]}'"
+        )
     if "id" not in header:
         options.stats.warnings.append(
             "no id column: leads get an id made from their content, so a re-export of a changed"
@@ -301,6 +310,8 @@ def _read_jsonl(stream: BinaryIO, options: Options) -> Iterator[Record | BadReco
             if value is None:
                 continue
             name = _key(key.strip(), mapping) or "column"
+            if name in fields:  # "E-Mail" and "email" in one object: the first is email, the other kept
+                name = key.strip() if key.strip() not in fields else f"{key.strip()} (2)"
             fields[name] = _text(value)
         if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(fields):
             yield BadRecord(line, "has a \\u escape that is not a character (a lone UTF-16 surrogate)")
