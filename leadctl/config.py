@@ -33,6 +33,7 @@ class Settings:
     duplicates: tuple[str, ...] = ()
     isolate: bool = False
     assign_to_creator: bool = False
+    phone_region: str = ""  # e.g. "DE": national phone numbers are read as this country's (duplicates)
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ def from_dict(data: dict, path: Path) -> Config:
         assign_to_creator=_typed(
             s.get("assign_to_creator", False), bool, "assign_to_creator", "[settings]", path
         ),
+        phone_region=_typed(s.get("phone_region", ""), str, "phone_region", "[settings]", path),
     )
 
     users = []
@@ -340,10 +342,22 @@ def check_timezone(tz: str) -> None:
         raise ConfigError(f"unknown time zone '{tz}' (use an IANA name such as Europe/London)") from None
 
 
+def check_phone_region(region: str, what: str = "--phone-region") -> str:
+    """The region upper-cased, or ConfigError naming `what`."""
+    from .keys import check_region
+
+    try:
+        return check_region(region)
+    except ValueError:
+        raise ConfigError(f"{what}: unknown phone region '{region}' (a two-letter country code, e.g. DE, GB, US)") from None
+
+
 def validate(cfg: Config) -> None:
     """Raise ConfigError naming the first thing at fault; the file is not trusted."""
     p = cfg.path.name
     check_timezone(cfg.settings.timezone)
+    if cfg.settings.phone_region:
+        check_phone_region(cfg.settings.phone_region, f"{p}: [settings] phone_region")
     for f in cfg.settings.duplicates:
         if f not in DUPLICATE_FIELDS:
             raise ConfigError(
@@ -453,6 +467,7 @@ def to_dict(cfg: Config) -> dict:
         "duplicates": list(s.duplicates),
         "isolate": s.isolate,
         "assign_to_creator": s.assign_to_creator,
+        **({"phone_region": s.phone_region} if s.phone_region else {}),
     }
     data["users"] = {
         u.id: {"name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup, "active": u.active,

@@ -622,6 +622,16 @@ class Ledger:
                         f"CREATE INDEX IF NOT EXISTS leads_{column} ON leads({column}) WHERE {column} IS NOT NULL"
                     )
 
+    def rekey_phones(self, key) -> int:
+        """Every lead's phone match key made again by `key(phone)` (inside the caller's write
+        transaction), after the rule that makes it changed; how many changed."""
+        changed = [(new, lead_id) for lead_id, phone, old in
+                   self.conn.execute("SELECT id, phone, phone_key FROM leads WHERE phone IS NOT NULL").fetchall()
+                   if (new := key(phone)) != old]
+        for i in range(0, len(changed), 5000):
+            self.conn.executemany("UPDATE leads SET phone_key = ? WHERE id = ?", changed[i:i + 5000])
+        return len(changed)
+
     def _has_index(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
                                  (name,)).fetchone() is not None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from .config import RECORD_TYPES, Config, Group, condition_values
 from .engine import DUPLICATE, Allocator, Decision, GroupPlan, day_key, month_key, outside_rules
 from .errors import LeadctlError
 from .intake import BadRecord, Record
+from .keys import email_key, phone_key
 from .ledger import LEAD_COLUMNS, Ledger
 
 # Positions in a ledger row (LEAD_COLUMNS order)
@@ -35,10 +35,7 @@ BATCH_SIZE = 2000
 RETRIES = 5  # times a batch is tried again after a transient failure of the store
 IDLE = 0.1  # seconds of quiet on live input that close a batch
 MAX_WAIT = 0.5  # seconds the first record of a batch may wait on live input
-MIN_PHONE_DIGITS = 6
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
-_NOT_DIGIT = re.compile(r"\D")
-_ASCII_NON_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}  # \D, for ASCII text
 
 
 def _encoders():
@@ -146,32 +143,6 @@ class LocalTimes:
             return text + offset, text[:10]
         when = parse_when(text, self.tz)
         return when.isoformat(timespec="seconds"), when.date().isoformat()
-
-
-def email_key(value: str | None) -> str | None:
-    """Emails compare trimmed and case-insensitively. Only something that looks like
-    an address is a key: placeholders (`N/A`, `-`, `none`) never match each other."""
-    key = (value or "").strip().lower()
-    if "@" not in key[1:-1]:
-        return None
-    return key
-
-
-def phone_key(value: str | None) -> str | None:
-    """Phones compare by their digits, a leading + kept as the country marker. Fewer
-    than MIN_PHONE_DIGITS digits (`0`, `n/a`, an extension) is no key."""
-    text = (value or "").strip()
-    if text.isascii():
-        # Most phones hold only digits, spaces and a +: taken out with two plain
-        # replaces (an ASCII `isdigit` is 0-9 only); any other separator the slow way.
-        digits = text.replace(" ", "").replace("+", "")
-        if not digits.isdigit():
-            digits = text.translate(_ASCII_NON_DIGITS)
-    else:
-        digits = _NOT_DIGIT.sub("", text)
-    if len(digits) < MIN_PHONE_DIGITS:
-        return None
-    return "+" + digits if text[:1] == "+" else digits
 
 
 def batches(records: Iterable[Record | BadRecord], size: int, live: bool) -> Iterator[list]:
@@ -304,6 +275,7 @@ class Router:
         self.who = {u.email.strip().lower(): u.id for u in cfg.users if u.email.strip()}
         self.who.update({u.id.lower(): u.id for u in cfg.users})
         self.assign_to_creator = cfg.settings.assign_to_creator
+        self.region = cfg.settings.phone_region or None
         self.ledger.index_duplicates(cfg.settings.duplicates)
 
     def _refresh(self) -> None:
@@ -447,7 +419,7 @@ class Router:
         lead_rows: list[tuple] = []
         add_lead = lead_rows.append
         passed_ids: dict[str | None, int | None] = {None: None}  # passed-over list -> its number
-        plans, creator = self.plans, self.assign_to_creator
+        plans, creator, region = self.plans, self.assign_to_creator, self.region
         now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
         periods = set()
         for name, day in {(x[_GROUP].name, x[_DAY] or now_day) for x in leads}:
@@ -470,7 +442,7 @@ class Router:
                 continue
             seen.add(lead_id)
             email, phone = f.get("email"), f.get("phone")
-            ekey, pkey = email_key(email), phone_key(phone)
+            ekey, pkey = email_key(email), phone_key(phone, region)
             if x_day is None:
                 day, at = now_day, now_at
             else:
@@ -515,8 +487,10 @@ class Router:
         """Owned leads that share an email or phone with this batch (duplicates on)."""
         out = {}
         for field in self.cfg.settings.duplicates:
-            norm = email_key if field == "email" else phone_key
-            keys = {k for fields in leads if (k := norm(fields.get(field)))}
+            if field == "email":
+                keys = {k for fields in leads if (k := email_key(fields.get(field)))}
+            else:
+                keys = {k for fields in leads if (k := phone_key(fields.get(field), self.region))}
             out[field] = self.ledger.earlier_owners(field, keys) if keys else {}
         return out
 

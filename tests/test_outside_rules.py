@@ -52,6 +52,20 @@ def test_duplicate_phone_compares_digits_and_keeps_the_plus(lc):
     assert owners(out) == [("a", "duplicate"), ("b", "duplicate"), ("c", "sequential")]
 
 
+def test_with_a_phone_region_every_way_of_writing_a_german_number_is_one_customer(lc):
+    lc.team(users=("a", "b", "c"))
+    lc("settings", "--duplicates", "phone")
+    route(lc, "id,Telefon\nG1,0170 1234567\nG2,030 1234567\n")  # a, b: national numbers, no region yet
+    lc("settings", "--phone-region", "de")  # earlier leads are keyed again, in E.164
+    assert lc.json("settings")["phone_region"] == "DE"
+    out = route(lc, "id,Mobile\nG3,+49 170 1234567\nG4,0049 30 1234567\nG5,+49 (0)170 123 45 67\n"
+                    "G6,+43 170 1234567\n", name="b.csv")
+    assert owners(out) == [("a", "duplicate"), ("b", "duplicate"), ("a", "duplicate"), ("c", "sequential")]
+    bad = lc("settings", "--phone-region", "XX", ok=None)
+    assert bad.exit_code == 2 and "unknown phone region 'XX'" in bad.stderr
+    assert lc.json("settings")["phone_region"] == "DE"
+
+
 def test_duplicate_within_one_file_and_only_with_an_active_owner(lc):
     lc.team(users=("a", "b"))
     lc("settings", "--duplicates", "email,phone")

@@ -311,35 +311,60 @@ def test_a_batch_meeting_an_id_already_in_the_ledger_is_decided_again_without_a_
     assert lc.json("group", "show", "tele-sales")["next"] == "c"
 
 
-def test_phone_keys_are_the_digits_with_the_plus_kept_whatever_the_text():
-    """routing.phone_key's plain-replace path claims exactly the digits of the text (a
-    leading + kept), as the \\D regex gives them, for any text: separators, letters,
-    non-ASCII digits, a + in the middle."""
+def test_phone_keys_without_a_region_are_the_digits_of_a_national_number_whatever_the_text():
+    """keys.phone_key's plain-replace path claims exactly the digits of the text, as the \\D
+    regex gives them, for any text that is not international (+ or 00): separators,
+    letters, non-ASCII digits, a + in the middle."""
     import re
 
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from leadctl.routing import MIN_PHONE_DIGITS, phone_key
+    from leadctl.keys import MIN_PHONE_DIGITS, phone_key
 
     def reference(value):
         text = (value or "").strip()
         digits = re.sub(r"\D", "", text)
-        if len(digits) < MIN_PHONE_DIGITS:
-            return None
-        return "+" + digits if text.startswith("+") else digits
+        return digits if len(digits) >= MIN_PHONE_DIGITS else None
 
     phones = st.one_of(st.text(alphabet="0123456789 +-().x/", max_size=24), st.text(max_size=24),
-                       st.sampled_from(["+44 7700 900123", "0044-7700", "+1 (555) 010-9999", " +33 6 12 34 56 78 ",
-                                        "٠١٢٣٤٥٦٧", "12+34 56", "++447700900", "+", "", "n/a"]))
+                       st.sampled_from(["0044-7700", "(020) 7946-0018", "٠١٢٣٤٥٦٧", "12+34 56", "", "n/a"]))
 
     @settings(max_examples=500, deadline=None)
-    @given(st.one_of(st.none(), phones))
+    @given(st.one_of(st.none(), phones).filter(lambda v: not (v or "").strip().startswith(("+", "00"))))
     def check(value):
         assert phone_key(value) == reference(value)
 
     check()
-    assert phone_key("+44 7700 900123") == "+447700900123" and phone_key("(020) 7946-0018") == "02079460018"
+    assert phone_key("(020) 7946-0018") == "02079460018" and phone_key("n/a") is None
+
+
+def test_phone_keys_are_e164_as_phonenumbers_reads_every_regions_example_numbers():
+    """The plain international form is taken without a parse: for every region's example
+    fixed-line and mobile numbers it gives what phonenumbers gives, written internationally,
+    nationally (in the region) and, for Germany, with the 00 prefix and a (0)."""
+    import phonenumbers as pn
+
+    from leadctl.keys import phone_key
+
+    checked = 0
+    for region in sorted(pn.SUPPORTED_REGIONS):
+        for kind in (pn.PhoneNumberType.FIXED_LINE, pn.PhoneNumberType.MOBILE):
+            number = pn.example_number_for_type(region, kind)
+            if number is None:
+                continue
+            e164 = pn.format_number(number, pn.PhoneNumberFormat.E164)
+            international = pn.format_number(number, pn.PhoneNumberFormat.INTERNATIONAL)
+            national = pn.format_number(number, pn.PhoneNumberFormat.NATIONAL)
+            assert phone_key(international) == e164, (region, international)
+            if sum(c.isdigit() for c in national) >= 6:  # shorter is no key (MIN_PHONE_DIGITS)
+                assert phone_key(national, region) == e164, (region, national)
+            checked += 1
+    assert checked > 400
+    german = ["+49 170 1234567", "0049 170 1234567", "0170 1234567", "+49 (0)170 123 45 67", "+49 0170/1234567"]
+    assert {phone_key(p, "DE") for p in german} == {"+491701234567"}
+    assert phone_key("0170 1234567") == "01701234567"  # no region: a national number keeps its digits
+    assert phone_key("+44 7700 900123") == "+447700900123" and phone_key("N/A", "DE") is None
 
 
 def test_received_at_offsets_cached_per_minute_equal_parsing_each_one():

@@ -226,6 +226,9 @@ def settings(
                        help="Trusted users see only their own leads.")] = None,
     assign_to_creator: Annotated[Optional[bool], typer.Option("--assign-to-creator/--no-assign-to-creator",
                                  help="A lead's created_by user gets it.")] = None,
+    phone_region: Annotated[Optional[str], typer.Option("--phone-region", metavar="CC",
+                            help="Read national phone numbers as this country's (e.g. DE) for duplicates;"
+                                 " \"\" for none. Re-keys the ledger's leads.")] = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show the settings, or change them.
@@ -234,7 +237,7 @@ def settings(
     """
     from dataclasses import replace
 
-    from ..config import check_timezone
+    from ..config import check_phone_region, check_timezone
 
     if duplicates is not None and no_duplicates:
         raise ConfigError("use either --duplicates or --no-duplicates, not both")
@@ -252,9 +255,19 @@ def settings(
         changes["isolate"] = isolate
     if assign_to_creator is not None:
         changes["assign_to_creator"] = assign_to_creator
+    if phone_region is not None:
+        changes["phone_region"] = check_phone_region(phone_region) if phone_region.strip() else ""
+
     def rebuild_usage(ledger, old, new) -> None:
         if old.settings.timezone != new.settings.timezone:
             ledger.rebuild_usage(new.tz())  # a day's leads are counted on one day of the new zone
+        if old.settings.phone_region != new.settings.phone_region:
+            from ..keys import phone_key
+
+            region = new.settings.phone_region or None  # earlier leads match the numbers to come
+            n = ledger.rekey_phones(lambda phone: phone_key(phone, region))
+            if n:
+                _say(f"{n} lead(s) have a new phone key for duplicate matching")
 
     if changes:
         cfg = _change(ctx, lambda m, c: replace(c, settings=replace(c.settings, **changes)), "settings saved",
@@ -265,7 +278,7 @@ def settings(
 
     s = cfg.settings
     row = {"timezone": s.timezone, "duplicates": list(s.duplicates), "isolate": s.isolate,
-           "assign_to_creator": s.assign_to_creator}
+           "assign_to_creator": s.assign_to_creator, "phone_region": s.phone_region or None}
     if fmt == "json":
         import json
 
