@@ -439,6 +439,10 @@ def warnings(cfg: Config) -> list[str]:
             )
         if g.method == "weighted" and active and all(m.weight == 0 for m in active):
             out.append(f"group '{g.name}' is weighted but every active member has weight 0")
+        weighed = [m.user for m in g.members if m.weight != 1]
+        if g.method != "weighted" and weighed:
+            out.append(f"group '{g.name}' is {g.method}: the weights of {', '.join(weighed[:5])} count only"
+                       f" in a weighted group (`leadctl group edit {g.name} --method weighted`)")
         if g.pickup_statuses and not any(users[m.user].pickup for m in g.members):
             out.append(f"group '{g.name}' has pick-up statuses but no member may pick up leads")
     if not cfg.groups:
@@ -651,8 +655,18 @@ def save(cfg: Config, old: Config | None = None, old_text: str | None = None) ->
 # -- changes (each returns a new Config; `save` validates the result) ----------------
 
 
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+
+
+def check_email(email: str) -> None:
+    """An address a mail server can take (`name@example.com`), or "" for none."""
+    if email and not _EMAIL.match(email):
+        raise ConfigError(f"--email '{email}' does not look like an email address (e.g. tom@example.com)")
+
+
 def add_user(cfg: Config, user: User) -> Config:
     check_name(user.id, "user")
+    check_email(user.email)
     same = next((u.id for u in cfg.users if u.id.lower() == user.id.lower()), None)
     if same:  # ids compare in any case: `Tom` and `tom` would be one person twice
         raise ConfigError(f"user '{same}' already exists (use `leadctl user edit`)")
@@ -662,6 +676,8 @@ def add_user(cfg: Config, user: User) -> Config:
 def edit_user(cfg: Config, user_id: str, **changes: Any) -> Config:
     old = cfg.find_user(user_id)
     user_id = old.id
+    if changes.get("email"):
+        check_email(changes["email"])
     new = replace(old, **{k: v for k, v in changes.items() if v is not None})
     return replace(cfg, users=tuple(new if u.id == user_id else u for u in cfg.users))
 

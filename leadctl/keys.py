@@ -7,8 +7,8 @@ as a phone number of the region keeps the plain rule: its digits, a leading + ke
 Placeholders (`N/A`, `-`, `0`) are no key and never match each other.
 
 The international form as most exports write it ("+44 7700 900123": a +, digits and
-separators, no trunk 0 after the country code, no brackets) is E.164 as written and is
-taken without a parse; every other form is read by `phonenumbers` (Google's
+spaces, no trunk 0 after the country code) is E.164 as written and is taken without a
+parse; every other form is read by `phonenumbers` (Google's
 libphonenumber metadata), imported only when such a number first comes.
 """
 
@@ -19,7 +19,6 @@ import re
 MIN_PHONE_DIGITS = 6
 _NOT_DIGIT = re.compile(r"\D")
 _ASCII_NON_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}  # \D, for ASCII text
-_PLAIN = frozenset("+0123456789 -./")  # an international number written plainly
 _parsed: dict[tuple[str, str | None], str | None] = {}  # (text, region) -> E.164 or None
 
 
@@ -32,27 +31,25 @@ def email_key(value: str | None) -> str | None:
     return key
 
 
-def digits_of(text: str) -> str:
-    if text.isascii():
-        # Most phones hold only digits, spaces and a +: taken out with two plain
-        # replaces (an ASCII `isdigit` is 0-9 only); any other separator the slow way.
-        digits = text.replace(" ", "").replace("+", "")
-        if digits.isdigit():
-            return digits
-        return text.translate(_ASCII_NON_DIGITS)
-    return _NOT_DIGIT.sub("", text)
-
-
 def phone_key(value: str | None, region: str | None = None) -> str | None:
     """A phone number's match key: E.164 where it reads as one (national forms in
     `region`, e.g. "DE"), else its digits with a leading + kept. Fewer than
     MIN_PHONE_DIGITS digits (`0`, `n/a`, an extension) is no key."""
     text = (value or "").strip()
-    digits = digits_of(text)
+    plain = False
+    if text.isascii():
+        # Most phones hold only digits, spaces and a +: taken out with two plain
+        # replaces (an ASCII `isdigit` is 0-9 only); any other separator the slow way.
+        digits = text.replace(" ", "").replace("+", "")
+        plain = digits.isdigit()
+        if not plain:
+            digits = text.translate(_ASCII_NON_DIGITS)
+    else:
+        digits = _NOT_DIGIT.sub("", text)
     if len(digits) < MIN_PHONE_DIGITS:
         return None
     plus = text[:1] == "+"
-    if plus and "0" not in digits[1:4] and _PLAIN.issuperset(text):
+    if plus and plain and "0" not in digits[1:4]:
         return "+" + digits  # E.164 as written: no trunk 0 can follow the country code
     if plus or region or text[:2] == "00":
         e164 = _e164(text, region)

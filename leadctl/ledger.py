@@ -805,8 +805,8 @@ class Ledger:
         row = self.conn.execute("SELECT previous FROM config_history WHERE n = ?", (n,)).fetchone()
         return row[0] if row else None
 
-    def pickable(self, statuses: dict[str, set[str]]) -> Iterator[dict]:
-        """Unassigned leads whose (type, status) is in `statuses`, oldest first."""
+    def pickable(self, statuses: dict[str, set[str]], newest: bool = False) -> Iterator[dict]:
+        """Unassigned leads whose (type, status) is in `statuses`, oldest first (or newest)."""
         clauses, params = [], []
         for kind, allowed in sorted(statuses.items()):
             allowed = {s.lower() for s in allowed}
@@ -816,7 +816,8 @@ class Ledger:
         if not clauses:
             return
         yield from self._rows(
-            f"SELECT {LEAD_SELECT} FROM leads WHERE assigned_to IS NULL AND ({' OR '.join(clauses)}) ORDER BY rowid", params
+            f"SELECT {LEAD_SELECT} FROM leads WHERE assigned_to IS NULL AND ({' OR '.join(clauses)})"
+            f" ORDER BY rowid{' DESC' if newest else ''}", params
         )
 
     def _rows(self, sql: str, params) -> Iterator[dict]:
@@ -835,16 +836,18 @@ class Ledger:
         group: str | None = None,
         visible_to: str | None = None,
         limit: int | None = None,
+        newest: bool = False,
     ) -> Iterator[dict]:
-        """Leads in the order they arrived. `visible_to` restricts to one owner
-        (lead isolation); the caller decides when it applies."""
+        """Leads in the order they arrived (`newest`: the other way). `visible_to` restricts
+        to one owner (lead isolation); the caller decides when it applies."""
         where, params = _conditions(
             ["assigned_to IS NULL"] if unassigned else [],
             [("assigned_to", visible_to), ("assigned_to", owner), ("lower(status)", status and status.lower()),
              ("group_name", group)],
         )
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        yield from self._rows(f"SELECT {LEAD_SELECT} FROM leads{where} ORDER BY rowid{tail}", params)
+        order = " DESC" if newest else ""
+        yield from self._rows(f"SELECT {LEAD_SELECT} FROM leads{where} ORDER BY rowid{order}{tail}", params)
 
     def count_leads(self) -> int:
         return self.conn.execute("SELECT count(*) FROM leads").fetchone()[0]

@@ -12,7 +12,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -86,6 +86,40 @@ def note(message: str) -> None:
 def say(message: str) -> None:
     """One plain line on stdout, control characters escaped."""
     sys.stdout.write(clean(message.rstrip("\n")) + "\n")
+
+
+class LocalTimes:
+    """ISO 8601 times as the configured zone reads them (`at(text)`), for every listing: the
+    ledger keeps each time with the offset it was written with (the zone of the day, or UTC)."""
+
+    def __init__(self, tz):
+        self.tz = tz
+        self.seen: dict[str, str] = {}
+
+    def at(self, value: Any) -> Any:
+        if not isinstance(value, str) or len(value) < 19 or value[10:11] != "T":
+            return value
+        found = self.seen.get(value)
+        if found is None:
+            from datetime import datetime
+
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            found = moment.astimezone(self.tz).isoformat(timespec="seconds") if moment.tzinfo else value
+            if len(self.seen) > 50_000:
+                self.seen.clear()
+            self.seen[value] = found
+        return found
+
+    def rows(self, rows: Iterable[dict], columns: Sequence[str]) -> Iterator[dict]:
+        """The rows with these columns' times in the zone."""
+        for r in rows:
+            for c in columns:
+                if r.get(c):
+                    r[c] = self.at(r[c])
+            yield r
 
 
 def display(value: Any) -> str:

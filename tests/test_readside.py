@@ -256,3 +256,46 @@ def test_report_counts_agree_with_the_events_themselves(routed):
     routed("release", "R2")
     direct = dict(routed.query("SELECT assigned_to, count(*) FROM events WHERE assigned_to IS NOT NULL GROUP BY 1"))
     assert {r["user"]: r["count"] for r in routed.json("report")} == direct
+
+
+def test_leads_list_newest_first_and_the_last_twenty(routed):
+    assert [x["id"] for x in routed.json("leads", "list", "--newest")] == ["R6", "R5", "R4", "R3", "R2", "R1"]
+    assert [x["id"] for x in routed.json("leads", "list", "--newest", "--limit", "2")] == ["R6", "R5"]
+    assert [x["id"] for x in routed.json("leads", "list", "--newest", "--owner", "a")] == ["R5", "R1"]
+
+
+def test_a_removed_users_leads_can_still_be_listed_and_explained(routed):
+    routed("user", "remove", "c", "--yes")
+    assert [x["id"] for x in routed.json("leads", "list", "--owner", "c")] == ["R3", "R4"]
+    assert "c" in routed("leads", "explain", "R4").stdout
+    unknown = routed("leads", "list", "--owner", "nobody", ok=None)
+    assert unknown.exit_code == 2 and "unknown user 'nobody'" in unknown.stderr
+
+
+def test_leads_list_fields_are_matched_as_headers_are(lc):
+    lc.team(users=("a",))
+    lc.jsonl("route", str(lc.write("f.csv", "Lead ID,First Name,Zip Code,E-Mail\nZ1,Ada,01234,ada@example.com\n")))
+    out = lc("leads", "list", "--fields", "id,first name,ZIP_CODE,Email Address,zip-code", "-o", "csv").stdout
+    assert out.splitlines() == ["id,first name,ZIP_CODE,Email Address,zip-code", "Z1,Ada,01234,ada@example.com,01234"]
+
+
+def test_leads_list_has_the_same_columns_on_a_terminal_and_off_one(routed, monkeypatch):
+    plain = routed("leads", "list").stdout.splitlines()[0].split("\t")
+    monkeypatch.setenv("LEADCTL_TABLES", "rich")  # as on a terminal, a wide one
+    monkeypatch.setenv("COLUMNS", "160")
+    drawn = routed("leads", "list").stdout
+    assert plain == ["id", "type", "status", "assigned_to", "group", "method", "received_at", "source"]
+    header = next(line for line in drawn.splitlines() if "assigned_to" in line)
+    assert [c for c in plain if c in header] == plain
+
+
+def test_every_listing_shows_times_in_the_configured_zone(routed):
+    routed("token", "add", "web")
+    routed("settings", "--timezone", "America/New_York")
+    lead = routed.json("leads", "show", "R1")
+    assert lead["received_at"] == "2026-11-23T04:00:00-05:00"  # received at 09:00 UTC
+    assert lead["history"][0]["at"] == "2026-11-23T04:00:00-05:00"
+    assert routed.json("leads", "list")[0]["received_at"] == "2026-11-23T04:00:00-05:00"
+    for listing in (routed.json("token", "list"), routed.json("config", "history")):
+        stamp = listing[-1].get("created_at") or listing[-1]["at"]
+        assert stamp[-6:] in ("-05:00", "-04:00"), listing

@@ -182,7 +182,7 @@ def test_settings_show_and_change(lc):
        "--assign-to-creator")
     got = json.loads(lc("settings", "--format", "json").stdout)
     assert got == {"timezone": "Europe/London", "duplicates": ["email", "phone"], "isolate": True,
-                   "assign_to_creator": True}
+                   "assign_to_creator": True, "phone_region": None}
     lc("settings", "--no-duplicates", "--no-isolate")
     got = json.loads(lc("settings", "--format", "json").stdout)
     assert got["duplicates"] == [] and got["isolate"] is False and got["assign_to_creator"] is True
@@ -294,3 +294,31 @@ def test_an_unknown_user_in_a_filter_is_a_usage_error(lc):
 def test_config_check_warns_when_there_is_no_group_at_all(lc):
     result = lc("config", "check")
     assert "no group yet" in result.stderr
+
+
+def test_group_show_names_who_is_next_off_a_terminal_too(lc):
+    lc.team(users=("a", "b"))
+    lc.jsonl("route", input="id\nX1\n")
+    lines = lc("group", "show", "tele-sales").stdout.splitlines()
+    assert lines[0].split("\t")[-1] == "next"
+    assert [line.split("\t")[1::5] for line in lines[1:]] == [["a", ""], ["b", "next"]]
+
+
+@pytest.mark.parametrize("bad", ["tom", "tom@", "@example.com", "tom@example", "tom at example.com",
+                                 "a@b@example.com", "Tom <tom@example.com>"])
+def test_an_email_that_is_no_address_is_refused_and_changes_nothing(lc, bad):
+    lc("user", "add", "ann", "--email", "ann@example.com")
+    before = lc.config.read_text()
+    for args in (["user", "add", "tom", "--email", bad], ["user", "edit", "ann", "--email", bad]):
+        result = lc(*args, ok=None)
+        assert result.exit_code == 2 and "does not look like an email address" in result.stderr, args
+    assert lc.config.read_text() == before
+
+
+def test_a_weight_in_a_group_that_does_not_use_weights_is_a_warning(lc):
+    lc.team(users=("a", "b"))
+    result = lc("group", "member", "edit", "tele-sales", "a", "--weight", "10")
+    assert "warning: group 'tele-sales' is sequential: the weight is kept" in result.stderr
+    assert "the weights of a count only in a weighted group" in lc("config", "check").stderr
+    lc("group", "edit", "tele-sales", "--method", "weighted")
+    assert "weight" not in lc("group", "member", "edit", "tele-sales", "b", "--weight", "5").stderr

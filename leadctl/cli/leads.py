@@ -31,15 +31,17 @@ def leads_list(
     pickable_by: Annotated[Optional[str], typer.Option("--pickable-by", metavar="USER",
                            help="Only unassigned leads USER may pick up now.")] = None,
     limit: LimitOpt = None,
+    newest: Annotated[bool, typer.Option("--newest", help="Newest first (with --limit 20: the last twenty).")] = False,
     fields: Annotated[Optional[str], typer.Option("--fields", metavar="F,F...",
-                      help="These columns: leadctl's (id, status, assigned_to ...) or the lead's own (name, zip ...).")] = None,
+                      help="These columns: leadctl's (id, status, assigned_to ...) or the lead's own (name, zip ...),"
+                           " named as in the file's header in any case, with spaces or underscores.")] = None,
     all_fields: Annotated[bool, typer.Option("--all-fields", help="Every column, the lead's own fields included.")] = False,
     fmt: ListFormat = "table",
 ) -> None:
-    """List leads, oldest first.
+    """List leads, oldest first (--newest: newest first). Times are in the configured zone.
 
     Example: leadctl leads list --owner tom --fields id,name,email,phone -o csv > tom.csv
-    Example: leadctl leads list --unassigned --limit 20
+    Example: leadctl leads list --newest --limit 20
     Example: leadctl leads list --as stephanie    # what a trusted user sees with isolation on
     """
     from itertools import islice
@@ -57,21 +59,21 @@ def leads_list(
     cfg = st.config()
     if group:
         cfg.group(group)
-    if owner is not None:
-        owner = cfg.find_user(owner).id  # an unknown user is exit 2, not "no leads"
     visible = visible_owner(cfg, as_user)
     ledger = st.ledger(cfg, create=False)
-
-    def found():
-        if pickable_by is not None:  # the other filters apply on top, row by row
-            user = cfg.find_user(pickable_by)
-            rows = (r for r in ledger.pickable(pickup_statuses(cfg, user))
-                    if pickup_refusal(cfg, user, r) is None and _matches(r, owner, status, group, visible))
-            return islice(rows, limit) if limit is not None else rows
-        return ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible,
-                            limit=limit)
-
     try:
+        if owner is not None:
+            owner = _owner_named(cfg, ledger, owner)
+
+        def found():
+            if pickable_by is not None:  # the other filters apply on top, row by row
+                user = cfg.find_user(pickable_by)
+                rows = (r for r in ledger.pickable(pickup_statuses(cfg, user), newest=newest)
+                        if pickup_refusal(cfg, user, r) is None and _matches(r, owner, status, group, visible))
+                return islice(rows, limit) if limit is not None else rows
+            return ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible,
+                                limit=limit, newest=newest)
+
         own = bool(columns) or all_fields
         if all_fields:
             # Every lead's own field names, in the order first seen (one pass more, memory flat).
@@ -79,25 +81,44 @@ def leads_list(
             for r in found():
                 seen.update(dict.fromkeys(_expanded(r)))
             columns = list(seen)
-        rows = (_expanded(r) if own else _public(r) for r in found())
-        if fmt != "table" or columns or render.plain():
-            render.emit(rows, columns or LIST_COLUMNS, fmt)  # streamed: an export of every lead stays small
-            return
-        shown = list(rows)
+        rows = (_expanded(r, columns) if own else _public(r) for r in found())
+        rows = render.LocalTimes(cfg.tz()).rows(rows, ("received_at", "assigned_at"))
+        # The same columns on a terminal as off one: a table for people is no other listing.
+        render.emit(rows, columns or LIST_COLUMNS, fmt, title="Leads", empty="no leads match", nowrap=["type"])
     finally:
         ledger.close()
-    for r in shown:  # narrower for people: minutes, not the full timestamp; no source
-        r["received"] = (r["received_at"] or "")[:16].replace("T", " ")
-    render.table(shown, ["id", "type", "status", "assigned_to", "group", "method", "received"],
-                 title=f"{len(shown)} lead(s)", empty="no leads match", headers={"assigned_to": "owner"},
-                 nowrap=["type"])
 
 
-def _expanded(row: dict) -> dict:
-    """The lead's own fields (name, zip ...) with leadctl's columns over them."""
+def _owner_named(cfg, ledger, name: str) -> str:
+    """The user `--owner` names: a user of the config in any case, or one removed since who
+    still holds leads in the ledger (their leads can be listed and handed on); else exit 2."""
+    from ..errors import ConfigError
+
+    try:
+        return cfg.find_user(name).id
+    except ConfigError:
+        if next(ledger.leads(owner=name, limit=1), None) is not None:
+            return name
+        raise
+
+
+def _expanded(row: dict, wanted: list[str] | None = None) -> dict:
+    """The lead's own fields (name, zip ...) with leadctl's columns over them; a wanted name
+    that is not a key as written is found as a header would be (any case, spaces, `-`, `_`)."""
     import json
 
-    return {**json.loads(row["fields"]), **_public(row)}
+    from ..intake.columns import compared, field_for
+
+    out = {**json.loads(row["fields"]), **_public(row)}
+    for name in wanted or ():
+        if name not in out:
+            field = field_for(name)
+            if field in out:
+                out[name] = out[field]
+                continue
+            key = compared(name)
+            out[name] = next((v for k, v in out.items() if compared(k) == key), None)
+    return out
 
 
 def _matches(row: dict, owner, status, group, visible) -> bool:
@@ -167,6 +188,7 @@ def leads_explain(
 
 def _lead_with_history(ctx: typer.Context, lead_id: str, as_user: str | None) -> tuple[dict, list[dict]]:
     """The lead's row and its history, if `as_user` may see it; else "unknown lead" (exit 1)."""
+    from .. import render
     from ..access import can_see
 
     st = state(ctx)
@@ -176,7 +198,9 @@ def _lead_with_history(ctx: typer.Context, lead_id: str, as_user: str | None) ->
         row = ledger.lead(lead_id)
         if row is None or not can_see(cfg, as_user, row):
             raise Refused(f"unknown lead '{lead_id}'")
-        return row, _history(ledger, lead_id)
+        times = render.LocalTimes(cfg.tz())  # every time as the configured zone reads it
+        (row,) = times.rows([row], ("received_at", "assigned_at"))
+        return row, list(times.rows(_history(ledger, lead_id), ("at",)))
     finally:
         ledger.close()
 

@@ -106,6 +106,7 @@ def notify_list(ctx: typer.Context,
         rows = ledger.notifications(status, limit)
     finally:
         ledger.close()
+    rows = render.LocalTimes(cfg.tz()).rows(rows, ("next_at", "sent_at", "created_at"))
     render.emit(rows, ["id", "lead_id", "user", "channel", "address", "status", "attempts", "next_at", "last_error",
                        "sent_at"], fmt, title="Notifications", empty="no notifications")
 

@@ -83,6 +83,7 @@ def token_list(ctx: typer.Context,
         rows = ledger.tokens()
     finally:
         ledger.close()
+    rows = render.LocalTimes(cfg.tz()).rows(rows, ("created_at", "revoked_at"))
     render.emit(rows, ["name", "kind", "user", "created_at", "revoked_at"], fmt, title="Tokens",
                 empty="no tokens yet: leadctl token add NAME")
 

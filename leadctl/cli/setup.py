@@ -173,6 +173,8 @@ def config_history(ctx: typer.Context, fmt: ListFormat = "table",
         ledger.close()
     if limit is not None:
         rows = rows[-limit:] if limit > 0 else []
+    if cfg is not None:
+        rows = list(render.LocalTimes(cfg.tz()).rows(rows, ("at",)))
     render.emit(rows, ["n", "at", "actor", "command"], fmt, title="Config changes",
                 empty="no config changes recorded yet", right=["n"])
 
@@ -466,11 +468,13 @@ def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
 
     head = (f"Group {view['name']}: {view['method']}, takes {view['record_type']}s;"
             f" pick-up statuses: {render.display(view['pickup_statuses'])}; next: {view['next'] or '-'}")
+    # "next" is a column too: off a terminal the title is not printed, and who is next is a fact.
     rows = [{"#": i, "user": m["user"], "weight": m["weight"],
              "today": render.used_of(m["daily_used"], m["daily_limit"]),
              "this month": render.used_of(m["monthly_used"], m["monthly_limit"]),
-             "state": render.member_state(m)} for i, m in enumerate(view["members"], 1)]
-    render.table(rows, ["#", "user", "weight", "today", "this month", "state"],
+             "state": render.member_state(m), "next": "next" if m["user"] == view["next"] else ""}
+            for i, m in enumerate(view["members"], 1)]
+    render.table(rows, ["#", "user", "weight", "today", "this month", "state", "next"],
                  title=head, empty=f"{head}\nno members yet: leadctl group member add {name} USER",
                  right=["#", "weight"])
 
@@ -493,7 +497,8 @@ def member_add(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyO
 
     member = Member(user, 0 if daily is None else daily, 0 if monthly is None else monthly,
                     1 if weight is None else weight)
-    _change(ctx, lambda m, c: m.add_member(c, group, member), f"added '{user}' to group '{group}'")
+    cfg = _change(ctx, lambda m, c: m.add_member(c, group, member), f"added '{user}' to group '{group}'")
+    _warn_unused_weight(cfg, group, weight)
 
 
 @member_app.command("edit")
@@ -503,8 +508,16 @@ def member_edit(ctx: typer.Context, group: GroupArg, user: UserArg, daily: Daily
 
     Example: leadctl group member edit tele-sales tom --daily 0
     """
-    _change(ctx, lambda m, c: m.edit_member(c, group, user, daily=daily, monthly=monthly, weight=weight),
-            f"updated '{user}' in group '{group}'")
+    cfg = _change(ctx, lambda m, c: m.edit_member(c, group, user, daily=daily, monthly=monthly, weight=weight),
+                  f"updated '{user}' in group '{group}'")
+    _warn_unused_weight(cfg, group, weight)
+
+
+def _warn_unused_weight(cfg, group: str, weight: int | None) -> None:
+    method = cfg.group(group).method
+    if weight is not None and method != "weighted":
+        _say(f"warning: group '{group}' is {method}: the weight is kept but counts only in a weighted group"
+             f" (`leadctl group edit {group} --method weighted`)")
 
 
 @member_app.command("remove")
