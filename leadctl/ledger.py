@@ -516,6 +516,21 @@ class Ledger:
             found.update(r[0] for r in self.conn.execute(f"SELECT id FROM leads WHERE id IN ({marks})", chunk))
         return found
 
+    def last_rowid(self) -> int:
+        """Where the leads table ends now: leads recorded later have a greater row number."""
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM leads").fetchone()[0]
+
+    def recorded_after(self, ids: Iterable[str], rowid: int) -> set[str]:
+        """Those of `ids` recorded after row `rowid` (see `last_rowid`)."""
+        ids = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM leads WHERE id IN ({marks}) AND rowid > ?", [*chunk, rowid]))
+        return found
+
     def load_usage(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
         """Usage rows for the given (group, period) pairs."""
         out: dict[tuple[str, str, str], int] = {}
@@ -801,6 +816,10 @@ class Ledger:
     def config_history(self) -> list[dict]:
         return list(self._rows("SELECT n, at, actor, command FROM config_history ORDER BY n", ()))
 
+    def config_changes_from(self, n: int) -> list[dict]:
+        """Change n and every later one: n, command and the text each replaced, oldest first."""
+        return list(self._rows("SELECT n, command, previous FROM config_history WHERE n >= ? ORDER BY n", (n,)))
+
     def config_before(self, n: int) -> str | None:
         row = self.conn.execute("SELECT previous FROM config_history WHERE n = ?", (n,)).fetchone()
         return row[0] if row else None
@@ -930,6 +949,13 @@ class Rehearsal:
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         ids = set(ids)
         return self.real.existing_ids(ids) | (ids & self.ids)
+
+    def last_rowid(self) -> int:
+        return self.real.last_rowid()
+
+    def recorded_after(self, ids: Iterable[str], rowid: int) -> set[str]:
+        ids = set(ids)
+        return self.real.recorded_after(ids, rowid) | (ids & self.ids)  # this run's, kept in memory
 
     def load_usage(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
         keys = set(keys)

@@ -29,6 +29,7 @@ from .ledger import LEAD_COLUMNS, Ledger
 _ROW_ID, _ROW_OWNER, _ROW_METHOD, _ROW_REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))
 
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
+REPEATED = "lead id repeated earlier in this input"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
 BATCH_SIZE = 2000
@@ -253,6 +254,7 @@ class Router:
         self.optimistic = True  # no batch has met an id already in the ledger yet
         self.cfg: Config | None = None
         self._use(config())
+        self.start_row = ledger.last_rowid()  # leads recorded past it came during this run
 
     def _use(self, cfg: Config) -> None:
         """Take a (new) config: everything derived from it is derived again."""
@@ -432,15 +434,19 @@ class Router:
         )
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
         assign = alloc.assign
+        in_batch: set[str] = set()  # ids decided in this batch: a repeat is repeated in the input
+        skipped: list[Outcome] = []
         for x in items:
             if x.__class__ is not _Lead:
                 append(x)
                 continue
             line, lead_id, kind, f, received, x_day, x_group, cells, layout = x
             if lead_id in seen:
-                append(Outcome(line, lead_id, SKIPPED, reason="lead id already in the ledger"))
+                skipped.append(Outcome(line, lead_id, SKIPPED, reason=REPEATED if lead_id in in_batch else None))
+                append(skipped[-1])
                 continue
             seen.add(lead_id)
+            in_batch.add(lead_id)
             email, phone = f.get("email"), f.get("phone")
             ekey, pkey = email_key(email), phone_key(phone, region)
             if x_day is None:
@@ -474,6 +480,8 @@ class Router:
         written = self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
         if strict and written != len(lead_rows):
             raise _Collision()
+        if skipped:
+            self._say_why_skipped(skipped)
         if self.notify:  # the reps' notifications, in the same transaction as their leads
             from .notify import outbox_rows
 
@@ -482,6 +490,15 @@ class Router:
         self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
         self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
         return out, len(lead_rows)
+
+    def _say_why_skipped(self, skipped: list[Outcome]) -> None:
+        """A skipped id recorded during this run was repeated earlier in this input (or came
+        from another router meanwhile); any other was in the ledger before the run."""
+        asked = {o.lead_id for o in skipped if o.reason is None}
+        this_run = self.ledger.recorded_after(asked, self.start_row) if asked else set()
+        for o in skipped:
+            if o.reason is None:
+                o.reason = REPEATED if o.lead_id in this_run else "lead id already in the ledger"
 
     def _earlier_owners(self, leads: list[dict[str, str]]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
         """Owned leads that share an email or phone with this batch (duplicates on)."""

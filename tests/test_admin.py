@@ -75,6 +75,44 @@ def test_config_history_lists_every_change_and_restore_brings_back_a_removed_gro
     assert lc.json("config", "history")[-1]["command"] == f"leadctl config restore {n} --yes"
 
 
+def test_config_revert_undoes_one_change_alone_and_keeps_the_later_ones(lc):
+    lc.team(users=("a", "b"))
+    lc("group", "member", "edit", "tele-sales", "a", "--daily", "5")          # change N
+    n = lc.json("config", "history")[-1]["n"]
+    lc("user", "add", "c", "--email", "c@example.com")                        # later, elsewhere
+    lc("group", "member", "add", "tele-sales", "c")                            # later, the member order
+    lc("group", "member", "edit", "tele-sales", "b", "--monthly", "40")       # later, b's cap
+    lc("config", "revert", str(n), "--yes")
+    members = {m["user"]: (m["daily_limit"], m["monthly_limit"]) for m in lc.json("group", "show", "tele-sales")["members"]}
+    assert members == {"a": (0, 0), "b": (0, 40), "c": (0, 0)}  # only a's cap undone
+    assert [m["user"] for m in lc.json("group", "show", "tele-sales")["members"]] == ["a", "b", "c"]
+    assert lc.json("config", "history")[-1]["command"] == f"leadctl config revert {n} --yes"
+    # undoing the revert is a revert too
+    lc("config", "revert", str(lc.json("config", "history")[-1]["n"]), "--yes")
+    assert lc.json("group", "show", "tele-sales")["members"][0]["daily_limit"] == 5
+
+
+def test_config_revert_names_the_later_change_in_the_way_and_changes_nothing(lc):
+    lc.team(users=("a", "b"))
+    lc("group", "member", "edit", "tele-sales", "a", "--daily", "5")
+    n = lc.json("config", "history")[-1]["n"]
+    lc("group", "member", "edit", "tele-sales", "a", "--daily", "7")
+    m = lc.json("config", "history")[-1]["n"]
+    before = lc.config.read_text()
+    result = lc("config", "revert", str(n), "--yes", ok=None)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: change {m} (`leadctl group member edit tele-sales a --daily 7`) also changed"
+                             f" groups.tele-sales.members.a.daily: revert it first, or rewind both with"
+                             f" `leadctl config restore {n}`\n")
+    assert lc.config.read_text() == before
+    lc("user", "add", "z")
+    z = lc.json("config", "history")[-1]["n"]
+    lc("group", "member", "add", "tele-sales", "z")
+    gone = lc("config", "revert", str(z), "--yes", ok=None)  # z is a member now: z cannot go alone
+    assert gone.exit_code == 2 and lc.json("user", "list")[-1]["id"] == "z"
+    assert gone.stderr == f"error: change {z} cannot be undone alone: leadctl.toml: group 'tele-sales': member 'z' is not a user\n"
+
+
 def test_restoring_an_unknown_change_is_a_usage_error(lc):
     result = lc("config", "restore", "99", "--yes", ok=None)
     assert result.exit_code == 2 and "no change 99" in result.stderr
@@ -254,3 +292,28 @@ def test_as_may_follow_the_command_of_a_change(lc):
     lc("settings", "--isolate")
     lc("user", "edit", "a", "--role", "trusted")
     assert lc.json("leads", "list", "--as", "a") == []  # a listing's --as is still whose view it is
+
+
+def test_reverting_every_setting_a_change_touched_gives_back_the_config_before_it():
+    """config_revert over the sample config and a string of edits of every kind: undoing all
+    that changed between any two versions gives exactly the earlier one back."""
+    from pathlib import Path
+
+    from leadctl import config as c
+    from leadctl.config_revert import revert, touched
+
+    start = c.load(Path(__file__).resolve().parent.parent / "sample-config.toml")
+    group = start.groups[0].name
+    steps = [lambda x: c.add_user(x, c.User("zed", email="zed@example.com")),
+             lambda x: c.add_member(x, group, c.Member("zed", daily=3)),
+             lambda x: c.edit_member(x, group, x.groups[0].members[0].user, monthly=9),
+             lambda x: c.add_rule(x, group, ["source=partner|referral"], at=1),
+             lambda x: c.edit_group(x, group, method="random"),
+             lambda x: c.remove_member(x, group, x.groups[0].members[0].user)]
+    versions = [start]
+    for step in steps:
+        versions.append(step(versions[-1]))
+    for i, old in enumerate(versions):
+        for new in versions[i + 1:]:
+            before, after = c.to_dict(old), c.to_dict(new)
+            assert c.from_dict(revert(after, before, touched(before, after)), old.path) == old

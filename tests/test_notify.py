@@ -314,3 +314,8 @@ def test_send_names_the_failure_and_a_lead_id_with_a_line_break_is_still_mailed(
     ((rcpt, mail),) = box.messages
     assert rcpt == ["tom@example.com"] and mail["Subject"] == "New lead: Eve Bcc: x@evil.example"
     assert mail["Bcc"] is None
+
+
+def test_notify_setup_help_names_the_table_and_the_default_security(lc):
+    text = " ".join(lc("notify", "setup", "--help").stdout.replace("│", " ").split())  # the boxes' wrapping undone
+    assert "[notify] table" in text and "starttls (the default" in text

@@ -72,6 +72,17 @@ def test_bad_rows_are_reported_with_their_line_and_the_rest_routed(lc):
     assert len(lc.json("leads", "list")) == 2
 
 
+@pytest.mark.parametrize("dry", [False, True])
+def test_an_id_repeated_in_one_input_says_so_in_its_batch_and_in_a_later_one(lc, dry):
+    lc.team(users=("a", "b"))
+    lc("route", str(lc.write("old.csv", "id\nOLD\n")))
+    rows = "id\n" + "R1\nR2\nR1\nOLD\n" + "".join(f"F{i}\n" for i in range(2100)) + "R2\n"  # R2 again, batch 2
+    out = lc.jsonl("route", str(lc.write("in.csv", rows)), *(["--dry-run"] if dry else []))
+    why = {o["line"]: o["reason"] for o in out if o["status"] == "skipped"}
+    assert why == {4: "lead id repeated earlier in this input", 5: "lead id already in the ledger",
+                   2106: "lead id repeated earlier in this input"}
+
+
 def test_rerun_skips_every_lead_and_moves_nothing(lc):
     lc.team(users=("a", "b", "c"))
     path = lc.write("a.csv", leads_csv(4))

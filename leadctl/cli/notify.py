@@ -26,7 +26,7 @@ def notify_setup(
     retry_seconds: Annotated[Optional[int], typer.Option("--retry-seconds", min=0, help="Wait before the first retry; doubled each time.")] = None,
     no_email: Annotated[bool, typer.Option("--no-email", help="Stop sending email (forget the SMTP server).")] = False,
 ) -> None:
-    """Set up how reps are told: writes the config's [notify] table; no option prints it.
+    """Set up how reps are told: writes the config's \\[notify] table; no option prints it.
 
     Email goes over SMTP with STARTTLS unless --smtp-security says otherwise; the SMTP
     password is read only from $LEADCTL_SMTP_PASSWORD, never stored.

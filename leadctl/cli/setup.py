@@ -209,12 +209,78 @@ def config_restore(ctx: typer.Context,
             return
         confirm(f"Replace the config with the version from before change {n}?", yes)
 
-        def usage(ledger) -> None:
-            if current is None or current.settings.timezone != restored.settings.timezone:
-                ledger.rebuild_usage(restored.tz())
-
-        m = _write_with_history(st, restored, previous, current_text, usage)
+        m = _write_with_history(st, restored, previous, current_text,
+                                lambda ledger: _ledger_follows(ledger, current, restored))
     _say(f"restored the config as it was before change {n} (this is change {m})")
+
+
+@config_app.command("revert")
+def config_revert(ctx: typer.Context,
+                  n: Annotated[int, typer.Argument(metavar="N", help="Change number from `config history`.")],
+                  yes: YesOpt = False) -> None:
+    """Undo change N alone, keeping every later change (refused when a later change touched
+    the same settings: it names that change). The revert is itself recorded.
+
+    Example: leadctl config revert 12 --yes
+    """
+    from .. import config as cfgmod
+    from .. import config_revert as rv
+
+    st = state(ctx)
+    with cfgmod.locked(st.config_path):
+        current, current_text = cfgmod.load_text(st.config_path)
+        ledger = st.ledger(current, create=False)
+        try:
+            changes = ledger.config_changes_from(n)
+        finally:
+            ledger.close()
+        if not changes or changes[0]["n"] != n:
+            raise ConfigError(f"there is no change {n} in the config history (see `leadctl config history`)")
+        texts = [c["previous"] for c in changes] + [current_text]
+
+        def as_data(i: int) -> dict:
+            try:
+                return cfgmod.to_dict(cfgmod.parse(texts[i].encode("utf-8"), st.config_path))
+            except ConfigError:
+                which = f"change {changes[i]['n']}" if i < len(changes) else "the config now"
+                raise ConfigError(f"the config before {which} cannot be read, so change {n} cannot be undone"
+                                  f" alone; `leadctl config restore {n}` rewinds to before it") from None
+
+        before, after = as_data(0), as_data(1)
+        paths = rv.touched(before, after)
+        if not paths:
+            _say(f"nothing to change: change {n} changed no setting")
+            return
+        for i, later in enumerate(changes[1:], 1):
+            overlap = paths & rv.touched(as_data(i), as_data(i + 1))
+            if overlap:
+                raise ConfigError(
+                    f"change {later['n']} (`{later['command']}`) also changed {rv.describe(overlap)}: revert it"
+                    f" first, or rewind both with `leadctl config restore {n}`")
+        reverted = cfgmod.from_dict(rv.revert(cfgmod.to_dict(current), before, paths), st.config_path)
+        try:
+            cfgmod.validate(reverted)  # e.g. a member whose user a later change removed
+        except ConfigError as exc:
+            raise ConfigError(f"change {n} cannot be undone alone: {exc}") from None
+        confirm(f"Undo change {n} (`{changes[0]['command']}`): {rv.describe(paths)}?", yes)
+        text = cfgmod.render_text(reverted, current, current_text)
+        m = _write_with_history(st, reverted, text, current_text,
+                                lambda ledger: _ledger_follows(ledger, current, reverted))
+    _say(f"undid change {n}: {rv.describe(paths)} as before it (this is change {m})")
+
+
+def _ledger_follows(ledger, old, new) -> None:
+    """What the ledger must redo when the config changes under it (in the change's own
+    transaction): day counts after a new time zone, phone keys after a new phone region."""
+    if old is None or old.settings.timezone != new.settings.timezone:
+        ledger.rebuild_usage(new.tz())  # a day's leads are counted on one day of the new zone
+    if old is None or old.settings.phone_region != new.settings.phone_region:
+        from ..keys import phone_key
+
+        region = new.settings.phone_region or None  # earlier leads match the numbers to come
+        changed = ledger.rekey_phones(lambda phone: phone_key(phone, region))
+        if changed:
+            _say(f"{changed} lead(s) have a new phone key for duplicate matching")
 
 
 def settings(
@@ -260,20 +326,9 @@ def settings(
     if phone_region is not None:
         changes["phone_region"] = check_phone_region(phone_region) if phone_region.strip() else ""
 
-    def rebuild_usage(ledger, old, new) -> None:
-        if old.settings.timezone != new.settings.timezone:
-            ledger.rebuild_usage(new.tz())  # a day's leads are counted on one day of the new zone
-        if old.settings.phone_region != new.settings.phone_region:
-            from ..keys import phone_key
-
-            region = new.settings.phone_region or None  # earlier leads match the numbers to come
-            n = ledger.rekey_phones(lambda phone: phone_key(phone, region))
-            if n:
-                _say(f"{n} lead(s) have a new phone key for duplicate matching")
-
     if changes:
         cfg = _change(ctx, lambda m, c: replace(c, settings=replace(c.settings, **changes)), "settings saved",
-                      in_ledger=rebuild_usage)
+                      in_ledger=_ledger_follows)
     else:
         cfg = state(ctx).config()
     from .. import render
