@@ -43,8 +43,8 @@ def pickup_refusal(cfg: Config, user: User, lead: dict) -> str | None:
         return f"user '{user.id}' is not active"
     if not user.pickup:
         return f"user '{user.id}' has no pick-up permission (leadctl user edit {user.id} --pickup)"
-    if lead["assigned_to"] is not None:
-        return f"lead '{lead['id']}' is not unassigned (it belongs to '{lead['assigned_to']}')"
+    if lead["assigned_to"] is not None:  # whose it is, is not said: a refusal never names another rep
+        return f"lead '{lead['id']}' is not unassigned (only unassigned leads can be picked up)"
     allowed = {s.lower() for s in pickup_statuses(cfg, user).get(lead["type"], set())}
     if (lead["status"] or "").lower() not in allowed:  # any case, as rules compare
         return (f"status '{lead['status']}' of lead '{lead['id']}' is not a pick-up status of any"

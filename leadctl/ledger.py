@@ -74,6 +74,16 @@ def target(text: str | Path) -> Path | str:
     return Path(text)
 
 
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def remove_new_file(path: Path) -> None:
+    """Take away an SQLite ledger file leadctl itself just made, and the side files SQLite
+    made beside it; nothing else in its folder, whatever its name."""
+    for leftover in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        leftover.unlink(missing_ok=True)
+
+
 def _busy_timeout_ms(default: float | None = None) -> int:
     """LEADCTL_BUSY_TIMEOUT (seconds) when set, else `default` seconds, else BUSY_TIMEOUT_MS."""
     raw = os.environ.get("LEADCTL_BUSY_TIMEOUT")
@@ -783,13 +793,18 @@ class Ledger:
     # -- tokens for `serve` ---------------------------------------------------------------
     def add_token(self, name: str, kind: str, token_hash: str | None, secret: str | None,
                   user: str | None, at: str) -> None:
+        """A new token. A revoked token of the same name keeps its history under
+        'NAME (revoked AT)', so a name can be used again once its token is revoked."""
+        self.conn.execute("UPDATE tokens SET name = name || ' (revoked ' || revoked_at || ')'"
+                          " WHERE name = ? AND revoked_at IS NOT NULL", (name,))
         try:
             self.conn.execute(
                 "INSERT INTO tokens (name, kind, token_hash, secret, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (name, kind, token_hash, secret, user, at),
             )
         except self.duplicate_key:
-            raise LeadctlError(f"token '{name}' already exists (revoke it, or pick another name)") from None
+            raise LeadctlError(f"token '{name}' already exists (revoke it first to reuse the name, or pick"
+                               " another)") from None
 
     def tokens(self) -> list[dict]:
         return list(self._rows(
@@ -798,6 +813,12 @@ class Ledger:
     def revoke_token(self, name: str, at: str) -> bool:
         cur = self.conn.execute("UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (at, name))
         return cur.rowcount == 1
+
+    def revoke_user_tokens(self, user: str, at: str) -> int:
+        """Revoke every live token bound to `user` (they leave with the user); how many."""
+        cur = self.conn.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                                (at, user))
+        return cur.rowcount or 0
 
     def live_tokens(self) -> list[dict]:
         """Every token not revoked, with what checking a request needs."""

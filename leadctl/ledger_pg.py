@@ -19,12 +19,12 @@ every batch committed before.
 from __future__ import annotations
 
 import functools
-import re
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 
 from .errors import LeadctlError
+from .redact import display, scrub
 from .ledger import (
     EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS, DuplicateKey, Ledger, LedgerBusy, LedgerError,
     LedgerRetry, _busy_timeout_ms,
@@ -36,13 +36,6 @@ _TABLES = ("leads", "events", "rotations", "usage", "passed_over_sets", "config_
            "tokens", "notifications")
 
 
-def display(url: str) -> str:
-    """The URL as messages show it: never with its password (text only, so that even a URL
-    too broken to parse is shown safely)."""
-    return _PASSWORD.sub(r"\1:***@", url)
-
-
-_PASSWORD = re.compile(r"^([a-z]+://[^:/@]*):[^@/]*@", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=512)
@@ -78,7 +71,7 @@ class _Connection:
             self.raw = psycopg.connect(self.url, autocommit=True, connect_timeout=10,
                                        application_name="leadctl")
         except psycopg.Error as exc:
-            why = _first_line(exc).replace(self.url, display(self.url))  # a bad URL is quoted whole
+            why = scrub(_first_line(exc), self.url)  # a bad URL, or a piece of it, is quoted back
             raise LedgerError(f"cannot reach the ledger {display(self.url)}: {why}") from None
         # How long a writer waits for a lock another holds (LEADCTL_BUSY_TIMEOUT, as on SQLite).
         self.raw.execute(f"SET lock_timeout = {int(self.timeout_ms)}")
@@ -133,7 +126,7 @@ class _Connection:
         errors = psycopg.errors
         if not isinstance(exc, psycopg.Error):
             return exc
-        text = _first_line(exc)
+        text = scrub(_first_line(exc), self.url)
         if isinstance(exc, errors.UniqueViolation):
             return DuplicateKey(text)
         if isinstance(exc, errors.LockNotAvailable):

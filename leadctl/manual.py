@@ -12,7 +12,7 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from .access import pickup_refusal
+from .access import can_see, pickup_refusal
 from .config import Config
 from .engine import Allocator, GroupPlan, day_key, month_key
 from .errors import LeadctlError
@@ -52,7 +52,8 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
     user = cfg.find_user(user_id)
     with ledger.write():
         lead = ledger.lead(lead_id)
-        if lead is None:
+        if lead is None or (lead["assigned_to"] not in (None, user.id) and not can_see(cfg, user.id, lead)):
+            # a lead the user may not see (isolation) is as unknown to them as one that is not there
             return Move(lead_id, False, reason=f"unknown lead '{lead_id}'")
         refusal = pickup_refusal(cfg, user, lead)
         if refusal:

@@ -111,24 +111,40 @@ def _google_key(body: bytes) -> str | None:
     return f"Bearer {key}" if isinstance(key, str) else None
 
 
-def _authenticate(service: Service, headers: dict, body: bytes):
+UNAVAILABLE = "the service cannot take requests right now; retry"  # all an unauthenticated caller learns
+
+
+def _authenticate(service: Service, headers: dict, body: bytes, *, intake: bool):
     """(config, ledger, token row) for a request with good credentials, else the Answer
-    that refuses it. The ledger is this thread's kept connection."""
+    that refuses it. The ledger is this thread's kept connection. A signature proves a
+    body, so it is taken for intake (`intake`: POST /leads) only; what a user does needs
+    their bearer token. A token whose user is inactive, or gone from the config, is refused.
+    What went wrong with the config or the ledger goes to the log, never to the caller: the
+    answer names neither a file nor a URL."""
+    from .render import err
     from .tokens import check
 
     try:
         cfg, _ = service.config()
     except LeadctlError as exc:
-        return Answer(503, {"error": f"the config cannot be used: {exc}"})
+        err(f"the config cannot be used: {exc}")
+        return Answer(503, {"error": UNAVAILABLE})
     try:
         ledger = service.ledger(cfg)
-    except LeadctlError as exc:  # busy past the timeout, or not a ledger this leadctl can use
-        return Answer(503, {"error": f"the ledger cannot be used: {exc}; retry"})
-    authorization = headers.get("authorization") or _google_key(body)
-    token = check(ledger.live_tokens(), authorization, headers.get("x-hub-signature-256"), body)
+    except LeadctlError as exc:  # busy past the timeout, unreachable, or not a ledger this leadctl can use
+        err(f"the ledger cannot be used: {exc}")
+        return Answer(503, {"error": UNAVAILABLE})
+    authorization = headers.get("authorization") or (_google_key(body) if intake else None)
+    signature = headers.get("x-hub-signature-256") if intake else None
+    token = check(ledger.live_tokens(), authorization, signature, body, timestamp=headers.get("x-leadctl-timestamp"))
+    if token is not None and token["user_id"]:
+        user = next((u for u in cfg.users if u.id == token["user_id"]), None)
+        if user is None or not user.active:
+            token = None  # the user it was made for is gone or inactive: the token is dead with them
     if token is None:
-        return Answer(401, {"error": "missing or wrong credentials (Authorization: Bearer TOKEN,"
-                                     " or X-Hub-Signature-256 for a signing token)"})
+        how = ("Authorization: Bearer TOKEN, or X-Hub-Signature-256 over the body for a signing token" if intake
+               else "Authorization: Bearer TOKEN, a token made with `leadctl token add NAME --user USER`")
+        return Answer(401, {"error": f"missing or wrong credentials ({how})"})
     return cfg, ledger, token
 
 
@@ -139,7 +155,7 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
     from .ledger import LedgerBusy, LedgerError
     from .routing import REJECTED, Router
 
-    found = _authenticate(service, headers, body)
+    found = _authenticate(service, headers, body, intake=True)
     if isinstance(found, Answer):
         return found
     cfg, ledger, token = found
@@ -182,7 +198,7 @@ def _nothing_in(body: bytes, content_type: str) -> str:
 def _as_user(service: Service, headers: dict):
     """(config, ledger, user) for a request made with a token bound to a user, else the
     Answer refusing it."""
-    found = _authenticate(service, headers, b"")
+    found = _authenticate(service, headers, b"", intake=False)
     if isinstance(found, Answer):
         return found
     cfg, ledger, token = found
@@ -243,13 +259,18 @@ def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
 
 
 def health(service: Service) -> Answer:
+    """GET /healthz: whether requests can be served; why not goes to the log, not the answer."""
+    from .render import err
+
     try:
         cfg, problem = service.config()
         if problem:
-            return Answer(503, {"ok": False, "error": problem})
+            err(f"healthz: the config cannot be used: {problem}")
+            return Answer(503, {"ok": False, "error": "the config cannot be used (see the server's log)"})
         service.ledger(cfg)
     except LeadctlError as exc:
-        return Answer(503, {"ok": False, "error": str(exc)})
+        err(f"healthz: {exc}")
+        return Answer(503, {"ok": False, "error": "the config or the ledger cannot be used (see the server's log)"})
     return Answer(200, {"ok": True})
 
 

@@ -281,3 +281,22 @@ def test_a_malformed_url_is_one_line_without_its_password(tmp_path, url):
     err = done.stderr.decode()
     assert done.returncode == 2 and err.startswith("error: cannot reach the ledger") and err.count("\n") == 1
     assert "s3cret" not in err and "Traceback" not in err and not (tmp_path / "x.toml").exists()
+
+
+def test_a_password_in_any_form_is_never_printed_on_success_or_failure(tmp_path, postgres):
+    """The cluster trusts local connections, so a password in the URL is ignored by the
+    server but still is a password: init, config check and ledger copy never show it."""
+    good = postgres.new_database() + "&password=hunter2-q"
+    lc = Leadctl(tmp_path, good)
+    shown = [lc("init"), lc("config", "check"), lc("ledger", "copy", "--to", str(tmp_path / "copy.db"))]
+    shown.append(Leadctl(tmp_path, tmp_path / "copy.db")("ledger", "copy", "--to", postgres.new_database()
+                                                         + "&password=hunter2-q"))
+    for result in shown:
+        assert "hunter2" not in result.stdout + result.stderr
+    for bad in (f"postgresql://leadctl:hun%zzter2@127.0.0.1:{postgres.port}/x",
+                f"postgresql://leadctl:hunter2 x@127.0.0.1:{postgres.port}/x",
+                f"postgresql://leadctl@127.0.0.1:{postgres.port}/nodb?password=hunter2",
+                f"postgresql://leadctl:hunter2/x@127.0.0.1:{postgres.port}/nodb"):
+        done = run_cli("--config", str(tmp_path / "y.toml"), "--db", bad, "init")
+        err = done.stderr.decode()
+        assert done.returncode == 2 and "hunter2" not in err and "zzter" not in err and "Traceback" not in err, err

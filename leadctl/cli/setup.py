@@ -110,10 +110,14 @@ def init(
         write_atomic(path, STARTER)
     except OSError as exc:
         if not existed:
-            for leftover in (ledger_path, *ledger_path.parent.glob(ledger_path.name + "-*")):
-                leftover.unlink(missing_ok=True)
+            from ..ledger import remove_new_file
+
+            remove_new_file(ledger_path)
         raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
-    _say(f"wrote {path} and {'opened' if existed else 'created'} the ledger {ledger_path}")
+    from ..redact import display
+
+    shown = display(ledger_path) if on_server else ledger_path
+    _say(f"wrote {path} and {'opened' if existed else 'created'} the ledger {shown}")
 
 
 config_app = typer.Typer(help="Check the config file, list its changes, bring back an earlier version.",
@@ -398,7 +402,16 @@ def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metav
     cfg = st.config()
     user_id = cfg.find_user(user_id).id
     confirm(f"Remove user '{user_id}' from the config and from every group?", yes)
-    cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group")
+
+    def revoke_tokens(ledger, old, new) -> None:  # a token is for the user it was made for, not a later namesake
+        from datetime import datetime
+
+        n = ledger.revoke_user_tokens(user_id, datetime.now().astimezone().isoformat(timespec="seconds"))
+        if n:
+            _say(f"revoked {n} token(s) of '{user_id}'")
+
+    cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group",
+                  in_ledger=revoke_tokens)
     ledger = st.ledger(cfg, create=False)
     open_leads = sum(1 for _ in ledger.leads(owner=user_id))
     ledger.close()

@@ -29,7 +29,7 @@ def ledger_copy(
     import sys
 
     from .. import render
-    from ..ledger import Ledger, target
+    from ..ledger import Ledger, remove_new_file, target
     from ..ledger_copy import TABLES, copy
 
     st = state(ctx)
@@ -51,9 +51,8 @@ def ledger_copy(
             sums, digest = copy(source, new)
         except BaseException:
             new.close()
-            if made:  # a failed copy into a new file leaves no half ledger behind
-                for leftover in (dest, *dest.parent.glob(dest.name + "-*")):
-                    leftover.unlink(missing_ok=True)
+            if made:  # a failed copy into a new file leaves no half ledger behind (and touches nothing else)
+                remove_new_file(dest)
             raise
         new.close()
     finally:

@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from ..errors import LeadctlError
 from . import shapes
-from .columns import MEANINGFUL, compared, examples, field_for  # noqa: F401  (MEANINGFUL: part of this package's face)
+from .columns import MEANINGFUL, compared, examples, field_for, is_credential  # noqa: F401  (MEANINGFUL: part of this package's face)
 from .sniff import DELIMITERS, decoded, delimiter_of, sniff_format
 
 EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -205,6 +205,8 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
     header_start = ""
     layout: str | None = None
     width = 0
+    secret: list[int] = []  # positions of credential columns, dropped from every row
+    keep: list[int] = []
     consumed = 0  # physical lines read so far
     stats = options.stats
     try:
@@ -223,6 +225,11 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
                 width = len(header)
                 layout = json_layout(header)
                 _check_header(header, raw_header, options)
+                secret = [i for i, raw in enumerate(raw_header) if is_credential(raw) or is_credential(header[i])]
+                if secret:  # a credential column is never kept: its rows take the dict path
+                    keep = [i for i in range(width) if i not in secret]
+                    stats.warnings.append(f"column(s) {', '.join(raw_header[i] for i in secret)} hold credentials:"
+                                          " not kept with the leads")
                 continue
             if len(row) != width:
                 if len(row) > width and not any(v.strip() for v in row[width:]):
@@ -238,6 +245,9 @@ def _read_csv(stream: BinaryIO, head: bytes, options: Options, encoding: str) ->
                 continue
             if not joined.isascii() and _NOT_UTF8.search(joined):
                 yield BadRecord(start, "is not valid UTF-8 (save the file as UTF-8)")
+                continue
+            if secret:
+                yield Record(start, {header[i]: row[i] for i in keep})
                 continue
             yield Record(start, dict(zip(header, row)), row, layout)
     except csv.Error as exc:  # only the reader raises these
@@ -307,7 +317,7 @@ def _read_jsonl(stream: BinaryIO, options: Options) -> Iterator[Record | BadReco
             continue
         fields: dict[str, str] = {}
         for key, value in (flat or data).items():
-            if value is None:
+            if value is None or is_credential(key):  # a credential is never kept with a lead
                 continue
             name = _key(key.strip(), mapping) or "column"
             if name in fields:  # "E-Mail" and "email" in one object: the first is email, the other kept

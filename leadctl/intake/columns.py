@@ -35,6 +35,10 @@ KNOWN = {
     "company": ("company", "companyname", "organization", "organisation", "firma", "unternehmen", "societe",
                 "entreprise", "empresa"),
 }
+# Credentials a sender puts in a body to prove itself (Google Ads' `google_key`, an API key,
+# a token): removed from every record, whatever its shape, before anything is kept or shown.
+CREDENTIALS = frozenset({"googlekey", "accesstoken", "apikey", "token", "bearertoken", "authorization",
+                         "password", "secret", "clientsecret", "xhubsignature256", "signature"})
 _BY_NAME = {alias: fld for fld, aliases in KNOWN.items() for alias in aliases}
 _IGNORED = str.maketrans("", "", " -_.\t")
 _cache: dict[str, str] = {}
@@ -56,6 +60,11 @@ def field_for(name: str) -> str:
             _cache.clear()
         found = _cache[name] = _BY_NAME.get(compared(name), name)
     return found
+
+
+def is_credential(name: str) -> bool:
+    """A column or key that carries a credential (see CREDENTIALS), in any spelling."""
+    return compared(name) in CREDENTIALS
 
 
 def examples(fld: str) -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from .columns import is_credential  # e.g. Google's google_key: never stored with a lead
+
 SHAPES = ("google-ads", "typeform", "facebook")
 # Answer names that mean email or phone, in any case (Google's column ids, Facebook's names).
 EMAIL_NAMES = frozenset({"email", "work_email", "user_email"})
 PHONE_NAMES = frozenset({"phone", "phone_number", "work_phone", "user_phone"})
-SECRETS = frozenset({"google_key"})  # sent by the platform to prove itself; never stored with a lead
 
 
 class NotALead(Exception):
@@ -43,7 +44,7 @@ def _answer(fields: dict[str, str], name: str, value: object) -> None:
 def _scalars(data: dict, skip: set[str]) -> dict[str, str]:
     """The object's own top-level values (not lists or objects), as text."""
     return {k: _text(v) for k, v in data.items()
-            if k not in skip and k not in SECRETS and v is not None and not isinstance(v, (dict, list))}
+            if k not in skip and not is_credential(k) and v is not None and not isinstance(v, (dict, list))}
 
 
 def google_ads(data: dict) -> dict[str, str]:
