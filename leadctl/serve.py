@@ -74,14 +74,24 @@ class Service:
         return kept
 
 
+ACCEPTED = ", ".join((*JSON_TYPES, *JSONL_TYPES[:1], *CSV_TYPES[:1], *FORM_TYPES))
+
+
+class Unsupported(Exception):
+    """A body of a Content-Type leadctl does not read (415)."""
+
+
 def records_from(body: bytes, content_type: str, options):
-    """The request body as intake records: a JSON object or array (each element a record),
-    JSON Lines, CSV or a form; anything else is sniffed like a file."""
+    """The request body as intake records: a JSON object or array (each element a record,
+    each on its own line: a bad one is rejected alone), JSON Lines, CSV or a form; with no
+    Content-Type it is sniffed like a file; any other type is Unsupported."""
     import io
 
     from .intake import IntakeError, read_records
 
     kind = content_type.split(";")[0].strip().lower()
+    if kind and kind not in (*JSON_TYPES, *JSONL_TYPES, *CSV_TYPES, *FORM_TYPES):
+        raise Unsupported(f"Content-Type {kind[:60]} is not read here; send one of: {ACCEPTED}")
     if kind in FORM_TYPES and body.lstrip()[:1] in (b"{", b"["):
         kind = "application/json"  # `curl -d '{...}'` sends JSON labelled as a form: read it as JSON
     if kind in FORM_TYPES:
@@ -93,7 +103,9 @@ def records_from(body: bytes, content_type: str, options):
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise IntakeError(f"the body is not JSON: {getattr(exc, 'msg', exc)}") from None
         items = data if isinstance(data, list) else [data]
-        body = b"".join(json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n" for item in items)
+        # ASCII escapes: a lone surrogate (`"\ud800"`) stays an escape the JSON Lines reader
+        # rejects on its own line, instead of failing the whole body.
+        body = b"".join(json.dumps(item).encode("ascii") + b"\n" for item in items)
         kind = "application/x-ndjson"
     fmt = "jsonl" if kind in JSONL_TYPES else "csv" if kind in CSV_TYPES else None
     return read_records(io.BytesIO(body), fmt, options)
@@ -174,6 +186,8 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
         return Answer(503, {"error": "the ledger is busy; retry"})
     except (sqlite3.Error, LedgerError):  # a full disk, a server gone: nothing of the batch in flight was kept
         return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
+    except Unsupported as exc:
+        return Answer(415, {"error": str(exc)}, token=token["name"])
     except IntakeError as exc:
         return Answer(400, {"error": str(exc)}, token=token["name"])
     except LeadctlError as exc:  # an unknown group, mapping or shape in the query
@@ -208,24 +222,50 @@ def _as_user(service: Service, headers: dict):
     return cfg, ledger, cfg.user(token["user_id"]), token["name"]
 
 
+MAX_LIMIT = 10_000  # leads one GET /me/leads returns at most
+
+
+class BadQuery(Exception):
+    """A query parameter with a value it cannot have (a 400 that names it)."""
+
+
+def _query_int(query: dict, key: str, default: int, low: int, high: int) -> int:
+    text = query.get(key)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+        raise BadQuery(f"?{key} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def _query_flag(query: dict, key: str) -> bool:
+    text = query.get(key, "0").lower()
+    if text not in ("0", "1", "true", "false", ""):
+        raise BadQuery(f"?{key} must be 1 or 0")
+    return text in ("1", "true")
+
+
 def my_leads(service: Service, headers: dict, query: dict) -> Answer:
-    """GET /me/leads: the leads the token's user may see (lead isolation applied)."""
+    """GET /me/leads: the leads the token's user may see (lead isolation applied). The
+    ledger's own columns come first; the lead's fields as it came are under `fields` too,
+    so a payload field named like a column (`assigned_to`, `group`) never stands in for it."""
     from .access import visible_owner
 
     found = _as_user(service, headers)
     if isinstance(found, Answer):
         return found
     cfg, ledger, user, name = found
-    limit = int(query["limit"]) if query.get("limit", "").isdigit() else 100
-    rows = [{"id": r["id"], "type": r["type"], "status": r["status"], "assigned_to": r["assigned_to"],
-             "group": r["group_name"], "received_at": r["received_at"], **_own_fields(r)}
-            for r in ledger.leads(visible_to=visible_owner(cfg, user.id),
-                                  owner=user.id if query.get("mine") == "1" else None, limit=limit)]
+    try:
+        limit = _query_int(query, "limit", 100, 1, MAX_LIMIT)
+        mine = _query_flag(query, "mine")
+    except BadQuery as exc:
+        return Answer(400, {"error": str(exc)}, token=name)
+    rows = []
+    for r in ledger.leads(visible_to=visible_owner(cfg, user.id), owner=user.id if mine else None, limit=limit):
+        own = json.loads(r["fields"])
+        rows.append({**own, "id": r["id"], "type": r["type"], "status": r["status"], "assigned_to": r["assigned_to"],
+                     "group": r["group_name"], "received_at": r["received_at"], "fields": own})
     return Answer(200, {"user": user.id, "leads": rows}, f"leads={len(rows)}", name)
-
-
-def _own_fields(row: dict) -> dict:
-    return {k: v for k, v in json.loads(row["fields"]).items() if k not in ("id", "type", "status")}
 
 
 def my_quota(service: Service, headers: dict) -> Answer:
@@ -289,6 +329,7 @@ def log_line(at: datetime, client: str, method: str, path: str, status: int, too
 def create_app(service: Service, max_body: int = MAX_BODY):
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
+    from starlette.requests import ClientDisconnect
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
@@ -305,10 +346,13 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         if length.isdigit() and int(length) > max_body:
             return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body:
-                return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+        except ClientDisconnect:  # the sender went away mid-body: nothing was read, nothing kept
+            return respond(request, Answer(400, {"error": "the body did not arrive whole"}, "client went away"))
         headers = {k.lower(): v for k, v in request.headers.items()}
         query = dict(request.query_params)
         return respond(request, await run_in_threadpool(route_request, service, bytes(body), headers, query))

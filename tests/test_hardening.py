@@ -144,3 +144,76 @@ def test_a_failed_copy_removes_only_the_files_it_made(lc, tmp_path, monkeypatch)
     assert lc("ledger", "copy", "--to", str(folder / "new.db"), ok=None).exit_code == 1
     assert sorted(p.name for p in folder.iterdir()) == sorted(f.name for f in mine)
     assert all(f.read_text() == "keep me" for f in mine)
+
+
+# -- bodies and parameters that crashed or made junk -------------------------------------------
+
+
+def test_the_ledgers_own_columns_win_over_payload_fields_of_the_same_name(lc, server):  # noqa: F811
+    lc.team(users=("tom", "ann"))
+    lc("group", "add", "vip")
+    intake = token(lc, "web")
+    tom = token(lc, "tom-phone", "--user", "tom")
+    s = server()
+    assert s.post('{"id": "SP-1", "assigned_to": "ann", "group": "vip", "status": "won"}', token=intake)[0] == 200
+    (lead,) = s.request("GET", "/me/leads", headers=bearer(tom))[1]["leads"]
+    assert (lead["assigned_to"], lead["group"], lead["status"]) == ("tom", "tele-sales", "won")
+    assert lead["fields"]["assigned_to"] == "ann" and lead["fields"]["group"] == "vip"  # kept under their names
+
+
+def test_a_json_array_with_a_bad_record_routes_the_good_ones_and_a_lone_surrogate_is_a_422(lc, server):  # noqa: F811
+    lc.team(users=("a",))
+    intake = token(lc, "web")
+    s = server()
+    status, answer, _ = s.post('[{"id":"M1"},{"id":"M2","n":"\\udc00"}]', token=intake)
+    assert status == 422
+    assert [(o["lead_id"], o["status"]) for o in answer["outcomes"]] == [("M1", "assigned"), (None, "rejected")]
+    status, answer, _ = s.post('{"name":"\\ud800"}', token=intake)
+    assert status == 422 and "surrogate" in answer["outcomes"][0]["reason"]
+    assert [x["id"] for x in lc.json("leads", "list")] == ["M1"]
+
+
+@pytest.mark.parametrize("limit", ["²", "9" * 30, "-1", "0", "abc", "1.5", ""])
+def test_a_bad_query_value_is_a_400_naming_it(lc, server, limit):  # noqa: F811
+    lc.team(users=("a",))
+    rep = token(lc, "a-phone", "--user", "a")
+    s = server()
+    from urllib.parse import quote
+
+    status, answer, _ = s.request("GET", f"/me/leads?limit={quote(limit)}", headers=bearer(rep))
+    assert status == 400 and "?limit must be a whole number" in answer["error"]
+    assert s.request("GET", "/me/leads?mine=maybe", headers=bearer(rep))[0] == 400
+    assert s.request("GET", "/me/leads?limit=2&mine=1", headers=bearer(rep))[0] == 200
+
+
+@pytest.mark.parametrize("kind, body", [
+    ("multipart/form-data; boundary=XX", "--XX\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nP1\r\n--XX--\r\n"),
+    ("application/xml", "<lead><id>P2</id></lead>"),
+    ("text/xml", "<lead><id>P3</id></lead>"),
+    ("text/plain", "id,email\nP4,p4@example.com\n"),
+])
+def test_an_unsupported_content_type_is_a_415_listing_what_is_read(lc, server, kind, body):  # noqa: F811
+    lc.team(users=("a",))
+    intake = token(lc, "web")
+    s = server()
+    status, answer, _ = s.post(body, kind, intake)
+    assert status == 415 and "application/json" in answer["error"] and "text/csv" in answer["error"]
+    assert lc.json("leads", "list") == []
+
+
+def test_a_client_that_goes_away_mid_body_is_one_log_line(lc, server):  # noqa: F811
+    import socket
+
+    lc.team(users=("a",))
+    intake = token(lc, "web")
+    s = server()
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", s.port)) as sock:
+            sock.sendall(b"POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Authorization: Bearer " + intake.encode() + b"\r\nContent-Length: 1000\r\n\r\n{\"id\":")
+            time.sleep(0.2)
+    time.sleep(0.5)
+    assert s.get("/healthz")[0] == 200
+    code, log = s.stop()
+    assert "Traceback" not in log and log.count("client went away") == 3, log
+    assert lc.json("leads", "list") == []
