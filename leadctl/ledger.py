@@ -961,6 +961,9 @@ class Rehearsal:
         finally:
             conn.execute("ROLLBACK")
 
+    def recover(self) -> None:
+        """Nothing to reconnect: reads go to the real ledger, which a failure ends."""
+
     def close(self) -> None:
         self.real.close()
 

@@ -65,14 +65,17 @@ class _Connection:
         self.raw = None
         self.open()
 
-    def open(self) -> None:
+    def open(self, again: bool = False) -> None:
+        """Connect. `again`: a reconnect after a drop, whose failure is transient (LedgerRetry:
+        the server may be restarting), where a first connection's failure is final."""
         psycopg = _psycopg()
         try:
             self.raw = psycopg.connect(self.url, autocommit=True, connect_timeout=10,
                                        application_name="leadctl")
         except psycopg.Error as exc:
             why = scrub(_first_line(exc), self.url)  # a bad URL, or a piece of it, is quoted back
-            raise LedgerError(f"cannot reach the ledger {display(self.url)}: {why}") from None
+            failure = LedgerRetry if again else LedgerError
+            raise failure(f"cannot reach the ledger {display(self.url)}: {why}") from None
         # How long a writer waits for a lock another holds (LEADCTL_BUSY_TIMEOUT, as on SQLite).
         self.raw.execute(f"SET lock_timeout = {int(self.timeout_ms)}")
 
@@ -95,7 +98,7 @@ class _Connection:
             # two commands of a kept connection): nothing was half done, so connect again and
             # run the statement once more (a read, or the BEGIN of a new transaction).
             self.close()
-            self.open()
+            self.open(again=True)
             try:
                 return self._execute(sql, params)
             except Exception as exc:
@@ -292,7 +295,7 @@ class PgLedger(Ledger):
     def recover(self) -> None:
         if self.conn.broken:
             self.conn.close()
-            self.conn.open()
+            self.conn.open(again=True)  # still down: LedgerRetry, and the caller backs off and tries again
 
     # -- schema ---------------------------------------------------------------------------
     def _applied(self) -> set[str]:

@@ -33,7 +33,8 @@ REPEATED = "lead id repeated earlier in this input"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
 BATCH_SIZE = 2000
-RETRIES = 5  # times a batch is tried again after a transient failure of the store
+RETRIES = 6  # times a batch is tried again after a transient failure of the store
+RETRY_WAIT = 0.05  # seconds before the first retry, doubled each time (3.15 s in all: a server restart)
 IDLE = 0.1  # seconds of quiet on live input that close a batch
 MAX_WAIT = 0.5  # seconds the first record of a batch may wait on live input
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
@@ -377,13 +378,13 @@ class Router:
         attempt = 0
         while True:
             try:
+                self.ledger.recover()  # after a failure: reconnect (which may itself fail, and is retried)
                 return self._commit_once(items, leads, groups)
             except self.ledger.transient:
                 if attempt == RETRIES:
                     raise
-                time.sleep(0.05 * 2**attempt)
+                time.sleep(RETRY_WAIT * 2**attempt)
                 attempt += 1
-                self.ledger.recover()
 
     def _commit_once(self, items: list[_Lead | Outcome], leads: list[_Lead], groups: set[str]) -> list[Outcome]:
         """While no batch has met an id the ledger already has (a fresh import), the batch is

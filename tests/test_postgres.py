@@ -300,3 +300,36 @@ def test_a_password_in_any_form_is_never_printed_on_success_or_failure(tmp_path,
         done = run_cli("--config", str(tmp_path / "y.toml"), "--db", bad, "init")
         err = done.stderr.decode()
         assert done.returncode == 2 and "hunter2" not in err and "zzter" not in err and "Traceback" not in err, err
+
+
+def test_a_server_that_refuses_connections_for_a_while_is_waited_out(pg, postgres):
+    """A restart: the router's connection drops and new ones are refused for a second; the
+    reconnect itself is retried with the back-off, and the route finishes with every lead."""
+    import threading
+
+    import psycopg
+
+    pg.team(users=("a", "b"))
+    n = 3000
+    path = pg.write("a.csv", leads_csv(n))
+    held = Ledger.open(pg.db)
+    batch = held.write(groups={"tele-sales"})
+    batch.__enter__()
+    admin = psycopg.connect(postgres.url("template1"), autocommit=True)
+    try:
+        proc = router(pg, path)
+        (pid,) = wait_for(lambda: waiting_routers(pg))
+        admin.execute("ALTER DATABASE postgres WITH ALLOW_CONNECTIONS false")
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        batch.__exit__(None, None, None)
+        reopen = threading.Timer(1.0, lambda: admin.execute("ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true"))
+        reopen.start()
+        code, out, err = finish(proc)
+        reopen.join()
+    finally:
+        admin.execute("ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true")
+        admin.close()
+        held.close()
+    assert code == 0, err
+    assert Counter(o["status"] for o in out) == {"assigned": n}
+    assert pg.query("SELECT count(*), count(DISTINCT lead_id) FROM events") == [(n, n)]
