@@ -320,9 +320,14 @@ def from_dict(data: dict, path: Path) -> Config:
 # -- validation -----------------------------------------------------------------
 
 
+MAX_COUNT = 1_000_000_000  # the largest cap or weight: beyond any team, within every store's integers
+MAX_ATTEMPTS = 100
+MAX_RETRY_SECONDS = 86_400  # the first retry waits at most a day
+
+
 def check_count(value: int, what: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"{what} must be a whole number of 0 or more, not {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise ConfigError(f"{what} must be a whole number from 0 to {MAX_COUNT:,}, not {value!r}")
 
 
 def check_name(name: str, what: str) -> None:
@@ -407,8 +412,9 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"{p}: [notify] smtp_security: use {', '.join(SMTP_SECURITY)}, not '{n.smtp_security}'")
     if not 0 < n.smtp_port < 65536:
         raise ConfigError(f"{p}: [notify] smtp_port must be a port number, not {n.smtp_port}")
-    if n.max_attempts < 1 or n.retry_seconds < 0:
-        raise ConfigError(f"{p}: [notify] max_attempts must be 1 or more and retry_seconds 0 or more")
+    if not 1 <= n.max_attempts <= MAX_ATTEMPTS or not 0 <= n.retry_seconds <= MAX_RETRY_SECONDS:
+        raise ConfigError(f"{p}: [notify] max_attempts must be from 1 to {MAX_ATTEMPTS} and retry_seconds"
+                          f" from 0 to {MAX_RETRY_SECONDS}")
     for url in [n.webhook_url] + [u.webhook_url for u in cfg.users]:
         if url and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{p}: a webhook_url must start with http:// or https://")

@@ -761,6 +761,21 @@ class Ledger:
         )
         return cur.rowcount or 0
 
+    def renew_claims(self, ids: list[int], until: str, fresh: str) -> set[int]:
+        """Of `ids` claimed until `until` (a sender's claim), those still so claimed now hold
+        until `fresh`; the ids that are still this sender's."""
+        ours: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            ours.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM notifications WHERE id IN ({marks}) AND status = 'sending' AND claimed_until = ?",
+                [*chunk, until]).fetchall())
+            if ours:
+                self.conn.executemany("UPDATE notifications SET claimed_until = ? WHERE id = ?",
+                                      [(fresh, nid) for nid in chunk if nid in ours])
+        return ours
+
     def notification_done(self, nid: int, at: str) -> None:
         self.conn.execute("UPDATE notifications SET status = 'sent', sent_at = ?, claimed_until = NULL,"
                           " last_error = NULL WHERE id = ?", (at, nid))

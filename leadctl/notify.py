@@ -22,6 +22,8 @@ from datetime import datetime, timedelta, timezone
 from .config import Config, Notify
 
 LEASE = timedelta(minutes=5)  # how long a claim holds before another sender may take the row
+RENEW = timedelta(minutes=1)  # a sender still at work renews its claims this often
+MAX_WAIT = 7 * 86_400  # seconds: the back-off doubles up to a week between tries
 METHOD_WORDS = {
     "sequential": "your turn in the round robin of group '{group}'",
     "random": "drawn for you in group '{group}'",
@@ -151,13 +153,23 @@ class Mailer:
 
 
 def send_webhook(row: dict, text: str) -> None:
+    """POST the message; only a 2xx answer is delivery. A redirect is not followed (urllib
+    would turn the POST into a GET without the text): it is a failure that says where to."""
+    import urllib.error
     import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            return None  # the 3xx comes back as an HTTPError
 
     request = urllib.request.Request(
         row["address"], data=json.dumps({"text": text}).encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json", "Idempotency-Key": row["key"], "User-Agent": "leadctl"})
-    with urllib.request.urlopen(request, timeout=15) as response:
+    opener = urllib.request.build_opener(NoRedirects)
+    with opener.open(request, timeout=15) as response:
         response.read()
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(row["address"], response.status, response.reason, response.headers, None)
 
 
 def deliver(mailer: Mailer, row: dict, now: datetime, rep: str) -> None:
@@ -189,6 +201,8 @@ def describe(exc: Exception, row: dict, n: Notify) -> str:
     elif isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = "; ".join(f"{code} {msg.decode('utf-8', 'replace')}" for code, msg in exc.recipients.values())
         what = f"{row['address']} refused: {codes}"
+    elif isinstance(exc, urllib.error.HTTPError) and 300 <= exc.code < 400:
+        what = f"HTTP {exc.code} {exc.reason}: the webhook redirects, which a POST does not follow; set its final URL"
     elif isinstance(exc, urllib.error.HTTPError):
         what = f"HTTP {exc.code} {exc.reason}"
     elif isinstance(exc, urllib.error.URLError):
@@ -212,27 +226,43 @@ class Report(Counter):
 
 
 def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None, batch: int = 50,
-             turn=None) -> Report:
+             turn=None, clock=None) -> Report:
     """Deliver every notification due at `now`; counts by outcome (sent, retry, failed,
     superseded: the lead changed hands before it was told). `turn()`, if given, is held
-    around each ledger transaction (a server's writers' turn)."""
+    around each ledger transaction (a server's writers' turn). `clock()` is the time as the
+    run goes on (default: `now` plus the time elapsed): a sender renews its claims every
+    RENEW, so a slow server never lets another sender take rows it still holds."""
+    import time
+
     turn = turn or nullcontext
+    started = time.monotonic()
+    clock = clock or (lambda: now + timedelta(seconds=time.monotonic() - started))
     n = cfg.notify
     names = {u.id: u.name or u.id for u in cfg.users}
     counts = Report()
-    stamp, until = _utc(now), _utc(now + LEASE)
     mailer = Mailer(n, password)
     try:
         while True:
+            at = clock()
+            stamp, until = _utc(at), _utc(at + LEASE)
             with turn(), ledger.write():
                 if gone := ledger.supersede_notifications(stamp):
                     counts["superseded"] += gone
                 rows = ledger.claim_notifications(stamp, until, batch)
             if not rows:
                 return counts
-            for row in rows:
+            renewed = at
+            for i, row in enumerate(rows):
+                moment = clock()
+                if moment - renewed >= RENEW:  # still ours? hold what is left for another LEASE
+                    fresh = _utc(moment + LEASE)
+                    with turn(), ledger.write():
+                        ours = ledger.renew_claims([r["id"] for r in rows[i:]], until, fresh)
+                    until, renewed = fresh, moment
+                    if row["id"] not in ours:
+                        continue  # taken by another sender while this one was slow
                 try:
-                    deliver(mailer, row, now, names.get(row["user_id"], row["user_id"]))
+                    deliver(mailer, row, moment, names.get(row["user_id"], row["user_id"]))
                     error = None
                 except Exception as exc:  # a refused address, a server that is down, a timeout
                     error = describe(exc, row, n)
@@ -247,8 +277,8 @@ def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None,
                         counts["failed"] += 1
                         problem = f"{error}; gave up after {attempts} attempt(s)"
                     else:
-                        wait = n.retry_seconds * 2 ** (attempts - 1)
-                        ledger.notification_failed(row["id"], error, _utc(now + timedelta(seconds=wait)))
+                        wait = min(n.retry_seconds * 2 ** (attempts - 1), MAX_WAIT)
+                        ledger.notification_failed(row["id"], error, _utc(moment + timedelta(seconds=wait)))
                         counts["retry"] += 1
                         problem = f"{error}; retry in {wait} s"
                     if not any(p.startswith(error) for p in counts.problems):

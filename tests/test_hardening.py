@@ -217,3 +217,125 @@ def test_a_client_that_goes_away_mid_body_is_one_log_line(lc, server):  # noqa: 
     code, log = s.stop()
     assert "Traceback" not in log and log.count("client went away") == 3, log
     assert lc.json("leads", "list") == []
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+def _notify_team(lc, smtp_port: int, *extra: str) -> None:
+    lc("user", "add", "tom", "--email", "tom@example.com")
+    lc.team(users=("tom",))
+    lc("notify", "setup", "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_port), "--smtp-from",
+       "leads@example.com", "--smtp-security", "none", *extra)
+
+
+def test_a_slow_sender_keeps_its_claims_and_a_second_sender_sends_nothing_twice(lc, monkeypatch):
+    from collections import Counter
+    from datetime import datetime, timedelta, timezone
+
+    import leadctl.notify as notify
+    from leadctl.config import load
+    from leadctl.ledger import Ledger
+    from tests.ports import free_port
+    from tests.test_notify import Mailbox
+
+    port = free_port()
+    box = Mailbox(port)
+    try:
+        _notify_team(lc, port)
+        lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "S-{i}"}}\n' for i in range(5)))
+        cfg = load(lc.config)
+        start = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
+        ticks = iter(range(1000))
+        slow_clock = lambda: start + timedelta(minutes=2 * next(ticks))  # noqa: E731  each look: 2 minutes on
+        real = notify.deliver
+        second: list = []
+
+        def deliver(mailer, row, moment, rep):
+            real(mailer, row, moment, rep)
+            if not second:  # while the first is slow, a second sender starts 6 minutes in
+                other = Ledger.open(lc.db)
+                second.append(notify.send_due(cfg, other, start + timedelta(minutes=6)))
+                other.close()
+
+        monkeypatch.setattr(notify, "deliver", deliver)
+        ledger = Ledger.open(lc.db)
+        first = notify.send_due(cfg, ledger, start, clock=slow_clock)
+        ledger.close()
+    finally:
+        box.stop()
+    assert first["sent"] + second[0]["sent"] == 5
+    assert set(Counter(m["Message-ID"] for _, m in box.messages).values()) == {1}  # none twice
+
+
+def test_a_webhook_that_redirects_is_not_counted_as_sent(lc):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posts = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self):
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def do_GET(self):  # where urllib would have gone, without the text
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        lc.team(users=("tom",))
+        lc("notify", "setup", "--webhook-url", f"http://127.0.0.1:{hook.server_address[1]}/hook", "--retry-seconds", "60")
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "R-1"}\n')
+        result = lc("notify", "send", ok=None)
+    finally:
+        hook.shutdown()
+        hook.server_close()
+    assert result.exit_code == 75 and "HTTP 302" in result.stderr and "final URL" in result.stderr
+    assert len(posts) == 1 and lc.json("notify", "list")[0]["status"] == "pending"
+
+
+def test_a_lead_id_with_a_line_break_is_still_mailed_with_its_id_exact_in_the_text(lc):
+    from tests.ports import free_port
+    from tests.test_notify import Mailbox
+
+    port = free_port()
+    box = Mailbox(port)
+    try:
+        _notify_team(lc, port)
+        for lead_id in ("ID\r\nBcc: x@evil.example", "ID\u2028two"):
+            lc("route", "--format", "jsonl", "-o", "jsonl", input=json.dumps({"id": lead_id}) + "\n")
+        assert lc("notify", "send").exit_code == 0
+    finally:
+        box.stop()
+    subjects = sorted(m["Subject"] for _, m in box.messages)
+    assert subjects == ["New lead: ID Bcc: x@evil.example", "New lead: ID two"]
+    assert all(m["Bcc"] is None for _, m in box.messages)
+    texts = sorted(m.get_content() for _, m in box.messages)
+    assert "Bcc: x@evil.example is yours" in texts[0] and "Lead ID\u2028two is yours" in texts[1]  # the id, exact
+
+
+# -- the admin's commands ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["config", "restore", "--", "9" * 20], ["config", "revert", "9" * 20], ["notify", "retry", "9" * 20],
+    ["leads", "list", "--limit", "9" * 20], ["notify", "list", "--limit", "9" * 20],
+    ["notify", "setup", "--retry-seconds", "9" * 20], ["notify", "setup", "--max-attempts", "1000"],
+    ["notify", "setup", "--smtp-port", "70000"], ["group", "member", "edit", "tele-sales", "a", "--daily", "9" * 20],
+    ["group", "member", "add", "tele-sales", "b", "--weight", "9" * 12],
+])
+def test_a_huge_number_is_one_line_exit_2_and_changes_nothing(lc, args):
+    lc.team(users=("a",))
+    lc("user", "add", "b")
+    before = (lc.config.read_text(), lc.snapshot())
+    result = lc(*args, ok=None)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr and (lc.config.read_text(), lc.snapshot()) == before

@@ -257,7 +257,8 @@ def state(ctx: typer.Context) -> State:
 
 ListFormat = Annotated[Literal["table", "json", "jsonl", "csv"], typer.Option(
     "--format", "-o", help="table (plain tab-separated lines off a terminal), json, jsonl or csv.")]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", metavar="N", min=0, help="At most N rows.")]
+MAX_NUMBER = 10**12  # the largest id, number or count a command takes: beyond it, a usage error (exit 2)
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", metavar="N", min=0, max=MAX_NUMBER, help="At most N rows.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed off a terminal).")]
 
 

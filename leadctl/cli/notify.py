@@ -4,7 +4,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from . import LimitOpt, ROUTING, state
+from . import MAX_NUMBER, LimitOpt, ROUTING, state
+from ..config import MAX_ATTEMPTS, MAX_RETRY_SECONDS
 from ..errors import LeadctlError
 
 TEMPFAIL = 75  # `notify send` when a delivery failed and will be retried (sysexits.h EX_TEMPFAIL)
@@ -17,13 +18,13 @@ notify_app = typer.Typer(help="Tell reps about their leads: email over SMTP and/
 def notify_setup(
     ctx: typer.Context,
     smtp_host: Annotated[Optional[str], typer.Option("--smtp-host", help="SMTP server, e.g. smtp.gmail.com.")] = None,
-    smtp_port: Annotated[Optional[int], typer.Option("--smtp-port", help="SMTP port (587 STARTTLS, 465 SSL).")] = None,
+    smtp_port: Annotated[Optional[int], typer.Option("--smtp-port", min=1, max=65535, help="SMTP port (587 STARTTLS, 465 SSL).")] = None,
     smtp_from: Annotated[Optional[str], typer.Option("--smtp-from", help="The From address.")] = None,
     smtp_security: Annotated[Optional[Literal["none", "starttls", "ssl"]], typer.Option("--smtp-security", help="How to secure the SMTP connection: starttls (the default, port 587), ssl (port 465) or none.")] = None,
     smtp_user: Annotated[Optional[str], typer.Option("--smtp-user", help="SMTP login (the password only from $LEADCTL_SMTP_PASSWORD).")] = None,
     webhook_url: Annotated[Optional[str], typer.Option("--webhook-url", help="The team's chat webhook (Slack-compatible {\"text\": ...}); \"\" turns it off.")] = None,
-    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", min=1, help="Tries before a notification is marked failed.")] = None,
-    retry_seconds: Annotated[Optional[int], typer.Option("--retry-seconds", min=0, help="Wait before the first retry; doubled each time.")] = None,
+    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", min=1, max=MAX_ATTEMPTS, help="Tries before a notification is marked failed.")] = None,
+    retry_seconds: Annotated[Optional[int], typer.Option("--retry-seconds", min=0, max=MAX_RETRY_SECONDS, help="Wait before the first retry (at most a day); doubled each time, up to a week.")] = None,
     no_email: Annotated[bool, typer.Option("--no-email", help="Stop sending email (forget the SMTP server).")] = False,
 ) -> None:
     """Set up how reps are told: writes the config's \\[notify] table; no option prints it.
@@ -113,7 +114,7 @@ def notify_list(ctx: typer.Context,
 
 @notify_app.command("retry")
 def notify_retry(ctx: typer.Context,
-                 ids: Annotated[Optional[list[int]], typer.Argument(metavar="[ID]...", help="Notification ids.")] = None,
+                 ids: Annotated[Optional[list[int]], typer.Argument(metavar="[ID]...", min=1, max=MAX_NUMBER, help="Notification ids.")] = None,
                  failed: Annotated[bool, typer.Option("--failed", help="Every failed notification.")] = False) -> None:
     """Make notifications due again now (the next `notify send` or `serve` delivers them).
 

@@ -15,7 +15,7 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default; put a TLS proxy in front).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8080,
-    max_body: Annotated[int, typer.Option("--max-body", metavar="BYTES", min=1, help="Largest request body accepted (413 above).")] = 1 << 20,
+    max_body: Annotated[int, typer.Option("--max-body", metavar="BYTES", min=1, max=1 << 30, help="Largest request body accepted (413 above).")] = 1 << 20,
 ) -> None:
     """Receive leads live: POST /leads routes each request's leads at once (same rules,
     rotation and caps as `route`); GET /healthz says whether config and ledger are usable.

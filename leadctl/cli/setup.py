@@ -9,7 +9,7 @@ from typing import Annotated, Callable, Literal, Optional
 
 import typer
 
-from . import SETUP, LimitOpt, ListFormat, State, YesOpt, confirm, state
+from . import MAX_NUMBER, SETUP, LimitOpt, ListFormat, State, YesOpt, confirm, state
 from ..errors import ConfigError
 
 Fmt = Literal["table", "json", "csv"]
@@ -154,7 +154,7 @@ def config_check(ctx: typer.Context) -> None:
 
 @config_app.command("history")
 def config_history(ctx: typer.Context, fmt: ListFormat = "table",
-                   limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", min=0,
+                   limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", min=0, max=MAX_NUMBER,
                                     help="Only the last N changes.")] = None) -> None:
     """Every change made to the config through leadctl: number, time, who, and the command.
 
@@ -185,7 +185,7 @@ def config_history(ctx: typer.Context, fmt: ListFormat = "table",
 
 @config_app.command("restore")
 def config_restore(ctx: typer.Context,
-                   n: Annotated[int, typer.Argument(metavar="N", help="Change number from `config history`.")],
+                   n: Annotated[int, typer.Argument(metavar="N", min=1, max=MAX_NUMBER, help="Change number from `config history`.")],
                    yes: YesOpt = False) -> None:
     """Bring back the config as it was before change N (this is itself recorded, so it can be undone).
 
@@ -220,7 +220,7 @@ def config_restore(ctx: typer.Context,
 
 @config_app.command("revert")
 def config_revert(ctx: typer.Context,
-                  n: Annotated[int, typer.Argument(metavar="N", help="Change number from `config history`.")],
+                  n: Annotated[int, typer.Argument(metavar="N", min=1, max=MAX_NUMBER, help="Change number from `config history`.")],
                   yes: YesOpt = False) -> None:
     """Undo change N alone, keeping every later change (refused when a later change touched
     the same settings: it names that change). The revert is itself recorded.
