@@ -78,7 +78,7 @@ def test_new_member_joins_at_the_end(lc):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["group", "member", "add", "g", "tom", "--daily", "-1"], "--daily must be a whole number of 0 or more"),
+    (["group", "member", "add", "g", "tom", "--daily", "-1"], "--daily must be a whole number from 0 to 1,000,000,000"),
     (["group", "member", "add", "g", "tom", "--weight", "-3"], "--weight must be a whole number"),
     (["group", "member", "add", "g", "tom", "--monthly", "2.5"], "Invalid value for '--monthly'"),
     (["group", "member", "add", "g", "nobody"], "unknown user 'nobody'"),
