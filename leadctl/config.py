@@ -422,9 +422,13 @@ def validate(cfg: Config) -> None:
         check_name(name, "mapping")
         if not m:
             raise ConfigError(f"{p}: mapping '{name}' maps no column")
+        sources: set[str] = set()
         for source, target in m.items():
             if not source.strip() or not target.strip():
                 raise ConfigError(f"{p}: mapping '{name}': empty column or field name")
+            if source.strip().lower() in sources:  # a header is matched in any case: one of them would be lost
+                raise ConfigError(f"{p}: mapping '{name}': column '{source}' is named twice (in any case)")
+            sources.add(source.strip().lower())
 
 
 def warnings(cfg: Config) -> list[str]:
@@ -533,9 +537,12 @@ def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
 
     timeout = LOCK_TIMEOUT if timeout is None else timeout
     where = lock_path(path)
-    try:
-        fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o600)
+    try:  # never through a symlink: a planted link would make leadctl create or open its target
+        fd = os.open(where, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
+        if where.is_symlink():
+            raise ConfigError(f"cannot lock config file {path}: the lock file {where} is a symbolic link;"
+                              " remove it (leadctl makes its own)") from None
         raise ConfigError(f"cannot lock config file {path}: {exc.strerror} ({where})") from None
     try:
         deadline = time.monotonic() + timeout

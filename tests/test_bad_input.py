@@ -35,7 +35,7 @@ def test_hostile_files_never_cause_a_traceback(team, data):
 
 def test_a_directory_as_input_is_a_usage_error(team):
     result = run_cli("--config", str(team.config), "--db", str(team.db), "route", str(team.folder))
-    assert result.returncode == 2 and b"not found" in result.stderr and b"Traceback" not in result.stderr
+    assert result.returncode == 2 and b"is a folder, not a file" in result.stderr and b"Traceback" not in result.stderr
 
 
 def test_piped_stdin_routes_and_reports(team):

@@ -339,3 +339,50 @@ def test_a_huge_number_is_one_line_exit_2_and_changes_nothing(lc, args):
     result = lc(*args, ok=None)
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr and (lc.config.read_text(), lc.snapshot()) == before
+
+
+def test_init_force_over_a_broken_config_keeps_its_promise_the_text_comes_back(lc):
+    lc.team(users=("a",))
+    broken = lc.config.read_text() + "\n[users.b\nname = 'half an edit'\n"
+    lc.config.write_text(broken)
+    result = lc("init", "--force", "--yes")
+    assert "`leadctl config history` can bring the old one back" in result.stderr
+    n = lc.json("config", "history")[-1]["n"]
+    restored = lc("config", "restore", str(n), "--yes")
+    assert lc.config.read_text() == broken  # exactly the text that was there, to fix in an editor
+    assert "it is not a valid config" in restored.stderr and len(restored.stderr.splitlines()) == 1
+
+
+def test_a_mapping_names_a_column_once_in_any_case(lc):
+    before = lc.config.read_text()
+    result = lc("intake", "map", "add", "m", "--map", "Record ID=id", "--map", "record id=email", ok=None)
+    assert result.exit_code == 2 and "column 'record id' is named twice" in result.stderr
+    assert lc.config.read_text() == before
+    lc.config.write_text(before + '\n[intake.mappings.hand]\n"Record ID" = "id"\n"RECORD ID" = "email"\n')
+    assert lc("config", "check", ok=None).exit_code == 2
+
+
+@pytest.mark.sqlite_only
+def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_never_made(lc, tmp_path):
+    target = tmp_path / "elsewhere" / "planted"
+    target.parent.mkdir()
+    (lc.folder / ".leadctl.toml.lock").symlink_to(target)
+    before = lc.config.read_text()
+    result = lc("user", "add", "x", ok=None)
+    assert result.exit_code == 2 and "is a symbolic link" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not target.exists() and lc.config.read_text() == before
+
+
+@pytest.mark.sqlite_only
+def test_any_readable_path_is_input_a_process_substitution_and_dev_stdin(lc):
+    import subprocess
+    import sys
+
+    lc.team(users=("a",))
+    base = f"{sys.executable} -m leadctl --config {lc.config} --db {lc.db} route -o jsonl"
+    done = subprocess.run(["bash", "-c", base + " <(printf 'id\\nP1\\n')"], capture_output=True, timeout=60)
+    assert done.returncode == 0 and json.loads(done.stdout)["lead_id"] == "P1", done.stderr
+    done = subprocess.run(["bash", "-c", base + " /dev/stdin"], input=b"id\nP2\n", capture_output=True, timeout=60)
+    assert done.returncode == 0 and json.loads(done.stdout)["lead_id"] == "P2", done.stderr
+    folder = lc("route", str(lc.folder), ok=None)
+    assert folder.exit_code == 2 and "is a folder" in folder.stderr

@@ -4,7 +4,6 @@ import os
 import sys
 from collections import Counter, defaultdict
 from operator import attrgetter
-from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import typer
@@ -75,9 +74,11 @@ def route(
     names = files or ["-"]
     if "-" in names and sys.stdin.isatty():
         raise LeadctlError("no input: give a FILE, or pipe leads in (e.g. cat leads.csv | leadctl route)")
-    for name in names:
-        if name != "-" and not Path(name).is_file():
+    for name in names:  # any readable path is input: a file, a pipe (`<(cmd)`), /dev/stdin
+        if name != "-" and not os.path.exists(name):
             raise LeadctlError(f"input file {name} not found")
+        if name != "-" and os.path.isdir(name):
+            raise LeadctlError(f"input {name} is a folder, not a file")
     if output is None:
         output = "table" if sys.stdout.isatty() else "jsonl"
     if dry_run:
@@ -138,7 +139,11 @@ def _route_one(router, name: str, fmt: str | None, tally: "_Tally", progress: "_
 
     label = "stdin" if name == "-" else name
     stream = sys.stdin.buffer if name == "-" else open(name, "rb")
-    progress.start(label, None if name == "-" else os.path.getsize(name), stream)
+    size = None
+    if name != "-":
+        info = os.fstat(stream.fileno())
+        size = info.st_size if stat.S_ISREG(info.st_mode) else None  # a pipe has no size to measure against
+    progress.start(label, size, stream)
     try:
         live = not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # a pipe, socket or terminal may pause
     except (OSError, ValueError):

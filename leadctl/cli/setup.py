@@ -207,7 +207,17 @@ def config_restore(ctx: typer.Context,
             ledger.close()
         if previous is None:
             raise ConfigError(f"there is no change {n} in the config history (see `leadctl config history`)")
-        restored = cfgmod.parse(previous.encode("utf-8"), st.config_path)  # must still be a valid config
+        try:
+            restored = cfgmod.parse(previous.encode("utf-8"), st.config_path)
+        except ConfigError as exc:  # a broken file that `init --force` replaced: it comes back as text
+            if current is None:
+                raise ConfigError(f"the config before change {n} is not a valid config either ({exc}); nothing"
+                                  " changed") from None
+            confirm(f"Put back the text from before change {n}? It is not a valid config ({exc})", yes)
+            m = _write_with_history(st, current, previous, current_text)
+            _say(f"restored the text as it was before change {n} (this is change {m}); it is not a valid config:"
+                 f" {exc}; fix it in an editor, or `leadctl config restore {m}` to undo this")
+            return
         if current is not None and restored == current and previous == current_text:
             _say("nothing to change: the config is already as it was before that change")
             return

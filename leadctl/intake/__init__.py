@@ -107,6 +107,8 @@ def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
         source, target = source.strip(), target.strip()
         if not sep or not source or not target:
             raise LeadctlError(f"--map '{pair}' must look like SOURCE=FIELD, e.g. \"Record ID=id\"")
+        if source.lower() in out:
+            raise LeadctlError(f"--map: column '{source}' is named twice (column names compare in any case)")
         out[source.lower()] = target
     return out
 
