@@ -126,7 +126,7 @@ def test_every_form_of_a_password_is_masked_in_the_url_and_in_what_quotes_it(url
 
 @pytest.mark.sqlite_only
 def test_a_failed_copy_removes_only_the_files_it_made(lc, tmp_path, monkeypatch):
-    import leadctl.ledger_copy
+    import leadctl.ledger.copy
     from leadctl.errors import LeadctlError
 
     lc.team(users=("a",))
@@ -140,7 +140,7 @@ def test_a_failed_copy_removes_only_the_files_it_made(lc, tmp_path, monkeypatch)
         new.conn.execute("CREATE TABLE scratch (x)")  # the new file exists, with SQLite's side files
         raise LeadctlError("interrupted", 1)
 
-    monkeypatch.setattr(leadctl.ledger_copy, "copy", interrupted)
+    monkeypatch.setattr(leadctl.ledger.copy, "copy", interrupted)
     assert lc("ledger", "copy", "--to", str(folder / "new.db"), ok=None).exit_code == 1
     assert sorted(p.name for p in folder.iterdir()) == sorted(f.name for f in mine)
     assert all(f.read_text() == "keep me" for f in mine)

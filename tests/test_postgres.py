@@ -224,7 +224,7 @@ def test_without_psycopg_the_error_says_what_to_install(monkeypatch):
 
 def test_both_stores_have_the_same_tables_and_columns(tmp_path, postgres):
     """The PostgreSQL migrations are the SQLite ones' twins: a column added to one only fails here."""
-    from leadctl.ledger_copy import TABLES
+    from leadctl.ledger.copy import TABLES
 
     lite = Ledger.open(tmp_path / "l.db")
     pg = Ledger.open(postgres.new_database())

@@ -30,7 +30,7 @@ def ledger_copy(
 
     from .. import render
     from ..ledger import Ledger, remove_new_file, target
-    from ..ledger_copy import TABLES, copy
+    from ..ledger.copy import TABLES, copy
 
     st = state(ctx)
     cfg = st.config() if st.config_path.exists() else None

@@ -23,12 +23,11 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 
-from .errors import LeadctlError
-from .redact import display, scrub
-from .ledger import (
-    EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS, DuplicateKey, Ledger, LedgerBusy, LedgerError,
-    LedgerRetry, _busy_timeout_ms,
-)
+from ..errors import LeadctlError
+from ..redact import display, scrub
+from .errors import DuplicateKey, LedgerBusy, LedgerError, LedgerRetry, busy_timeout_ms
+from .schema import EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS
+from .store import Ledger
 
 _LOCK_SPACE = 0x1EAD  # advisory lock keys: (_LOCK_SPACE, 0) the ledger, (_LOCK_SPACE + 1, crc) a group
 _MIGRATION_LOCK = (_LOCK_SPACE, 1)
@@ -275,7 +274,7 @@ class PgLedger(Ledger):
     def connect(cls, url: str, *, create: bool = True, busy_timeout: float | None = None) -> PgLedger:
         """Open the ledger at `url`; its tables are made (or upgraded) on first use. `create` is
         there for `Ledger.open`'s sake: a server's database is never "missing" the way a file is."""
-        conn = _Connection(url, _busy_timeout_ms(busy_timeout))
+        conn = _Connection(url, busy_timeout_ms(busy_timeout))
         ledger = cls(conn, None)  # type: ignore[arg-type]
         ledger.path = display(url)
         ledger.target = url

@@ -14,8 +14,9 @@ import json
 from collections.abc import Iterator
 from itertools import islice
 
-from .errors import LeadctlError
-from .ledger import EVENT_COLUMNS, LEAD_COLUMNS, Ledger
+from ..errors import LeadctlError
+from .schema import EVENT_COLUMNS, LEAD_COLUMNS
+from .store import Ledger
 
 # table -> (columns, the order rows are read in); leads keep their arrival order.
 TABLES: dict[str, tuple[tuple[str, ...], str]] = {

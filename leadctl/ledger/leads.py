@@ -1,0 +1,177 @@
+"""Leads and their history: ids, routed batches and their events, duplicate keys, owners, listings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, _EVENT_ASSIGNMENT, _conditions
+
+class Leads:
+    """The ledger's leads and events (a part of `Ledger`)."""
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(f"SELECT id FROM leads WHERE id IN ({marks})", chunk))
+        return found
+
+    def last_rowid(self) -> int:
+        """Where the leads table ends now: leads recorded later have a greater row number."""
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM leads").fetchone()[0]
+
+    def recorded_after(self, ids: Iterable[str], rowid: int) -> set[str]:
+        """Those of `ids` recorded after row `rowid` (see `last_rowid`)."""
+        ids = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM leads WHERE id IN ({marks}) AND rowid > ?", [*chunk, rowid]))
+        return found
+
+    def insert_leads(self, rows: list[tuple]) -> None:
+        marks = ",".join("?" * len(LEAD_COLUMNS))
+        self.conn.executemany(f"INSERT INTO leads ({','.join(LEAD_COLUMNS)}) VALUES ({marks})", rows)
+
+    def insert_events(self, rows: list[tuple]) -> None:
+        """Append events, and count the assignments among them for `report`."""
+        marks = ",".join("?" * len(EVENT_COLUMNS))
+        self.conn.executemany(f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES ({marks})", rows)
+        self._count_assignments(map(_EVENT_ASSIGNMENT, rows))
+
+    def _count_assignments(self, assignments: Iterable[tuple]) -> None:
+        """Add (at, assigned_to, group_name, method) tuples to `event_counts`, by the minute
+        and UTC offset of `at`; those without an owner are no assignment."""
+        counts: dict[tuple, int] = {}
+        for (at, user, group, method), n in Counter(assignments).items():  # counted in C first
+            if user is not None:
+                key = (at[:16], at[19:], user, group or "", method)
+                counts[key] = counts.get(key, 0) + n
+        if counts:
+            self.conn.executemany(
+                "INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (minute, utc_offset, assigned_to, group_name, method) DO UPDATE SET n = event_counts.n + excluded.n",
+                [(*k, n) for k, n in counts.items()],
+            )
+
+    def index_duplicates(self, fields: Iterable[str]) -> None:
+        """Index the normalised email/phone columns for duplicate matching.
+
+        Built the first time duplicates are switched on, over every lead
+        already stored (the keys are always kept), and not before: an index
+        on random keys is what slows inserts into a large ledger.
+        """
+        for field in fields:
+            column = {"email": "email_key", "phone": "phone_key"}[field]
+            if not self._has_index(f"leads_{column}"):  # checked first: no write lock when it is there
+                with self.write():
+                    self.conn.execute(
+                        f"CREATE INDEX IF NOT EXISTS leads_{column} ON leads({column}) WHERE {column} IS NOT NULL"
+                    )
+
+    def rekey_phones(self, key) -> int:
+        """Every lead's phone match key made again by `key(phone)` (inside the caller's write
+        transaction), after the rule that makes it changed; how many changed."""
+        changed = [(new, lead_id) for lead_id, phone, old in
+                   self.conn.execute("SELECT id, phone, phone_key FROM leads WHERE phone IS NOT NULL").fetchall()
+                   if (new := key(phone)) != old]
+        for i in range(0, len(changed), 5000):
+            self.conn.executemany("UPDATE leads SET phone_key = ? WHERE id = ?", changed[i:i + 5000])
+        return len(changed)
+
+    def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """For duplicate matching: key -> [(lead id, type, owner)] of owned leads,
+        oldest first. `field` is "email" or "phone"; an index look-up per key."""
+        column = {"email": "email_key", "phone": "phone_key"}[field]
+        keys = list(keys)
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, lead_id, kind, owner in self.conn.execute(
+                f"SELECT {column}, id, type, assigned_to FROM leads"
+                f" WHERE {column} IN ({marks}) AND assigned_to IS NOT NULL ORDER BY rowid",
+                chunk,
+            ):
+                out.setdefault(key, []).append((lead_id, kind, owner))
+        return out
+
+    def set_owner(self, lead_id: str, user: str | None, group: str | None, method: str,
+                  reason: str | None, at: str, *, counted: bool, actor: str | None = None,
+                  note: str | None = None, passed_over: str | None = None) -> None:
+        """Give a lead a new owner (None: unassigned) and record the event."""
+        if passed_over is not None:
+            passed_over = self.passed_over_ids([passed_over])[passed_over]
+        self.conn.execute(
+            "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
+            " passed_over = ? WHERE id = ?",
+            (user, group, None if user is None else method, reason, at if user else None, passed_over, lead_id),
+        )
+        self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over)])
+
+    def pickable(self, statuses: dict[str, set[str]], newest: bool = False) -> Iterator[dict]:
+        """Unassigned leads whose (type, status) is in `statuses`, oldest first (or newest)."""
+        clauses, params = [], []
+        for kind, allowed in sorted(statuses.items()):
+            allowed = {s.lower() for s in allowed}
+            if allowed:
+                clauses.append(f"(type = ? AND lower(status) IN ({','.join('?' * len(allowed))}))")
+                params += [kind, *sorted(allowed)]
+        if not clauses:
+            return
+        yield from self._rows(
+            f"SELECT {LEAD_SELECT} FROM leads WHERE assigned_to IS NULL AND ({' OR '.join(clauses)})"
+            f" ORDER BY rowid{' DESC' if newest else ''}", params
+        )
+
+    def leads(
+        self,
+        *,
+        owner: str | None = None,
+        unassigned: bool = False,
+        status: str | None = None,
+        group: str | None = None,
+        visible_to: str | None = None,
+        limit: int | None = None,
+        newest: bool = False,
+    ) -> Iterator[dict]:
+        """Leads in the order they arrived (`newest`: the other way). `visible_to` restricts
+        to one owner (lead isolation); the caller decides when it applies."""
+        where, params = _conditions(
+            ["assigned_to IS NULL"] if unassigned else [],
+            [("assigned_to", visible_to), ("assigned_to", owner), ("lower(status)", status and status.lower()),
+             ("group_name", group)],
+        )
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        order = " DESC" if newest else ""
+        yield from self._rows(f"SELECT {LEAD_SELECT} FROM leads{where} ORDER BY rowid{order}{tail}", params)
+
+    def count_leads(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+
+    def lead(self, lead_id: str) -> dict | None:
+        return next(self._rows(f"SELECT {LEAD_SELECT} FROM leads WHERE id = ?", (lead_id,)), None)
+
+    def history(self, lead_id: str) -> list[dict]:
+        return list(self._rows(
+            "SELECT e.at, e.assigned_to, e.group_name, e.method, e.reason, e.counted, e.actor, e.note,"
+            " p.text AS passed_over FROM events e LEFT JOIN passed_over_sets p ON p.id = e.passed_over"
+            " WHERE e.lead_id = ? ORDER BY e.id",
+            (lead_id,),
+        ))
+
+    def event_buckets(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
+        """Assignment events (not releases) counted per minute and UTC offset:
+        (YYYY-MM-DDTHH:MM, +HH:MM, assigned_to, group_name, method, count)."""
+        where, params = _conditions([], [("group_name", group), ("assigned_to", user)])
+        for minute, offset, assigned_to, group_name, method, n in self.conn.execute(
+            f"SELECT minute, utc_offset, assigned_to, group_name, method, n FROM event_counts{where}", params
+        ):
+            yield minute, offset, assigned_to, group_name or None, method, n
+

@@ -1,0 +1,89 @@
+"""The outbox: notifications owed to reps, claimed, renewed, sent, retried or superseded."""
+
+from __future__ import annotations
+
+from .schema import _conditions
+
+class Outbox:
+    """Notifications (a part of `Ledger`)."""
+
+    NOTIFY_COLUMNS = ("key", "lead_id", "user_id", "channel", "address", "method", "reason", "next_at", "created_at")
+
+    def queue_notifications(self, rows: list[tuple]) -> None:
+        if rows:
+            marks = ",".join("?" * len(self.NOTIFY_COLUMNS))
+            self.conn.executemany(
+                f"INSERT INTO notifications ({','.join(self.NOTIFY_COLUMNS)}) VALUES ({marks})", rows)
+
+    def claim_notifications(self, now: str, until: str, limit: int) -> list[dict]:
+        """Due notifications, claimed for this sender until `until` (inside the caller's write
+        transaction, so two senders never claim the same row). A claim that ran out (a
+        sender that died before saying how it went) is due again."""
+        rows = list(self._rows(
+            "SELECT n.*, l.fields, l.source, l.received_at, l.group_name AS \"group\" FROM notifications n"
+            " JOIN leads l ON l.id = n.lead_id"
+            " WHERE (n.status = 'pending' AND n.next_at <= ?) OR (n.status = 'sending' AND n.claimed_until <= ?)"
+            " ORDER BY n.id LIMIT ?",
+            (now, now, limit),
+        ))
+        self.conn.executemany(
+            "UPDATE notifications SET status = 'sending', claimed_until = ?, attempts = attempts + 1 WHERE id = ?",
+            [(until, r["id"]) for r in rows],
+        )
+        return rows
+
+    def supersede_notifications(self, now: str) -> int:
+        """Due notifications whose assignment no longer holds (the lead was reassigned or
+        released since) become `superseded`: never sent to the old holder. How many."""
+        cur = self.conn.execute(
+            "UPDATE notifications SET status = 'superseded', claimed_until = NULL WHERE id IN ("
+            " SELECT n.id FROM notifications n JOIN leads l ON l.id = n.lead_id"
+            " WHERE ((n.status = 'pending' AND n.next_at <= ?) OR (n.status = 'sending' AND n.claimed_until <= ?))"
+            " AND coalesce(l.assigned_to, '') <> n.user_id)",
+            (now, now),
+        )
+        return cur.rowcount or 0
+
+    def renew_claims(self, ids: list[int], until: str, fresh: str) -> set[int]:
+        """Of `ids` claimed until `until` (a sender's claim), those still so claimed now hold
+        until `fresh`; the ids that are still this sender's."""
+        ours: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            ours.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM notifications WHERE id IN ({marks}) AND status = 'sending' AND claimed_until = ?",
+                [*chunk, until]).fetchall())
+            if ours:
+                self.conn.executemany("UPDATE notifications SET claimed_until = ? WHERE id = ?",
+                                      [(fresh, nid) for nid in chunk if nid in ours])
+        return ours
+
+    def notification_done(self, nid: int, at: str) -> None:
+        self.conn.execute("UPDATE notifications SET status = 'sent', sent_at = ?, claimed_until = NULL,"
+                          " last_error = NULL WHERE id = ?", (at, nid))
+
+    def notification_failed(self, nid: int, error: str, next_at: str | None) -> None:
+        """Try again at `next_at`, or (None) give up: status `failed`."""
+        self.conn.execute(
+            "UPDATE notifications SET status = ?, next_at = coalesce(?, next_at), claimed_until = NULL,"
+            " last_error = ? WHERE id = ?",
+            ("pending" if next_at else "failed", next_at, error[:500], nid),
+        )
+
+    def notifications(self, status: str | None = None, limit: int | None = None) -> list[dict]:
+        where, params = _conditions([], [("status", status)])
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return list(self._rows(
+            "SELECT id, lead_id, user_id AS user, channel, address, status, attempts, next_at, last_error,"
+            f" created_at, sent_at FROM notifications{where} ORDER BY id{tail}", params))
+
+    def retry_notifications(self, ids: list[int] | None, now: str) -> int:
+        """Due again now: the given ones, or (None) every failed one."""
+        if ids is None:
+            cur = self.conn.execute("UPDATE notifications SET status = 'pending', next_at = ?, attempts = 0"
+                                    " WHERE status = 'failed'", (now,))
+        else:
+            cur = self.conn.executemany("UPDATE notifications SET status = 'pending', next_at = ?, attempts = 0"
+                                        " WHERE id = ? AND status != 'sending'", [(now, i) for i in ids])
+        return cur.rowcount

@@ -1,0 +1,113 @@
+"""A dry run's ledger: reads from the real one, writes kept in memory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+
+from ..engine import Rotation
+from .schema import LEAD_COLUMNS
+from .store import Ledger
+
+
+class Rehearsal:
+    """The ledger as a dry run sees it: every read goes to the real ledger, every
+    write stays in memory, so later batches of the run see earlier ones (ids to
+    skip, caps used, the rotation moved) while the file is never written or locked
+    for writing: other routers go on undisturbed.
+
+    It offers the routing side of `Ledger`; nothing else needs a rehearsal.
+    """
+
+    def __init__(self, real: Ledger):
+        self.real = real
+        self.path = real.path
+        self.ids: set[str] = set()
+        self.usage: dict[tuple[str, str, str], int] = {}
+        self.rotations: dict[str, str] = {}  # group -> state JSON, as the ledger keeps it
+        self.owners: dict[str, dict[str, list[tuple[str, str, str]]]] = {"email": {}, "phone": {}}
+
+    transient: tuple[type[BaseException], ...] = ()
+
+    @contextmanager
+    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[None]:
+        conn = self.real.conn
+        conn.execute("BEGIN")  # deferred: a read snapshot, no write lock
+        try:
+            yield None
+        finally:
+            conn.execute("ROLLBACK")
+
+    def recover(self) -> None:
+        """Nothing to reconnect: reads go to the real ledger, which a failure ends."""
+
+    def close(self) -> None:
+        self.real.close()
+
+    def index_duplicates(self, fields: Iterable[str]) -> None:
+        """Nothing to build: look-ups work without the index, only slower."""
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = set(ids)
+        return self.real.existing_ids(ids) | (ids & self.ids)
+
+    def last_rowid(self) -> int:
+        return self.real.last_rowid()
+
+    def recorded_after(self, ids: Iterable[str], rowid: int) -> set[str]:
+        ids = set(ids)
+        return self.real.recorded_after(ids, rowid) | (ids & self.ids)  # this run's, kept in memory
+
+    def load_usage(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
+        keys = set(keys)
+        out = self.real.load_usage(keys)
+        out.update({k: n for k, n in self.usage.items() if (k[0], k[2]) in keys})
+        return out
+
+    def load_rotations(self, groups: Iterable[str]) -> dict[str, Rotation]:
+        groups = set(groups)
+        out = self.real.load_rotations(groups - set(self.rotations))
+        for name in groups & set(self.rotations):
+            out[name] = Rotation.from_dict(json.loads(self.rotations[name]))
+        return out
+
+    def save_usage(self, usage: Mapping[tuple[str, str, str], int], keys: Iterable[tuple[str, str, str]]) -> None:
+        for k in keys:
+            self.usage[k] = usage[k]
+
+    def save_rotations(self, rotations: Mapping[str, Rotation], names: Iterable[str]) -> None:
+        for n in names:
+            self.rotations[n] = json.dumps(rotations[n].to_dict())
+
+    def insert_leads(self, rows: list[tuple]) -> None:
+        at = {c: LEAD_COLUMNS.index(c) for c in ("id", "type", "email_key", "phone_key", "assigned_to")}
+        for row in rows:
+            self.ids.add(row[at["id"]])
+            owner = row[at["assigned_to"]]
+            if owner is None:
+                continue
+            for field in ("email", "phone"):
+                key = row[at[f"{field}_key"]]
+                if key:
+                    self.owners[field].setdefault(key, []).append((row[at["id"]], row[at["type"]], owner))
+
+    savepoints = False  # a rehearsal decides every batch with the ids checked first
+
+    def queue_notifications(self, rows: list[tuple]) -> None:
+        """A rehearsal tells nobody."""
+
+    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
+        self.insert_leads(rows)
+        return len(rows)
+
+    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
+        return {t: -i for i, t in enumerate(texts, 1)}  # nothing reads them back
+
+    def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+        keys = list(keys)
+        out = self.real.earlier_owners(field, keys)
+        for key in keys:
+            if key in self.owners[field]:
+                out.setdefault(key, []).extend(self.owners[field][key])
+        return out

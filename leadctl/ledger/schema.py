@@ -1,0 +1,225 @@
+"""The ledger's tables, described once for what reads and writes them: the columns of a lead
+and of an event, and SQLite's migrations (each step is `execute(sql)` calls, applied to a new
+ledger at once, or by sqlite-utils to an older one). PostgreSQL's twins of the same steps are
+in `postgres.py`, checked to be the same steps (and the same tables: tests/test_postgres.py).
+
+- `leads`: one row per lead; its original fields as a JSON object of text,
+  plus the columns leadctl filters on and its current owner.
+- `events`: append-only (triggers refuse UPDATE and DELETE); one row per
+  assignment, pick-up, reassignment or release: who, when, how and why.
+- `rotations`: each group's rotation state (JSON), shared by every intake path.
+- `usage`: leads the group's method gave each member per day ("D2026-11-23")
+  and month ("M2026-11"), so a cap check is one key look-up, never a scan.
+- `event_counts`, `passed_over_sets`, `tokens`, `notifications`, `config_history`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import itemgetter
+
+LEAD_COLUMNS = (
+    "id", "type", "status", "email", "phone", "source", "received_at", "fields",
+    "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
+    "passed_over",
+)
+LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
+GROUP_METHODS = ("sequential", "random", "weighted")  # the assignments that count towards caps
+EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
+                 "actor", "note", "passed_over")
+# (at, assigned_to, group_name, method) of a lead row and of an event row: what `report` counts
+_LEAD_ASSIGNMENT = itemgetter(*(LEAD_COLUMNS.index(c) for c in ("assigned_at", "assigned_to", "group_name", "method")))
+_EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigned_to", "group_name", "method")))
+
+
+MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications")
+
+
+# The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
+# Database when it upgrades an older ledger, the connection itself when a new ledger is made.
+_STEPS: list[tuple[str, Callable]] = []
+
+
+def _step(fn: Callable) -> Callable:
+    _STEPS.append((fn.__name__, fn))
+    return fn
+
+
+@_step
+def m001_initial(db):
+    db.execute(
+        """CREATE TABLE leads (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            status TEXT,
+            email TEXT,
+            phone TEXT,
+            source TEXT,
+            received_at TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            email_key TEXT,
+            phone_key TEXT,
+            group_name TEXT,
+            assigned_to TEXT,
+            method TEXT,
+            reason TEXT,
+            assigned_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX leads_assigned_to ON leads(assigned_to)")
+    db.execute(
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            lead_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            assigned_to TEXT,
+            group_name TEXT,
+            method TEXT NOT NULL,
+            reason TEXT,
+            counted INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("CREATE INDEX events_lead ON events(lead_id)")
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+    )
+    db.execute("CREATE TABLE rotations (group_name TEXT PRIMARY KEY, state TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE usage (
+            group_name TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            period TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (group_name, period, user_id)
+        ) WITHOUT ROWID"""
+    )
+
+
+@_step
+def m002_actors_history_counts(db):
+    # Who made each change and why, and the members a group's method passed over. A
+    # passed-over list repeats for lead after lead (the same capped members), so it is
+    # kept once in `passed_over_sets`; leads and events refer to it by number.
+    db.execute(
+        """CREATE TABLE passed_over_sets (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL UNIQUE
+        )"""
+    )
+    db.execute("ALTER TABLE events ADD COLUMN actor TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN note TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN passed_over INTEGER")
+    # The current assignment's passed-over list on the lead row, so that a batch's events
+    # are copied from its lead rows inside SQLite.
+    db.execute("ALTER TABLE leads ADD COLUMN passed_over INTEGER")
+    # Every config write keeps the text it replaced, so any change can be undone.
+    db.execute(
+        """CREATE TABLE config_history (
+            n INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT,
+            command TEXT NOT NULL,
+            previous TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        "CREATE TRIGGER config_history_no_update BEFORE UPDATE ON config_history "
+        "BEGIN SELECT RAISE(ABORT, 'config history is append-only'); END"
+    )
+    # Assignments counted per minute (with its UTC offset), user, group and method, kept
+    # as events are written: `report` reads this small table, never a million events.
+    db.execute(
+        """CREATE TABLE event_counts (
+            minute TEXT NOT NULL,
+            utc_offset TEXT NOT NULL,
+            assigned_to TEXT NOT NULL,
+            group_name TEXT NOT NULL DEFAULT '',
+            method TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (minute, utc_offset, assigned_to, group_name, method)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        "INSERT INTO event_counts SELECT substr(at, 1, 16), substr(at, 20), assigned_to,"
+        " coalesce(group_name, ''), method, count(*) FROM events WHERE assigned_to IS NOT NULL"
+        " GROUP BY 1, 2, 3, 4, 5"
+    )
+
+
+@_step
+def m003_tokens(db):
+    # Credentials for `leadctl serve`. A bearer token is kept only as its SHA-256 (it is
+    # random and long, so no salt is needed); a signing secret must be kept itself, since
+    # the server recomputes each request's HMAC with it.
+    db.execute(
+        """CREATE TABLE tokens (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            token_hash TEXT,
+            secret TEXT,
+            user_id TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )"""
+    )
+
+
+@_step
+def m004_notifications(db):
+    # The outbox: one row per message owed to a rep, written in the same transaction as
+    # the assignment, so there is one for every assignment and none for a rolled-back one.
+    db.execute(
+        """CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            lead_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            address TEXT NOT NULL,
+            method TEXT,
+            reason TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at TEXT NOT NULL,
+            claimed_until TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX notifications_due ON notifications(status, next_at)")
+
+
+# How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.
+_MIGRATIONS_TABLE = (
+    'CREATE TABLE "_sqlite_migrations" (\n   "id" INTEGER PRIMARY KEY,\n   "migration_set" TEXT,\n'
+    '   "name" TEXT,\n   "applied_at" TEXT\n)',
+    'CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"\n'
+    '    ON "_sqlite_migrations" ("migration_set", "name")',
+)
+
+
+def _migrations():
+    """The steps as a sqlite-utils migration set (what upgrades an older ledger)."""
+    from sqlite_utils import Migrations
+
+    migrations = Migrations("leadctl")
+    for name, fn in _STEPS:
+        migrations(name=name)(fn)
+    return migrations
+
+
+def _conditions(fixed: list[str], equal: list[tuple[str, str | None]]) -> tuple[str, list[str]]:
+    """A WHERE clause: the fixed conditions, and `column = ?` for each value that is given."""
+    where = list(fixed)
+    params = []
+    for column, value in equal:
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(where) if where else ""), params

@@ -1,0 +1,167 @@
+"""The ledger as the rest of leadctl sees it: `Ledger`, one open ledger, whatever the store.
+
+Its operations come in rooms by concern (leads and history; rotation and usage; the outbox;
+credentials; the config's history), written once in SQL both stores understand; a store
+(`sqlite.py`, `postgres.py`) adds its connection, transactions and migrations, and what its
+engine spells differently. `Ledger.open` picks the store a target names, from the openers
+the package registers (this module imports neither store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import LeadctlError
+from .credentials import Credentials
+from .errors import target
+from .history import ConfigHistory
+from .leads import Leads
+from .outbox import Outbox
+from .schema import MIGRATIONS
+from .usage import Usage
+
+# kind ("sqlite", "postgresql") -> opener(target, create=, readonly=, busy_timeout=); see __init__
+OPENERS: dict[str, Callable[..., "Ledger"]] = {}
+
+
+class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory):
+    """One open ledger. Use `write()` for every change."""
+
+    store = "?"
+    savepoints = True  # a write() inside a write() is a savepoint that can be rolled back alone
+    transient: tuple[type[BaseException], ...] = ()  # failures a batch is tried again after
+    duplicate_key: tuple[type[BaseException], ...] = ()  # what the store raises for a key already there
+
+    def __init__(self, conn, path: Path | None):
+        self.conn = conn
+        self.path = path  # what messages name: the file, or the URL without its password
+        self.target: Path | str | None = path  # what it was opened from
+
+    @classmethod
+    def open(cls, path: Path | str, *, create: bool = True, readonly: bool = False,
+             busy_timeout: float | None = None) -> Ledger:
+        """Open (and if need be create, owner-only) the ledger at `path`, or the
+        PostgreSQL ledger a `postgresql://` URL names.
+
+        With create=False a missing ledger reads as an empty one in memory,
+        so read-only commands never leave a file behind. With readonly=True a
+        ledger that cannot be written (a read-only folder or file) is opened
+        for reading only.
+        """
+        where = target(path)
+        opener = OPENERS["postgresql" if isinstance(where, str) else "sqlite"]
+        return opener(where, create=create, readonly=readonly, busy_timeout=busy_timeout)
+
+    def _check_kind(self) -> None:
+        """Refuse what is not a leadctl ledger, or is one from a newer leadctl, before
+        anything is written to it."""
+        applied = self._applied()
+        newer = sorted(applied - set(MIGRATIONS))
+        if newer:
+            raise LeadctlError(
+                f"ledger {self.path} was written by a newer leadctl (it has migration '{newer[0]}');"
+                " upgrade leadctl to use it"
+            )
+        if not applied:
+            self._refuse_foreign()
+
+    def schema_version(self) -> int:
+        """How many of leadctl's migrations this ledger has had."""
+        return len(self._applied() & set(MIGRATIONS))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- what each store does its own way ----------------------------------------------------
+    def describe(self) -> str:
+        """The store, its version and the schema's, for `config check`."""
+        raise NotImplementedError
+
+    def recover(self) -> None:
+        """After a transient failure: make the connection usable again."""
+
+    def _applied(self) -> set[str]:
+        """The names of the migrations this ledger has had."""
+        raise NotImplementedError
+
+    def _refuse_foreign(self) -> None:
+        """A store without leadctl's migrations must hold nothing else."""
+        raise NotImplementedError
+
+    def _begin(self, groups: Iterable[str] | None) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def _has_index(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def snapshot(self):
+        """Reads that all see the ledger as it was at their first (a context manager)."""
+        raise NotImplementedError
+
+    def stream(self, sql: str) -> Iterable[tuple]:
+        """The rows of a big query, fetched as they are read."""
+        raise NotImplementedError
+
+    def after_copy(self) -> None:
+        """After rows were copied in with their own numbers."""
+
+    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
+        """The number of each passed-over list, added the first time it is seen."""
+        raise NotImplementedError
+
+    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
+        """A batch of routed leads and their assignment events; how many were new."""
+        raise NotImplementedError
+
+    def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:
+        """Keep the config text a change replaced; returns the change's number."""
+        raise NotImplementedError
+
+    # -- transactions --------------------------------------------------------------
+    @contextmanager
+    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[object]:
+        """One write transaction, taken up front (BEGIN IMMEDIATE) so that two
+        routers serialise on the lock instead of reading stale rotations.
+
+        `groups`: a routing batch names the groups whose rotation and usage it
+        moves; a store that can lock less than everything (PostgreSQL) lets
+        batches for other groups go on meanwhile. None: the whole ledger.
+
+        Inside an open transaction it nests as a savepoint: a dry run wraps the
+        whole command in one transaction that is rolled back at the end, and
+        every batch inside sees the batches before it.
+        """
+        if self.conn.in_transaction:
+            self.conn.execute("SAVEPOINT nested")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK TO nested")
+                self.conn.execute("RELEASE nested")
+                raise
+            if dry_run:
+                self.conn.execute("ROLLBACK TO nested")
+            self.conn.execute("RELEASE nested")
+            return
+        self._begin(groups)
+        try:
+            yield self.conn
+        except BaseException:
+            self._rollback()
+            raise
+        if dry_run:
+            self._rollback()
+        else:
+            self.conn.execute("COMMIT")
+
+    def _rows(self, sql: str, params) -> Iterator[dict]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row))
+
