@@ -300,7 +300,7 @@ def test_reverting_every_setting_a_change_touched_gives_back_the_config_before_i
     from pathlib import Path
 
     from leadctl import config as c
-    from leadctl.config_revert import revert, touched
+    from leadctl.config.revert import revert, touched
 
     start = c.load(Path(__file__).resolve().parent.parent / "sample-config.toml")
     group = start.groups[0].name

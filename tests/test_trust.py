@@ -115,7 +115,7 @@ def test_a_config_change_waiting_too_long_for_the_lock_is_refused_and_changes_no
     fd = os.open(lock_path(lc.config), os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)  # another admin's change in progress
     try:
-        import leadctl.config as config
+        import leadctl.config.files as config  # where the lock is taken
 
         old, config.LOCK_TIMEOUT = config.LOCK_TIMEOUT, 0.2
         try:

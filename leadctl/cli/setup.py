@@ -238,7 +238,7 @@ def config_revert(ctx: typer.Context,
     Example: leadctl config revert 12 --yes
     """
     from .. import config as cfgmod
-    from .. import config_revert as rv
+    from ..config import revert as rv
 
     st = state(ctx)
     with cfgmod.locked(st.config_path):

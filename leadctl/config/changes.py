@@ -1,0 +1,164 @@
+"""Changes to a config: each a pure function from one Config to the next (users, groups,
+members, rules, mappings, the default group), refusing with a ConfigError what cannot be.
+The caller validates the whole result and writes it (files.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..errors import ConfigError
+from .checks import check_count, check_email, check_name
+from .model import Config, Group, Member, Rule, User
+
+
+def add_user(cfg: Config, user: User) -> Config:
+    check_name(user.id, "user")
+    check_email(user.email)
+    same = next((u.id for u in cfg.users if u.id.lower() == user.id.lower()), None)
+    if same:  # ids compare in any case: `Tom` and `tom` would be one person twice
+        raise ConfigError(f"user '{same}' already exists (use `leadctl user edit`)")
+    return replace(cfg, users=cfg.users + (user,))
+
+
+def edit_user(cfg: Config, user_id: str, **changes: Any) -> Config:
+    old = cfg.find_user(user_id)
+    user_id = old.id
+    if changes.get("email"):
+        check_email(changes["email"])
+    new = replace(old, **{k: v for k, v in changes.items() if v is not None})
+    return replace(cfg, users=tuple(new if u.id == user_id else u for u in cfg.users))
+
+
+def remove_user(cfg: Config, user_id: str) -> Config:
+    user_id = cfg.find_user(user_id).id
+    groups = tuple(
+        replace(g, members=tuple(m for m in g.members if m.user != user_id)) for g in cfg.groups
+    )
+    return replace(cfg, users=tuple(u for u in cfg.users if u.id != user_id), groups=groups)
+
+
+def add_group(cfg: Config, group: Group) -> Config:
+    check_name(group.name, "group")
+    if cfg.has_group(group.name):
+        raise ConfigError(f"group '{group.name}' already exists (use `leadctl group edit`)")
+    return replace(cfg, groups=cfg.groups + (group,))
+
+
+def edit_group(cfg: Config, name: str, **changes: Any) -> Config:
+    old = cfg.group(name)
+    new = replace(old, **{k: v for k, v in changes.items() if v is not None})
+    return replace(cfg, groups=tuple(new if g.name == name else g for g in cfg.groups))
+
+
+def remove_group(cfg: Config, name: str) -> Config:
+    cfg.group(name)
+    used_by = [i for i, r in enumerate(cfg.rules, 1) if r.group == name]
+    if used_by:
+        raise ConfigError(
+            f"group '{name}' is used by rule {used_by[0]}; remove the rule first (`leadctl rule remove {used_by[0]}`)"
+        )
+    return replace(
+        cfg,
+        groups=tuple(g for g in cfg.groups if g.name != name),
+        default_group=None if cfg.default_group == name else cfg.default_group,
+    )
+
+
+def add_member(cfg: Config, group: str, member: Member) -> Config:
+    g = cfg.group(group)
+    member = replace(member, user=cfg.find_user(member.user).id)
+    if g.member(member.user):
+        raise ConfigError(f"'{member.user}' is already a member of group '{group}' (use `group member edit`)")
+    for key in ("daily", "monthly", "weight"):
+        check_count(getattr(member, key), f"--{key}")
+    return edit_group(cfg, group, members=g.members + (member,))
+
+
+def edit_member(cfg: Config, group: str, user: str, **changes: Any) -> Config:
+    g = cfg.group(group)
+    user = cfg.find_user(user).id if any(u.id.lower() == user.lower() for u in cfg.users) else user
+    old = g.member(user)
+    if old is None:
+        raise ConfigError(f"'{user}' is not a member of group '{group}'")
+    for key, value in changes.items():
+        if value is not None:
+            check_count(value, f"--{key}")
+    new = replace(old, **{k: v for k, v in changes.items() if v is not None})
+    return edit_group(cfg, group, members=tuple(new if m.user == user else m for m in g.members))
+
+
+def remove_member(cfg: Config, group: str, user: str) -> Config:
+    g = cfg.group(group)
+    user = cfg.find_user(user).id if any(u.id.lower() == user.lower() for u in cfg.users) else user
+    if g.member(user) is None:
+        raise ConfigError(f"'{user}' is not a member of group '{group}'")
+    return edit_group(cfg, group, members=tuple(m for m in g.members if m.user != user))
+
+
+def parse_condition(text: str) -> tuple[str, str]:
+    """`FIELD=VALUE`, or `FIELD=A|B|...` (any of the values): kept as written, spaces trimmed."""
+    field_name, sep, value = text.partition("=")
+    field_name = field_name.strip()
+    values = [v.strip() for v in value.split("|")]
+    if not sep or not field_name or not all(values):
+        raise ConfigError(f"--when '{text}' must look like FIELD=VALUE or FIELD=A|B, e.g. source=facebook")
+    return field_name, "|".join(values)
+
+
+def _rule_position(cfg: Config, number: int, what: str, extra: int = 0) -> int:
+    if not 1 <= number <= len(cfg.rules) + extra:
+        if not cfg.rules and not extra:
+            raise ConfigError("there are no rules yet (see `leadctl rule add`)")
+        raise ConfigError(f"{what} must be a rule number from 1 to {len(cfg.rules) + extra} (see `leadctl rule list`)")
+    return number - 1
+
+
+def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = None) -> Config:
+    """A rule at the end, or at position `at` (1 = tried first; the rules after it move down)."""
+    cfg.group(group)
+    if not conditions:
+        raise ConfigError("a rule needs at least one --when FIELD=VALUE")
+    when = tuple(parse_condition(c) for c in conditions)
+    i = len(cfg.rules) if at is None else _rule_position(cfg, at, "--at", extra=1)
+    return replace(cfg, rules=cfg.rules[:i] + (Rule(group, when),) + cfg.rules[i:])
+
+
+def move_rule(cfg: Config, number: int, to: int) -> Config:
+    i = _rule_position(cfg, number, "N")
+    j = _rule_position(cfg, to, "--to")
+    rules = list(cfg.rules)
+    rules.insert(j, rules.pop(i))
+    return replace(cfg, rules=tuple(rules))
+
+
+def remove_rule(cfg: Config, number: int) -> Config:
+    if not 1 <= number <= len(cfg.rules):
+        raise ConfigError(f"there is no rule {number} (see `leadctl rule list`)")
+    return replace(cfg, rules=tuple(r for i, r in enumerate(cfg.rules, 1) if i != number))
+
+
+def mapping(cfg: Config, name: str) -> dict[str, str]:
+    """A saved column mapping, sources in lower case (as `intake.parse_mapping` gives them)."""
+    if name not in cfg.mappings:
+        raise ConfigError(f"unknown mapping '{name}' (see `leadctl intake map list`)")
+    return {k.strip().lower(): v.strip() for k, v in cfg.mappings[name].items()}
+
+
+def add_mapping(cfg: Config, name: str, pairs: dict[str, str], replace_existing: bool = False) -> Config:
+    check_name(name, "mapping")
+    if not pairs:
+        raise ConfigError("a mapping needs at least one --map SOURCE=FIELD")
+    if name in cfg.mappings and not replace_existing:
+        raise ConfigError(f"mapping '{name}' already exists (remove it first, or pass --replace)")
+    return replace(cfg, mappings={**cfg.mappings, name: dict(pairs)})
+
+
+def remove_mapping(cfg: Config, name: str) -> Config:
+    mapping(cfg, name)
+    return replace(cfg, mappings={k: v for k, v in cfg.mappings.items() if k != name})
+
+
+def set_default(cfg: Config, group: str) -> Config:
+    cfg.group(group)
+    return replace(cfg, default_group=group)

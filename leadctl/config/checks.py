@@ -1,0 +1,167 @@
+"""Checking a config: every value's bounds and names, with a message that names the thing at
+fault (`validate`), and what is valid but probably not meant (`warnings`)."""
+
+from __future__ import annotations
+
+import re
+
+from ..engine import METHODS
+from ..errors import ConfigError
+from .model import DUPLICATE_FIELDS, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config
+
+
+MAX_COUNT = 1_000_000_000  # the largest cap or weight: beyond any team, within every store's integers
+MAX_ATTEMPTS = 100
+MAX_RETRY_SECONDS = 86_400  # the first retry waits at most a day
+
+
+def check_count(value: int, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise ConfigError(f"{what} must be a whole number from 0 to {MAX_COUNT:,}, not {value!r}")
+
+
+def check_name(name: str, what: str) -> None:
+    if not NAME_RE.match(name or ""):
+        raise ConfigError(
+            f"{what} '{name}' is not a valid name: use 1-64 letters, digits or . _ @ + -,"
+            " starting with a letter or digit"
+        )
+
+
+def check_timezone(tz: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(f"unknown time zone '{tz}' (use an IANA name such as Europe/London)") from None
+
+
+def check_phone_region(region: str, what: str = "--phone-region") -> str:
+    """The region upper-cased, or ConfigError naming `what`."""
+    from ..keys import check_region
+
+    try:
+        return check_region(region)
+    except ValueError:
+        raise ConfigError(f"{what}: unknown phone region '{region}' (a two-letter country code, e.g. DE, GB, US)") from None
+
+
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+
+
+def check_email(email: str) -> None:
+    """An address a mail server can take (`name@example.com`), or "" for none."""
+    if email and not _EMAIL.match(email):
+        raise ConfigError(f"--email '{email}' does not look like an email address (e.g. tom@example.com)")
+
+
+def validate(cfg: Config) -> None:
+    """Raise ConfigError naming the first thing at fault; the file is not trusted."""
+    p = cfg.path.name
+    check_timezone(cfg.settings.timezone)
+    if cfg.settings.phone_region:
+        check_phone_region(cfg.settings.phone_region, f"{p}: [settings] phone_region")
+    for f in cfg.settings.duplicates:
+        if f not in DUPLICATE_FIELDS:
+            raise ConfigError(
+                f"{p}: [settings] duplicates: unknown field '{f}' (use {', '.join(DUPLICATE_FIELDS)})"
+            )
+    seen: set[str] = set()
+    for u in cfg.users:
+        check_name(u.id, "user")
+        if u.id in seen:
+            raise ConfigError(f"{p}: user '{u.id}' is defined twice")
+        seen.add(u.id)
+        if u.role not in ROLES:
+            raise ConfigError(f"{p}: user '{u.id}': unknown role '{u.role}' (use {', '.join(ROLES)})")
+    seen_groups: set[str] = set()
+    for g in cfg.groups:
+        check_name(g.name, "group")
+        if g.name in seen_groups:
+            raise ConfigError(f"{p}: group '{g.name}' is defined twice")
+        seen_groups.add(g.name)
+        if g.method not in METHODS:
+            raise ConfigError(
+                f"{p}: group '{g.name}': unknown method '{g.method}' (use {', '.join(METHODS)})"
+            )
+        if g.record_type not in RECORD_TYPES:
+            raise ConfigError(
+                f"{p}: group '{g.name}': unknown record type '{g.record_type}'"
+                f" (use {', '.join(RECORD_TYPES)})"
+            )
+        members: set[str] = set()
+        for m in g.members:
+            if m.user not in seen:
+                raise ConfigError(f"{p}: group '{g.name}': member '{m.user}' is not a user")
+            if m.user in members:
+                raise ConfigError(f"{p}: group '{g.name}': '{m.user}' is a member twice")
+            members.add(m.user)
+            for key in ("daily", "monthly", "weight"):
+                check_count(getattr(m, key), f"{p}: group '{g.name}' member '{m.user}': {key}")
+    for i, r in enumerate(cfg.rules, 1):
+        if r.group not in seen_groups:
+            raise ConfigError(f"{p}: rule {i}: unknown group '{r.group}'")
+        if not r.when:
+            raise ConfigError(f"{p}: rule {i}: needs at least one FIELD=VALUE condition")
+    if cfg.default_group is not None and cfg.default_group not in seen_groups:
+        raise ConfigError(f"{p}: [routing] default_group: unknown group '{cfg.default_group}'")
+    n = cfg.notify
+    if n.smtp_security not in SMTP_SECURITY:
+        raise ConfigError(f"{p}: [notify] smtp_security: use {', '.join(SMTP_SECURITY)}, not '{n.smtp_security}'")
+    if not 0 < n.smtp_port < 65536:
+        raise ConfigError(f"{p}: [notify] smtp_port must be a port number, not {n.smtp_port}")
+    if not 1 <= n.max_attempts <= MAX_ATTEMPTS or not 0 <= n.retry_seconds <= MAX_RETRY_SECONDS:
+        raise ConfigError(f"{p}: [notify] max_attempts must be from 1 to {MAX_ATTEMPTS} and retry_seconds"
+                          f" from 0 to {MAX_RETRY_SECONDS}")
+    for url in [n.webhook_url] + [u.webhook_url for u in cfg.users]:
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{p}: a webhook_url must start with http:// or https://")
+    for name, m in cfg.mappings.items():
+        check_name(name, "mapping")
+        if not m:
+            raise ConfigError(f"{p}: mapping '{name}' maps no column")
+        sources: set[str] = set()
+        for source, target in m.items():
+            if not source.strip() or not target.strip():
+                raise ConfigError(f"{p}: mapping '{name}': empty column or field name")
+            if source.strip().lower() in sources:  # a header is matched in any case: one of them would be lost
+                raise ConfigError(f"{p}: mapping '{name}': column '{source}' is named twice (in any case)")
+            sources.add(source.strip().lower())
+
+
+def warnings(cfg: Config) -> list[str]:
+    """Things that are valid but probably not what the admin wants."""
+    out = []
+    users = {u.id: u for u in cfg.users}
+    for g in cfg.groups:
+        if not g.members:
+            out.append(f"group '{g.name}' has no members: its leads will stay unassigned")
+            continue
+        active = [m for m in g.members if users[m.user].active]
+        if not active:
+            out.append(f"group '{g.name}' has no active member: its leads will stay unassigned")
+        elif all(m.daily or m.monthly for m in active):
+            out.append(
+                f"every active member of group '{g.name}' has a cap: once all are reached, leads"
+                " stay unassigned; keep at least one member without a limit"
+            )
+        if g.method == "weighted" and active and all(m.weight == 0 for m in active):
+            out.append(f"group '{g.name}' is weighted but every active member has weight 0")
+        weighed = [m.user for m in g.members if m.weight != 1]
+        if g.method != "weighted" and weighed:
+            out.append(f"group '{g.name}' is {g.method}: the weights of {', '.join(weighed[:5])} count only"
+                       f" in a weighted group (`leadctl group edit {g.name} --method weighted`)")
+        if g.pickup_statuses and not any(users[m.user].pickup for m in g.members):
+            out.append(f"group '{g.name}' has pick-up statuses but no member may pick up leads")
+    if not cfg.groups:
+        out.append("no group yet: `leadctl route` has nowhere to send leads (`leadctl group add NAME`)")
+    if cfg.notify.email:
+        silent = [u.id for u in cfg.users if u.active and u.notify and not u.email
+                  and not (u.webhook_url or cfg.notify.webhook_url)]
+        if silent:
+            out.append(f"[notify] sends email, but {', '.join(silent[:5])} {'has' if len(silent) == 1 else 'have'}"
+                       " no email address: they will not be told (`leadctl user edit ID --email ...`)")
+    if cfg.groups and cfg.default_group is None:
+        out.append("no default group: leads that match no rule are rejected (`leadctl rule default GROUP`)")
+    return out

@@ -1,0 +1,167 @@
+"""Reading the config: TOML in (tomllib) to the model's frozen dataclasses, every key and type
+checked with a message that names the file, the table and the key, then validated whole."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .checks import validate
+from .model import DEFAULT_TIMEZONE, Config, Group, Member, Notify, Rule, Settings, User
+
+
+def load(path: Path) -> Config:
+    return load_text(path)[0]
+
+
+def load_text(path: Path) -> tuple[Config, str]:
+    """The config and the exact text it was read from (what a change edits and history keeps)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found; run `leadctl init` or pass --config PATH"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    return parse(raw, path), raw.decode("utf-8")
+
+
+def parse(raw: bytes, path: Path) -> Config:
+    """A config from the bytes of a TOML file, validated."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    cfg = from_dict(data, path)
+    validate(cfg)
+    return cfg
+
+
+def _where(path: Path, what: str) -> str:
+    return f"{path.name}: {what}" if what else path.name
+
+
+def _check_keys(data: Any, allowed: set[str] | None, what: str, path: Path) -> dict:
+    """`data` must be a table with only `allowed` keys (None: any key)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{_where(path, what)} must be a table")
+    unknown = sorted(set(data) - allowed) if allowed is not None else []
+    if unknown:
+        raise ConfigError(f"{_where(path, what)}: unknown key '{unknown[0]}'")
+    return data
+
+
+def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+        raise ConfigError(f"{_where(path, what)}: '{key}' must be {names[kind]}")
+    return value
+
+
+def from_dict(data: dict, path: Path) -> Config:
+    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify"}, "", path)
+    ledger = top.get("ledger")
+    if ledger is not None:
+        _typed(ledger, str, "ledger", "", path)
+
+    s = _check_keys(top.get("settings", {}), {f for f in Settings.__dataclass_fields__}, "[settings]", path)
+    settings = Settings(
+        timezone=_typed(s.get("timezone", DEFAULT_TIMEZONE), str, "timezone", "[settings]", path),
+        duplicates=tuple(_typed(s.get("duplicates", []), list, "duplicates", "[settings]", path)),
+        isolate=_typed(s.get("isolate", False), bool, "isolate", "[settings]", path),
+        assign_to_creator=_typed(
+            s.get("assign_to_creator", False), bool, "assign_to_creator", "[settings]", path
+        ),
+        phone_region=_typed(s.get("phone_region", ""), str, "phone_region", "[settings]", path),
+    )
+
+    users = []
+    for uid, u in _check_keys(top.get("users", {}), None, "[users]", path).items():
+        what = f"user '{uid}'"
+        _check_keys(u, {"name", "email", "role", "pickup", "active", "notify", "webhook_url"}, what, path)
+        users.append(
+            User(
+                id=uid,
+                name=_typed(u.get("name", ""), str, "name", what, path),
+                email=_typed(u.get("email", ""), str, "email", what, path),
+                role=_typed(u.get("role", "standard"), str, "role", what, path),
+                pickup=_typed(u.get("pickup", False), bool, "pickup", what, path),
+                active=_typed(u.get("active", True), bool, "active", what, path),
+                notify=_typed(u.get("notify", True), bool, "notify", what, path),
+                webhook_url=_typed(u.get("webhook_url", ""), str, "webhook_url", what, path),
+            )
+        )
+
+    groups = []
+    for name, g in _check_keys(top.get("groups", {}), None, "[groups]", path).items():
+        what = f"group '{name}'"
+        _check_keys(g, {"method", "record_type", "pickup_statuses", "members"}, what, path)
+        members = []
+        for i, m in enumerate(_typed(g.get("members", []), list, "members", what, path), 1):
+            mwhat = f"{what} member {i}"
+            _check_keys(m, {"user", "daily", "monthly", "weight"}, mwhat, path)
+            if "user" not in m:
+                raise ConfigError(f"{_where(path, mwhat)}: 'user' is missing")
+            members.append(
+                Member(
+                    user=_typed(m["user"], str, "user", mwhat, path),
+                    daily=_typed(m.get("daily", 0), int, "daily", mwhat, path),
+                    monthly=_typed(m.get("monthly", 0), int, "monthly", mwhat, path),
+                    weight=_typed(m.get("weight", 1), int, "weight", mwhat, path),
+                )
+            )
+        statuses = _typed(g.get("pickup_statuses", []), list, "pickup_statuses", what, path)
+        groups.append(
+            Group(
+                name=name,
+                method=_typed(g.get("method", "sequential"), str, "method", what, path),
+                record_type=_typed(g.get("record_type", "lead"), str, "record_type", what, path),
+                pickup_statuses=tuple(str(x) for x in statuses),
+                members=tuple(members),
+            )
+        )
+
+    routing = _check_keys(top.get("routing", {}), {"default_group", "rules"}, "[routing]", path)
+    default_group = routing.get("default_group")
+    if default_group is not None:
+        _typed(default_group, str, "default_group", "[routing]", path)
+    rules = []
+    for i, r in enumerate(_typed(routing.get("rules", []), list, "rules", "[routing]", path), 1):
+        what = f"rule {i}"
+        _check_keys(r, {"group", "when"}, what, path)
+        when = _check_keys(r.get("when", {}), None, f"{what} 'when'", path)
+        rules.append(
+            Rule(
+                group=_typed(r.get("group", ""), str, "group", what, path),
+                when=tuple((str(k), _typed(v, str, k, what, path)) for k, v in when.items()),
+            )
+        )
+
+    intake = _check_keys(top.get("intake", {}), {"mappings"}, "[intake]", path)
+    mappings = {}
+    for name, table in _check_keys(intake.get("mappings", {}), None, "[intake.mappings]", path).items():
+        what = f"mapping '{name}'"
+        _check_keys(table, None, what, path)
+        mappings[name] = {str(k): _typed(v, str, k, what, path) for k, v in table.items()}
+
+    n = _check_keys(top.get("notify", {}), set(Notify.__dataclass_fields__), "[notify]", path)
+    kinds = {k: type(v.default) for k, v in Notify.__dataclass_fields__.items()}
+    notify = Notify(**{k: _typed(v, kinds[k], k, "[notify]", path) for k, v in n.items()})
+
+    return Config(
+        path=path,
+        notify=notify,
+        settings=settings,
+        users=tuple(users),
+        groups=tuple(groups),
+        rules=tuple(rules),
+        default_group=default_group,
+        ledger=ledger,
+        mappings=mappings,
+    )

@@ -1,0 +1,203 @@
+"""The config's model: frozen dataclasses (settings, users, groups and their members, rules,
+mappings, notifications) and the pure helpers they need. No IO: reading, checking, changing
+and writing the file import this module, never the other way round."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine import Slot
+from ..errors import ConfigError
+
+
+ROLES = ("standard", "trusted", "manager", "owner")
+
+RECORD_TYPES = ("lead", "contact", "deal")
+
+DUPLICATE_FIELDS = ("email", "phone")
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str = DEFAULT_TIMEZONE
+    duplicates: tuple[str, ...] = ()
+    isolate: bool = False
+    assign_to_creator: bool = False
+    phone_region: str = ""  # e.g. "DE": national phone numbers are read as this country's (duplicates)
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str = ""
+    email: str = ""
+    role: str = "standard"
+    pickup: bool = False
+    active: bool = True
+    notify: bool = True  # told about each lead they get (when [notify] has a channel)
+    webhook_url: str = ""  # their own chat webhook, instead of the team's
+
+
+SMTP_SECURITY = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class Notify:
+    """The config's [notify] table: how reps are told about their leads."""
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_from: str = ""
+    smtp_security: str = "starttls"
+    smtp_user: str = ""  # the password comes only from $LEADCTL_SMTP_PASSWORD
+    webhook_url: str = ""  # a Slack-compatible {"text": ...} POST for the whole team
+    max_attempts: int = 6
+    retry_seconds: int = 60  # the first retry waits this long, each next one twice as long
+
+    @property
+    def email(self) -> bool:
+        return bool(self.smtp_host and self.smtp_from)
+
+
+@dataclass(frozen=True)
+class Member:
+    user: str
+    daily: int = 0
+    monthly: int = 0
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    method: str = "sequential"
+    record_type: str = "lead"
+    pickup_statuses: tuple[str, ...] = ()
+    members: tuple[Member, ...] = ()
+
+    def member(self, user: str) -> Member | None:
+        return next((m for m in self.members if m.user == user), None)
+
+
+@dataclass(frozen=True)
+class Rule:
+    group: str
+    when: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings = field(default_factory=Settings)
+    users: tuple[User, ...] = ()
+    groups: tuple[Group, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    default_group: str | None = None
+    ledger: str | None = None
+    mappings: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {source column: field}
+    notify: Notify = field(default_factory=Notify)
+
+    # -- look-ups -----------------------------------------------------------
+    def user(self, user_id: str) -> User:
+        for u in self.users:
+            if u.id == user_id:
+                return u
+        raise ConfigError(f"unknown user '{user_id}' (see `leadctl user list`)")
+
+    def group(self, name: str) -> Group:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise ConfigError(f"unknown group '{name}' (see `leadctl group list`)")
+
+    def find_user(self, name: str) -> User:
+        """A user named by id, exactly or in any case (for filters); else the usual error."""
+        for u in self.users:
+            if u.id == name:
+                return u
+        for u in self.users:
+            if u.id.lower() == name.lower():
+                return u
+        return self.user(name)
+
+    def has_user(self, user_id: str) -> bool:
+        return any(u.id == user_id for u in self.users)
+
+    def has_group(self, name: str) -> bool:
+        return any(g.name == name for g in self.groups)
+
+    def active_users(self) -> frozenset[str]:
+        return frozenset(u.id for u in self.users if u.active)
+
+    def slots(self, group: Group) -> tuple[Slot, ...]:
+        """The group's members as the engine sees them (activity included)."""
+        active = self.active_users()
+        return tuple(
+            Slot(m.user, m.daily, m.monthly, m.weight, m.user in active) for m in group.members
+        )
+
+    def ledger_path(self) -> Path | str:
+        """The SQLite file (relative to the config's folder), or a postgresql:// URL as text."""
+        if self.ledger and self.ledger.startswith(("postgresql://", "postgres://")):
+            return self.ledger
+        base = self.path.parent
+        return base / self.ledger if self.ledger else base / "leadctl.db"
+
+    def tz(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.settings.timezone)
+
+
+def condition_values(value: str) -> frozenset[str]:
+    """The values a condition accepts, compared case-insensitively: `A|B` is either."""
+    return frozenset(v.strip().lower() for v in value.split("|"))
+
+
+def to_dict(cfg: Config) -> dict:
+    data: dict[str, Any] = {}
+    if cfg.ledger:
+        data["ledger"] = cfg.ledger
+    s = cfg.settings
+    data["settings"] = {
+        "timezone": s.timezone,
+        "duplicates": list(s.duplicates),
+        "isolate": s.isolate,
+        "assign_to_creator": s.assign_to_creator,
+        **({"phone_region": s.phone_region} if s.phone_region else {}),
+    }
+    data["users"] = {
+        u.id: {"name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup, "active": u.active,
+               **({} if u.notify else {"notify": False}), **({"webhook_url": u.webhook_url} if u.webhook_url else {})}
+        for u in cfg.users
+    }
+    data["groups"] = {
+        g.name: {
+            "method": g.method,
+            "record_type": g.record_type,
+            "pickup_statuses": list(g.pickup_statuses),
+            "members": [
+                {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight}
+                for m in g.members
+            ],
+        }
+        for g in cfg.groups
+    }
+    routing: dict[str, Any] = {}
+    if cfg.default_group:
+        routing["default_group"] = cfg.default_group
+    routing["rules"] = [{"group": r.group, "when": dict(r.when)} for r in cfg.rules]
+    data["routing"] = routing
+    if cfg.mappings:
+        data["intake"] = {"mappings": {name: dict(m) for name, m in cfg.mappings.items()}}
+    defaults = Notify()
+    changed = {k: getattr(cfg.notify, k) for k in Notify.__dataclass_fields__ if getattr(cfg.notify, k) != getattr(defaults, k)}
+    if changed:
+        data["notify"] = changed
+    return data
