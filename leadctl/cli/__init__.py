@@ -276,10 +276,11 @@ def confirm(question: str, yes: bool) -> None:
     raise LeadctlError(f"{question.rstrip('?')}: pass --yes to confirm; nothing was changed")
 
 
-MODULES = ("setup", "store", "route", "intake", "serve", "notify", "leads", "audit")  # each registers its commands
+MODULES = ("configure", "users", "groups", "rules", "store", "route", "intake", "serve", "notify", "leads",
+           "audit")  # each registers its commands
 # Which module holds each top-level command, so a run imports and builds only the one it needs.
-OWNER = {"init": "setup", "config": "setup", "settings": "setup", "user": "setup", "group": "setup",
-         "rule": "setup", "route": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
+OWNER = {"init": "configure", "config": "configure", "settings": "configure", "user": "users", "group": "groups",
+         "rule": "rules", "route": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
          "reassign": "leads", "release": "leads", "quota": "audit", "report": "audit",
          "serve": "serve", "token": "serve", "notify": "notify", "ledger": "store"}
 

@@ -30,7 +30,7 @@ def map_add(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAM
     Example: leadctl intake map add hubspot --map "Record ID=id" --map "Contact owner=owner"
     """
     from ..intake import parse_mapping
-    from .setup import _change
+    from .change import _change
 
     parse_mapping(pairs)  # refuses a malformed pair with the usual message
     kept = {}
@@ -61,7 +61,7 @@ def map_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="
 
     Example: leadctl intake map remove hubspot
     """
-    from .setup import _change
+    from .change import _change
 
     _change(ctx, lambda m, c: m.remove_mapping(c, name), f"removed mapping '{name}'")
 

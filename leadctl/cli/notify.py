@@ -37,7 +37,7 @@ def notify_setup(
     from dataclasses import asdict, replace
 
     from .. import render
-    from .setup import _change
+    from .change import _change
 
     changes = {k: v for k, v in dict(smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=smtp_from,
                                        smtp_security=smtp_security, smtp_user=smtp_user, webhook_url=webhook_url,

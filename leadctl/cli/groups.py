@@ -1,0 +1,189 @@
+"""`leadctl group ...` and `group member ...`: the distribution pools, their members, caps and weights."""
+
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from . import SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
+from ..errors import ConfigError
+from .change import _change, _say
+
+
+Method = Literal["sequential", "random", "weighted"]
+
+
+RecordType = Literal["lead", "contact", "deal"]
+
+
+group_app = typer.Typer(help="Add, change, remove, list and show groups (distribution pools).", no_args_is_help=True)
+
+
+member_app = typer.Typer(help="Add, change and remove group members (order = rotation order).", no_args_is_help=True)
+group_app.add_typer(member_app, name="member")
+
+
+StatusOpt = Annotated[Optional[list[str]], typer.Option("--pickup-status", metavar="STATUS",
+                      help="A lead status members may pick up (repeat for more).")]
+
+
+@group_app.command("add")
+def group_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name, e.g. tele-sales.")],
+              method: Annotated[Method, typer.Option("--method", help="How leads are shared.")] = "sequential",
+              record_type: Annotated[RecordType, typer.Option("--record-type", help="The one record type this pool takes.")] = "lead",
+              pickup_status: StatusOpt = None) -> None:
+    """Add a group.
+
+    Example: leadctl group add tele-sales --method sequential --pickup-status new
+    """
+    from ..config import Group
+
+    group = Group(name, method, record_type, tuple(pickup_status or ()))
+    _change(ctx, lambda m, c: m.add_group(c, group), f"added group '{name}'",
+            in_ledger=lambda ledger, old, new: ledger.forget_group(name))
+
+
+@group_app.command("edit")
+def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
+               method: Annotated[Optional[Method], typer.Option("--method", help="How leads are shared.")] = None,
+               pickup_status: StatusOpt = None,
+               no_pickup_statuses: Annotated[bool, typer.Option("--no-pickup-statuses", help="Remove every pick-up status.")] = False) -> None:
+    """Change a group's method or pick-up statuses.
+
+    Example: leadctl group edit advisors --method weighted
+    """
+    if pickup_status and no_pickup_statuses:
+        raise ConfigError("use either --pickup-status or --no-pickup-statuses, not both")
+    statuses = () if no_pickup_statuses else (tuple(pickup_status) if pickup_status else None)
+    _change(ctx, lambda m, c: m.edit_group(c, name, method=method, pickup_statuses=statuses),
+            f"updated group '{name}'")
+
+
+@group_app.command("remove")
+def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
+                 yes: YesOpt = False) -> None:
+    """Remove a group (refused while a rule sends leads to it).
+
+    Example: leadctl group remove advisors --yes
+    """
+    from ..config import remove_group
+
+    current = state(ctx).config()
+    g = current.group(name)
+    remove_group(current, name)  # refused (exit 2) before asking, e.g. when a rule uses it
+    confirm(f"Remove group '{name}' ({len(g.members)} member(s))?", yes)
+    cfg = _change(ctx, lambda m, c: m.remove_group(c, name), f"removed group '{name}'")
+    if cfg.default_group is None and cfg.groups:
+        _say("there is no default group now: leads that match no rule will be rejected"
+             " until you set one with `leadctl rule default GROUP`")
+
+
+@group_app.command("list")
+def group_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = None) -> None:
+    """List groups.
+
+    Example: leadctl group list --format json
+    """
+    from .. import render
+
+    cfg = state(ctx).config()
+    rows = [{"name": g.name, "method": g.method, "record_type": g.record_type,
+             "members": [m.user for m in g.members], "pickup_statuses": list(g.pickup_statuses),
+             "default": g.name == cfg.default_group} for g in cfg.groups]
+    render.emit(rows, ["name", "method", "record_type", "members", "pickup_statuses", "default"], fmt, limit=limit,
+                title="Groups", empty="no groups yet: leadctl group add NAME")
+
+
+@group_app.command("show")
+def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
+               fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table") -> None:
+    """Show a group: its members in rotation order, caps, weights, today's use and who is next.
+
+    Example: leadctl group show tele-sales
+    """
+    from ..audit import group_view
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg, create=False)
+    view = group_view(cfg, ledger, cfg.group(name))
+    ledger.close()
+    if fmt == "json":
+        import json
+
+        typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
+        return
+    from .. import render
+
+    head = (f"Group {view['name']}: {view['method']}, takes {view['record_type']}s;"
+            f" pick-up statuses: {render.display(view['pickup_statuses'])}; next: {view['next'] or '-'}")
+    # "next" is a column too: off a terminal the title is not printed, and who is next is a fact.
+    rows = [{"#": i, "user": m["user"], "weight": m["weight"],
+             "today": render.used_of(m["daily_used"], m["daily_limit"]),
+             "this month": render.used_of(m["monthly_used"], m["monthly_limit"]),
+             "state": render.member_state(m), "next": "next" if m["user"] == view["next"] else ""}
+            for i, m in enumerate(view["members"], 1)]
+    render.table(rows, ["#", "user", "weight", "today", "this month", "state", "next"],
+                 title=head, empty=f"{head}\nno members yet: leadctl group member add {name} USER",
+                 right=["#", "weight"])
+
+
+DailyOpt = Annotated[Optional[int], typer.Option("--daily", metavar="N", help="Daily cap; 0 = no limit.")]
+
+
+MonthlyOpt = Annotated[Optional[int], typer.Option("--monthly", metavar="N", help="Monthly cap; 0 = no limit.")]
+
+
+WeightOpt = Annotated[Optional[int], typer.Option("--weight", metavar="W", help="Share in a weighted group: 10 gets twice the leads of 5.")]
+
+
+GroupArg = Annotated[str, typer.Argument(metavar="GROUP", help="Group name.")]
+
+
+UserArg = Annotated[str, typer.Argument(metavar="USER", help="User ID.")]
+
+
+@member_app.command("add")
+def member_add(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyOpt = None,
+               monthly: MonthlyOpt = None, weight: WeightOpt = None) -> None:
+    """Add a user to a group; they join at the end of the rotation.
+
+    Example: leadctl group member add tele-sales tom --daily 10 --monthly 200
+    """
+    from ..config import Member
+
+    member = Member(user, 0 if daily is None else daily, 0 if monthly is None else monthly,
+                    1 if weight is None else weight)
+    cfg = _change(ctx, lambda m, c: m.add_member(c, group, member), f"added '{user}' to group '{group}'")
+    _warn_unused_weight(cfg, group, weight)
+
+
+@member_app.command("edit")
+def member_edit(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyOpt = None,
+                monthly: MonthlyOpt = None, weight: WeightOpt = None) -> None:
+    """Change a member's caps or weight.
+
+    Example: leadctl group member edit tele-sales tom --daily 0
+    """
+    cfg = _change(ctx, lambda m, c: m.edit_member(c, group, user, daily=daily, monthly=monthly, weight=weight),
+                  f"updated '{user}' in group '{group}'")
+    _warn_unused_weight(cfg, group, weight)
+
+
+def _warn_unused_weight(cfg, group: str, weight: int | None) -> None:
+    method = cfg.group(group).method
+    if weight is not None and method != "weighted":
+        _say(f"warning: group '{group}' is {method}: the weight is kept but counts only in a weighted group"
+             f" (`leadctl group edit {group} --method weighted`)")
+
+
+@member_app.command("remove")
+def member_remove(ctx: typer.Context, group: GroupArg, user: UserArg) -> None:
+    """Take a user out of a group; the rotation goes on with whoever followed them.
+
+    Example: leadctl group member remove tele-sales tom
+    """
+    _change(ctx, lambda m, c: m.remove_member(c, group, user), f"removed '{user}' from group '{group}'")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(group_app, name="group", rich_help_panel=SETUP)

@@ -1,0 +1,111 @@
+"""`leadctl user ...`: add, change, remove and list the team's users."""
+
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from . import SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
+from .change import _change, _say
+
+
+Role = Literal["standard", "trusted", "manager", "owner"]
+
+
+user_app = typer.Typer(help="Add, change, remove and list users.", no_args_is_help=True)
+
+
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="Display name.")]
+
+
+EmailOpt = Annotated[Optional[str], typer.Option("--email", help="Email address.")]
+
+
+RoleOpt = Annotated[Optional[Role], typer.Option("--role", help="standard, trusted (sees only own leads when isolation is on), manager or owner.")]
+
+
+PickupOpt = Annotated[Optional[bool], typer.Option("--pickup/--no-pickup", help="May pick up unassigned leads.")]
+
+
+NotifyOpt = Annotated[Optional[bool], typer.Option("--notify/--no-notify", help="Told about each lead they get (default on).")]
+
+
+HookOpt = Annotated[Optional[str], typer.Option("--webhook-url", metavar="URL", help="Their own chat webhook instead of the team's.")]
+
+
+@user_app.command("add")
+def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID, e.g. tom.")],
+             name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
+             notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
+    """Add a user (role standard, no pick-up unless given).
+
+    Example: leadctl user add tom --name "Tom" --email tom@example.com --pickup
+    """
+    from ..config import User
+
+    user = User(user_id, name or "", email or "", role or "standard", bool(pickup),
+                notify=True if notify is None else notify, webhook_url=webhook_url or "")
+    _change(ctx, lambda m, c: m.add_user(c, user), f"added user '{user_id}'")
+
+
+@user_app.command("edit")
+def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")],
+              name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
+              active: Annotated[Optional[bool], typer.Option("--active/--inactive",
+                                help="An inactive user is skipped by every group and gets no leads.")] = None,
+              notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
+    """Change a user.
+
+    Example: leadctl user edit tom --inactive
+    """
+    _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email, role=role, pickup=pickup,
+                                          active=active, notify=notify, webhook_url=webhook_url),
+            f"updated user '{user_id}'")
+
+
+@user_app.command("remove")
+def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")],
+                yes: YesOpt = False) -> None:
+    """Remove a user; they also leave every group. Their leads keep their owner until reassigned.
+
+    Example: leadctl user remove tom --yes
+    """
+    st = state(ctx)
+    cfg = st.config()
+    user_id = cfg.find_user(user_id).id
+    confirm(f"Remove user '{user_id}' from the config and from every group?", yes)
+
+    def revoke_tokens(ledger, old, new) -> None:  # a token is for the user it was made for, not a later namesake
+        from datetime import datetime
+
+        n = ledger.revoke_user_tokens(user_id, datetime.now().astimezone().isoformat(timespec="seconds"))
+        if n:
+            _say(f"revoked {n} token(s) of '{user_id}'")
+
+    cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group",
+                  in_ledger=revoke_tokens)
+    ledger = st.ledger(cfg, create=False)
+    open_leads = sum(1 for _ in ledger.leads(owner=user_id))
+    ledger.close()
+    if open_leads:
+        _say(f"'{user_id}' still owns {open_leads} lead(s); move them with"
+             f" `leadctl reassign --from {user_id} --to USER` or `--to-group GROUP`")
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = None) -> None:
+    """List users.
+
+    Example: leadctl user list --format csv
+    """
+    from .. import render
+
+    cfg = state(ctx).config()
+    groups = {u.id: [g.name for g in cfg.groups if g.member(u.id)] for u in cfg.users}
+    rows = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup,
+             "active": u.active, "groups": groups[u.id]} for u in cfg.users]
+    render.emit(rows, ["id", "name", "email", "role", "pickup", "active", "groups"], fmt, limit=limit,
+                title="Users", empty="no users yet: leadctl user add ID")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user", rich_help_panel=SETUP)
