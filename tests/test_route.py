@@ -301,7 +301,7 @@ def test_rejections_do_not_echo_personal_data(lc):
 
 
 def test_jsonl_line_is_exactly_the_json_of_the_outcome():
-    from leadctl.routing import Outcome
+    from leadctl.decide import Outcome
 
     for o in (Outcome(3, 'L"1\\', "assigned", "tom", "g", "sequential", None),
               Outcome(4, None, "rejected", reason="bad \u00e9\n\"line\""),
@@ -386,7 +386,7 @@ def test_received_at_offsets_cached_per_minute_equal_parsing_each_one():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from leadctl.routing import LocalTimes, parse_when
+    from leadctl.decide import LocalTimes, parse_when
 
     zones = [ZoneInfo(z) for z in ("Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
                                    "Pacific/Kiritimati", "UTC")]

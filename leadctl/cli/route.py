@@ -174,7 +174,7 @@ class _Tally:
 
     def __init__(self, output: str, progress: "_Progress", watcher=None):
         from .. import render
-        from ..routing import OUTPUT_FIELDS
+        from ..decide import OUTPUT_FIELDS
 
         self.output = output
         self.progress = progress
@@ -209,7 +209,7 @@ class _Tally:
 
     def add_batch(self, label: str, outcomes: list) -> None:
         """A committed batch's outcomes: counted, rejections reported, rows written at once."""
-        from ..routing import Outcome
+        from ..decide import Outcome
 
         totals = self.totals
         rejected = totals["rejected"]

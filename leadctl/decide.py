@@ -1,0 +1,335 @@
+"""Deciding a batch of records, as plain functions of data: no IO, no clock, no randomness
+inside (the clock's moment and a seeded `random.Random` in the Allocator are passed in).
+
+`Policy` is what deciding needs of a config (compiled rules, group plans, who is who);
+`Policy.prepare` checks one record (id, type, receipt time, group) into a lead to decide, or
+an outcome that rejects it; `decide` decides a whole batch — skip, precedence (owner >
+creator > duplicate > the group's method), the engine's allocation — and returns the
+outcomes and the ledger rows as data. `routing.Router` reads the ledger, calls these and
+writes what they return; a dry run does the same against a rehearsal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from .config import RECORD_TYPES, Config, Group, condition_values
+from .engine import DUPLICATE, Allocator, Decision, GroupPlan, outside_rules
+from .errors import LeadctlError
+from .intake import Record
+from .keys import email_key, phone_key
+
+ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
+REPEATED = "lead id repeated earlier in this input"
+OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
+MAX_ID = 200
+DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
+
+
+def _encoders():
+    """JSON for a string and for a lead's fields, exactly as `JSONEncoder(ensure_ascii=False)`
+    writes them, but with the C encoder built once instead of once per call."""
+    from json import encoder
+
+    text = encoder.encode_basestring  # the C function where there is one
+    if encoder.c_make_encoder is None:  # no C accelerator (e.g. PyPy): the plain way
+        return text, json.JSONEncoder(ensure_ascii=False).encode
+    make = encoder.c_make_encoder(None, None, text, None, ": ", ", ", False, False, True)
+    return text, lambda fields: "".join(make(fields, 0))
+
+
+_json_text, _to_json = _encoders()
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else _json_text(value)
+
+
+_TAILS: dict[tuple, str] = {}  # an outcome line's end, by (status, owner, group, method, reason)
+
+
+@dataclass(slots=True)
+class Outcome:
+    line: int
+    lead_id: str | None
+    status: str
+    assigned_to: str | None = None
+    group: str | None = None
+    method: str | None = None
+    reason: str | None = None
+
+    def json(self) -> str:
+        """The JSON Lines form of `as_dict()`, built directly (it is written once per record);
+        the part after the lead id repeats for lead after lead, so it is made once."""
+        tail_key = (self.status, self.assigned_to, self.group, self.method, self.reason)
+        tail = _TAILS.get(tail_key)
+        if tail is None:
+            if len(_TAILS) > 10_000:
+                _TAILS.clear()
+            tail = _TAILS[tail_key] = (
+                f', "status": "{self.status}", "assigned_to": {_json_str(self.assigned_to)},'
+                f' "group": {_json_str(self.group)}, "method": {_json_str(self.method)},'
+                f' "reason": {_json_str(self.reason)}}}'
+            )
+        lead_id = self.lead_id  # `_json_str`, written out: this runs once per record
+        return f'{{"line": {self.line}, "lead_id": {"null" if lead_id is None else _json_text(lead_id)}{tail}'
+
+    def as_dict(self) -> dict:
+        return {f: getattr(self, f) for f in OUTPUT_FIELDS}
+
+
+# A record that passed the checks and waits for its batch: a plain tuple, made and read
+# once per lead (a dataclass costs four times as much to make), unpacked where it is read:
+#   (line, id, type, fields, received, day, group, cells, layout)
+# received: its own received_at, ISO 8601 in the zone; None: the batch's now.
+# day: with --clock received, the local day of `received`, which caps count by.
+# group: the Group it goes to. cells, layout: a CSV row's values and its header's JSON layout
+# (see Record), so that its fields become JSON without a dict walk.
+_Lead = tuple
+_ID, _FIELDS, _DAY, _GROUP = 1, 3, 5, 6  # positions in a _Lead
+
+
+def derived_id(fields: dict[str, str]) -> str:
+    """A stable id for a record that has none: the same content, the same id."""
+    import hashlib  # here: most inputs carry their ids, and importing it costs every run 2 ms
+
+    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return "auto-" + hashlib.sha256(blob).hexdigest()[:20]
+
+
+def parse_when(text: str, tz: tzinfo) -> datetime:
+    """ISO 8601 to an aware datetime in `tz`; without an offset it is read in `tz`."""
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=tz)
+    return dt.astimezone(tz)
+
+
+class LocalTimes:
+    """`received_at` text -> (ISO 8601 with the zone's offset, local calendar day).
+
+    Exactly `parse_when(...).isoformat(timespec="seconds")`, but the common export form
+    `YYYY-MM-DDTHH:MM:SS` (no offset: local time) is not parsed per record: the zone's
+    offset is looked up once per local minute (every offset change since 1973 falls on
+    a whole minute, and the minute is what the cache is keyed by) and appended.
+    """
+
+    def __init__(self, tz: tzinfo):
+        self.tz = tz
+        self.offsets: dict[str, str] = {}
+
+    def convert(self, text: str) -> tuple[str, str]:
+        if (len(text) == 19 and text[10] == "T" and text[16] == ":" and text[17] in "012345"
+                and text[18] in "0123456789"):
+            minute = text[:16]
+            offset = self.offsets.get(minute)
+            if offset is None:
+                if len(self.offsets) > 100_000:
+                    self.offsets.clear()
+                local = datetime.fromisoformat(minute).replace(tzinfo=self.tz)  # checks the date and time
+                offset = self.offsets[minute] = local.isoformat(timespec="seconds")[19:]
+            return text + offset, text[:10]
+        when = parse_when(text, self.tz)
+        return when.isoformat(timespec="seconds"), when.date().isoformat()
+
+
+@dataclass(slots=True)
+class Decided:
+    """A batch decided: an outcome per item (in order), a ledger row per new lead (LEAD_COLUMNS
+    order), and the skipped outcomes whose reason only the ledger can give (None yet)."""
+
+    outcomes: list[Outcome]
+    rows: list[tuple]
+    skipped: list[Outcome]
+
+
+class Policy:
+    """What deciding needs of one config: derived once per config, used for every batch."""
+
+    def __init__(self, cfg: Config, *, group: str | None = None, replay: bool = False):
+        self.replay = replay
+        self.group_name = group
+        forced = cfg.group(self.group_name) if self.group_name else None
+        if forced is None and cfg.default_group is None and not cfg.rules:
+            raise LeadctlError(
+                "no group to route to: pass --group GROUP, or set one with `leadctl rule default GROUP`"
+            )
+        self.cfg = cfg
+        self.tz = cfg.tz()
+        self.local_times = LocalTimes(self.tz).convert
+        self.forced = forced
+        self.plans = {g.name: GroupPlan(g.name, g.method, cfg.slots(g)) for g in cfg.groups}
+        self.rules = [
+            (tuple((k.lower(), condition_values(v)) for k, v in r.when), cfg.group(r.group)) for r in cfg.rules
+        ]
+        self.default = cfg.group(cfg.default_group) if cfg.default_group else None
+        self.active = cfg.active_users()
+        # `owner` / `created_by` name a user by id in any case, or by the user's email.
+        self.who = {u.email.strip().lower(): u.id for u in cfg.users if u.email.strip()}
+        self.who.update({u.id.lower(): u.id for u in cfg.users})
+        self.assign_to_creator = cfg.settings.assign_to_creator
+        self.region = cfg.settings.phone_region or None
+        self.duplicates = cfg.settings.duplicates
+
+    def _group_by_rules(self, fields: dict[str, str], kind: str) -> Group | None:
+        """The first rule the fields match whose group takes this record type, else the
+        default group (--group is checked first). A matching rule whose group takes another
+        type is passed over; when no group fits, the first that matched is returned, for
+        the rejection to name."""
+        low = {k.lower(): v.strip().lower() for k, v in fields.items()}
+        first = None
+        for conditions, group in self.rules:
+            if all(low.get(k) in values for k, values in conditions):
+                if group.record_type == kind:
+                    return group
+                first = first or group
+        if first is None or (self.default is not None and self.default.record_type == kind):
+            return self.default
+        return first
+
+    def prepare(self, rec: Record) -> _Lead | Outcome:
+        fields = rec.fields
+        lead_id = (fields.get("id") or "").strip() or derived_id(fields)
+        if len(lead_id) > MAX_ID:
+            return Outcome(rec.line, None, REJECTED, reason=f"id is longer than {MAX_ID} characters")
+        kind = fields.get("type")
+        kind = (kind.strip().lower() or "lead") if kind else "lead"
+        if kind not in RECORD_TYPES:
+            return Outcome(
+                rec.line, lead_id, REJECTED,
+                reason=f"unknown type '{kind[:40]}' (use {', '.join(RECORD_TYPES)})",
+            )
+        raw_when = fields.get("received_at")
+        received = day = None
+        if raw_when and (raw_when := raw_when.strip()):
+            try:
+                received, local_day = self.local_times(raw_when)
+            except (ValueError, OverflowError):
+                return Outcome(
+                    rec.line, lead_id, REJECTED,
+                    reason="received_at is not an ISO 8601 date and time (e.g. 2026-11-23T13:10:00)",
+                )
+            if self.replay:
+                day = local_day
+        group = self.forced
+        if group is None:
+            group = self._group_by_rules(fields, kind) if self.rules else self.default
+        if group is None:
+            return Outcome(
+                rec.line, lead_id, REJECTED,
+                reason="no rule matches and no default group is set (`leadctl rule default GROUP`)",
+            )
+        if group.record_type != kind:
+            return Outcome(
+                rec.line, lead_id, REJECTED, group=group.name,
+                reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
+            )
+        return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout)
+
+    def user(self, name: str) -> str | None:
+        """The user id a payload names (an id in any case, or an email); unknown names as given."""
+        if not name:
+            return None
+        return self.who.get(name.lower(), name)
+
+    def duplicate(self, kind: str, keys: dict[str, str | None], earlier) -> tuple[str, str] | None:
+        """(owner, reason) from the latest earlier lead of the same type with an active owner."""
+        for field in self.duplicates:
+            key = keys[field]
+            for lead_id, their_kind, owner in reversed(earlier[field].get(key, ()) if key else ()):
+                if their_kind == kind and owner in self.active:
+                    return owner, f"duplicate of lead {lead_id} (same {field})"
+        return None
+
+    def outside_or_method(self, f: dict[str, str], group: str, day: str, alloc: Allocator,
+                          duplicate: tuple[str, str] | None) -> Decision:
+        """Who gets one lead, by precedence: its owner, its creator (setting on), the owner of
+        an earlier duplicate (setting on), else the group's method (which counts and moves
+        the rotation). A named owner who cannot take it is said in the reason."""
+        if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
+            return alloc.assign(self.plans[group], day)
+        outside, note = outside_rules(
+            owner=self.user((f.get("owner") or "").strip()),
+            created_by=self.user((f.get("created_by") or "").strip()),
+            duplicate_owner=duplicate[0] if duplicate else None,
+            active_users=self.active,
+            assign_to_creator=self.assign_to_creator,
+        )
+        if outside is not None:
+            if outside.method == DUPLICATE and duplicate:
+                reason = f"{outside.reason}; {duplicate[1]}" if outside.reason else duplicate[1]
+                return Decision(outside.user, outside.method, False, reason)
+            return outside
+        decision = alloc.assign(self.plans[group], day)
+        if note:
+            reason = f"{note}; {decision.reason}" if decision.reason else f"{note}; routed by group"
+            return Decision(decision.user, decision.method, decision.counted, reason, decision.passed_over)
+        return decision
+
+
+def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier: dict, alloc: Allocator,
+           now: datetime, passed_over_ref: Callable[[str], object]) -> Decided:
+    """Decide a batch: one outcome per item, in order, and a ledger row per new lead.
+
+    `seen`: the ids already recorded (skipped; those decided here are added); `earlier`:
+    owned leads sharing an email or phone with the batch, by key (grown with this batch's
+    leads); `alloc`: the groups' rotations and usage as of the batch, moved by the group
+    methods (its changes are what to save); `now`: the routing clock; `passed_over_ref(text)`:
+    how a row refers to a passed-over list (the ledger's number for it, or the text itself).
+    Precedence: owner > creator > duplicate > the group's method (`Policy.outside_or_method`).
+    """
+    out: list[Outcome] = []
+    append = out.append
+    lead_rows: list[tuple] = []
+    add_lead = lead_rows.append
+    passed_ids: dict[str | None, object] = {None: None}  # passed-over list -> how a row refers to it
+    plans, creator, region = policy.plans, policy.assign_to_creator, policy.region
+    now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
+    assign = alloc.assign
+    in_batch: set[str] = set()  # ids decided in this batch: a repeat is repeated in the input
+    skipped: list[Outcome] = []
+    for x in items:
+        if x.__class__ is not _Lead:
+            append(x)
+            continue
+        line, lead_id, kind, f, received, x_day, x_group, cells, layout = x
+        if lead_id in seen:
+            skipped.append(Outcome(line, lead_id, SKIPPED, reason=REPEATED if lead_id in in_batch else None))
+            append(skipped[-1])
+            continue
+        seen.add(lead_id)
+        in_batch.add(lead_id)
+        email, phone = f.get("email"), f.get("phone")
+        ekey, pkey = email_key(email), phone_key(phone, region)
+        if x_day is None:
+            day, at = now_day, now_at
+        else:
+            day, at = x_day, received
+        group = x_group.name
+        duplicate = policy.duplicate(kind, {"email": ekey, "phone": pkey}, earlier) if earlier else None
+        if duplicate or f.get("owner") or (creator and f.get("created_by")):
+            decision = policy.outside_or_method(f, group, day, alloc, duplicate)
+        else:
+            decision = assign(plans[group], day)
+        user = decision.user
+        if user and earlier:  # later leads in this batch match this one
+            for field, key in (("email", ekey), ("phone", pkey)):
+                if field in earlier and key:
+                    earlier[field].setdefault(key, []).append((lead_id, kind, user))
+        passed = decision.passed_over  # kept once in the ledger, by number
+        passed_id = passed_ids.get(passed, passed_ids)  # (the dict itself: not there yet)
+        if passed_id is passed_ids:
+            passed_id = passed_ids[passed] = passed_over_ref(passed)
+        method, reason = decision.method, decision.reason
+        # The fields as JSON: a CSV row's through its header's layout, exactly `_to_json(f)`.
+        add_lead((
+            lead_id, kind, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
+            received or now_at, layout % tuple(map(_json_text, cells)) if cells else _to_json(f),
+            ekey, pkey,
+            group, user, method, reason, at if user else None, passed_id,
+        ))
+        append(Outcome(line, lead_id, ASSIGNED if user else UNASSIGNED, user, group, method, reason))
+    return Decided(out, lead_rows, skipped)
