@@ -51,3 +51,14 @@ def test_every_contract_option_is_in_the_readme():
         for param in command.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert param.opts[0] in reference, f"{name} {param.opts[0]} is not in the README"
+
+
+def test_every_page_under_docs_is_linked_from_the_readme_and_every_link_leads_somewhere():
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    pages = sorted(p.name for p in (REPO / "docs").glob("*.md"))
+    assert pages and all(f"](docs/{name})" in readme for name in pages), pages
+    for page in [REPO / "README.md", *(REPO / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#:]+\.md)\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which is not there"
