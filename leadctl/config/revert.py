@@ -19,15 +19,23 @@ _ORDER = "#order"  # a group's member order, as its own setting
 _GONE = object()
 
 
+def _leaves(data: dict):
+    """(path, value) for every value that is not a non-empty table, depth first."""
+    def walk(node: Any, path: Path):
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                yield from walk(value, (*path, str(key)))
+        else:
+            yield path, node
+
+    yield from walk(data, ())
+
+
 def flatten(data: dict) -> dict[Path, Any]:
     """`to_dict` data as {path: value}. Members are keyed by user, their order its own path."""
     out: dict[Path, Any] = {}
-
-    def walk(node: Any, path: Path) -> None:
-        if isinstance(node, dict) and node:
-            for key, value in node.items():
-                walk(value, (*path, str(key)))
-        elif path[-1:] == ("members",) and isinstance(node, list):
+    for path, node in _leaves(data):
+        if path[-1:] == ("members",) and isinstance(node, list):
             out[(*path, _ORDER)] = tuple(m["user"] for m in node)
             for m in node:
                 for key, value in m.items():
@@ -35,8 +43,6 @@ def flatten(data: dict) -> dict[Path, Any]:
                         out[(*path, m["user"], key)] = value
         else:
             out[path] = tuple(map(_frozen, node)) if isinstance(node, list) else _frozen(node)
-
-    walk(data, ())
     return out
 
 
@@ -85,17 +91,7 @@ def revert(now: dict, before: dict, paths: set[Path]) -> dict:
 
 def _shapes(data: dict) -> dict[Path, Any]:
     """The original (unflattened) value at each leaf path, to rebuild lists and tables."""
-    out: dict[Path, Any] = {}
-
-    def walk(node: Any, path: Path) -> None:
-        if isinstance(node, dict) and node:
-            for key, value in node.items():
-                walk(value, (*path, str(key)))
-        else:
-            out[path] = node
-
-    walk(data, ())
-    return out
+    return dict(_leaves(data))
 
 
 def _unflatten(flat: dict[Path, Any], shapes: dict[Path, Any]) -> dict:
