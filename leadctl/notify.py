@@ -20,6 +20,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 
 from .config import Config, Notify
+from .intake.columns import is_credential
 
 LEASE = timedelta(minutes=5)  # how long a claim holds before another sender may take the row
 RENEW = timedelta(minutes=1)  # a sender still at work renews its claims this often
@@ -61,7 +62,7 @@ def outbox_rows(cfg: Config, assigned: list[tuple[str, str, str | None, str | No
 
 
 SHOWN_FIRST = ("name", "full_name", "first_name", "last_name", "email", "phone", "source")
-NOT_SHOWN = ("id", "type", "google_key")  # the id heads the message; a credential is never repeated
+NOT_SHOWN = ("id", "type")  # the id heads the message
 _UNSAFE_IN_HEADERS = {c: " " for c in [*range(32), 127, 0x85, 0x2028, 0x2029]}
 
 
@@ -95,7 +96,8 @@ def message(row: dict, rep: str | None = None) -> tuple[str, str]:
         if value:
             lines.append(f"{label}: {value}")
     for key, value in fields.items():
-        if key.lower() not in SHOWN_FIRST and key.lower() not in NOT_SHOWN and str(value).strip():
+        if (key.lower() not in SHOWN_FIRST and key.lower() not in NOT_SHOWN and str(value).strip()
+                and not is_credential(key)):  # a lead kept before intake removed credentials
             lines.append(f"{key}: {value}")
     if row.get("received_at"):
         lines.append(f"Received: {row['received_at']}")

@@ -260,9 +260,12 @@ def my_leads(service: Service, headers: dict, query: dict) -> Answer:
         mine = _query_flag(query, "mine")
     except BadQuery as exc:
         return Answer(400, {"error": str(exc)}, token=name)
+    from .intake.columns import is_credential
+
     rows = []
     for r in ledger.leads(visible_to=visible_owner(cfg, user.id), owner=user.id if mine else None, limit=limit):
-        own = json.loads(r["fields"])
+        # (a lead kept before credentials were removed at intake may still hold one: never shown)
+        own = {k: v for k, v in json.loads(r["fields"]).items() if not is_credential(k)}
         rows.append({**own, "id": r["id"], "type": r["type"], "status": r["status"], "assigned_to": r["assigned_to"],
                      "group": r["group_name"], "received_at": r["received_at"], "fields": own})
     return Answer(200, {"user": user.id, "leads": rows}, f"leads={len(rows)}", name)
