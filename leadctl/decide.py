@@ -191,6 +191,8 @@ class Policy:
         return first
 
     def prepare(self, rec: Record) -> _Lead | Outcome:
+        """A record checked into a lead to decide (id, type, receipt time and day, group), or
+        the outcome that rejects it, with the reason."""
         fields = rec.fields
         lead_id = (fields.get("id") or "").strip() or derived_id(fields)
         if len(lead_id) > MAX_ID:
