@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .config import Config, Group
-from .engine import Rotation, Slot, day_key, has_room, month_key, pick
+from .decide import plan_for
+from .engine import Allocator, Slot, day_key, has_room, month_key
 from .errors import LeadctlError
 from .ledger import Ledger
 
@@ -61,18 +62,14 @@ def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None =
     """A group with its members in rotation order, today's use and who is next."""
     day = today(cfg, now or datetime.now().astimezone())
     rows = quota_rows(cfg, ledger, day, group.name)
-    slots = cfg.slots(group)
-    capped = {r["user"] for r in rows if r["capped"]}
-
-    def eligible(slot):
-        return slot.active and slot.user not in capped
-
     nxt = None
-    if group.method != "random":
-        state = ledger.load_rotations([group.name]).get(group.name, Rotation())
-        nxt = pick(group.method, slots, eligible, Rotation.from_dict(state.to_dict()), random.Random(0))
-    for s, r in zip(slots, rows):
-        r["weight"] = s.weight
+    if group.method != "random":  # who is next: the very decision routing would make now
+        iso = day.isoformat()
+        alloc = Allocator(ledger.load_usage([(group.name, day_key(iso)), (group.name, month_key(iso))]),
+                          ledger.load_rotations([group.name]), random.Random(0))
+        nxt = alloc.assign(plan_for(cfg, group), iso).user
+    for m, r in zip(group.members, rows):
+        r["weight"] = m.weight
     return {
         "name": group.name,
         "method": group.method,

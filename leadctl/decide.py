@@ -146,6 +146,12 @@ class Decided:
     skipped: list[Outcome]
 
 
+def plan_for(cfg: Config, group: Group) -> GroupPlan:
+    """A group as the engine decides for it: its method and its members in rotation order,
+    with whether each is active. Routing, reassign-to-a-group and "who is next" all use it."""
+    return GroupPlan(group.name, group.method, cfg.slots(group))
+
+
 class Policy:
     """What deciding needs of one config: derived once per config, used for every batch."""
 
@@ -161,7 +167,7 @@ class Policy:
         self.tz = cfg.tz()
         self.local_times = LocalTimes(self.tz).convert
         self.forced = forced
-        self.plans = {g.name: GroupPlan(g.name, g.method, cfg.slots(g)) for g in cfg.groups}
+        self.plans = {g.name: plan_for(cfg, g) for g in cfg.groups}
         self.rules = [
             (tuple((k.lower(), condition_values(v)) for k, v in r.when), cfg.group(r.group)) for r in cfg.rules
         ]

@@ -14,7 +14,8 @@ from datetime import datetime
 
 from .access import can_see, pickup_refusal
 from .config import Config
-from .engine import Allocator, GroupPlan, day_key, month_key
+from .decide import plan_for
+from .engine import Allocator, day_key, month_key
 from .errors import LeadctlError
 from .ledger import Ledger
 
@@ -115,7 +116,7 @@ def reassign(
                 ledger.load_rotations([group.name]),
                 rng,
             )
-            plan = GroupPlan(group.name, group.method, cfg.slots(group))
+            plan = plan_for(cfg, group)
         for lead_id in ids:
             lead = ledger.lead(lead_id)
             if lead is None:
