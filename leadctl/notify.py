@@ -20,6 +20,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 
 from .config import Config, Notify
+from .config.model import lead_link
 from .intake.columns import is_credential
 
 LEASE = timedelta(minutes=5)  # how long a claim holds before another sender may take the row
@@ -78,10 +79,11 @@ def lead_name(fields: dict) -> str:
         v for v in (fields.get("first_name"), fields.get("last_name")) if v) or "").strip()
 
 
-def message(row: dict, rep: str | None = None) -> tuple[str, str]:
+def message(row: dict, rep: str | None = None, base_url: str = "") -> tuple[str, str]:
     """(subject, text) for one notification: this lead's name, source, every field it came
     with and why it is the rep's — and nothing of any other lead. `rep` (the user's name,
-    for a team channel) makes the first line say who got it."""
+    for a team channel) makes the first line say who got it; with `base_url` ([serve]
+    base_url) the text links to the lead's page."""
     fields = json.loads(row["fields"]) if row.get("fields") else {}
     name = lead_name(fields)
     source = row.get("source") or fields.get("source") or ""
@@ -101,6 +103,8 @@ def message(row: dict, rep: str | None = None) -> tuple[str, str]:
             lines.append(f"{key}: {value}")
     if row.get("received_at"):
         lines.append(f"Received: {row['received_at']}")
+    if base_url:
+        lines.append(f"Open it: {lead_link(base_url, row['lead_id'])}")
     lines.append(f"See it with: leadctl leads show {row['lead_id']}")
     subject = f"New lead: {name or row['lead_id']}" + (f" from {source}" if source else "")
     return header_text(subject), "\n".join(lines) + "\n"
@@ -174,12 +178,12 @@ def send_webhook(row: dict, text: str) -> None:
             raise urllib.error.HTTPError(row["address"], response.status, response.reason, response.headers, None)
 
 
-def deliver(mailer: Mailer, row: dict, now: datetime, rep: str) -> None:
+def deliver(mailer: Mailer, row: dict, now: datetime, rep: str, base_url: str = "") -> None:
     if row["channel"] == "email":
-        subject, text = message(row)
+        subject, text = message(row, base_url=base_url)
         mailer.send(row, subject, text, now)
     else:
-        send_webhook(row, message(row, rep)[1])  # a team channel: say whose lead it is
+        send_webhook(row, message(row, rep, base_url)[1])  # a team channel: say whose lead it is
 
 
 def describe(exc: Exception, row: dict, n: Notify) -> str:
@@ -264,7 +268,7 @@ def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None,
                     if row["id"] not in ours:
                         continue  # taken by another sender while this one was slow
                 try:
-                    deliver(mailer, row, moment, names.get(row["user_id"], row["user_id"]))
+                    deliver(mailer, row, moment, names.get(row["user_id"], row["user_id"]), cfg.base_url)
                     error = None
                 except Exception as exc:  # a refused address, a server that is down, a timeout
                     error = describe(exc, row, n)

@@ -319,3 +319,20 @@ def test_send_names_the_failure_and_a_lead_id_with_a_line_break_is_still_mailed(
 def test_notify_setup_help_names_the_table_and_the_default_security(lc):
     text = " ".join(lc("notify", "setup", "--help").stdout.replace("│", " ").split())  # the boxes' wrapping undone
     assert "[notify] table" in text and "starttls (the default" in text
+
+
+def test_with_a_serve_base_url_the_message_links_to_the_lead(lc, servers):
+    mailbox, hook = servers
+    port = free_port()
+    box, chat = mailbox(port), hook()
+    team(lc, port, chat.url)
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "L 1/2"}\n')
+    lc("notify", "send")
+    assert "Open it:" not in box.messages[0][1].get_content()  # no base_url: no link
+    lc.config.write_text(lc.config.read_text() + '\n[serve]\nbase_url = "https://leads.example.com/"\n')
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "L 3"}\n')
+    lc("notify", "send")
+    assert "Open it: https://leads.example.com/leads/L%203" in box.messages[1][1].get_content()
+    assert "https://leads.example.com/leads/L%203" in chat.posts[-1][2]["text"]
+    lc.config.write_text(lc.config.read_text().replace("https://leads", "ftp://leads"))
+    assert lc("config", "check", ok=None).exit_code == 2

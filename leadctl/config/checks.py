@@ -114,6 +114,8 @@ def validate(cfg: Config) -> None:
     if not 1 <= n.max_attempts <= MAX_ATTEMPTS or not 0 <= n.retry_seconds <= MAX_RETRY_SECONDS:
         raise ConfigError(f"{p}: [notify] max_attempts must be from 1 to {MAX_ATTEMPTS} and retry_seconds"
                           f" from 0 to {MAX_RETRY_SECONDS}")
+    if cfg.base_url and not cfg.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{p}: [serve] base_url must start with http:// or https://, e.g. https://leads.example.com")
     for url in [n.webhook_url] + [u.webhook_url for u in cfg.users]:
         if url and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{p}: a webhook_url must start with http:// or https://")

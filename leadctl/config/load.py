@@ -65,7 +65,8 @@ def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
 
 
 def from_dict(data: dict, path: Path) -> Config:
-    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify"}, "", path)
+    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify", "serve"},
+                      "", path)
     ledger = top.get("ledger")
     if ledger is not None:
         _typed(ledger, str, "ledger", "", path)
@@ -154,9 +155,13 @@ def from_dict(data: dict, path: Path) -> Config:
     kinds = {k: type(v.default) for k, v in Notify.__dataclass_fields__.items()}
     notify = Notify(**{k: _typed(v, kinds[k], k, "[notify]", path) for k, v in n.items()})
 
+    serve = _check_keys(top.get("serve", {}), {"base_url"}, "[serve]", path)
+    base_url = _typed(serve.get("base_url", ""), str, "base_url", "[serve]", path)
+
     return Config(
         path=path,
         notify=notify,
+        base_url=base_url,
         settings=settings,
         users=tuple(users),
         groups=tuple(groups),

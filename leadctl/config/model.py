@@ -91,6 +91,13 @@ class Rule:
     when: tuple[tuple[str, str], ...]
 
 
+def lead_link(base_url: str, lead_id: str) -> str:
+    """The address of a lead's page in `serve`, under `[serve] base_url`."""
+    from urllib.parse import quote
+
+    return f"{base_url.rstrip('/')}/leads/{quote(lead_id, safe='')}"
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -102,6 +109,7 @@ class Config:
     ledger: str | None = None
     mappings: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {source column: field}
     notify: Notify = field(default_factory=Notify)
+    base_url: str = ""  # [serve] base_url: where `serve` is reached from outside (links in emails)
 
     # -- look-ups -----------------------------------------------------------
     def user(self, user_id: str) -> User:
@@ -200,4 +208,6 @@ def to_dict(cfg: Config) -> dict:
     changed = {k: getattr(cfg.notify, k) for k in Notify.__dataclass_fields__ if getattr(cfg.notify, k) != getattr(defaults, k)}
     if changed:
         data["notify"] = changed
+    if cfg.base_url:
+        data["serve"] = {"base_url": cfg.base_url}
     return data
