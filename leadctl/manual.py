@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from .access import can_see, pickup_refusal
+from .actor import Actor, label_of
 from .config import Config
 from .decide import plan_for
 from .engine import Allocator, day_key, month_key
@@ -49,7 +50,7 @@ def _at(cfg: Config, now: datetime) -> str:
 
 
 def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetime, *,
-           actor: str | None = None, note: str | None = None) -> Move:
+           actor: Actor | None = None, note: str | None = None) -> Move:
     user = cfg.find_user(user_id)
     with ledger.write():
         lead = ledger.lead(lead_id)
@@ -60,13 +61,13 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
         if refusal:
             return Move(lead_id, False, lead["assigned_to"], reason=refusal)
         ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now), counted=False,
-                         actor=actor, note=note)
+                         actor=label_of(actor), note=note)
         _tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
 
 
 def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
-            actor: str | None = None, note: str | None = None) -> list[Move]:
+            actor: Actor | None = None, note: str | None = None) -> list[Move]:
     moves = []
     with ledger.write():
         for lead_id in dict.fromkeys(lead_ids):  # a lead named twice is moved once
@@ -77,7 +78,7 @@ def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
                 moves.append(Move(lead_id, False, reason=f"lead '{lead_id}' is already unassigned"))
             else:
                 ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now), counted=False,
-                                 actor=actor, note=note)
+                                 actor=label_of(actor), note=note)
                 moves.append(Move(lead_id, True, lead["assigned_to"], None, lead["group_name"], RELEASE))
     return moves
 
@@ -92,7 +93,7 @@ def reassign(
     from_user: str | None = None,
     to_user: str | None = None,
     to_group: str | None = None,
-    actor: str | None = None,
+    actor: Actor | None = None,
     note: str | None = None,
 ) -> list[Move]:
     """Move leads (by id, or every lead of `from_user`) to a user or to a group's next user."""
@@ -129,7 +130,7 @@ def reassign(
                                       reason=f"already assigned to '{target.id}'"))
                     continue
                 ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at, counted=False,
-                                 actor=actor, note=note)
+                                 actor=label_of(actor), note=note)
                 _tell(cfg, ledger, lead_id, target.id, MANUAL, note, now)
                 moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
                 continue
@@ -143,7 +144,7 @@ def reassign(
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
             ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at, counted=True,
-                             actor=actor, note=note, passed_over=decision.passed_over)
+                             actor=label_of(actor), note=note, passed_over=decision.passed_over)
             _tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
         if alloc is not None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
+from .actor import Actor, label_of
 from .config import Config
 from .decide import _DAY, _FIELDS, _GROUP, _ID, REJECTED, REPEATED, Outcome, Policy, _Lead, decide
 from .engine import Allocator, day_key, month_key
@@ -125,7 +126,7 @@ class Router:
         clock: Callable[[], datetime],
         rng: random.Random,
         replay: bool = False,
-        actor: str | None = None,
+        actor: Actor | None = None,
         notify: bool = True,
         group: str | None = None,
         batch_size: int | None = None,
@@ -136,7 +137,7 @@ class Router:
         self.clock = clock
         self.rng = rng
         self.replay = replay
-        self.actor = actor  # who ran the route: kept on every assignment event
+        self.actor = label_of(actor)  # who ran the route: kept on every assignment event
         self.notify = notify  # queue the reps' notifications ([notify] decides which)
         self.group_name = group
         self.batch_size = batch_size or BATCH_SIZE

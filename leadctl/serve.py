@@ -162,6 +162,7 @@ def _authenticate(service: Service, headers: dict, body: bytes, *, intake: bool)
 
 def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
     """POST /leads, once the body is read: credentials, records, routing, the answer."""
+    from .actor import token_actor
     from .config import mapping as saved_mapping
     from .intake import IntakeError, Options
     from .ledger import LedgerBusy, LedgerError
@@ -180,7 +181,7 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
             raise IntakeError(_nothing_in(body, content_type))
         with service.writing:
             router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
-                            actor=f"token:{token['name']}", group=query.get("group") or None)
+                            actor=token_actor(token["name"], None), group=query.get("group") or None)
             outcomes = [o for batch in router.route_batches(records) for o in batch]
     except LedgerBusy:
         return Answer(503, {"error": "the ledger is busy; retry"})
@@ -285,6 +286,7 @@ def my_quota(service: Service, headers: dict) -> Answer:
 
 def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
     """POST /leads/{id}/pickup: the token's user picks up a lead, under `leadctl pickup`'s rules."""
+    from .actor import token_actor
     from .manual import pickup
 
     found = _as_user(service, headers)
@@ -294,7 +296,7 @@ def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
     if "\0" in lead_id:  # no lead id holds a NUL (intake refuses them); a PostgreSQL ledger could not look it up
         return Answer(404, {"error": "unknown lead"}, token=name)
     with service.writing:
-        move = pickup(cfg, ledger, lead_id, user.id, datetime.now().astimezone(), actor=f"user:{user.id}")
+        move = pickup(cfg, ledger, lead_id, user.id, datetime.now().astimezone(), actor=token_actor(name, user.id))
     if not move.done:
         status = 404 if move.reason and move.reason.startswith("unknown lead") else 409
         return Answer(status, {"error": move.reason}, token=name)

@@ -12,7 +12,7 @@ evaluated there, at each start-up.
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -166,18 +166,17 @@ class State:
     config_path: Path
     db_override: str | None  # a file path or a postgresql:// URL
     actor_name: str | None = None
+    _actor: object = field(default=None, init=False, repr=False)  # made once, when first asked for
 
     @property
-    def actor(self) -> str:
-        """Who makes a change: --as / $LEADCTL_USER when given, else the OS user."""
-        if self.actor_name:
-            return self.actor_name
-        import getpass
+    def actor(self):
+        """Who makes a change (an `Actor`, made once per command): --as / $LEADCTL_USER when
+        given, else the OS user."""
+        if self._actor is None:
+            from ..actor import cli_actor
 
-        try:
-            return getpass.getuser()
-        except Exception:  # no user name in the environment or the password database
-            return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+            self._actor = cli_actor(self.actor_name)
+        return self._actor
 
     @property
     def command(self) -> str:
