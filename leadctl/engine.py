@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 SEQUENTIAL = "sequential"
 RANDOM = "random"
 WEIGHTED = "weighted"
-METHODS = (SEQUENTIAL, RANDOM, WEIGHTED)
+METHODS = (SEQUENTIAL, RANDOM, WEIGHTED)  # the group methods: theirs are the assignments that count
+
+
+def counts(method: str | None) -> bool:
+    """Whether an assignment by `method` counts towards caps (and moved a rotation): only the
+    group methods do; owner, creator, duplicate, pick-up, manual and release never do."""
+    return method in METHODS
 
 # Methods that assign outside the group rules.
 OWNER = "owner"

@@ -60,7 +60,7 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
         refusal = pickup_refusal(cfg, user, lead)
         if refusal:
             return Move(lead_id, False, lead["assigned_to"], reason=refusal)
-        ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now), counted=False,
+        ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now),
                          actor=label_of(actor), note=note)
         _tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
@@ -77,7 +77,7 @@ def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
             elif lead["assigned_to"] is None:
                 moves.append(Move(lead_id, False, reason=f"lead '{lead_id}' is already unassigned"))
             else:
-                ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now), counted=False,
+                ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now),
                                  actor=label_of(actor), note=note)
                 moves.append(Move(lead_id, True, lead["assigned_to"], None, lead["group_name"], RELEASE))
     return moves
@@ -129,7 +129,7 @@ def reassign(
                     moves.append(Move(lead_id, True, previous, previous, lead["group_name"],
                                       reason=f"already assigned to '{target.id}'"))
                     continue
-                ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at, counted=False,
+                ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at,
                                  actor=label_of(actor), note=note)
                 _tell(cfg, ledger, lead_id, target.id, MANUAL, note, now)
                 moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
@@ -143,7 +143,7 @@ def reassign(
             if decision.user is None:
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
-            ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at, counted=True,
+            ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at,
                              actor=label_of(actor), note=note, passed_over=decision.passed_over)
             _tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))

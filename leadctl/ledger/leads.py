@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from ..engine import counts
 from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, _EVENT_ASSIGNMENT, _conditions
 
 class Leads:
@@ -102,9 +103,11 @@ class Leads:
         return out
 
     def set_owner(self, lead_id: str, user: str | None, group: str | None, method: str,
-                  reason: str | None, at: str, *, counted: bool, actor: str | None = None,
+                  reason: str | None, at: str, *, actor: str | None = None,
                   note: str | None = None, passed_over: str | None = None) -> None:
-        """Give a lead a new owner (None: unassigned) and record the event."""
+        """Give a lead a new owner (None: unassigned) and record the event (counted towards
+        caps when a group method gave it: `engine.counts`)."""
+        counted = user is not None and counts(method)
         if passed_over is not None:
             passed_over = self.passed_over_ids([passed_over])[passed_over]
         self.conn.execute(

@@ -18,13 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import itemgetter
 
+from ..engine import METHODS
+
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
     "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
     "passed_over",
 )
 LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
-GROUP_METHODS = ("sequential", "random", "weighted")  # the assignments that count towards caps
+GROUP_METHODS = METHODS  # the assignments that count towards caps (engine.counts), for SQL
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
                  "actor", "note", "passed_over")
 # (at, assigned_to, group_name, method) of a lead row and of an event row: what `report` counts
