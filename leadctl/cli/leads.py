@@ -81,7 +81,8 @@ def leads_list(
             for r in found():
                 seen.update(dict.fromkeys(_expanded(r)))
             columns = list(seen)
-        rows = (_expanded(r, columns) if own else _public(r) for r in found())
+        wanted = None if all_fields else columns  # --all-fields lists the keys as they are
+        rows = (_expanded(r, wanted) if own else _public(r) for r in found())
         rows = render.LocalTimes(cfg.tz()).rows(rows, ("received_at", "assigned_at"))
         # The same columns on a terminal as off one: a table for people is no other listing.
         render.emit(rows, columns or LIST_COLUMNS, fmt, title="Leads", empty="no leads match", nowrap=["type"])
