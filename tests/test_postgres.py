@@ -106,13 +106,20 @@ def test_routers_for_groups_without_shared_members_do_not_wait_for_each_other(pg
     assert code == 0 and Counter(o["assigned_to"] for o in out) == {"a": 25, "b": 25}
 
 
-def test_a_dropped_connection_is_retried_and_every_lead_is_kept_once(pg):
+def hold_the_group(pg, n: int):
+    """A team of a and b, its group held by a transaction of another connection, and a router
+    of n leads that waits for it: (the held ledger, its open batch, the path routed)."""
     pg.team(users=("a", "b"))
-    n = 3000
     path = pg.write("a.csv", leads_csv(n))
     held = Ledger.open(pg.db)
     batch = held.write(groups={"tele-sales"})
     batch.__enter__()
+    return held, batch, path
+
+
+def test_a_dropped_connection_is_retried_and_every_lead_is_kept_once(pg):
+    n = 3000
+    held, batch, path = hold_the_group(pg, n)
     try:
         proc = router(pg, path)
         (pid,) = wait_for(lambda: waiting_routers(pg))  # the router waits for the group
@@ -309,12 +316,8 @@ def test_a_server_that_refuses_connections_for_a_while_is_waited_out(pg, postgre
 
     import psycopg
 
-    pg.team(users=("a", "b"))
     n = 3000
-    path = pg.write("a.csv", leads_csv(n))
-    held = Ledger.open(pg.db)
-    batch = held.write(groups={"tele-sales"})
-    batch.__enter__()
+    held, batch, path = hold_the_group(pg, n)
     admin = psycopg.connect(postgres.url("template1"), autocommit=True)
     try:
         proc = router(pg, path)
