@@ -163,7 +163,6 @@ class Policy:
             raise LeadctlError(
                 "no group to route to: pass --group GROUP, or set one with `leadctl rule default GROUP`"
             )
-        self.cfg = cfg
         self.tz = cfg.tz()
         self.local_times = LocalTimes(self.tz).convert
         self.forced = forced

@@ -277,7 +277,7 @@ class Router:
     def _earlier_owners(self, leads: list[dict[str, str]]) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
         """Owned leads that share an email or phone with this batch (duplicates on)."""
         out = {}
-        for field in self.cfg.settings.duplicates:
+        for field in self.policy.duplicates:
             if field == "email":
                 keys = {k for fields in leads if (k := email_key(fields.get(field)))}
             else:
