@@ -54,6 +54,7 @@ class Service:
         # to SQLite, waiting threads sleep in growing steps (up to 100 ms) and latency tails off.
         self.writing = threading.Lock()
         self.local = threading.local()  # one ledger connection per worker thread, kept open
+        self.routed = threading.Event()  # set when a request assigned a lead: the sender looks now
 
     def config(self):
         with self.lock:
@@ -183,6 +184,8 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
             router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
                             actor=token_actor(token["name"], None), group=query.get("group") or None)
             outcomes = [o for batch in router.route_batches(records) for o in batch]
+        if any(o.assigned_to for o in outcomes):
+            service.routed.set()
     except LedgerBusy:
         return Answer(503, {"error": "the ledger is busy; retry"})
     except (sqlite3.Error, LedgerError):  # a full disk, a server gone: nothing of the batch in flight was kept
@@ -414,11 +417,12 @@ def create_app(service: Service, max_body: int = MAX_BODY):
     return logged
 
 
-NOTIFY_EVERY = 2.0  # seconds between two looks at the outbox while serving
+NOTIFY_EVERY = 2.0  # seconds between two looks at the outbox while serving (at once after an assignment here)
 
 
 def _deliver_forever(service: Service) -> None:
-    """`serve` tells the reps as it goes: the outbox is emptied every few seconds, by a
+    """`serve` tells the reps as it goes: the outbox is emptied as soon as a request here
+    assigned a lead, and every few seconds (for leads routed elsewhere and for retries), by a
     thread with its own connection that takes its turn with the request threads."""
     import os
 
@@ -427,7 +431,8 @@ def _deliver_forever(service: Service) -> None:
 
     password = os.environ.get("LEADCTL_SMTP_PASSWORD")
     while True:
-        time.sleep(NOTIFY_EVERY)
+        service.routed.wait(NOTIFY_EVERY)
+        service.routed.clear()
         try:
             cfg, _ = service.config()
             counts = send_due(cfg, service.ledger(cfg), datetime.now().astimezone(), password=password,

@@ -85,7 +85,25 @@ class Leadctl:
 
     def team(self, group: str = "tele-sales", users=("tom", "stephanie", "lewis", "denise"),
              method: str = "sequential", **member_options: str) -> None:
-        """A group with members in order, as the default group."""
+        """A group with members in order, as the default group: what `user add`, `group add`,
+        `group member add` and `rule default` make (test_setup.py checks it is the same), made
+        in one write through the library's own changes (a test's setup, ~8x faster)."""
+        from leadctl import config as c
+
+        with c.locked(self.config):
+            cfg, _ = c.load_text(self.config)
+            new = cfg
+            for u in users:
+                if not any(known.id == u for known in new.users):
+                    new = c.add_user(new, c.User(id=u))
+            new = c.add_group(new, c.Group(name=group, method=method))
+            for u in users:
+                new = c.add_member(new, group, c.Member(user=u, **{k: int(v) for k, v in member_options.items()}))
+            c.save(c.set_default(new, group), cfg)
+
+    def team_by_commands(self, group: str = "tele-sales", users=("tom", "stephanie", "lewis", "denise"),
+                         method: str = "sequential", **member_options: str) -> None:
+        """The same team as `team()`, made command by command as an admin would."""
         known = {u["id"] for u in self.json("user", "list")}
         for u in users:
             if u not in known:

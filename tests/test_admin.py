@@ -129,7 +129,7 @@ def test_every_event_records_its_actor_and_note(lc):
 
 
 def test_the_actor_comes_from_leadctl_user(lc, monkeypatch):
-    lc.team(users=("a",))
+    lc.team_by_commands(users=("a",))
     monkeypatch.setenv("LEADCTL_USER", "ops-cron")
     lc.jsonl("route", "--format", "jsonl", input='{"id": "E1"}\n')
     assert lc.json("leads", "show", "E1")["history"][0]["actor"] == "ops-cron"

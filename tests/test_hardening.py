@@ -292,7 +292,7 @@ def test_a_webhook_that_redirects_is_not_counted_as_sent(lc):
             pass
 
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    threading.Thread(target=hook.serve_forever, args=(0.02,), daemon=True).start()
     try:
         lc.team(users=("tom",))
         lc("notify", "setup", "--webhook-url", f"http://127.0.0.1:{hook.server_address[1]}/hook", "--retry-seconds", "60")

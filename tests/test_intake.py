@@ -195,10 +195,12 @@ bad_jsonl = st.sampled_from([b"{broken", b"[1, 2]", b'"just a string"', b"nul\x0
 def test_jsonl_never_loses_a_good_line_and_reports_every_bad_one_with_its_line(lines):
     import json
 
+    from leadctl.intake.columns import is_credential
+
     data = b"\n".join(json.dumps(x).encode() if isinstance(x, dict) else x for x in lines) + b"\n"
     got = read(data, "jsonl")
-    kept = [(n, x) for n, x in enumerate(lines, 1)
-            if not isinstance(x, dict) or any(v.strip() for v in x.values())]  # all-blank: not a lead
+    kept = [(n, x) for n, x in enumerate(lines, 1)  # all-blank (credentials aside): not a lead
+            if not isinstance(x, dict) or any(v.strip() for k, v in x.items() if not is_credential(k))]
     assert [r.line for r in got] == [n for n, _ in kept]
     for (_, item), rec in zip(kept, got):
         if isinstance(item, dict):
@@ -210,11 +212,14 @@ def test_jsonl_never_loses_a_good_line_and_reports_every_bad_one_with_its_line(l
 
 def _normalised(item: dict) -> dict:
     """Keys as the reader names them: trimmed, known column names as their field (the names
-    themselves are tested above); a second key for a field already there keeps its own name."""
-    from leadctl.intake.columns import field_for
+    themselves are tested above); a second key for a field already there keeps its own name;
+    a credential (a token, a password) is never kept."""
+    from leadctl.intake.columns import field_for, is_credential
 
     out = {}
     for key, value in item.items():
+        if is_credential(key):
+            continue
         name = field_for(key.strip()) or "column"
         if name in out:
             name = key.strip() if key.strip() not in out else f"{key.strip()} (2)"

@@ -227,7 +227,9 @@ def test_sigterm_during_a_stream_of_requests_loses_no_acknowledged_lead(lc, serv
     threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 40 and time.monotonic() < deadline:  # the stream is flowing: stop it
+        time.sleep(0.01)
     code, log = s.stop()
     stop.set()
     for t in threads:

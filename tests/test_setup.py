@@ -58,6 +58,26 @@ def test_users_and_groups_round_trip_through_the_file(lc):
     assert lc.json("user", "list")[0]["active"] is False
 
 
+def test_the_tests_team_is_what_the_admins_commands_make(lc, tmp_path):
+    """Most tests set their team up in one library write (conftest `team`): it must be the
+    very config that the commands make one by one, and route the same."""
+    from dataclasses import replace
+
+    from tests.conftest import Leadctl, leads_csv
+
+    by_commands = Leadctl(tmp_path / "cli")
+    by_commands.folder.mkdir()
+    by_commands("init")
+    lc("user", "add", "tom", "--email", "tom@example.com")
+    by_commands("user", "add", "tom", "--email", "tom@example.com")
+    lc.team(users=("tom", "stephanie", "lewis"), method="weighted", daily="2", weight="3")
+    by_commands.team_by_commands(users=("tom", "stephanie", "lewis"), method="weighted", daily="2", weight="3")
+    assert cfgmod.load(lc.config) == replace(cfgmod.load(by_commands.config), path=lc.config)
+    routed = [[r["assigned_to"] for r in tool.jsonl("route", "--clock", "received", input=leads_csv(9))]
+              for tool in (lc, by_commands)]
+    assert routed[0] == routed[1] and set(routed[0]) == {"tom", "stephanie", "lewis", None}
+
+
 def test_defaults_are_as_the_contract_says(lc):
     lc("user", "add", "ann")
     lc("group", "add", "g")

@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from ..errors import LeadctlError
 from ..redact import display, scrub
 from .errors import DuplicateKey, LedgerBusy, LedgerError, LedgerRetry, busy_timeout_ms
-from .schema import EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS
+from .schema import EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS, postgres_steps
 from .store import Ledger
 
 _LOCK_SPACE = 0x1EAD  # advisory lock keys: (_LOCK_SPACE, 0) the ledger, (_LOCK_SPACE + 1, crc) a group
@@ -149,113 +149,6 @@ def _group_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8", "surrogatepass")) - 2**31  # an int4, the same on every machine
 
 
-# -- schema ---------------------------------------------------------------------------------
-# The same tables as the SQLite migrations of the same names, in PostgreSQL's words: text
-# where SQLite keeps text (times are ISO 8601 text on both), BIGSERIAL for row numbers.
-_MIGRATIONS: dict[str, list[str]] = {
-    "m001_initial": [
-        """CREATE TABLE leads (
-            rowid BIGSERIAL UNIQUE,
-            id TEXT PRIMARY KEY,
-            type TEXT NOT NULL,
-            status TEXT,
-            email TEXT,
-            phone TEXT,
-            source TEXT,
-            received_at TEXT NOT NULL,
-            fields TEXT NOT NULL,
-            email_key TEXT,
-            phone_key TEXT,
-            group_name TEXT,
-            assigned_to TEXT,
-            method TEXT,
-            reason TEXT,
-            assigned_at TEXT
-        )""",
-        "CREATE INDEX leads_assigned_to ON leads(assigned_to)",
-        """CREATE TABLE events (
-            id BIGSERIAL PRIMARY KEY,
-            lead_id TEXT NOT NULL,
-            at TEXT NOT NULL,
-            assigned_to TEXT,
-            group_name TEXT,
-            method TEXT NOT NULL,
-            reason TEXT,
-            counted INTEGER NOT NULL DEFAULT 0
-        )""",
-        "CREATE INDEX events_lead ON events(lead_id)",
-        """CREATE FUNCTION leadctl_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$""",
-        "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events"
-        " FOR EACH ROW EXECUTE FUNCTION leadctl_append_only()",
-        "CREATE TABLE rotations (group_name TEXT PRIMARY KEY, state TEXT NOT NULL)",
-        """CREATE TABLE usage (
-            group_name TEXT NOT NULL,
-            user_id TEXT NOT NULL,
-            period TEXT NOT NULL,
-            count INTEGER NOT NULL,
-            PRIMARY KEY (group_name, period, user_id)
-        )""",
-    ],
-    "m002_actors_history_counts": [
-        "CREATE TABLE passed_over_sets (id BIGSERIAL PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
-        "ALTER TABLE events ADD COLUMN actor TEXT",
-        "ALTER TABLE events ADD COLUMN note TEXT",
-        "ALTER TABLE events ADD COLUMN passed_over BIGINT",
-        "ALTER TABLE leads ADD COLUMN passed_over BIGINT",
-        """CREATE TABLE config_history (
-            n BIGSERIAL PRIMARY KEY,
-            at TEXT NOT NULL,
-            actor TEXT,
-            command TEXT NOT NULL,
-            previous TEXT NOT NULL
-        )""",
-        "CREATE TRIGGER config_history_append_only BEFORE UPDATE ON config_history"
-        " FOR EACH ROW EXECUTE FUNCTION leadctl_append_only()",
-        """CREATE TABLE event_counts (
-            minute TEXT NOT NULL,
-            utc_offset TEXT NOT NULL,
-            assigned_to TEXT NOT NULL,
-            group_name TEXT NOT NULL DEFAULT '',
-            method TEXT NOT NULL,
-            n BIGINT NOT NULL,
-            PRIMARY KEY (minute, utc_offset, assigned_to, group_name, method)
-        )""",
-    ],
-    "m003_tokens": [
-        """CREATE TABLE tokens (
-            name TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            token_hash TEXT,
-            secret TEXT,
-            user_id TEXT,
-            created_at TEXT NOT NULL,
-            revoked_at TEXT
-        )""",
-    ],
-    "m004_notifications": [
-        """CREATE TABLE notifications (
-            id BIGSERIAL PRIMARY KEY,
-            key TEXT NOT NULL UNIQUE,
-            lead_id TEXT NOT NULL,
-            user_id TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            address TEXT NOT NULL,
-            method TEXT,
-            reason TEXT,
-            status TEXT NOT NULL DEFAULT 'pending',
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_at TEXT NOT NULL,
-            claimed_until TEXT,
-            last_error TEXT,
-            created_at TEXT NOT NULL,
-            sent_at TEXT
-        )""",
-        "CREATE INDEX notifications_due ON notifications(status, next_at)",
-    ],
-}
-assert tuple(_MIGRATIONS) == MIGRATIONS, "every SQLite migration has its PostgreSQL twin"
-
 _LEAD_TYPES = {"passed_over": "bigint"}  # every other lead column is text
 # A routing batch's rows on their way into `leads`: one per session, emptied at every commit.
 _BATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS leadctl_batch ("
@@ -323,7 +216,7 @@ class PgLedger(Ledger):
                               " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
             applied = self._applied()
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            for name, statements in _MIGRATIONS.items():
+            for name, statements in postgres_steps():
                 if name in applied:
                     continue
                 for sql in statements:
