@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from .config import Config, Group
 from .decide import plan_for
-from .engine import Allocator, Slot, day_key, has_room, month_key
+from .engine import Allocator, Slot, day_key, month_key, why_not
 from .errors import LeadctlError
 from .ledger import Ledger
 
@@ -52,7 +52,7 @@ def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None)
                 "monthly_used": m_used,
                 "monthly_limit": m.monthly,
                 "monthly_remaining": max(m.monthly - m_used, 0) if m.monthly else None,
-                "capped": not has_room(Slot(m.user, m.daily, m.monthly), d_used, m_used),
+                "capped": why_not(Slot(m.user, m.daily, m.monthly), d_used, m_used) is not None,
                 "active": m.user in active,
             })
     return rows

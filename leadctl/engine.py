@@ -70,15 +70,25 @@ class Rotation:
 
 
 Eligible = Callable[[Slot], bool]
+Away = frozenset  # of (user, why) pairs: who cannot take a lead at the lead's moment, and why
+NOBODY_AWAY: Away = frozenset()
 
 
-def has_room(slot: Slot, used_day: int, used_month: int) -> bool:
-    """True when neither the daily nor the monthly cap is reached."""
+def why_not(slot: Slot, used_day: int, used_month: int, away: Away = NOBODY_AWAY) -> str | None:
+    """Why a member cannot take the group's next lead at its moment, or None when they can:
+    the one eligibility rule. `away` is what the caller knows of that moment (leave, hours);
+    then the caps, counted for the lead's day and month."""
+    if not slot.active:
+        return "inactive"
+    if away:
+        for user, why in away:
+            if user == slot.user:
+                return why
     if slot.daily and used_day >= slot.daily:
-        return False
+        return "daily cap"
     if slot.monthly and used_month >= slot.monthly:
-        return False
-    return True
+        return "monthly cap"
+    return None
 
 
 def _start_index(users: Sequence[str], rotation: Rotation) -> int:
@@ -276,14 +286,15 @@ class Allocator:
         loaded = self._loaded
         return {k for k, n in self.usage.items() if loaded.get(k) != n}
 
-    def assign(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
+    def assign(self, group: GroupPlan, day: str, exclude: str | None = None, away: Away = NOBODY_AWAY) -> Decision:
         """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
 
         `exclude` names a member who must not get it (someone whose leads are
-        being handed over); they miss their turn like a capped member.
+        being handed over); they miss their turn like a capped member. `away`:
+        who cannot take a lead at the lead's moment, and why (see `why_not`).
         """
         if group.method != SEQUENTIAL or not group.members:
-            return self.general(group, day, exclude)
+            return self.general(group, day, exclude, away)
         # Strict round robin, the common case, here rather than in a function of its own (a
         # call per lead): `pick_sequential`, with the members who can still take a lead kept
         # as a sorted list of their positions, so the next one is a bisect, not a walk past
@@ -291,10 +302,10 @@ class Allocator:
         # when capped and never comes back; a monthly cap reached on one day closes every
         # day's list.
         name = group.name
-        key = (name, day, exclude)
+        key = (name, day, exclude, away)  # a lane per moment's availability: the same set, the same lane
         lane = self._open.get(key)
         if lane is None:
-            lane = self._open[key] = _Lane(self, group, day, exclude)
+            lane = self._open[key] = _Lane(self, group, day, exclude, away)
         open_ = lane.open
         if not open_:
             return Decision(None, None, False, f"every member of group '{name}' is capped or inactive")
@@ -327,12 +338,15 @@ class Allocator:
                 del self._open[k]  # the same month on other days: count again when next asked
         if (m.daily and used_day >= m.daily) or (m.monthly and used_month >= m.monthly):
             del open_[at]
+            for k, other in self._open.items():  # the same day at other moments: capped there too
+                if other is not lane and k[0] == name and k[1] == day and i in other.open:
+                    other.open.remove(i)
         decision = self._decisions.get((m.user, passed))
         if decision is None:
             decision = self._decisions[(m.user, passed)] = Decision(m.user, SEQUENTIAL, True, None, passed)
         return decision
 
-    def general(self, group: GroupPlan, day: str, exclude: str | None = None) -> Decision:
+    def general(self, group: GroupPlan, day: str, exclude: str | None = None, away: Away = NOBODY_AWAY) -> Decision:
         """Any method, through `pick` (the reference the sequential fast path is tested against)."""
         members = group.members
         if not members:
@@ -342,7 +356,7 @@ class Allocator:
         name = group.name
 
         def eligible(m: Slot) -> bool:
-            return self._has_room(m, name, dkey, mkey, exclude)
+            return self._why_not(m, name, dkey, mkey, exclude, away) is None
 
         rotation = self.rotations.get(name)
         if rotation is None:
@@ -357,11 +371,11 @@ class Allocator:
         if skipped:
             # A member passed over is not assigned, so their usage (and the reason) cannot
             # change while the same members are passed over: one text per such set.
-            key = (name, dkey, exclude, tuple(map(id, skipped)))  # the plan's own Slot objects
+            key = (name, dkey, exclude, away, tuple(map(id, skipped)))  # the plan's own Slot objects
             passed = self._passed.get(key)
         if skipped and passed is None:
             passed = self._passed[key] = passed_over_text(
-                [(m.user, self._why(m, name, dkey, mkey, exclude)) for m in skipped])
+                [(m.user, self._why_not(m, name, dkey, mkey, exclude, away) or "weight 0") for m in skipped])
         dk, mk = (name, user, dkey), (name, user, mkey)
         self.usage[dk] = get(dk, 0) + 1
         self.usage[mk] = get(mk, 0) + 1
@@ -370,38 +384,25 @@ class Allocator:
         self._open.clear()  # usage moved outside the sequential fast path: recount it there
         return Decision(user, group.method, True, None, passed)
 
-    # -- caps, for both paths ---------------------------------------------------------------
-    def _has_room(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> bool:
-        if not m.active or m.user == exclude:
-            return False
-        get = self.usage.get
-        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
-            return False
-        return not (m.monthly and get((name, m.user, mkey), 0) >= m.monthly)
-
-    def _why(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None) -> str:
-        if not m.active:
-            return "inactive"
-        if m.user == exclude:
+    # -- eligibility, for both paths ---------------------------------------------------------
+    def _why_not(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None, away: Away) -> str | None:
+        if m.user == exclude and m.active:
             return "handing over"
         get = self.usage.get
-        if m.daily and get((name, m.user, dkey), 0) >= m.daily:
-            return "daily cap"
-        if m.monthly and get((name, m.user, mkey), 0) >= m.monthly:
-            return "monthly cap"
-        return "weight 0"
+        return why_not(m, get((name, m.user, dkey), 0), get((name, m.user, mkey), 0), away)
 
 
 class _Lane:
-    """One group on one day (for one hand-over) inside an Allocator: the positions of the
-    members with room, their usage keys made once, and the passed-over texts seen so far."""
+    """One group on one day (for one hand-over, at one moment's availability) inside an
+    Allocator: the positions of the members who can take a lead, their usage keys made once,
+    and the passed-over texts seen so far."""
 
     __slots__ = ("open", "day_keys", "month_keys", "passed", "passed_over")
 
-    def __init__(self, alloc: Allocator, group: GroupPlan, day: str, exclude: str | None):
+    def __init__(self, alloc: Allocator, group: GroupPlan, day: str, exclude: str | None, away: Away):
         name, dkey, mkey = group.name, day_key(day), month_key(day)
         members = group.members
-        self.open = [i for i, m in enumerate(members) if alloc._has_room(m, name, dkey, mkey, exclude)]
+        self.open = [i for i, m in enumerate(members) if alloc._why_not(m, name, dkey, mkey, exclude, away) is None]
         self.day_keys = [(name, m.user, dkey) for m in members]
         self.month_keys = [(name, m.user, mkey) for m in members]
         self.passed: dict[tuple[int, int], str | None] = {}
@@ -409,7 +410,8 @@ class _Lane:
         def passed_over(start: int, i: int) -> str | None:
             n = len(members)
             skipped = [members[j % n] for j in range(start, i if i > start else i + n)]
-            return passed_over_text([(s.user, alloc._why(s, name, dkey, mkey, exclude)) for s in skipped])
+            return passed_over_text([(s.user, alloc._why_not(s, name, dkey, mkey, exclude, away) or "")
+                                     for s in skipped])
 
         self.passed_over = passed_over
 

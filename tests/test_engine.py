@@ -65,6 +65,29 @@ def test_when_last_recipient_and_follower_both_leave():
     assert pick_sequential([Slot("a"), Slot("d")], ALL, rot) == "d"
 
 
+def test_a_member_away_at_a_leads_moment_misses_that_turn_only_and_says_why():
+    plan = seq("tom", "stephanie", "lewis", "denise")
+    alloc = Allocator({}, {}, random.Random(0))
+    leave = frozenset({("stephanie", "on leave")})
+    got = [alloc.assign(plan, DAY, away=away) for away in (frozenset(), leave, leave, frozenset(), frozenset())]
+    assert [d.user for d in got] == ["tom", "lewis", "denise", "tom", "stephanie"]
+    assert got[1].passed_over == "stephanie:on leave" and got[3].passed_over is None
+    everyone = frozenset((u, "off hours") for u in ("tom", "stephanie", "lewis", "denise"))
+    for method in ("sequential", "weighted", "random"):
+        nobody = Allocator({}, {}, random.Random(0)).assign(GroupPlan("g", method, plan.members), DAY, away=everyone)
+        assert nobody.user is None and "capped or" in nobody.reason
+
+
+def test_a_cap_reached_at_one_moment_holds_at_every_other_moment_of_the_day():
+    plan = GroupPlan("g", "sequential", (Slot("a", daily=2), Slot("b")))
+    alloc = Allocator({}, {}, random.Random(0))
+    b_away = frozenset({("b", "off hours")})
+    assert alloc.assign(plan, DAY, away=b_away).user == "a"
+    assert [alloc.assign(plan, DAY).user for _ in range(2)] == ["b", "a"]  # a has reached 2
+    assert alloc.assign(plan, DAY, away=b_away).user is None  # a capped, b away
+    assert alloc.usage[("g", "a", "D" + DAY)] == 2
+
+
 def test_capped_and_inactive_members_miss_their_turn():
     plan = GroupPlan("g", "sequential", (Slot("a", daily=1), Slot("b", active=False), Slot("c")))
     assert run(plan, 5) == ["a", "c", "c", "c", "c"]
@@ -252,18 +275,21 @@ def test_the_round_robin_fast_path_decides_exactly_as_the_reference():
 
     slot = st.builds(Slot, user=st.sampled_from("abcdef"), daily=st.integers(0, 3), monthly=st.integers(0, 5),
                      active=st.booleans())
-    days = st.lists(st.sampled_from(["2026-11-29", "2026-11-30", "2026-12-01"]), min_size=1, max_size=40)
+    # each lead: its day, and who is away at its moment (the same few sets recur, as in a day)
+    away = st.sampled_from([frozenset(), frozenset({("a", "on leave")}), frozenset({("b", "off hours"), ("c", "on leave")})])
+    leads = st.lists(st.tuples(st.sampled_from(["2026-11-29", "2026-11-30", "2026-12-01"]), away),
+                     min_size=1, max_size=40)
 
     @settings(max_examples=300, deadline=None)
-    @given(st.lists(slot, min_size=1, max_size=6, unique_by=lambda s: s.user), days,
+    @given(st.lists(slot, min_size=1, max_size=6, unique_by=lambda s: s.user), leads,
            st.sampled_from([None, "a", "b"]), st.sampled_from([None, "a", "c", "gone"]))
     def check(members, sequence, exclude, last):
         plan = GroupPlan("g", "sequential", tuple(members))
         start = Rotation(last=last, order=("gone", "a", "b", "c", "d", "e", "f") if last == "gone" else ())
         fast = Allocator({}, {"g": Rotation.from_dict(start.to_dict())}, rnd.Random(0))
         slow = Allocator({}, {"g": Rotation.from_dict(start.to_dict())}, rnd.Random(0))
-        for day in sequence:
-            assert fast.assign(plan, day, exclude) == slow.general(plan, day, exclude)
+        for day, gone in sequence:
+            assert fast.assign(plan, day, exclude, gone) == slow.general(plan, day, exclude, gone)
         assert fast.usage == slow.usage
         assert fast.rotations["g"].to_dict() == slow.rotations["g"].to_dict()
 
