@@ -1,7 +1,7 @@
 """Who does something, and through what: one `Actor` per entrance, made in one place.
 
-The command line makes one per command (`cli_actor`: `--as`, else $LEADCTL_USER, else the OS
-account), `serve` one per request from the credentials it accepted (`token_actor`). Library
+The command line makes one per command (`cli_actor`: `--as`, else $LEADCTL_USER, else the user
+tied to the OS account, else the OS account itself), `serve` one per request from the credentials it accepted (`token_actor`). Library
 operations that change something (routing, pick-up, reassign, release, config changes) take
 it and record its `label` in the history; `user` is the leadctl user acting, whose rights
 apply, or None for an intake token or the account that owns the files.
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 class Actor:
     label: str  # what the history records: "ann", "token:website", "user:tom"
     via: str  # "cli" or "serve"
-    user: str | None = None  # the leadctl user acting, if any
+    user: str | None = None  # the leadctl user acting, if any (whose rights apply)
+    account: str | None = None  # the OS account that named `user` with --as / $LEADCTL_USER, when not theirs
 
 
 def os_account() -> str:
@@ -30,9 +31,35 @@ def os_account() -> str:
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def cli_actor(named: str | None) -> Actor:
-    """The actor of a command: the name given (--as, $LEADCTL_USER), else the OS account."""
-    return Actor(named or os_account(), "cli", named or None)
+def cli_actor(cfg, named: str | None, env_named: str | None = None, account: str | None = None) -> Actor:
+    """The actor of a command, resolved once: `--as USER` (a leadctl user in any case; an unknown
+    name is a usage error), else $LEADCTL_USER (a user, or else a name for the history only, such
+    as a cron job's), else the user whose `os_user` (default: their id) is the OS account, else the
+    OS account itself: nobody in particular, who may do what the files let them. `cfg` may be
+    None where there is no config yet (then only the OS account or a plain name is possible)."""
+    from .errors import ConfigError
+
+    account = account or os_account()
+    users = cfg.users if cfg is not None else ()
+
+    def user_named(name: str):
+        return next((u for u in users if u.id == name), None) or next(
+            (u for u in users if u.id.lower() == name.lower()), None)
+
+    for name, strict in ((named, True), (env_named, False)):
+        if not name:
+            continue
+        user = user_named(name)
+        if user is not None:
+            own = (user.os_user or user.id) == account
+            return Actor(user.id, "cli", user.id, None if own else account)
+        if strict:
+            raise ConfigError(f"--as '{name}' is not a leadctl user (see `leadctl user list`)")
+        return Actor(name, "cli")
+    for u in users:
+        if (u.os_user or u.id) == account:
+            return Actor(u.id, "cli", u.id)
+    return Actor(account, "cli")
 
 
 def token_actor(token_name: str, user_id: str | None) -> Actor:

@@ -12,13 +12,15 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from .access import can_see, pickup_refusal
 from .actor import Actor, label_of
 from .config import Config
 from .decide import plan_for
 from .engine import Allocator, day_key, month_key
-from .errors import LeadctlError
+from .errors import LeadctlError, Refused
 from .ledger import Ledger
+from .rights import PICKUP as MAY_PICK_UP
+from .rights import REASSIGN as MAY_REASSIGN
+from .rights import can_see, pickup_refusal, refusal
 
 PICKUP, MANUAL, RELEASE = "pickup", "manual", "release"
 
@@ -49,9 +51,21 @@ def _at(cfg: Config, now: datetime) -> str:
     return now.astimezone(cfg.tz()).isoformat(timespec="seconds")
 
 
+def _require(cfg: Config, actor: Actor | None, action: str, for_user: str | None = None) -> None:
+    why = refusal(cfg, actor, action, for_user=for_user)
+    if why:
+        raise Refused(f"{why}; nothing was changed")
+
+
+def _viewer(actor: Actor | None) -> str | None:
+    """Whose view of the leads applies: the acting user's (a lead they may not see is unknown to them)."""
+    return actor.user if actor is not None else None
+
+
 def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetime, *,
            actor: Actor | None = None, note: str | None = None) -> Move:
     user = cfg.find_user(user_id)
+    _require(cfg, actor, MAY_PICK_UP, user.id)
     with ledger.write():
         lead = ledger.lead(lead_id)
         if lead is None or (lead["assigned_to"] not in (None, user.id) and not can_see(cfg, user.id, lead)):
@@ -68,11 +82,12 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
 
 def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
             actor: Actor | None = None, note: str | None = None) -> list[Move]:
+    _require(cfg, actor, MAY_REASSIGN)
     moves = []
     with ledger.write():
         for lead_id in dict.fromkeys(lead_ids):  # a lead named twice is moved once
             lead = ledger.lead(lead_id)
-            if lead is None:
+            if lead is None or not can_see(cfg, _viewer(actor), lead):
                 moves.append(Move(lead_id, False, reason=f"unknown lead '{lead_id}'"))
             elif lead["assigned_to"] is None:
                 moves.append(Move(lead_id, False, reason=f"lead '{lead_id}' is already unassigned"))
@@ -99,6 +114,7 @@ def reassign(
     """Move leads (by id, or every lead of `from_user`) to a user or to a group's next user."""
     if (to_user is None) == (to_group is None):
         raise LeadctlError("say where the leads go: --to USER or --to-group GROUP")
+    _require(cfg, actor, MAY_REASSIGN)
     if (from_user is None) == (not lead_ids):
         raise LeadctlError("name the leads (LEAD...) or the user whose leads move (--from USER): one or the other")
     target = cfg.find_user(to_user) if to_user else None
@@ -120,7 +136,7 @@ def reassign(
             plan = plan_for(cfg, group)
         for lead_id in ids:
             lead = ledger.lead(lead_id)
-            if lead is None:
+            if lead is None or not can_see(cfg, _viewer(actor), lead):
                 moves.append(Move(lead_id, False, reason=f"unknown lead '{lead_id}'"))
                 continue
             previous = lead["assigned_to"]

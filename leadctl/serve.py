@@ -169,10 +169,15 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
     from .ledger import LedgerBusy, LedgerError
     from .routing import REJECTED, Router
 
+    from .rights import POST_LEADS, refusal
+
     found = _authenticate(service, headers, body, intake=True)
     if isinstance(found, Answer):
         return found
     cfg, ledger, token = found
+    why = refusal(cfg, token_actor(token["name"], token["user_id"]), POST_LEADS)
+    if why:
+        return Answer(403, {"error": why}, token=token["name"])
     try:
         columns = saved_mapping(cfg, query["mapping"]) if query.get("mapping") else {}
         options = Options(mapping=columns, shape=query.get("shape") or None)
@@ -253,7 +258,7 @@ def my_leads(service: Service, headers: dict, query: dict) -> Answer:
     """GET /me/leads: the leads the token's user may see (lead isolation applied). The
     ledger's own columns come first; the lead's fields as it came are under `fields` too,
     so a payload field named like a column (`assigned_to`, `group`) never stands in for it."""
-    from .access import visible_owner
+    from .rights import visible_owner
 
     found = _as_user(service, headers)
     if isinstance(found, Answer):

@@ -59,6 +59,7 @@ def test_adding_and_removing_keeps_the_rest_of_the_file(lc):
 
 def test_config_history_lists_every_change_and_restore_brings_back_a_removed_group(lc):
     hand_written(lc)
+    lc("user", "add", "sam", "--role", "admin")
     lc("rule", "remove", "1")
     lc("--as", "sam", "group", "remove", "advisors", "--yes")
     history = lc.json("config", "history")
@@ -118,9 +119,12 @@ def test_restoring_an_unknown_change_is_a_usage_error(lc):
     assert result.exit_code == 2 and "no change 99" in result.stderr
 
 
-def test_every_event_records_its_actor_and_note(lc):
+def test_every_event_records_its_actor_and_note(lc, monkeypatch):
     lc.team(users=("a", "b"))
-    lc("--as", "router-bot", "route", "--format", "jsonl", "-o", "jsonl", input='{"id": "N1"}\n')
+    lc("user", "add", "ann", "--role", "manager")
+    monkeypatch.setenv("LEADCTL_USER", "router-bot")  # a name for the history, not a user: acts as the account
+    lc("route", "--format", "jsonl", "-o", "jsonl", input='{"id": "N1"}\n')
+    monkeypatch.delenv("LEADCTL_USER")
     lc("--as", "ann", "reassign", "N1", "--to", "b", "--note", "b speaks German")
     lc("release", "N1", "--note", "wrong region", input=None)
     history = lc.json("leads", "show", "N1")["history"]
@@ -179,7 +183,7 @@ def test_listings_off_a_terminal_are_tab_separated_and_grep_finds_a_group(lc):
     lc.team(users=("tom", "ann"))
     lc("user", "edit", "ann", "--name", "Ann Example-With-A-Very-Long-Name That Would Wrap In A Box Table")
     out = lc("user", "list").stdout.splitlines()
-    assert out[0].split("\t") == ["id", "name", "email", "role", "pickup", "active", "groups"]
+    assert out[0].split("\t") == ["id", "name", "email", "roles", "permissions", "active", "groups"]
     ann = next(x for x in out if x.startswith("ann\t"))
     assert "Would Wrap In A Box Table" in ann and "tele-sales" in ann  # one line per row, no wrapping
     assert not any(ch in "\n".join(out) for ch in "┃│┏")
@@ -284,6 +288,8 @@ def test_on_a_terminal_a_destructive_command_asks_and_no_keeps_everything(lc):
 
 def test_as_may_follow_the_command_of_a_change(lc):
     lc.team(users=("a", "b"))
+    lc("user", "add", "carol", "--role", "admin")
+    lc("user", "add", "dave", "--reassign")
     lc("user", "add", "zed", "--as", "carol")
     assert lc.json("config", "history")[-1]["actor"] == "carol"
     lc.jsonl("route", "--format", "jsonl", input='{"id": "Q1"}\n')

@@ -47,8 +47,8 @@ def test_users_and_groups_round_trip_through_the_file(lc):
        "--pickup-status", "no-answer")
     lc("group", "member", "add", "tele-sales", "tom", "--daily", "10", "--monthly", "200", "--weight", "5")
     users = lc.json("user", "list")
-    assert users == [{"id": "tom", "name": "Tom", "email": "tom@example.com", "role": "trusted",
-                      "pickup": True, "active": True, "groups": ["tele-sales"]}]
+    assert users == [{"id": "tom", "name": "Tom", "email": "tom@example.com", "role": "trusted", "roles": ["trusted"],
+                      "pickup": True, "reassign": False, "os_user": "tom", "active": True, "groups": ["tele-sales"]}]
     show = lc.json("group", "show", "tele-sales")
     assert show["method"] == "weighted" and show["pickup_statuses"] == ["new", "no-answer"]
     assert show["members"][0]["daily_limit"] == 10 and show["members"][0]["weight"] == 5
@@ -108,7 +108,7 @@ def test_new_member_joins_at_the_end(lc):
     (["group", "member", "edit", "g", "tom", "--daily", "5"], "'tom' is not a member of group 'g'"),
     (["user", "add", "ann"], "user 'ann' already exists"),
     (["user", "add", "bad name"], "not a valid name"),
-    (["user", "add", "x", "--role", "boss"], "Invalid value for '--role'"),
+    (["user", "add", "x", "--role", "boss"], "unknown role 'boss'"),
     (["user", "edit", "ghost", "--inactive"], "unknown user 'ghost'"),
     (["group", "add", "g"], "group 'g' already exists"),
     (["group", "add", "h", "--method", "fastest"], "Invalid value for '--method'"),

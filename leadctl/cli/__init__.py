@@ -33,15 +33,11 @@ def _err(message: str) -> None:
     err(message)
 
 
-VIEW_AS = {("leads", "list"), ("leads", "show"), ("leads", "explain")}  # their --as is a point of view
-
-
 def _actor_first(argv: list[str]) -> list[str]:
     """`leadctl reassign L1 --to b --as ann` = `leadctl --as ann reassign L1 --to b`: the
-    actor of a change may be named after the command too. Only the listings that show
-    what a user may see keep an `--as` of their own."""
+    actor may be named after the command too (a listing then shows what they may see)."""
     start = _command_index(argv)
-    if start is None or tuple(argv[start:start + 2]) in VIEW_AS:
+    if start is None:
         return argv
     head, tail, moved = argv[:start], [], []
     j = start
@@ -170,13 +166,38 @@ class State:
 
     @property
     def actor(self):
-        """Who makes a change (an `Actor`, made once per command): --as / $LEADCTL_USER when
-        given, else the OS user."""
+        """Who acts (an `Actor`, resolved once per command, see `actor.cli_actor`): --as USER,
+        else $LEADCTL_USER, else the user tied to the OS account, else the OS account."""
         if self._actor is None:
             from ..actor import cli_actor
 
-            self._actor = cli_actor(self.actor_name)
+            from ..errors import ConfigError
+
+            try:  # a config that cannot be read has no users to act as (restore can still mend it)
+                cfg = self.config() if self.config_path.exists() else None
+            except ConfigError:
+                cfg = None
+            self._actor = cli_actor(cfg, self.actor_name, os.environ.get("LEADCTL_USER"))
         return self._actor
+
+    def require(self, action: str, cfg=None, *, for_user: str | None = None) -> None:
+        """Refuse the command (config changes: exit 2; lead actions: exit 1) when the actor lacks
+        the right; `rights.refusal` decides."""
+        from ..errors import PARTIAL, USAGE
+        from ..rights import CONFIGURE, refusal
+
+        if cfg is None:
+            from ..errors import ConfigError
+
+            try:
+                cfg = self.config() if self.config_path.exists() else None
+            except ConfigError:
+                cfg = None
+        if cfg is None:
+            return  # no config (yet), or one that cannot be read: no users, nobody to refuse
+        why = refusal(cfg, self.actor, action, for_user=for_user)
+        if why:
+            raise LeadctlError(f"{why}; nothing was changed", USAGE if action == CONFIGURE else PARTIAL)
 
     @property
     def command(self) -> str:
@@ -240,8 +261,9 @@ def root(
     ] = None,
     actor: Annotated[
         Optional[str],
-        typer.Option("--as", envvar="LEADCTL_USER", metavar="USER",
-                     help="Who is making the change, for the history. Default: $LEADCTL_USER, else your OS user name."),
+        typer.Option("--as", metavar="USER",
+                     help="Act as this leadctl user (their rights, their view of the leads). Default: $LEADCTL_USER,"
+                          " else the user whose os_user is your OS account, else your OS account."),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")

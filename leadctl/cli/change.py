@@ -9,6 +9,7 @@ from typing import Callable
 
 import typer
 
+from ..rights import CONFIGURE
 from . import State, state
 
 
@@ -32,6 +33,7 @@ def _change(ctx: typer.Context, change: Callable, message: str | None = None,
     st: State = state(ctx)
     with cfgmod.locked(st.config_path):
         cfg, old_text = cfgmod.load_text(st.config_path)
+        st.require(CONFIGURE, cfg)
         new = change(cfgmod, cfg)
         if new == cfg:
             _say("nothing to change: the config already says that (the file was not written)")
@@ -50,6 +52,7 @@ def _write_with_history(st: State, cfg, text: str, previous: str, in_ledger: Cal
 
     from .. import config as cfgmod
 
+    st.require(CONFIGURE)  # the config as it is now decides (not the one about to be written)
     ledger = st.ledger(cfg)  # the history lives in the ledger: made here if there is none yet
     try:
         with ledger.write():

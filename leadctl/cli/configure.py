@@ -6,6 +6,7 @@ import typer
 
 from . import MAX_NUMBER, SETUP, ListFormat, YesOpt, confirm, state
 from ..errors import ConfigError
+from ..rights import CONFIGURE
 from .change import _change, _ledger_follows, _say, _write_with_history
 
 
@@ -25,6 +26,7 @@ def init(
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
     if path.exists():
+        st.require(CONFIGURE)
         confirm(f"Replace {path} with an empty starter config (every user, group and rule in it is lost)?", yes)
     if not path.parent.exists():
         raise ConfigError(f"folder {path.parent} does not exist")
@@ -129,6 +131,7 @@ def config_restore(ctx: typer.Context,
     from .. import config as cfgmod
 
     st = state(ctx)
+    st.require(CONFIGURE)
     with cfgmod.locked(st.config_path):
         try:
             current, current_text = cfgmod.load_text(st.config_path)
@@ -176,6 +179,7 @@ def config_revert(ctx: typer.Context,
     from ..config import revert as rv
 
     st = state(ctx)
+    st.require(CONFIGURE)
     with cfgmod.locked(st.config_path):
         current, current_text = cfgmod.load_text(st.config_path)
         ledger = st.ledger(current, create=False)

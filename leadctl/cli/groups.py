@@ -6,6 +6,7 @@ import typer
 
 from . import SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
 from ..errors import ConfigError
+from ..rights import CONFIGURE
 from .change import _change, _say
 
 
@@ -68,6 +69,7 @@ def group_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="G
     from ..config import remove_group
 
     current = state(ctx).config()
+    state(ctx).require(CONFIGURE, current)
     g = current.group(name)
     remove_group(current, name)  # refused (exit 2) before asking, e.g. when a rule uses it
     confirm(f"Remove group '{name}' ({len(g.members)} member(s))?", yes)

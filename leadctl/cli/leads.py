@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from . import LEADS, LimitOpt, ListFormat, state
-from ..errors import Refused
+from ..errors import LeadctlError, Refused
 
 LIST_COLUMNS = ["id", "type", "status", "assigned_to", "group", "method", "received_at", "source"]
 
@@ -23,7 +23,6 @@ def _public(row: dict) -> dict:
 @leads_app.command("list")
 def leads_list(
     ctx: typer.Context,
-    as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Show what this user may see (lead isolation).")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", metavar="USER", help="Only leads assigned to USER.")] = None,
     unassigned: Annotated[bool, typer.Option("--unassigned", help="Only leads nobody has.")] = False,
     status: Annotated[Optional[str], typer.Option("--status", help="Only leads with this status (any case).")] = None,
@@ -47,8 +46,7 @@ def leads_list(
     from itertools import islice
 
     from .. import render
-    from ..access import pickup_refusal, pickup_statuses, visible_owner
-    from ..errors import LeadctlError
+    from ..rights import pickup_refusal, pickup_statuses, visible_owner
 
     if fields and all_fields:
         raise LeadctlError("use either --fields or --all-fields, not both")
@@ -59,7 +57,7 @@ def leads_list(
     cfg = st.config()
     if group:
         cfg.group(group)
-    visible = visible_owner(cfg, as_user)
+    visible = visible_owner(cfg, st.actor.user)  # what the actor may see (--as USER: that user)
     ledger = st.ledger(cfg, create=False)
     try:
         if owner is not None:
@@ -134,7 +132,6 @@ def _matches(row: dict, owner, status, group, visible) -> bool:
 def leads_show(
     ctx: typer.Context,
     lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
-    as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Only if this user may see it (lead isolation).")] = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show one lead, all its fields and its assignment history (oldest first).
@@ -145,7 +142,7 @@ def leads_show(
 
     from .. import render
 
-    row, history = _lead_with_history(ctx, lead_id, as_user)
+    row, history = _lead_with_history(ctx, lead_id)
     fields = json.loads(row["fields"])
     lead = {**fields, **_public(row), "fields": fields, "history": history}
     if fmt == "json":
@@ -174,7 +171,6 @@ def _history(ledger, lead_id: str) -> list[dict]:
 def leads_explain(
     ctx: typer.Context,
     lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
-    as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Only if this user may see it (lead isolation).")] = None,
 ) -> None:
     """Why a lead went where it went, and what every later change did, in words.
 
@@ -183,21 +179,21 @@ def leads_explain(
     from .. import render
     from ..explain import explain
 
-    row, history = _lead_with_history(ctx, lead_id, as_user)
+    row, history = _lead_with_history(ctx, lead_id)
     render.say(explain(_public(row), history))
 
 
-def _lead_with_history(ctx: typer.Context, lead_id: str, as_user: str | None) -> tuple[dict, list[dict]]:
-    """The lead's row and its history, if `as_user` may see it; else "unknown lead" (exit 1)."""
+def _lead_with_history(ctx: typer.Context, lead_id: str) -> tuple[dict, list[dict]]:
+    """The lead's row and its history, if the actor may see it; else "unknown lead" (exit 1)."""
     from .. import render
-    from ..access import can_see
+    from ..rights import can_see
 
     st = state(ctx)
     cfg = st.config()
     ledger = st.ledger(cfg, create=False)
     try:
         row = ledger.lead(lead_id)
-        if row is None or not can_see(cfg, as_user, row):
+        if row is None or not can_see(cfg, st.actor.user, row):
             raise Refused(f"unknown lead '{lead_id}'")
         times = render.LocalTimes(cfg.tz())  # every time as the configured zone reads it
         (row,) = times.rows([row], ("received_at", "assigned_at"))
@@ -232,7 +228,8 @@ def _report_moves(moves, fmt: str) -> None:
 def pickup(
     ctx: typer.Context,
     lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
-    user: Annotated[str, typer.Option("--user", metavar="USER", help="Who picks it up.")],
+    user: Annotated[Optional[str], typer.Option("--user", metavar="USER",
+                    help="Who picks it up (default: the acting user; for another user: managers and above).")] = None,
     note: NoteOpt = None,
     fmt: MoveFormat = "text",
 ) -> None:
@@ -249,6 +246,9 @@ def pickup(
 
     st = state(ctx)
     cfg = st.config()
+    user = user or st.actor.user
+    if user is None:
+        raise LeadctlError("say who picks it up: --user USER")
     ledger = st.ledger(cfg)
     try:
         move = do_pickup(cfg, ledger, lead_id, user, datetime.now().astimezone(), actor=st.actor, note=note)

@@ -4,6 +4,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..rights import CONFIGURE
 from . import ROUTING, state
 from ..errors import LeadctlError
 
@@ -52,6 +53,7 @@ def token_add(ctx: typer.Context,
 
     st = state(ctx)
     cfg = st.config()
+    st.require(CONFIGURE, cfg)
     check_name(name, "token")
     bound = cfg.find_user(user).id if user else None
     secret = new_token()
@@ -100,6 +102,7 @@ def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar
 
     st = state(ctx)
     cfg = st.config()
+    st.require(CONFIGURE, cfg)
     ledger = st.ledger(cfg)
     try:
         with ledger.write():

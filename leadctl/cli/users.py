@@ -1,14 +1,12 @@
 """`leadctl user ...`: add, change, remove and list the team's users."""
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from . import SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
+from ..rights import CONFIGURE
 from .change import _change, _say
-
-
-Role = Literal["standard", "trusted", "manager", "owner"]
 
 
 user_app = typer.Typer(help="Add, change, remove and list users.", no_args_is_help=True)
@@ -20,7 +18,12 @@ NameOpt = Annotated[Optional[str], typer.Option("--name", help="Display name.")]
 EmailOpt = Annotated[Optional[str], typer.Option("--email", help="Email address.")]
 
 
-RoleOpt = Annotated[Optional[Role], typer.Option("--role", help="standard, trusted (sees only own leads when isolation is on), manager or owner.")]
+RoleOpt = Annotated[Optional[list[str]], typer.Option(
+    "--role", metavar="ROLE", help="owner, admin (change the config), manager (sees and moves every lead), trusted (sees only"
+                   " their own leads when isolation is on) or standard; repeat for several (rights add up).")]
+ReassignOpt = Annotated[Optional[bool], typer.Option("--reassign/--no-reassign", help="May reassign and release leads.")]
+OsUserOpt = Annotated[Optional[str], typer.Option("--os-user", metavar="NAME",
+                      help="The OS account that acts as this user on the command line (default: the user's id).")]
 
 
 PickupOpt = Annotated[Optional[bool], typer.Option("--pickup/--no-pickup", help="May pick up unassigned leads.")]
@@ -35,29 +38,38 @@ HookOpt = Annotated[Optional[str], typer.Option("--webhook-url", metavar="URL", 
 @user_app.command("add")
 def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID, e.g. tom.")],
              name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
+             reassign: ReassignOpt = None, os_user: OsUserOpt = None,
              notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
-    """Add a user (role standard, no pick-up unless given).
+    """Add a user (role standard, no pick-up or reassign unless given).
 
     Example: leadctl user add tom --name "Tom" --email tom@example.com --pickup
+    Example: leadctl user add dana --role manager --role trusted
     """
-    from ..config import User
+    from ..config import User, ordered_roles
 
-    user = User(user_id, name or "", email or "", role or "standard", bool(pickup),
-                notify=True if notify is None else notify, webhook_url=webhook_url or "")
+    user = User(user_id, name or "", email or "", ordered_roles(role or ()), bool(pickup),
+                notify=True if notify is None else notify, webhook_url=webhook_url or "",
+                reassign=bool(reassign), os_user=os_user or "")
     _change(ctx, lambda m, c: m.add_user(c, user), f"added user '{user_id}'")
 
 
 @user_app.command("edit")
 def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")],
               name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
+              reassign: ReassignOpt = None, os_user: OsUserOpt = None,
               active: Annotated[Optional[bool], typer.Option("--active/--inactive",
                                 help="An inactive user is skipped by every group and gets no leads.")] = None,
               notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
-    """Change a user.
+    """Change a user (--role given here replaces the whole set of roles).
 
     Example: leadctl user edit tom --inactive
+    Example: leadctl user edit dana --role manager --role trusted
     """
-    _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email, role=role, pickup=pickup,
+    from ..config import ordered_roles
+
+    _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email,
+                                          roles=ordered_roles(role) if role else None, pickup=pickup,
+                                          reassign=reassign, os_user=os_user,
                                           active=active, notify=notify, webhook_url=webhook_url),
             f"updated user '{user_id}'")
 
@@ -71,6 +83,7 @@ def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metav
     """
     st = state(ctx)
     cfg = st.config()
+    st.require(CONFIGURE, cfg)
     user_id = cfg.find_user(user_id).id
     confirm(f"Remove user '{user_id}' from the config and from every group?", yes)
 
@@ -101,9 +114,15 @@ def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
 
     cfg = state(ctx).config()
     groups = {u.id: [g.name for g in cfg.groups if g.member(u.id)] for u in cfg.users}
-    rows = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup,
-             "active": u.active, "groups": groups[u.id]} for u in cfg.users]
-    render.emit(rows, ["id", "name", "email", "role", "pickup", "active", "groups"], fmt, limit=limit,
+    rows = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "roles": list(u.roles),
+             "pickup": u.pickup, "reassign": u.reassign, "os_user": u.os_user or u.id, "active": u.active,
+             "groups": groups[u.id]} for u in cfg.users]
+    columns = ["id", "name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "groups"]
+    if fmt == "table":  # narrower: the permissions in one column (`role`, the highest, is for older scripts)
+        for r in rows:
+            r["permissions"] = [p for p in ("pickup", "reassign") if r[p]]
+        columns = ["id", "name", "email", "roles", "permissions", "active", "groups"]
+    render.emit(rows, columns, fmt, limit=limit,
                 title="Users", empty="no users yet: leadctl user add ID")
 
 

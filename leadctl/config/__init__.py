@@ -27,7 +27,7 @@ from .files import LOCK_TIMEOUT, lock_path, locked, render_text, save, write_ato
 from .load import from_dict, load, load_text, parse
 from .model import (
     DEFAULT_TIMEZONE, DUPLICATE_FIELDS, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config, Group, Member, Notify,
-    Rule, Settings, User, condition_values, to_dict,
+    Rule, Settings, User, condition_values, ordered_roles, to_dict,
 )
 from .starter import STARTER
 from .watch import Watcher, stamp
@@ -39,5 +39,5 @@ __all__ = [
     "check_name", "check_phone_region", "check_timezone", "validate", "warnings", "LOCK_TIMEOUT", "lock_path",
     "locked", "render_text", "save", "write_atomic", "write_text", "from_dict", "load", "load_text", "parse",
     "DEFAULT_TIMEZONE", "DUPLICATE_FIELDS", "NAME_RE", "RECORD_TYPES", "ROLES", "SMTP_SECURITY", "Config", "Group",
-    "Member", "Notify", "Rule", "Settings", "User", "condition_values", "to_dict", "STARTER", "Watcher", "stamp",
+    "Member", "Notify", "Rule", "Settings", "User", "condition_values", "ordered_roles", "to_dict", "STARTER", "Watcher", "stamp",
 ]

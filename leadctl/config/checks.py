@@ -73,8 +73,16 @@ def validate(cfg: Config) -> None:
         if u.id in seen:
             raise ConfigError(f"{p}: user '{u.id}' is defined twice")
         seen.add(u.id)
-        if u.role not in ROLES:
-            raise ConfigError(f"{p}: user '{u.id}': unknown role '{u.role}' (use {', '.join(ROLES)})")
+        for role in u.roles:
+            if role not in ROLES:
+                raise ConfigError(f"{p}: user '{u.id}': unknown role '{role}' (use {', '.join(ROLES)})")
+    accounts: dict[str, str] = {}
+    for u in cfg.users:  # an OS account acts as one user at most
+        account = u.os_user or u.id
+        if account in accounts:
+            raise ConfigError(f"{p}: the OS account '{account}' would act as both '{accounts[account]}' and"
+                              f" '{u.id}'; give one of them another os_user")
+        accounts[account] = u.id
     seen_groups: set[str] = set()
     for g in cfg.groups:
         check_name(g.name, "group")
@@ -158,6 +166,10 @@ def warnings(cfg: Config) -> list[str]:
             out.append(f"group '{g.name}' has pick-up statuses but no member may pick up leads")
     if not cfg.groups:
         out.append("no group yet: `leadctl route` has nowhere to send leads (`leadctl group add NAME`)")
+    for g in cfg.groups:
+        if g.name.lower() in {u.id.lower() for u in users.values()}:
+            out.append(f"'{g.name}' is both a user and a group: as an owner (a payload's owner, `reassign --to`,"
+                       " `leads convert --owner`) it means the user; rename one to reach the group")
     if cfg.notify.email:
         silent = [u.id for u in cfg.users if u.active and u.notify and not u.email
                   and not (u.webhook_url or cfg.notify.webhook_url)]

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .checks import validate
-from .model import DEFAULT_TIMEZONE, Config, Group, Member, Notify, Rule, Settings, User
+from .model import DEFAULT_TIMEZONE, Config, Group, Member, Notify, Rule, Settings, User, ordered_roles
 
 
 def load(path: Path) -> Config:
@@ -85,14 +85,17 @@ def from_dict(data: dict, path: Path) -> Config:
     users = []
     for uid, u in _check_keys(top.get("users", {}), None, "[users]", path).items():
         what = f"user '{uid}'"
-        _check_keys(u, {"name", "email", "role", "pickup", "active", "notify", "webhook_url"}, what, path)
+        _check_keys(u, {"name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "notify",
+                        "webhook_url"}, what, path)
         users.append(
             User(
                 id=uid,
                 name=_typed(u.get("name", ""), str, "name", what, path),
                 email=_typed(u.get("email", ""), str, "email", what, path),
-                role=_typed(u.get("role", "standard"), str, "role", what, path),
+                roles=_roles(u, what, path),
                 pickup=_typed(u.get("pickup", False), bool, "pickup", what, path),
+                reassign=_typed(u.get("reassign", False), bool, "reassign", what, path),
+                os_user=_typed(u.get("os_user", ""), str, "os_user", what, path),
                 active=_typed(u.get("active", True), bool, "active", what, path),
                 notify=_typed(u.get("notify", True), bool, "notify", what, path),
                 webhook_url=_typed(u.get("webhook_url", ""), str, "webhook_url", what, path),
@@ -170,3 +173,15 @@ def from_dict(data: dict, path: Path) -> Config:
         ledger=ledger,
         mappings=mappings,
     )
+
+
+def _roles(u: dict, what: str, path) -> tuple[str, ...]:
+    """`role = "manager"` (one role) or `roles = ["manager", "trusted"]` (several), not both."""
+    if "role" in u and "roles" in u:
+        raise ConfigError(f"{path}: {what}: has both `role` and `roles`; keep one (`roles` for several)")
+    if "roles" in u:
+        roles = _typed(u["roles"], list, "roles", what, path)
+        if not all(isinstance(r, str) for r in roles):
+            raise ConfigError(f"{path}: {what}: `roles` must be a list of role names")
+        return ordered_roles(roles)
+    return ordered_roles([_typed(u.get("role", "standard"), str, "role", what, path)])

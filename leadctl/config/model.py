@@ -13,7 +13,8 @@ from ..engine import Slot
 from ..errors import ConfigError
 
 
-ROLES = ("standard", "trusted", "manager", "owner")
+# The roles, highest first. A user may hold several; what they may do is the union (rights.py).
+ROLES = ("owner", "admin", "manager", "trusted", "standard")
 
 RECORD_TYPES = ("lead", "contact", "deal")
 
@@ -37,11 +38,26 @@ class User:
     id: str
     name: str = ""
     email: str = ""
-    role: str = "standard"
+    roles: tuple[str, ...] = ("standard",)  # in ROLES order, no repeats (checks.validate)
     pickup: bool = False
     active: bool = True
     notify: bool = True  # told about each lead they get (when [notify] has a channel)
     webhook_url: str = ""  # their own chat webhook, instead of the team's
+    reassign: bool = False  # may reassign and release leads (managers and above may anyway)
+    os_user: str = ""  # the OS account that acts as this user on the command line (default: the id)
+
+    @property
+    def role(self) -> str:
+        """The highest of the user's roles."""
+        return min(self.roles, key=ROLES.index) if self.roles else "standard"
+
+
+def ordered_roles(roles) -> tuple[str, ...]:
+    """Roles as kept: known ones in ROLES order, unknown ones after (for validate to name),
+    without repeats; none means standard."""
+    seen = tuple(dict.fromkeys(roles))
+    known = tuple(r for r in ROLES if r in seen)
+    return (known + tuple(r for r in seen if r not in ROLES)) or ("standard",)
 
 
 SMTP_SECURITY = ("none", "starttls", "ssl")
@@ -181,7 +197,10 @@ def to_dict(cfg: Config) -> dict:
         **({"phone_region": s.phone_region} if s.phone_region else {}),
     }
     data["users"] = {
-        u.id: {"name": u.name, "email": u.email, "role": u.role, "pickup": u.pickup, "active": u.active,
+        u.id: {"name": u.name, "email": u.email,
+               **({"role": u.roles[0]} if len(u.roles) == 1 else {"roles": list(u.roles)}),
+               "pickup": u.pickup, "active": u.active,
+               **({"reassign": True} if u.reassign else {}), **({"os_user": u.os_user} if u.os_user else {}),
                **({} if u.notify else {"notify": False}), **({"webhook_url": u.webhook_url} if u.webhook_url else {})}
         for u in cfg.users
     }

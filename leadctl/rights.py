@@ -1,0 +1,110 @@
+"""Who may do what: the one place rights are decided (roles, permissions, isolation, pick-up).
+
+Pure decisions over the config, an `Actor` and a lead row. The command line and `serve` both
+ask `refusal` before a change and `visible_owner` before a listing; neither keeps a rule of
+its own (tests/test_rights.py checks that no other module reads a user's roles).
+
+- An actor that is no leadctl user (the account that owns the files, an intake token) may do
+  anything it can reach: the files' permissions are the boundary on the command line.
+- A user's rights are the union of their roles: `owner` and `admin` change the config;
+  `manager` and above see every lead, reassign and release any, and pick up for others; the
+  `reassign` permission lets any user reassign and release; `trusted` users see only their
+  own leads when isolation is on (unless another role of theirs sees all).
+"""
+
+from __future__ import annotations
+
+from .actor import Actor
+from .config import Config, User
+
+CONFIGURE = "configure"  # any change to the config (users, groups, rules, settings, tokens, notify…)
+REASSIGN = "reassign"  # reassign and release leads
+PICKUP = "pickup"  # pick up an unassigned lead (for oneself, or for another user)
+POST_LEADS = "post_leads"  # send leads in over serve's POST /leads
+
+ADMINS = frozenset({"owner", "admin"})
+MANAGERS = frozenset({"owner", "admin", "manager"})  # see everything, act for others
+ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS)
+
+
+def acting_user(cfg: Config, actor: Actor | None) -> User | None:
+    """The leadctl user whose rights apply, or None for an actor that is no user."""
+    if actor is None or actor.user is None:
+        return None
+    for u in cfg.users:
+        if u.id == actor.user:
+            return u
+    return User(actor.user, active=False, roles=())  # removed since: no rights left
+
+
+def refusal(cfg: Config, actor: Actor | None, action: str, *, for_user: str | None = None) -> str | None:
+    """Why `actor` may not do `action` (`for_user`: whom a pick-up is for), or None when they may.
+    The reason names the actor and the right they lack."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    user = acting_user(cfg, actor)
+    if user is None:
+        return None
+    if action == POST_LEADS:  # a person's token reads and acts; leads come in through intake tokens
+        return (f"a token of user '{user.id}' cannot post leads: use an intake token"
+                " (`leadctl token add NAME` without --user)")
+    if not user.active:
+        return f"user '{user.id}' is not active and may not act"
+    roles = set(user.roles)
+    if action == CONFIGURE and not roles & ADMINS:
+        return f"user '{user.id}' may not change the config: that needs the owner or admin role"
+    if action == REASSIGN and not (user.reassign or roles & MANAGERS):
+        return (f"user '{user.id}' may not reassign or release leads: that needs the reassign permission"
+                " or the manager, admin or owner role")
+    if action == PICKUP and for_user is not None and for_user != user.id and not roles & MANAGERS:
+        return (f"user '{user.id}' may pick up leads only for themselves: picking up for '{for_user}' needs"
+                " the manager, admin or owner role")
+    return None
+
+
+def sees_all(user: User, cfg: Config) -> bool:
+    """Whether `user` sees every lead: isolation is off, or they are not isolated by their roles."""
+    roles = set(user.roles)
+    return not cfg.settings.isolate or "trusted" not in roles or bool(roles & MANAGERS)
+
+
+def visible_owner(cfg: Config, as_user: str | None) -> str | None:
+    """The owner a listing must be restricted to, or None for every lead.
+
+    With isolation on, a `trusted` user sees only the leads assigned to them; managers, admins
+    and owners see all, also when they are trusted too (seed 004). Standard users are not
+    isolated (isolation works through the trusted role). No user means the files' owner.
+    """
+    if as_user is None:
+        return None
+    user = cfg.find_user(as_user)
+    return None if sees_all(user, cfg) else user.id
+
+
+def can_see(cfg: Config, as_user: str | None, lead: dict) -> bool:
+    owner = visible_owner(cfg, as_user)
+    return owner is None or lead.get("assigned_to") == owner
+
+
+def pickup_statuses(cfg: Config, user: User) -> dict[str, set[str]]:
+    """Record type -> the statuses `user` may pick up, from every group they belong to."""
+    out: dict[str, set[str]] = {}
+    for g in cfg.groups:
+        if g.member(user.id) and g.pickup_statuses:
+            out.setdefault(g.record_type, set()).update(g.pickup_statuses)
+    return out
+
+
+def pickup_refusal(cfg: Config, user: User, lead: dict) -> str | None:
+    """Why `user` may not pick up `lead` (the first condition that fails), or None."""
+    if not user.active:
+        return f"user '{user.id}' is not active"
+    if not user.pickup:
+        return f"user '{user.id}' has no pick-up permission (leadctl user edit {user.id} --pickup)"
+    if lead["assigned_to"] is not None:  # whose it is, is not said: a refusal never names another rep
+        return f"lead '{lead['id']}' is not unassigned (only unassigned leads can be picked up)"
+    allowed = {s.lower() for s in pickup_statuses(cfg, user).get(lead["type"], set())}
+    if (lead["status"] or "").lower() not in allowed:  # any case, as rules compare
+        return (f"status '{lead['status']}' of lead '{lead['id']}' is not a pick-up status of any"
+                f" {lead['type']} group '{user.id}' belongs to")
+    return None
