@@ -175,6 +175,8 @@ class Policy:
         # `owner` / `created_by` name a user by id in any case, or by the user's email.
         self.who = {u.email.strip().lower(): u.id for u in cfg.users if u.email.strip()}
         self.who.update({u.id.lower(): u.id for u in cfg.users})
+        # an owner that names a group and no user means the group (Config.pool), by name in any case
+        self.pools = {g.name.lower(): g for g in cfg.groups if cfg.pool(g.name) is g}
         self.assign_to_creator = cfg.settings.assign_to_creator
         self.region = cfg.settings.phone_region or None
         self.duplicates = cfg.settings.duplicates
@@ -222,7 +224,11 @@ class Policy:
             if self.replay:
                 day = local_day
         group = self.forced
-        if group is None:
+        owner = fields.get("owner")
+        pool = self.pools.get(owner.strip().lower()) if owner and self.pools else None
+        if pool is not None and pool.record_type == kind:
+            group = pool  # the owner names a distribution pool: it takes the lead, by its method
+        elif group is None:
             group = self._group_by_rules(fields, kind) if self.rules else self.default
         if group is None:
             return Outcome(
@@ -258,8 +264,15 @@ class Policy:
         the rotation). A named owner who cannot take it is said in the reason."""
         if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
             return alloc.assign(self.plans[group], day)
+        owner = (f.get("owner") or "").strip()
+        pool = self.pools.get(owner.lower()) if owner else None
+        if pool is not None and pool.name == group:  # the owner is this pool (`prepare` sent the lead to it)
+            decision = alloc.assign(self.plans[group], day)
+            why = f"owner is the group '{pool.name}'"
+            reason = f"{why}; {decision.reason}" if decision.reason else why
+            return Decision(decision.user, decision.method, decision.counted, reason, decision.passed_over)
         outside, note = outside_rules(
-            owner=self.user((f.get("owner") or "").strip()),
+            owner=None if pool is not None else self.user(owner),
             created_by=self.user((f.get("created_by") or "").strip()),
             duplicate_owner=duplicate[0] if duplicate else None,
             active_users=self.active,
@@ -271,6 +284,8 @@ class Policy:
                 return Decision(outside.user, outside.method, False, reason)
             return outside
         decision = alloc.assign(self.plans[group], day)
+        if pool is not None:  # a pool of another record type cannot take this one
+            note = f"owner '{owner}' is a group of {pool.record_type}s"
         if note:
             reason = f"{note}; {decision.reason}" if decision.reason else f"{note}; routed by group"
             return Decision(decision.user, decision.method, decision.counted, reason, decision.passed_over)

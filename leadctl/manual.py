@@ -111,10 +111,14 @@ def reassign(
     actor: Actor | None = None,
     note: str | None = None,
 ) -> list[Move]:
-    """Move leads (by id, or every lead of `from_user`) to a user or to a group's next user."""
+    """Move leads (by id, or every lead of `from_user`) to a user or to a group's next user;
+    `to_user` may name a group (a distribution pool), which then takes them by its method."""
     if (to_user is None) == (to_group is None):
         raise LeadctlError("say where the leads go: --to USER or --to-group GROUP")
     _require(cfg, actor, MAY_REASSIGN)
+    pool = cfg.pool(to_user) if to_user else None
+    if pool is not None:
+        to_user, to_group = None, pool.name
     if (from_user is None) == (not lead_ids):
         raise LeadctlError("name the leads (LEAD...) or the user whose leads move (--from USER): one or the other")
     target = cfg.find_user(to_user) if to_user else None

@@ -261,7 +261,7 @@ def reassign(
     ctx: typer.Context,
     lead_ids: Annotated[Optional[list[str]], typer.Argument(metavar="[LEAD]...", help="Lead ids.")] = None,
     from_user: Annotated[Optional[str], typer.Option("--from", metavar="USER", help="Every lead USER has (e.g. someone leaving).")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", metavar="USER", help="Give the leads to USER (manual: no cap counted, no rotation moved).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="USER", help="Give the leads to USER (manual: no cap counted, no rotation moved), or to a GROUP named here: its next user.")] = None,
     to_group: Annotated[Optional[str], typer.Option("--to-group", metavar="GROUP", help="Give each lead to GROUP's next user, as routing would.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for a random group.")] = None,
     note: NoteOpt = None,

@@ -140,6 +140,15 @@ class Config:
                 return g
         raise ConfigError(f"unknown group '{name}' (see `leadctl group list`)")
 
+    def pool(self, name: str) -> Group | None:
+        """The group an owner's name means, when it names no user (by id, any case, or email):
+        a distribution pool may stand wherever an owner may; a name that is both means the user."""
+        low = name.strip().lower()
+        if not low or any(u.id.lower() == low or (u.email and u.email.strip().lower() == low) for u in self.users):
+            return None
+        return next((g for g in self.groups if g.name == name.strip()), None) or next(
+            (g for g in self.groups if g.name.lower() == low), None)
+
     def find_user(self, name: str) -> User:
         """A user named by id, exactly or in any case (for filters); else the usual error."""
         for u in self.users:
