@@ -1,0 +1,178 @@
+"""The ASGI app of `serve`: its routes, the log line of every answer, the background sender
+of notifications, and the run (until SIGINT or SIGTERM)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+from ..errors import LeadctlError
+from .intake import route_request
+from .rep import my_leads, my_quota, pick_up
+from .service import MAX_BODY, RETRY_AFTER, Answer, Service
+
+
+def health(service: Service) -> Answer:
+    """GET /healthz: whether requests can be served; why not goes to the log, not the answer."""
+    from ..render import err
+
+    try:
+        cfg, problem = service.config()
+        if problem:
+            err(f"healthz: the config cannot be used: {problem}")
+            return Answer(503, {"ok": False, "error": "the config cannot be used (see the server's log)"})
+        service.ledger(cfg)
+    except LeadctlError as exc:
+        err(f"healthz: {exc}")
+        return Answer(503, {"ok": False, "error": "the config or the ledger cannot be used (see the server's log)"})
+    return Answer(200, {"ok": True})
+
+
+def log_line(at: datetime, client: str, method: str, path: str, status: int, took_ms: float,
+             token: str | None, counts: str) -> str:
+    """One request in the server's log: when (ISO 8601), who from where, what, the answer, and
+    the outcome counts; never a body, a credential or a lead's contents."""
+    from urllib.parse import quote
+
+    who = f"token={token}" if token else "token=-"
+    safe_path = quote(path, safe="/:@!$&'()*+,;=-._~")[:200]  # no control characters, bounded
+    line = f"{at.isoformat(timespec='seconds')} {client} {who} {method[:16]} {safe_path} {status} {took_ms:.1f}ms"
+    return f"{line} {counts}".rstrip()
+
+
+def create_app(service: Service, max_body: int = MAX_BODY):
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import ClientDisconnect
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from ..render import err
+
+    def respond(request, answer: Answer) -> JSONResponse:
+        request.state.token = answer.token  # for the log line, written by `logged` below
+        request.state.counts = answer.counts
+        headers = {"Retry-After": RETRY_AFTER} if answer.status == 503 else None
+        return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+    async def post_leads(request):
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_body:
+            return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+        body = bytearray()
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+        except ClientDisconnect:  # the sender went away mid-body: nothing was read, nothing kept
+            return respond(request, Answer(400, {"error": "the body did not arrive whole"}, "client went away"))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        query = dict(request.query_params)
+        return respond(request, await run_in_threadpool(route_request, service, bytes(body), headers, query))
+
+    async def get_health(request):
+        return respond(request, await run_in_threadpool(health, service))
+
+    def lower(request) -> dict:
+        return {k.lower(): v for k, v in request.headers.items()}
+
+    async def get_my_leads(request):
+        return respond(request, await run_in_threadpool(my_leads, service, lower(request), dict(request.query_params)))
+
+    async def get_my_quota(request):
+        return respond(request, await run_in_threadpool(my_quota, service, lower(request)))
+
+    async def post_pickup(request):
+        lead_id = request.path_params["lead_id"]
+        return respond(request, await run_in_threadpool(pick_up, service, lower(request), lead_id))
+
+    async def not_here(request, exc):  # the router's own 404 and 405, as JSON like every answer
+        words = {404: "no such endpoint (POST /leads, GET /me/leads, GET /me/quota, POST /leads/ID/pickup,"
+                      " GET /healthz)", 405: f"{request.method} is not allowed here"}
+        return JSONResponse({"error": words.get(exc.status_code, exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    app = Starlette(exception_handlers={404: not_here, 405: not_here}, routes=[Route("/leads", post_leads, methods=["POST"]),
+                            Route("/leads/{lead_id:path}/pickup", post_pickup, methods=["POST"]),
+                            Route("/me/leads", get_my_leads, methods=["GET"]),
+                            Route("/me/quota", get_my_quota, methods=["GET"]),
+                            Route("/healthz", get_health, methods=["GET"])])
+
+    async def logged(scope, receive, send):
+        """Every answer is logged, the router's own 404 and 405 included."""
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_logged(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_logged)
+        finally:
+            state = scope.get("state") or {}
+            client = scope.get("client")
+            err(log_line(datetime.now().astimezone(), client[0] if client else "-", scope.get("method", "?"),
+                         scope.get("path", ""), status[0], (time.perf_counter() - started) * 1000,
+                         state.get("token"), state.get("counts", "")))
+
+    return logged
+
+
+NOTIFY_EVERY = 2.0  # seconds between two looks at the outbox while serving (at once after an assignment here)
+
+
+def _deliver_forever(service: Service) -> None:
+    """`serve` tells the reps as it goes: the outbox is emptied as soon as a request here
+    assigned a lead, and every few seconds (for leads routed elsewhere and for retries), by a
+    thread with its own connection that takes its turn with the request threads."""
+    import os
+
+    from ..notify import send_due
+    from ..render import err
+
+    password = os.environ.get("LEADCTL_SMTP_PASSWORD")
+    while True:
+        service.routed.wait(NOTIFY_EVERY)
+        service.routed.clear()
+        try:
+            cfg, _ = service.config()
+            counts = send_due(cfg, service.ledger(cfg), datetime.now().astimezone(), password=password,
+                              turn=lambda: service.writing)
+        except Exception as exc:  # a locked or broken ledger: try again next round
+            err(f"notifications: {exc}")
+            continue
+        if counts:
+            err("notifications: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def run(service: Service, host: str, port: int, max_body: int) -> None:
+    """Serve until SIGINT or SIGTERM: then stop taking connections, let the requests in
+    flight finish (each commits or rolls back whole), and return."""
+    import uvicorn
+
+    from ..render import err
+
+    import signal
+    import socket
+
+    try:  # a port already taken or not ours to take: one line, before uvicorn's own log
+        with socket.create_server((host, port), reuse_port=False):
+            pass
+    except OSError as exc:
+        raise LeadctlError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    err(f"leadctl serve: listening on http://{host}:{port} (POST /leads, GET /healthz)")
+    # uvicorn catches SIGINT/SIGTERM, finishes the requests in flight, then raises the signal
+    # again for the handler that was there before: let that be a quiet one, so a stop ends
+    # with a line and exit 0 instead of a kill or a KeyboardInterrupt traceback.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    threading.Thread(target=_deliver_forever, args=(service,), name="leadctl-notify", daemon=True).start()
+    uvicorn.run(create_app(service, max_body), host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=30)
+    err("leadctl serve: stopped")
