@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.conftest import REPO
+from tests.test_serve import server  # noqa: F401  (a fixture: servers started here are always stopped)
 
 STORES = ("sqlite", "postgresql")
 
@@ -156,8 +157,59 @@ def test_no_right_is_decided_outside_rights_py():
         if path.name == "rights.py" or path.parent.name == "config" or path.name == "users.py":
             continue
         text = path.read_text(encoding="utf-8")
-        for pattern in (r"\.roles\b", r"\.role\b", r"\.reassign\b(?!\()", r"\buser\.pickup\b",
+        for pattern in (r"\.roles\b", r"\.role\b", r"(user|u)\.reassign\b", r"\buser\.pickup\b",
                         r"\"(manager|admin|owner|trusted)\" in"):
             if re.search(pattern, text):
                 offenders.append(f"{path.relative_to(REPO)}: {pattern}")
     assert offenders == [], offenders
+
+
+def test_serve_a_users_token_has_that_users_rights_and_view(lc, server):
+    """Through `serve`: a token bound to a user acts as that user (rights.py decides, as on the
+    command line); it cannot post leads; every user sees the pools."""
+    import json
+
+    from tests.test_serve import token
+
+    staff(lc)
+    lc("user", "add", "tess", "--role", "trusted", "--reassign")
+    lc("user", "add", "rr", "--reassign")
+    lc("group", "member", "add", "tele-sales", "tess")
+    lc("settings", "--isolate")
+    intake = token(lc, "web")
+    keys = {u: token(lc, f"t-{u}", "--user", u) for u in ("u-manager", "u-standard", "tess", "rr")}
+    s = server()
+    status, answer, _ = s.post("".join(json.dumps({"id": f"L{i}"}) + "\n" for i in range(1, 5)),
+                               "application/x-ndjson", intake)
+    assert status == 200 and [o["assigned_to"] for o in answer["outcomes"]] == ["a", "b", "tess", "a"]
+    status, answer, _ = s.post('{"id": "X1"}', token=keys["u-standard"])
+    assert status == 403 and "cannot post leads" in answer["error"]
+
+    def call(method: str, path: str, who: str, body: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        return s.request(method, path, data, {"Authorization": f"Bearer {keys[who]}", "Content-Type": "application/json"})
+
+    status, answer, _ = call("GET", "/pools", "tess")
+    assert status == 200 and answer["pools"] == [{"name": "tele-sales", "record_type": "lead", "method": "sequential",
+                                                  "members": ["a", "b", "tess"]}]
+    assert call("GET", "/leads/L1", "tess")[0] == 404  # isolation: not hers, as if it were not there
+    status, answer, _ = call("GET", "/leads/L3", "tess")
+    assert status == 200 and answer["assigned_to"] == "tess" and answer["history"][0]["method"] == "sequential"
+    assert call("GET", "/leads/L1", "u-manager")[0] == 200
+
+    status, answer, _ = call("POST", "/leads/L1/reassign", "u-standard", {"to": "b"})
+    assert status == 403 and "may not reassign or release" in answer["error"]
+    assert call("POST", "/leads/L1/reassign", "tess", {"to": "b"})[0] == 404  # may reassign, may not see it
+    status, answer, _ = call("POST", "/leads/L1/reassign", "rr", {"to": "b", "note": "speaks German"})
+    assert status == 200 and (answer["assigned_to"], answer["method"]) == ("b", "manual")
+    status, answer, _ = call("POST", "/leads/L4/reassign", "u-manager", {"to": "tele-sales"})  # a pool
+    assert status == 200 and (answer["assigned_to"], answer["method"]) == ("b", "sequential")
+    assert call("POST", "/leads/L2/release", "u-standard", {})[0] == 403
+    status, answer, _ = call("POST", "/leads/L2/release", "u-manager", {"note": "wrong region"})
+    assert status == 200 and answer["assigned_to"] is None
+    assert call("POST", "/leads/L2/reassign", "u-manager", {"to": 5})[0] == 400
+    history = lc.json("leads", "show", "L1")["history"]
+    assert [(h["assigned_to"], h["method"], h["actor"], h["note"]) for h in history] == [
+        ("a", "sequential", "token:web", None), ("b", "manual", "user:rr", "speaks German")]
+    code, log = s.stop()
+    assert code == 0 and "Traceback" not in log

@@ -13,11 +13,9 @@ leads_app = typer.Typer(help="List leads and show one lead with its history.", n
 
 
 def _public(row: dict) -> dict:
-    """A ledger row as users see it: `group`, not the column name; no storage details (the
-    match keys, the number of a passed-over list: the history says who was passed over)."""
-    out = {k: v for k, v in row.items() if k not in ("fields", "email_key", "phone_key", "group_name", "passed_over")}
-    out["group"] = row["group_name"]
-    return out
+    from ..lead_view import public
+
+    return public(row)
 
 
 @leads_app.command("list")
@@ -142,9 +140,11 @@ def leads_show(
 
     from .. import render
 
+    from ..lead_view import own_fields, whole
+
     row, history = _lead_with_history(ctx, lead_id)
-    fields = json.loads(row["fields"])
-    lead = {**fields, **_public(row), "fields": fields, "history": history}
+    lead = whole(row, history)
+    fields = own_fields(row)
     if fmt == "json":
         typer.echo(json.dumps(lead, indent=2, ensure_ascii=False))
         return
@@ -155,16 +155,6 @@ def leads_show(
         h["passed over"] = ", ".join(f"{p['user']} ({p['why']})" for p in h["passed_over"])
     render.table(history, ["at", "assigned_to", "group", "method", "reason", "actor", "note", "passed over"],
                  title="History", empty="no assignment yet")
-
-
-def _history(ledger, lead_id: str) -> list[dict]:
-    """A lead's events as users see them, oldest first."""
-    from ..engine import passed_over_list
-
-    return [{"at": e["at"], "assigned_to": e["assigned_to"], "group": e["group_name"], "method": e["method"],
-             "reason": e["reason"], "counted": bool(e["counted"]), "actor": e["actor"], "note": e["note"],
-             "passed_over": passed_over_list(e["passed_over"])}
-            for e in ledger.history(lead_id)]
 
 
 @leads_app.command("explain")
@@ -185,21 +175,18 @@ def leads_explain(
 
 def _lead_with_history(ctx: typer.Context, lead_id: str) -> tuple[dict, list[dict]]:
     """The lead's row and its history, if the actor may see it; else "unknown lead" (exit 1)."""
-    from .. import render
-    from ..rights import can_see
+    from ..lead_view import lead_for
 
     st = state(ctx)
     cfg = st.config()
     ledger = st.ledger(cfg, create=False)
     try:
-        row = ledger.lead(lead_id)
-        if row is None or not can_see(cfg, st.actor.user, row):
-            raise Refused(f"unknown lead '{lead_id}'")
-        times = render.LocalTimes(cfg.tz())  # every time as the configured zone reads it
-        (row,) = times.rows([row], ("received_at", "assigned_at"))
-        return row, list(times.rows(_history(ledger, lead_id), ("at",)))
+        found = lead_for(cfg, ledger, lead_id, st.actor.user)
     finally:
         ledger.close()
+    if found is None:
+        raise Refused(f"unknown lead '{lead_id}'")
+    return found
 
 
 MoveFormat = Annotated[Literal["text", "json"], typer.Option("--format", "-o", help="text: a line per lead; json: an array.")]

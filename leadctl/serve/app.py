@@ -9,6 +9,7 @@ from datetime import datetime
 
 from ..errors import LeadctlError
 from .intake import route_request
+from . import rep
 from .rep import my_leads, my_quota, pick_up
 from .service import MAX_BODY, RETRY_AFTER, Answer, Service
 
@@ -56,21 +57,28 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         headers = {"Retry-After": RETRY_AFTER} if answer.status == 503 else None
         return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
-    async def post_leads(request):
+    async def read_body(request) -> bytes | Answer:
+        """The body within the size limit, else the Answer that refuses it."""
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_body:
-            return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+            return Answer(413, {"error": f"the body is over {max_body} bytes"})
         body = bytearray()
         try:
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > max_body:
-                    return respond(request, Answer(413, {"error": f"the body is over {max_body} bytes"}))
+                    return Answer(413, {"error": f"the body is over {max_body} bytes"})
         except ClientDisconnect:  # the sender went away mid-body: nothing was read, nothing kept
-            return respond(request, Answer(400, {"error": "the body did not arrive whole"}, "client went away"))
+            return Answer(400, {"error": "the body did not arrive whole"}, "client went away")
+        return bytes(body)
+
+    async def post_leads(request):
+        body = await read_body(request)
+        if isinstance(body, Answer):
+            return respond(request, body)
         headers = {k.lower(): v for k, v in request.headers.items()}
         query = dict(request.query_params)
-        return respond(request, await run_in_threadpool(route_request, service, bytes(body), headers, query))
+        return respond(request, await run_in_threadpool(route_request, service, body, headers, query))
 
     async def get_health(request):
         return respond(request, await run_in_threadpool(health, service))
@@ -88,14 +96,33 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         lead_id = request.path_params["lead_id"]
         return respond(request, await run_in_threadpool(pick_up, service, lower(request), lead_id))
 
+    def lead_change(action):
+        async def endpoint(request):
+            body = await read_body(request)
+            if isinstance(body, Answer):
+                return respond(request, body)
+            return respond(request, await run_in_threadpool(
+                action, service, lower(request), request.path_params["lead_id"], body))
+        return endpoint
+
+    async def get_lead(request):
+        return respond(request, await run_in_threadpool(rep.lead, service, lower(request), request.path_params["lead_id"]))
+
+    async def get_pools(request):
+        return respond(request, await run_in_threadpool(rep.pools, service, lower(request)))
+
     async def not_here(request, exc):  # the router's own 404 and 405, as JSON like every answer
-        words = {404: "no such endpoint (POST /leads, GET /me/leads, GET /me/quota, POST /leads/ID/pickup,"
-                      " GET /healthz)", 405: f"{request.method} is not allowed here"}
+        words = {404: "no such endpoint (POST /leads, GET /me/leads, GET /me/quota, GET /leads/ID, GET /pools,"
+                      " POST /leads/ID/pickup, /reassign or /release, GET /healthz)", 405: f"{request.method} is not allowed here"}
         return JSONResponse({"error": words.get(exc.status_code, exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
     app = Starlette(exception_handlers={404: not_here, 405: not_here}, routes=[Route("/leads", post_leads, methods=["POST"]),
                             Route("/leads/{lead_id:path}/pickup", post_pickup, methods=["POST"]),
+                            Route("/leads/{lead_id:path}/reassign", lead_change(rep.reassign), methods=["POST"]),
+                            Route("/leads/{lead_id:path}/release", lead_change(rep.release), methods=["POST"]),
+                            Route("/leads/{lead_id:path}", get_lead, methods=["GET"]),
+                            Route("/pools", get_pools, methods=["GET"]),
                             Route("/me/leads", get_my_leads, methods=["GET"]),
                             Route("/me/quota", get_my_quota, methods=["GET"]),
                             Route("/healthz", get_health, methods=["GET"])])

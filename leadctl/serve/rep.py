@@ -1,11 +1,13 @@
 """What a rep's token does over HTTP (a token bound to a user acts as that user, with the same
-rights as on the command line: rights.py decides): their leads, their quota, pick-up."""
+rights as on the command line: rights.py decides): their leads, their quota, one lead, the
+pools; pick-up, reassign and release."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
+from ..errors import LeadctlError
 from .service import MAX_LIMIT, Answer, BadQuery, Service, _as_user, _query_flag, _query_int
 
 
@@ -64,3 +66,86 @@ def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
         status = 404 if move.reason and move.reason.startswith("unknown lead") else 409
         return Answer(status, {"error": move.reason}, token=name)
     return Answer(200, move.as_dict(), token=name)
+
+
+def _lead_action(service: Service, headers: dict, lead_id: str, body: bytes, act) -> Answer:
+    """A change to one lead by the token's user: the body's JSON object read, `act(cfg, ledger,
+    actor, request)` run under the writers' turn; a missing right is 403 with the reason, a lead
+    the user may not see 404 (as if it were not there), any other refusal 409."""
+    from ..actor import token_actor
+    from ..errors import Refused
+
+    found = _as_user(service, headers)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, user, name = found
+    if "\0" in lead_id:
+        return Answer(404, {"error": "unknown lead"}, token=name)
+    try:
+        request = json.loads(body) if body.strip() else {}
+    except (ValueError, RecursionError):
+        request = None
+    if not isinstance(request, dict) or not all(isinstance(v, (str, type(None))) for v in request.values()):
+        return Answer(400, {"error": 'the body must be a JSON object of text, e.g. {"to": "tom", "note": "why"}'},
+                      token=name)
+    try:
+        with service.writing:
+            moves = act(cfg, ledger, token_actor(name, user.id), request)
+    except Refused as exc:
+        return Answer(403, {"error": str(exc)}, token=name)
+    except LeadctlError as exc:  # an unknown or inactive user or group named in the body
+        return Answer(400, {"error": str(exc)}, token=name)
+    move = moves[0]
+    if not move.done:
+        status = 404 if move.reason and move.reason.startswith("unknown lead") else 409
+        return Answer(status, {"error": move.reason}, token=name)
+    return Answer(200, move.as_dict(), token=name)
+
+
+def reassign(service: Service, headers: dict, lead_id: str, body: bytes) -> Answer:
+    """POST /leads/{id}/reassign `{"to": USER or GROUP, "note": ...}`: as `leadctl reassign`."""
+    import random
+
+    from ..manual import reassign as move
+
+    def act(cfg, ledger, actor, request):
+        if not request.get("to"):
+            raise LeadctlError('say where the lead goes: {"to": USER or GROUP}')
+        return move(cfg, ledger, [lead_id], now=datetime.now().astimezone(), rng=random.Random(),
+                    to_user=request["to"], actor=actor, note=request.get("note"))
+
+    return _lead_action(service, headers, lead_id, body, act)
+
+
+def release(service: Service, headers: dict, lead_id: str, body: bytes) -> Answer:
+    """POST /leads/{id}/release `{"note": ...}`: as `leadctl release`."""
+    from ..manual import release as move
+
+    return _lead_action(service, headers, lead_id, body, lambda cfg, ledger, actor, request: move(
+        cfg, ledger, [lead_id], datetime.now().astimezone(), actor=actor, note=request.get("note")))
+
+
+def lead(service: Service, headers: dict, lead_id: str) -> Answer:
+    """GET /leads/{id}: the lead and its history, as `leads show --format json`, if the token's
+    user may see it; else 404, as for a lead that is not there."""
+    from ..lead_view import lead_for, whole
+
+    found = _as_user(service, headers)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, user, name = found
+    shown = lead_for(cfg, ledger, lead_id, user.id) if "\0" not in lead_id else None
+    if shown is None:
+        return Answer(404, {"error": f"unknown lead '{lead_id[:100]}'"}, token=name)
+    return Answer(200, whole(*shown), token=name)
+
+
+def pools(service: Service, headers: dict) -> Answer:
+    """GET /pools: every group, for every user (seed 003: all users can see distribution pools):
+    name, record type, method and member ids in rotation order; no caps."""
+    found = _as_user(service, headers)
+    if isinstance(found, Answer):
+        return found
+    cfg, _, _, name = found
+    return Answer(200, {"pools": [{"name": g.name, "record_type": g.record_type, "method": g.method,
+                                   "members": [m.user for m in g.members]} for g in cfg.groups]}, token=name)

@@ -1,0 +1,58 @@
+"""A lead as people see it, the same on the command line and over `serve`: the ledger's own
+columns under their public names, the lead's fields as they came (never a credential), and
+its history oldest first; and whether the viewer may see it at all (isolation, rights.py)."""
+
+from __future__ import annotations
+
+import json
+
+from .config import Config
+from .engine import passed_over_list
+from .ledger import Ledger
+from .rights import can_see
+
+_STORAGE = ("fields", "email_key", "phone_key", "group_name", "passed_over")
+
+
+def public(row: dict) -> dict:
+    """A ledger row as users see it: `group`, not the column name; no storage details (the
+    match keys, the number of a passed-over list: the history says who was passed over)."""
+    out = {k: v for k, v in row.items() if k not in _STORAGE}
+    out["group"] = row["group_name"]
+    return out
+
+
+def own_fields(row: dict) -> dict:
+    """The lead's fields as it came (a lead kept before credentials were dropped at intake may
+    still hold one: it is never shown)."""
+    from .intake.columns import is_credential
+
+    return {k: v for k, v in json.loads(row["fields"]).items() if not is_credential(k)}
+
+
+def history(ledger: Ledger, lead_id: str) -> list[dict]:
+    """A lead's events as users see them, oldest first."""
+    return [{"at": e["at"], "assigned_to": e["assigned_to"], "group": e["group_name"], "method": e["method"],
+             "reason": e["reason"], "counted": bool(e["counted"]), "actor": e["actor"], "note": e["note"],
+             "passed_over": passed_over_list(e["passed_over"])}
+            for e in ledger.history(lead_id)]
+
+
+def lead_for(cfg: Config, ledger: Ledger, lead_id: str, viewer: str | None) -> tuple[dict, list[dict]] | None:
+    """(row, history) of a lead `viewer` may see (None: anyone), with every time in the config's
+    zone; None for a lead that is not there or that the viewer may not see (the same to them)."""
+    from .render import LocalTimes
+
+    row = ledger.lead(lead_id)
+    if row is None or not can_see(cfg, viewer, row):
+        return None
+    times = LocalTimes(cfg.tz())
+    (row,) = times.rows([row], ("received_at", "assigned_at"))
+    return row, list(times.rows(history(ledger, lead_id), ("at",)))
+
+
+def whole(row: dict, events: list[dict]) -> dict:
+    """`leads show --format json` and GET /leads/{id}: the fields, the columns (which win over
+    a field of the same name), the fields again under `fields`, and the history."""
+    fields = own_fields(row)
+    return {**fields, **public(row), "fields": fields, "history": events}
