@@ -19,6 +19,16 @@ class Actor:
     via: str  # "cli" or "serve"
     user: str | None = None  # the leadctl user acting, if any (whose rights apply)
     account: str | None = None  # the OS account that named `user` with --as / $LEADCTL_USER, when not theirs
+    token: str | None = None  # the name of the token a request came with (serve)
+
+    @property
+    def channel(self) -> str:
+        """Through what the actor acted, as the history keeps it (`via`): `cli`; `cli, by OS
+        account NAME` when --as or $LEADCTL_USER named a user that account is not tied to;
+        `api, token NAME` for a request to `serve`."""
+        if self.via == "serve":
+            return f"api, token {self.token}" if self.token else "api"
+        return f"cli, by OS account {self.account}" if self.account else "cli"
 
 
 def os_account() -> str:
@@ -65,9 +75,13 @@ def cli_actor(cfg, named: str | None, env_named: str | None = None, account: str
 def token_actor(token_name: str, user_id: str | None) -> Actor:
     """The actor of a request: the user a token was made for, else the intake token itself."""
     if user_id:
-        return Actor(f"user:{user_id}", "serve", user_id)
-    return Actor(f"token:{token_name}", "serve")
+        return Actor(f"user:{user_id}", "serve", user_id, token=token_name)
+    return Actor(f"token:{token_name}", "serve", token=token_name)
 
 
 def label_of(actor: Actor | None) -> str | None:
     return actor.label if actor is not None else None
+
+
+def channel_of(actor: Actor | None) -> str | None:
+    return actor.channel if actor is not None else None

@@ -33,7 +33,8 @@ def own_fields(row: dict) -> dict:
 def history(ledger: Ledger, lead_id: str) -> list[dict]:
     """A lead's events as users see them, oldest first."""
     return [{"at": e["at"], "assigned_to": e["assigned_to"], "group": e["group_name"], "method": e["method"],
-             "reason": e["reason"], "counted": bool(e["counted"]), "actor": e["actor"], "note": e["note"],
+             "reason": e["reason"], "counted": bool(e["counted"]), "actor": e["actor"], "via": e["via"],
+             "note": e["note"],
              "passed_over": passed_over_list(e["passed_over"])}
             for e in ledger.history(lead_id)]
 

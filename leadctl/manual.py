@@ -12,7 +12,7 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from .actor import Actor, label_of
+from .actor import Actor, channel_of, label_of
 from .config import Config
 from .decide import plan_for
 from .engine import Allocator, day_key, month_key
@@ -75,7 +75,7 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
         if refusal:
             return Move(lead_id, False, lead["assigned_to"], reason=refusal)
         ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now),
-                         actor=label_of(actor), note=note)
+                         actor=label_of(actor), via=channel_of(actor), note=note)
         _tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
 
@@ -93,7 +93,7 @@ def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
                 moves.append(Move(lead_id, False, reason=f"lead '{lead_id}' is already unassigned"))
             else:
                 ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now),
-                                 actor=label_of(actor), note=note)
+                                 actor=label_of(actor), via=channel_of(actor), note=note)
                 moves.append(Move(lead_id, True, lead["assigned_to"], None, lead["group_name"], RELEASE))
     return moves
 
@@ -150,7 +150,7 @@ def reassign(
                                       reason=f"already assigned to '{target.id}'"))
                     continue
                 ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at,
-                                 actor=label_of(actor), note=note)
+                                 actor=label_of(actor), via=channel_of(actor), note=note)
                 _tell(cfg, ledger, lead_id, target.id, MANUAL, note, now)
                 moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
                 continue
@@ -164,7 +164,7 @@ def reassign(
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
             ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at,
-                             actor=label_of(actor), note=note, passed_over=decision.passed_over)
+                             actor=label_of(actor), via=channel_of(actor), note=note, passed_over=decision.passed_over)
             _tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
         if alloc is not None:

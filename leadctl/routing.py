@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from .actor import Actor, label_of
+from .actor import Actor, channel_of, label_of
 from .config import Config
 from .decide import _DAY, _FIELDS, _GROUP, _ID, REJECTED, REPEATED, Outcome, Policy, _Lead, decide
 from .engine import Allocator, day_key, month_key
@@ -137,7 +137,8 @@ class Router:
         self.clock = clock
         self.rng = rng
         self.replay = replay
-        self.actor = label_of(actor)  # who ran the route: kept on every assignment event
+        self.actor = label_of(actor)  # who ran the route, and through what: kept on every assignment event
+        self.via = channel_of(actor)
         self.notify = notify  # queue the reps' notifications ([notify] decides which)
         self.group_name = group
         self.batch_size = batch_size or BATCH_SIZE
@@ -251,7 +252,7 @@ class Router:
         number = self.ledger.passed_over_ids
         done = decide(policy, items, seen, earlier, alloc, now, lambda text: number([text])[text])
         lead_rows = done.rows
-        written = self.ledger.insert_routed(lead_rows, self.actor)  # the assignment events with them
+        written = self.ledger.insert_routed(lead_rows, self.actor, self.via)  # the assignment events with them
         if strict and written != len(lead_rows):
             raise _Collision()
         if done.skipped:

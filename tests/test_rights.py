@@ -209,7 +209,25 @@ def test_serve_a_users_token_has_that_users_rights_and_view(lc, server):
     assert status == 200 and answer["assigned_to"] is None
     assert call("POST", "/leads/L2/reassign", "u-manager", {"to": 5})[0] == 400
     history = lc.json("leads", "show", "L1")["history"]
-    assert [(h["assigned_to"], h["method"], h["actor"], h["note"]) for h in history] == [
-        ("a", "sequential", "token:web", None), ("b", "manual", "user:rr", "speaks German")]
+    assert [(h["assigned_to"], h["method"], h["actor"], h["via"], h["note"]) for h in history] == [
+        ("a", "sequential", "token:web", "api, token web", None),
+        ("b", "manual", "user:rr", "api, token t-rr", "speaks German")]
     code, log = s.stop()
     assert code == 0 and "Traceback" not in log
+
+
+def test_the_history_says_through_what_each_change_was_made(lc, monkeypatch):
+    monkeypatch.delenv("LEADCTL_USER", raising=False)
+    staff(lc)
+    account = getpass.getuser()
+    lc("user", "add", "own", "--role", "manager", "--os-user", account)
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "V1"}\n')
+    lc("--as", "u-manager", "reassign", "V1", "--to", "b")  # an --as that is not this account's own user
+    lc("release", "V1")  # no --as: the user tied to the account
+    events = lc.json("leads", "show", "V1")["history"]
+    assert [(e["actor"], e["via"]) for e in events] == [
+        ("own", "cli"), ("u-manager", f"cli, by OS account {account}"), ("own", "cli")]
+    lc("--as", "u-admin", "rule", "default", "tele-sales", ok=None)
+    lc("--as", "u-admin", "group", "add", "inbound")
+    last = lc.json("config", "history")[-1]
+    assert (last["actor"], last["via"]) == ("u-admin", f"cli, by OS account {account}")

@@ -59,7 +59,7 @@ def _write_with_history(st: State, cfg, text: str, previous: str, in_ledger: Cal
             if in_ledger:
                 in_ledger(ledger)
             at = datetime.now().astimezone(cfg.tz()).isoformat(timespec="seconds")
-            n = ledger.record_config(at, st.actor.label, command or st.command, previous)
+            n = ledger.record_config(at, st.actor.label, command or st.command, previous, st.actor.channel)
             cfgmod.write_text(cfg.path, text)
     finally:
         ledger.close()

@@ -116,7 +116,7 @@ def config_history(ctx: typer.Context, fmt: ListFormat = "table",
         rows = rows[-limit:] if limit > 0 else []
     if cfg is not None:
         rows = list(render.LocalTimes(cfg.tz()).rows(rows, ("at",)))
-    render.emit(rows, ["n", "at", "actor", "command"], fmt, title="Config changes",
+    render.emit(rows, ["n", "at", "actor", "via", "command"], fmt, title="Config changes",
                 empty="no config changes recorded yet", right=["n"])
 
 

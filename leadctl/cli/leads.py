@@ -153,7 +153,7 @@ def leads_show(
     render.table(info, ["field", "value"], title=f"Lead {lead_id}")
     for h in history:
         h["passed over"] = ", ".join(f"{p['user']} ({p['why']})" for p in h["passed_over"])
-    render.table(history, ["at", "assigned_to", "group", "method", "reason", "actor", "note", "passed over"],
+    render.table(history, ["at", "assigned_to", "group", "method", "reason", "actor", "via", "note", "passed over"],
                  title="History", empty="no assignment yet")
 
 

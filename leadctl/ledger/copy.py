@@ -27,10 +27,11 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "usage": (("group_name", "user_id", "period", "count"), "group_name, period, user_id"),
     "event_counts": (("minute", "utc_offset", "assigned_to", "group_name", "method", "n"),
                      "minute, utc_offset, assigned_to, group_name, method"),
-    "config_history": (("n", "at", "actor", "command", "previous"), "n"),
+    "config_history": (("n", "at", "actor", "command", "previous", "via"), "n"),
     "tokens": (("name", "kind", "token_hash", "secret", "user_id", "created_at", "revoked_at"), "name"),
     "notifications": (("id", "key", "lead_id", "user_id", "channel", "address", "method", "reason", "status",
                        "attempts", "next_at", "claimed_until", "last_error", "created_at", "sent_at"), "id"),
+    "conversions": (("lead_id", "record_type", "record_id", "at"), "lead_id, record_type"),
 }
 CHUNK = 2000
 _MOD = 2**256

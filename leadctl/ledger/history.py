@@ -8,7 +8,7 @@ class ConfigHistory:
     """Config changes (a part of `Ledger`)."""
 
     def config_history(self) -> list[dict]:
-        return list(self._rows("SELECT n, at, actor, command FROM config_history ORDER BY n", ()))
+        return list(self._rows("SELECT n, at, actor, via, command FROM config_history ORDER BY n", ()))
 
     def config_changes_from(self, n: int) -> list[dict]:
         """Change n and every later one: n, command and the text each replaced, oldest first."""

@@ -32,7 +32,7 @@ from .store import Ledger
 _LOCK_SPACE = 0x1EAD  # advisory lock keys: (_LOCK_SPACE, 0) the ledger, (_LOCK_SPACE + 1, crc) a group
 _MIGRATION_LOCK = (_LOCK_SPACE, 1)
 _TABLES = ("leads", "events", "rotations", "usage", "passed_over_sets", "config_history", "event_counts",
-           "tokens", "notifications")
+           "tokens", "notifications", "conversions")
 
 
 
@@ -278,7 +278,7 @@ class PgLedger(Ledger):
                           (texts,))
         return dict(self.conn.execute("SELECT text, id FROM passed_over_sets WHERE text = ANY(?)", (texts,)))
 
-    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
+    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
         """The batch's leads go in by COPY into a session-local table (psycopg formats COPY rows
         in C: binding 16 arrays of 2,000 values as parameters cost 4x more), then one statement
         moves them into `leads` (an id already there is left alone) and writes their assignment
@@ -301,14 +301,14 @@ class PgLedger(Ledger):
             "  RETURNING rowid, id, assigned_at, assigned_to, group_name, method, reason, passed_over),"
             f" ev AS (INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
             f"  SELECT id, assigned_at, assigned_to, group_name, method, reason, (method IN ({methods}))::int, ?,"
-            "  NULL, passed_over FROM new WHERE assigned_to IS NOT NULL ORDER BY rowid),"
+            "  NULL, passed_over, ? FROM new WHERE assigned_to IS NOT NULL ORDER BY rowid),"
             " counts AS (INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
             "  SELECT substr(assigned_at, 1, 16), substr(assigned_at, 20), assigned_to, coalesce(group_name, ''),"
             "  method, count(*) FROM new WHERE assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
             "  ON CONFLICT (minute, utc_offset, assigned_to, group_name, method)"
             "  DO UPDATE SET n = event_counts.n + excluded.n)"
             " SELECT count(*) FROM new",
-            (actor,),
+            (actor, via),
         ).fetchone()
         conn.execute("DELETE FROM leadctl_batch")
         return written
@@ -317,10 +317,10 @@ class PgLedger(Ledger):
         (exists,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()
         return exists
 
-    def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:
+    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None) -> int:
         (n,) = self.conn.execute(
-            "INSERT INTO config_history (at, actor, command, previous) VALUES (?, ?, ?, ?) RETURNING n",
-            (at, actor, command, previous),
+            "INSERT INTO config_history (at, actor, command, previous, via) VALUES (?, ?, ?, ?, ?) RETURNING n",
+            (at, actor, command, previous, via),
         ).fetchone()
         return n
 

@@ -97,7 +97,7 @@ class Rehearsal:
     def queue_notifications(self, rows: list[tuple]) -> None:
         """A rehearsal tells nobody."""
 
-    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
+    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
         self.insert_leads(rows)
         return len(rows)
 

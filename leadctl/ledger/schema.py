@@ -30,13 +30,14 @@ LEAD_COLUMNS = (
 LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
 GROUP_METHODS = METHODS  # the assignments that count towards caps (engine.counts), for SQL
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
-                 "actor", "note", "passed_over")
+                 "actor", "note", "passed_over", "via")
 # (at, assigned_to, group_name, method) of a lead row and of an event row: what `report` counts
 _LEAD_ASSIGNMENT = itemgetter(*(LEAD_COLUMNS.index(c) for c in ("assigned_at", "assigned_to", "group_name", "method")))
 _EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigned_to", "group_name", "method")))
 
 
-MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications")
+MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
+              "m005_via_conversions")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -197,6 +198,24 @@ def m004_notifications(db):
         )"""
     )
     db.execute("CREATE INDEX notifications_due ON notifications(status, next_at)")
+
+
+@_step
+def m005_via_conversions(db):
+    # Through what each change was made (`cli`, `cli, by OS account root` for an --as that is
+    # not the account's own user, `api, token NAME`), beside who made it.
+    db.execute("ALTER TABLE events ADD COLUMN via TEXT")
+    db.execute("ALTER TABLE config_history ADD COLUMN via TEXT")
+    # A lead converted to a contact or a deal: one row per conversion, the link both ways.
+    db.execute(
+        """CREATE TABLE conversions (
+            lead_id TEXT NOT NULL,
+            record_type TEXT NOT NULL,
+            record_id TEXT NOT NULL UNIQUE,
+            at TEXT NOT NULL,
+            PRIMARY KEY (lead_id, record_type)
+        )"""
+    )
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

@@ -197,7 +197,7 @@ class SqliteLedger(Ledger):
             (json.dumps(texts),),
         ))
 
-    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
+    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
         """A batch of routed leads (rows in LEAD_COLUMNS order), and an assignment event for
         each one that has an owner, copied from the rows just written by SQLite itself:
         no event row crosses from Python (that binding, not the writing, was the cost)."""
@@ -211,8 +211,8 @@ class SqliteLedger(Ledger):
         conn.execute(
             f"INSERT INTO events ({','.join(EVENT_COLUMNS)})"
             f" SELECT id, assigned_at, assigned_to, group_name, method, reason, method IN ({methods}), ?, NULL,"
-            " passed_over FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid",
-            (actor, last),
+            " passed_over, ? FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid",
+            (actor, via, last),
         )
         if written == len(rows):  # counted from the rows in hand (a GROUP BY made SQLite sort them)
             self._count_assignments(map(_LEAD_ASSIGNMENT, rows))
@@ -221,11 +221,11 @@ class SqliteLedger(Ledger):
                 "SELECT assigned_at, assigned_to, group_name, method FROM leads WHERE rowid > ?", (last,)))
         return written
 
-    def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:
+    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None) -> int:
         """Keep the config text a change replaced; returns the change's number."""
         cur = self.conn.execute(
-            "INSERT INTO config_history (at, actor, command, previous) VALUES (?, ?, ?, ?)",
-            (at, actor, command, previous),
+            "INSERT INTO config_history (at, actor, command, previous, via) VALUES (?, ?, ?, ?, ?)",
+            (at, actor, command, previous, via),
         )
         return cur.lastrowid
 

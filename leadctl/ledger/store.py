@@ -114,11 +114,11 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory):
         """The number of each passed-over list, added the first time it is seen."""
         raise NotImplementedError
 
-    def insert_routed(self, rows: list[tuple], actor: str | None) -> int:
+    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
         """A batch of routed leads and their assignment events; how many were new."""
         raise NotImplementedError
 
-    def record_config(self, at: str, actor: str | None, command: str, previous: str) -> int:
+    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None) -> int:
         """Keep the config text a change replaced; returns the change's number."""
         raise NotImplementedError
 
