@@ -30,6 +30,8 @@ def counts(method: str | None) -> bool:
 OWNER = "owner"
 CREATOR = "creator"
 DUPLICATE = "duplicate"
+# The lead's side of a conversion to a contact or deal, in its history: no assignment at all.
+CONVERT = "convert"
 
 
 @dataclass(frozen=True, slots=True)

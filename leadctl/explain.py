@@ -24,6 +24,8 @@ def _event(e: dict, first: bool) -> str:
     at = (e["at"] or "").replace("T", " ")
     if e["method"] == "release":
         text = f"on {at} it was released back to unassigned"
+    elif e["method"] == "convert":
+        text = f"on {at} it was converted, keeping its owner"
     else:
         how = METHOD_WORDS.get(e["method"], e["method"] or "?").format(group=e["group"])
         verb = "it went to" if first else "it moved to"

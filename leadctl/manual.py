@@ -39,12 +39,19 @@ class Move:
         return asdict(self)
 
 
-def _tell(cfg: Config, ledger: Ledger, lead_id: str, user: str, method: str, why: str | None,
+def tell(cfg: Config, ledger: Ledger, lead_id: str, user: str, method: str, why: str | None,
           now: datetime) -> None:
     """Queue the new owner's notifications, inside the move's own transaction."""
     from .notify import outbox_rows
 
     ledger.queue_notifications(outbox_rows(cfg, [(lead_id, user, method, why)], now))
+
+
+def group_allocator(ledger: Ledger, group, day: str, rng: random.Random) -> Allocator:
+    """An allocator holding one group's rotation and its usage for `day` and its month (the
+    caller saves `dirty_usage` and `dirty_rotations` in the same transaction)."""
+    return Allocator(ledger.load_usage([(group.name, day_key(day)), (group.name, month_key(day))]),
+                     ledger.load_rotations([group.name]), rng)
 
 
 def _at(cfg: Config, now: datetime) -> str:
@@ -76,7 +83,7 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
             return Move(lead_id, False, lead["assigned_to"], reason=refusal)
         ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now),
                          actor=label_of(actor), via=channel_of(actor), note=note)
-        _tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
+        tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
 
 
@@ -132,11 +139,7 @@ def reassign(
         ids = list(dict.fromkeys(lead_ids)) if lead_ids else [row["id"] for row in ledger.leads(owner=from_user)]
         alloc = None
         if group is not None:
-            alloc = Allocator(
-                ledger.load_usage([(group.name, day_key(day)), (group.name, month_key(day))]),
-                ledger.load_rotations([group.name]),
-                rng,
-            )
+            alloc = group_allocator(ledger, group, day, rng)
             plan = plan_for(cfg, group)
         for lead_id in ids:
             lead = ledger.lead(lead_id)
@@ -151,7 +154,7 @@ def reassign(
                     continue
                 ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at,
                                  actor=label_of(actor), via=channel_of(actor), note=note)
-                _tell(cfg, ledger, lead_id, target.id, MANUAL, note, now)
+                tell(cfg, ledger, lead_id, target.id, MANUAL, note, now)
                 moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
                 continue
             if lead["type"] != group.record_type:
@@ -165,7 +168,7 @@ def reassign(
                 continue
             ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at,
                              actor=label_of(actor), via=channel_of(actor), note=note, passed_over=decision.passed_over)
-            _tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
+            tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
         if alloc is not None:
             ledger.save_usage(alloc.usage, alloc.dirty_usage)

@@ -69,3 +69,49 @@ def test_a_name_that_is_both_a_user_and_a_group_means_the_user_and_config_check_
     lc("reassign", "U1", "--to", "A")
     lc("reassign", "U1", "--to", "TEAM-B")
     assert [(h["assigned_to"], h["method"]) for h in lc.json("leads", "show", "U1")["history"]][-1] == ("team-b", "manual")
+
+
+def test_a_converted_lead_links_both_ways_keeps_its_owner_and_cannot_be_converted_twice(lc):
+    sell_team(lc)
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "L1", "name": "Ada", "email": "ada@example.com"}\n')
+    out = lc("leads", "convert", "L1", "--to", "contact", "--note", "qualified", "--format", "json")
+    made = __import__("json").loads(out.stdout)
+    assert (made["record_id"], made["type"], made["assigned_to"], made["method"]) == ("L1:contact", "contact", "A", "owner")
+    lead, contact = lc.json("leads", "show", "L1"), lc.json("leads", "show", "L1:contact")
+    assert lead["converted_to"] == ["L1:contact"] and lead["status"] == "converted" and lead["assigned_to"] == "A"
+    assert contact["converted_from"] == "L1" and contact["type"] == "contact" and contact["name"] == "Ada"
+    assert [h["method"] for h in lead["history"]] == ["sequential", "convert"]
+    assert "converted to contact L1:contact" in lead["history"][-1]["reason"]
+    assert [(h["assigned_to"], h["method"], h["note"]) for h in contact["history"]] == [("A", "owner", "qualified")]
+    assert "converted from lead L1" in contact["history"][0]["reason"]
+    before = (lc.config.read_bytes(), lc.snapshot())
+    again = lc("leads", "convert", "L1", "--to", "contact", ok=None)
+    assert again.exit_code == 1 and "converted to contact 'L1:contact' already" in again.stderr
+    taken = lc("leads", "convert", "L1", "--to", "deal", "--id", "L1:contact", ok=None)
+    assert taken.exit_code == 1 and "exists already" in taken.stderr
+    assert (lc.config.read_bytes(), lc.snapshot()) == before
+    assert {r["user"]: r["daily_used"] for r in lc.json("quota")}["A"] == 1  # a conversion is no assignment
+    by_method = {r["method"]: r["count"] for r in lc.json("report", "--by", "method")}
+    assert by_method == {"sequential": 1, "owner": 1}  # the contact's owner; the conversion itself is none
+
+
+def test_a_conversion_to_a_pool_rotates_and_counts_and_the_owner_needs_the_right(lc):
+    sell_team(lc)
+    lc("group", "add", "closers", "--record-type", "deal")
+    for u in ("B", "C"):
+        lc("group", "member", "add", "closers", u)
+    lc("user", "add", "rep")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "D1"}\n{"id": "D2"}\n{"id": "D3"}\n')
+    firsts = [lc.json("leads", "show", f"D{i}")["assigned_to"] for i in (1, 2, 3)]
+    assert firsts == ["A", "B", "C"]
+    refused = lc("--as", "rep", "leads", "convert", "D1", "--to", "deal", "--owner", "closers", ok=None)
+    assert refused.exit_code == 1 and "may not reassign" in refused.stderr
+    for i in (1, 2, 3):
+        lc("leads", "convert", f"D{i}", "--to", "deal", "--owner", "closers")
+    deals = [lc.json("leads", "show", f"D{i}:deal") for i in (1, 2, 3)]
+    assert [(d["assigned_to"], d["group"], d["history"][0]["method"]) for d in deals] == [
+        ("B", "closers", "sequential"), ("C", "closers", "sequential"), ("B", "closers", "sequential")]
+    used = {(r["group"], r["user"]): r["daily_used"] for r in lc.json("quota")}
+    assert used[("closers", "B")] == 2 and used[("closers", "C")] == 1
+    wrong = lc("leads", "convert", "D1", "--to", "contact", "--owner", "closers", ok=None)
+    assert wrong.exit_code == 2 and "takes deals" in wrong.stderr

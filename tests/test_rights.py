@@ -27,33 +27,37 @@ def unchanged(lc):
     return lc.config.read_bytes(), lc.snapshot()
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_only_owners_and_admins_change_the_config_and_a_refusal_names_actor_and_right(lc, role):
+def test_only_owners_and_admins_change_the_config_and_a_refusal_names_actor_and_right(lc):
     staff(lc)
-    before = unchanged(lc)
-    result = lc("--as", f"u-{role}", "group", "member", "edit", "tele-sales", "a", "--daily", "5", ok=None)
-    if role in ("owner", "admin"):
-        assert result.exit_code == 0
-        assert lc.json("config", "history")[-1]["actor"] == f"u-{role}"
-    else:
-        assert result.exit_code == 2 and unchanged(lc) == before
-        assert result.stderr.count("\n") == 1 and f"u-{role}" in result.stderr and "owner or admin" in result.stderr
+    for daily, role in enumerate(ROLES, 1):
+        before = unchanged(lc)
+        result = lc("--as", f"u-{role}", "group", "member", "edit", "tele-sales", "a", "--daily", str(daily), ok=None)
+        if role in ("owner", "admin"):
+            assert result.exit_code == 0
+            assert lc.json("config", "history")[-1]["actor"] == f"u-{role}"
+        else:
+            assert result.exit_code == 2 and unchanged(lc) == before, role
+            assert result.stderr.count("\n") == 1 and f"u-{role}" in result.stderr and "owner or admin" in result.stderr
 
 
-@pytest.mark.parametrize("command", [
+CONFIG_CHANGES = [
     ["settings", "--isolate"], ["user", "add", "zed"], ["user", "edit", "a", "--role", "owner"],
     ["user", "remove", "b", "--yes"], ["group", "add", "inbound"], ["group", "remove", "tele-sales", "--yes"],
     ["rule", "add", "--group", "tele-sales", "--when", "source=web"], ["rule", "default", "tele-sales"],
-    ["token", "add", "web"], ["notify", "setup", "--webhook-url", "https://chat.example.com/hook"],
+    ["token", "add", "web"], ["token", "revoke", "web"], ["notify", "setup", "--webhook-url", "https://chat.example.com/hook"],
     ["intake", "map", "add", "fb", "--map", "Full Name=name"], ["config", "restore", "1", "--yes"],
     ["config", "revert", "1", "--yes"], ["init", "--force", "--yes"],
-])
-def test_every_config_change_is_refused_to_a_manager(lc, command):
+]
+
+
+def test_every_config_change_is_refused_to_a_manager(lc):
     staff(lc)
+    lc("token", "add", "web")
     before = unchanged(lc)
-    result = lc("--as", "u-manager", *command, ok=None)
-    assert result.exit_code == 2 and "may not change the config" in result.stderr, result.stderr
-    assert unchanged(lc) == before
+    for command in CONFIG_CHANGES:
+        result = lc("--as", "u-manager", *command, ok=None)
+        assert result.exit_code == 2 and "may not change the config" in result.stderr, (command, result.stderr)
+        assert unchanged(lc) == before, command
 
 
 def test_a_trusted_rep_cannot_demote_a_manager_but_an_admin_can(lc):

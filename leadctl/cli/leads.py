@@ -308,6 +308,46 @@ def release(
     _report_moves(moves, fmt)
 
 
+@leads_app.command("convert")
+def leads_convert(
+    ctx: typer.Context,
+    lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")],
+    to: Annotated[Literal["contact", "deal"], typer.Option("--to", help="The type of the new record.")],
+    owner: Annotated[Optional[str], typer.Option("--owner", metavar="USER|GROUP",
+                     help="The new record's owner: a user (outside the rules), or a group of that type (its next"
+                          " member by its method). Default: the lead's owner.")] = None,
+    new_id: Annotated[Optional[str], typer.Option("--id", metavar="NEW_ID",
+                      help="The new record's id. Default: LEAD:contact or LEAD:deal.")] = None,
+    note: NoteOpt = None,
+    fmt: MoveFormat = "text",
+) -> None:
+    """Convert a lead to a contact or a deal: a new record with the lead's fields, linked both
+    ways (`converted_from`, `converted_to` in `leads show`); the lead's status becomes converted.
+
+    Example: leadctl leads convert FB-0019 --to deal --owner closers
+    """
+    import json
+    import random
+    from datetime import datetime
+
+    from ..convert import convert
+    from ..render import say
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        done = convert(cfg, ledger, lead_id, to, now=datetime.now().astimezone(), rng=random.Random(), owner=owner,
+                       new_id=new_id, actor=st.actor, note=note)
+    finally:
+        ledger.close()
+    if fmt == "json":
+        typer.echo(json.dumps(done.as_dict(), indent=2))
+    else:
+        say(f"{done.lead_id} -> {done.type} {done.record_id}: {done.assigned_to or 'unassigned'}"
+            + (f" ({done.method})" if done.method else ""))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(leads_app, name="leads", rich_help_panel=LEADS)
     app.command("pickup", rich_help_panel=LEADS)(pickup)

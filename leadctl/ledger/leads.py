@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from ..engine import counts
+from ..engine import CONVERT, counts
 from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, _EVENT_ASSIGNMENT, _conditions
 
 class Leads:
@@ -47,10 +47,10 @@ class Leads:
 
     def _count_assignments(self, assignments: Iterable[tuple]) -> None:
         """Add (at, assigned_to, group_name, method) tuples to `event_counts`, by the minute
-        and UTC offset of `at`; those without an owner are no assignment."""
+        and UTC offset of `at`; those without an owner, and conversions, are no assignment."""
         counts: dict[tuple, int] = {}
         for (at, user, group, method), n in Counter(assignments).items():  # counted in C first
-            if user is not None:
+            if user is not None and method != CONVERT:
                 key = (at[:16], at[19:], user, group or "", method)
                 counts[key] = counts.get(key, 0) + n
         if counts:
@@ -159,6 +159,23 @@ class Leads:
 
     def lead(self, lead_id: str) -> dict | None:
         return next(self._rows(f"SELECT {LEAD_SELECT} FROM leads WHERE id = ?", (lead_id,)), None)
+
+    def set_status(self, lead_id: str, status: str) -> None:
+        self.conn.execute("UPDATE leads SET status = ? WHERE id = ?", (status, lead_id))
+
+    # -- conversions (a lead made into a contact or a deal) ------------------------------------
+    def conversions(self, lead_id: str) -> dict[str, str]:
+        """Record type -> the id of the record `lead_id` was converted to."""
+        return dict(self.conn.execute(
+            "SELECT record_type, record_id FROM conversions WHERE lead_id = ? ORDER BY at, record_type", (lead_id,)))
+
+    def converted_from(self, record_id: str) -> str | None:
+        row = self.conn.execute("SELECT lead_id FROM conversions WHERE record_id = ?", (record_id,)).fetchone()
+        return row[0] if row else None
+
+    def add_conversion(self, lead_id: str, record_type: str, record_id: str, at: str) -> None:
+        self.conn.execute("INSERT INTO conversions (lead_id, record_type, record_id, at) VALUES (?, ?, ?, ?)",
+                          (lead_id, record_type, record_id, at))
 
     def history(self, lead_id: str) -> list[dict]:
         return list(self._rows(
