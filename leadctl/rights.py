@@ -21,10 +21,11 @@ CONFIGURE = "configure"  # any change to the config (users, groups, rules, setti
 REASSIGN = "reassign"  # reassign and release leads
 PICKUP = "pickup"  # pick up an unassigned lead (for oneself, or for another user)
 POST_LEADS = "post_leads"  # send leads in over serve's POST /leads
+AWAY = "away"  # add or remove leave (for oneself; for others: managers and above)
 
 ADMINS = frozenset({"owner", "admin"})
 MANAGERS = frozenset({"owner", "admin", "manager"})  # see everything, act for others
-ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS)
+ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS, AWAY)
 
 
 def acting_user(cfg: Config, actor: Actor | None) -> User | None:
@@ -56,6 +57,9 @@ def refusal(cfg: Config, actor: Actor | None, action: str, *, for_user: str | No
     if action == REASSIGN and not (user.reassign or roles & MANAGERS):
         return (f"user '{user.id}' may not reassign or release leads: that needs the reassign permission"
                 " or the manager, admin or owner role")
+    if action == AWAY and not (for_user == user.id or roles & MANAGERS):
+        return (f"user '{user.id}' may enter leave only for themselves: for '{for_user}' that needs the manager,"
+                " admin or owner role")
     if action == PICKUP and for_user is not None and for_user != user.id and not roles & MANAGERS:
         return (f"user '{user.id}' may pick up leads only for themselves: picking up for '{for_user}' needs"
                 " the manager, admin or owner role")

@@ -48,7 +48,8 @@ def test_users_and_groups_round_trip_through_the_file(lc):
     lc("group", "member", "add", "tele-sales", "tom", "--daily", "10", "--monthly", "200", "--weight", "5")
     users = lc.json("user", "list")
     assert users == [{"id": "tom", "name": "Tom", "email": "tom@example.com", "role": "trusted", "roles": ["trusted"],
-                      "pickup": True, "reassign": False, "os_user": "tom", "active": True, "groups": ["tele-sales"]}]
+                      "pickup": True, "reassign": False, "os_user": "tom", "active": True, "groups": ["tele-sales"],
+                      "timezone": "UTC", "hours": None, "daily": 0, "monthly": 0}]
     show = lc.json("group", "show", "tele-sales")
     assert show["method"] == "weighted" and show["pickup_statuses"] == ["new", "no-answer"]
     assert show["members"][0]["daily_limit"] == 10 and show["members"][0]["weight"] == 5

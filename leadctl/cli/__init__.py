@@ -184,7 +184,7 @@ class State:
         """Refuse the command (config changes: exit 2; lead actions: exit 1) when the actor lacks
         the right; `rights.refusal` decides."""
         from ..errors import PARTIAL, USAGE
-        from ..rights import CONFIGURE, refusal
+        from ..rights import AWAY, CONFIGURE, refusal
 
         if cfg is None:
             from ..errors import ConfigError
@@ -197,7 +197,7 @@ class State:
             return  # no config (yet), or one that cannot be read: no users, nobody to refuse
         why = refusal(cfg, self.actor, action, for_user=for_user)
         if why:
-            raise LeadctlError(f"{why}; nothing was changed", USAGE if action == CONFIGURE else PARTIAL)
+            raise LeadctlError(f"{why}; nothing was changed", USAGE if action in (CONFIGURE, AWAY) else PARTIAL)
 
     @property
     def command(self) -> str:
@@ -297,11 +297,11 @@ def confirm(question: str, yes: bool) -> None:
     raise LeadctlError(f"{question.rstrip('?')}: pass --yes to confirm; nothing was changed")
 
 
-MODULES = ("configure", "users", "groups", "rules", "store", "route", "intake", "serve", "notify", "leads",
+MODULES = ("configure", "users", "groups", "rules", "away", "store", "route", "intake", "serve", "notify", "leads",
            "audit")  # each registers its commands
 # Which module holds each top-level command, so a run imports and builds only the one it needs.
 OWNER = {"init": "configure", "config": "configure", "settings": "configure", "user": "users", "group": "groups",
-         "rule": "rules", "route": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
+         "rule": "rules", "away": "away", "route": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
          "reassign": "leads", "release": "leads", "quota": "audit", "report": "audit",
          "serve": "serve", "token": "serve", "notify": "notify", "ledger": "store"}
 

@@ -20,7 +20,7 @@ def _say(message: str) -> None:
 
 
 def _change(ctx: typer.Context, change: Callable, message: str | None = None,
-            in_ledger: Callable | None = None):
+            in_ledger: Callable | None = None, right: tuple[str, str | None] = (CONFIGURE, None)):
     """Load, change, validate and write the config under its lock.
 
     The file is edited, not rewritten (comments and layout kept); the text it
@@ -33,26 +33,27 @@ def _change(ctx: typer.Context, change: Callable, message: str | None = None,
     st: State = state(ctx)
     with cfgmod.locked(st.config_path):
         cfg, old_text = cfgmod.load_text(st.config_path)
-        st.require(CONFIGURE, cfg)
+        st.require(right[0], cfg, for_user=right[1])
         new = change(cfgmod, cfg)
         if new == cfg:
             _say("nothing to change: the config already says that (the file was not written)")
             return new
         text = cfgmod.render_text(new, cfg, old_text)
-        _write_with_history(st, new, text, old_text, in_ledger and (lambda ledger: in_ledger(ledger, cfg, new)))
+        _write_with_history(st, new, text, old_text, in_ledger and (lambda ledger: in_ledger(ledger, cfg, new)),
+                            right=right)
     if message:
         _say(message)
     return new
 
 
 def _write_with_history(st: State, cfg, text: str, previous: str, in_ledger: Callable | None = None,
-                        command: str | None = None) -> int:
+                        command: str | None = None, right: tuple[str, str | None] = (CONFIGURE, None)) -> int:
     """Write the config text, keeping `previous` in the ledger's history; returns the change's number."""
     from datetime import datetime
 
     from .. import config as cfgmod
 
-    st.require(CONFIGURE)  # the config as it is now decides (not the one about to be written)
+    st.require(right[0], for_user=right[1])  # the config as it is now decides (not the one about to be written)
     ledger = st.ledger(cfg)  # the history lives in the ledger: made here if there is none yet
     try:
         with ledger.write():

@@ -27,18 +27,24 @@ StatusOpt = Annotated[Optional[list[str]], typer.Option("--pickup-status", metav
                       help="A lead status members may pick up (repeat for more).")]
 
 
+OverflowOpt = Annotated[Optional[str], typer.Option("--overflow", metavar="GROUP",
+                        help="Where a lead goes when nobody here can take it now (one step further at most).")]
+QueueOpt = Annotated[Optional[bool], typer.Option("--queue/--no-queue",
+                     help="A lead nobody can take now waits, queued, until `leadctl drain` can hand it out.")]
+
+
 @group_app.command("add")
 def group_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name, e.g. tele-sales.")],
               method: Annotated[Method, typer.Option("--method", help="How leads are shared.")] = "sequential",
               record_type: Annotated[RecordType, typer.Option("--record-type", help="The one record type this pool takes.")] = "lead",
-              pickup_status: StatusOpt = None) -> None:
+              pickup_status: StatusOpt = None, overflow: OverflowOpt = None, queue: QueueOpt = None) -> None:
     """Add a group.
 
     Example: leadctl group add tele-sales --method sequential --pickup-status new
     """
     from ..config import Group
 
-    group = Group(name, method, record_type, tuple(pickup_status or ()))
+    group = Group(name, method, record_type, tuple(pickup_status or ()), overflow=overflow or "", queue=bool(queue))
     _change(ctx, lambda m, c: m.add_group(c, group), f"added group '{name}'",
             in_ledger=lambda ledger, old, new: ledger.forget_group(name))
 
@@ -47,15 +53,22 @@ def group_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Grou
 def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
                method: Annotated[Optional[Method], typer.Option("--method", help="How leads are shared.")] = None,
                pickup_status: StatusOpt = None,
-               no_pickup_statuses: Annotated[bool, typer.Option("--no-pickup-statuses", help="Remove every pick-up status.")] = False) -> None:
-    """Change a group's method or pick-up statuses.
+               no_pickup_statuses: Annotated[bool, typer.Option("--no-pickup-statuses", help="Remove every pick-up status.")] = False,
+               overflow: OverflowOpt = None,
+               no_overflow: Annotated[bool, typer.Option("--no-overflow", help="No overflow group.")] = False,
+               queue: QueueOpt = None) -> None:
+    """Change a group's method, pick-up statuses, overflow group or queue.
 
     Example: leadctl group edit advisors --method weighted
+    Example: leadctl group edit inbound --overflow night-desk --queue
     """
     if pickup_status and no_pickup_statuses:
         raise ConfigError("use either --pickup-status or --no-pickup-statuses, not both")
+    if overflow and no_overflow:
+        raise ConfigError("use either --overflow or --no-overflow, not both")
     statuses = () if no_pickup_statuses else (tuple(pickup_status) if pickup_status else None)
-    _change(ctx, lambda m, c: m.edit_group(c, name, method=method, pickup_statuses=statuses),
+    _change(ctx, lambda m, c: m.edit_group(c, name, method=method, pickup_statuses=statuses,
+                                           overflow="" if no_overflow else overflow, queue=queue),
             f"updated group '{name}'")
 
 

@@ -4,7 +4,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
+from ..errors import LeadctlError
+from . import MAX_NUMBER, SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
 from ..rights import CONFIGURE
 from .change import _change, _say
 
@@ -35,10 +36,21 @@ NotifyOpt = Annotated[Optional[bool], typer.Option("--notify/--no-notify", help=
 HookOpt = Annotated[Optional[str], typer.Option("--webhook-url", metavar="URL", help="Their own chat webhook instead of the team's.")]
 
 
+TzOpt = Annotated[Optional[str], typer.Option("--timezone", metavar="TZ",
+                  help="Their own time zone, for hours and leave (default: the config's).")]
+HoursOpt = Annotated[Optional[str], typer.Option("--hours", metavar="SPEC",
+                     help='When they take leads, in their zone, e.g. "mon-fri 09:00-17:30; sat 10:00-13:00".')]
+UserCapOpt = lambda key: Annotated[Optional[int], typer.Option(  # noqa: E731
+    f"--{key}", metavar="N", min=0, max=MAX_NUMBER,
+    help=f"The most the group methods give them a {'day' if key == 'daily' else 'month'}, in all groups together (0: no limit).")]
+
+
 @user_app.command("add")
 def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID, e.g. tom.")],
              name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
              reassign: ReassignOpt = None, os_user: OsUserOpt = None,
+             timezone: TzOpt = None, hours: HoursOpt = None,
+             daily: UserCapOpt("daily") = None, monthly: UserCapOpt("monthly") = None,
              notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
     """Add a user (role standard, no pick-up or reassign unless given).
 
@@ -49,7 +61,8 @@ def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar=
 
     user = User(user_id, name or "", email or "", ordered_roles(role or ()), bool(pickup),
                 notify=True if notify is None else notify, webhook_url=webhook_url or "",
-                reassign=bool(reassign), os_user=os_user or "")
+                reassign=bool(reassign), os_user=os_user or "", timezone=timezone or "", hours=hours or "",
+                daily=daily or 0, monthly=monthly or 0)
     _change(ctx, lambda m, c: m.add_user(c, user), f"added user '{user_id}'")
 
 
@@ -57,6 +70,9 @@ def user_add(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar=
 def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID", help="User ID.")],
               name: NameOpt = None, email: EmailOpt = None, role: RoleOpt = None, pickup: PickupOpt = None,
               reassign: ReassignOpt = None, os_user: OsUserOpt = None,
+              timezone: TzOpt = None, hours: HoursOpt = None,
+              no_hours: Annotated[bool, typer.Option("--no-hours", help="They take leads at any time.")] = False,
+              daily: UserCapOpt("daily") = None, monthly: UserCapOpt("monthly") = None,
               active: Annotated[Optional[bool], typer.Option("--active/--inactive",
                                 help="An inactive user is skipped by every group and gets no leads.")] = None,
               notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
@@ -64,12 +80,16 @@ def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar
 
     Example: leadctl user edit tom --inactive
     Example: leadctl user edit dana --role manager --role trusted
+    Example: leadctl user edit tom --timezone Europe/Berlin --hours "mon-fri 09:00-17:30"
     """
     from ..config import ordered_roles
 
+    if hours and no_hours:
+        raise LeadctlError("use either --hours or --no-hours, not both")
     _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email,
                                           roles=ordered_roles(role) if role else None, pickup=pickup,
-                                          reassign=reassign, os_user=os_user,
+                                          reassign=reassign, os_user=os_user, timezone=timezone,
+                                          hours="" if no_hours else hours, daily=daily, monthly=monthly,
                                           active=active, notify=notify, webhook_url=webhook_url),
             f"updated user '{user_id}'")
 
@@ -116,8 +136,10 @@ def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
     groups = {u.id: [g.name for g in cfg.groups if g.member(u.id)] for u in cfg.users}
     rows = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "roles": list(u.roles),
              "pickup": u.pickup, "reassign": u.reassign, "os_user": u.os_user or u.id, "active": u.active,
-             "groups": groups[u.id]} for u in cfg.users]
-    columns = ["id", "name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "groups"]
+             "groups": groups[u.id], "timezone": u.timezone or cfg.settings.timezone, "hours": u.hours or None,
+             "daily": u.daily, "monthly": u.monthly} for u in cfg.users]
+    columns = ["id", "name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "groups",
+               "timezone", "hours", "daily", "monthly"]
     if fmt == "table":  # narrower: the permissions in one column (`role`, the highest, is for older scripts)
         for r in rows:
             r["permissions"] = [p for p in ("pickup", "reassign") if r[p]]

@@ -162,3 +162,19 @@ def remove_mapping(cfg: Config, name: str) -> Config:
 def set_default(cfg: Config, group: str) -> Config:
     cfg.group(group)
     return replace(cfg, default_group=group)
+
+
+def add_away(cfg: Config, user: str, start: str, end: str, backup: str = "", note: str = "") -> tuple[Config, int]:
+    """A leave entry (whole days in the user's zone, both ends included); returns it with its id."""
+    from .model import Away
+
+    user = cfg.find_user(user).id
+    backup = cfg.find_user(backup).id if backup else ""
+    n = max((a.id for a in cfg.away), default=0) + 1
+    return replace(cfg, away=cfg.away + (Away(n, user, start, end, backup, note),)), n
+
+
+def remove_away(cfg: Config, n: int) -> Config:
+    if not any(a.id == n for a in cfg.away):
+        raise ConfigError(f"no away entry {n} (see `leadctl away list`)")
+    return replace(cfg, away=tuple(a for a in cfg.away if a.id != n))

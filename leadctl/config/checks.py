@@ -56,6 +56,52 @@ def check_email(email: str) -> None:
         raise ConfigError(f"--email '{email}' does not look like an email address (e.g. tom@example.com)")
 
 
+def _check_overflow(cfg: Config, p: str) -> None:
+    """An overflow names another group of the same record type, and no chain comes back."""
+    groups = {g.name: g for g in cfg.groups}
+    for g in cfg.groups:
+        if not g.overflow:
+            continue
+        other = groups.get(g.overflow)
+        if other is None:
+            raise ConfigError(f"{p}: group '{g.name}': overflow to unknown group '{g.overflow}'")
+        if other.name == g.name:
+            raise ConfigError(f"{p}: group '{g.name}' cannot overflow to itself")
+        if other.record_type != g.record_type:
+            raise ConfigError(f"{p}: group '{g.name}' takes {g.record_type}s; its overflow '{other.name}'"
+                              f" takes {other.record_type}s")
+        chain, at = [g.name], other
+        while at is not None and at.overflow:
+            chain.append(at.name)
+            if at.overflow in chain:
+                raise ConfigError(f"{p}: overflow loop: {' -> '.join(chain + [at.overflow])}")
+            at = groups.get(at.overflow)
+
+
+def _check_away(cfg: Config, p: str, users: set[str]) -> None:
+    from datetime import date
+
+    ids: set[int] = set()
+    for a in cfg.away:
+        what = f"{p}: away entry {a.id}"
+        if a.id in ids or a.id < 1:
+            raise ConfigError(f"{what}: the id must be a number of its own")
+        ids.add(a.id)
+        if a.user not in users:
+            raise ConfigError(f"{what}: '{a.user}' is not a user")
+        try:
+            start, end = date.fromisoformat(a.start), date.fromisoformat(a.end)
+        except ValueError:
+            raise ConfigError(f"{what}: dates must be like 2026-12-24 ('{a.start}', '{a.end}')") from None
+        if end < start:
+            raise ConfigError(f"{what}: --to {a.end} is before --from {a.start}")
+        if a.backup:
+            if a.backup not in users:
+                raise ConfigError(f"{what}: backup '{a.backup}' is not a user")
+            if a.backup == a.user:
+                raise ConfigError(f"{what}: '{a.user}' cannot be their own backup")
+
+
 def validate(cfg: Config) -> None:
     """Raise ConfigError naming the first thing at fault; the file is not trusted."""
     p = cfg.path.name
@@ -76,6 +122,17 @@ def validate(cfg: Config) -> None:
         for role in u.roles:
             if role not in ROLES:
                 raise ConfigError(f"{p}: user '{u.id}': unknown role '{role}' (use {', '.join(ROLES)})")
+        if u.timezone:
+            check_timezone(u.timezone)
+        if u.hours:
+            from ..hours import parse as parse_hours
+
+            try:
+                parse_hours(u.hours)
+            except ConfigError as exc:
+                raise ConfigError(f"{p}: user '{u.id}': {exc}") from None
+        for key in ("daily", "monthly"):
+            check_count(getattr(u, key), f"{p}: user '{u.id}': {key}")
     accounts: dict[str, str] = {}
     for u in cfg.users:  # an OS account acts as one user at most
         account = u.os_user or u.id
@@ -107,6 +164,8 @@ def validate(cfg: Config) -> None:
             members.add(m.user)
             for key in ("daily", "monthly", "weight"):
                 check_count(getattr(m, key), f"{p}: group '{g.name}' member '{m.user}': {key}")
+    _check_overflow(cfg, p)
+    _check_away(cfg, p, seen)
     for i, r in enumerate(cfg.rules, 1):
         if r.group not in seen_groups:
             raise ConfigError(f"{p}: rule {i}: unknown group '{r.group}'")

@@ -57,7 +57,9 @@ def _tables(value: Any) -> bool:
 
 def _identity(item: dict) -> str:
     """What makes an element of a list of tables the same one before and after:
-    a member is its user; a rule is its whole content."""
+    a leave entry is its number; a member is its user; a rule is its whole content."""
+    if "id" in item:
+        return f"#{item['id']}"
     return str(item["user"]) if "user" in item else json.dumps(item, sort_keys=True)
 
 

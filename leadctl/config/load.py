@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .checks import validate
-from .model import DEFAULT_TIMEZONE, Config, Group, Member, Notify, Rule, Settings, User, ordered_roles
+from .model import DEFAULT_TIMEZONE, Away, Config, Group, Member, Notify, Rule, Settings, User, ordered_roles
 
 
 def load(path: Path) -> Config:
@@ -65,7 +65,7 @@ def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
 
 
 def from_dict(data: dict, path: Path) -> Config:
-    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify", "serve"},
+    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify", "serve", "away"},
                       "", path)
     ledger = top.get("ledger")
     if ledger is not None:
@@ -86,7 +86,7 @@ def from_dict(data: dict, path: Path) -> Config:
     for uid, u in _check_keys(top.get("users", {}), None, "[users]", path).items():
         what = f"user '{uid}'"
         _check_keys(u, {"name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "notify",
-                        "webhook_url"}, what, path)
+                        "webhook_url", "timezone", "hours", "daily", "monthly"}, what, path)
         users.append(
             User(
                 id=uid,
@@ -96,6 +96,10 @@ def from_dict(data: dict, path: Path) -> Config:
                 pickup=_typed(u.get("pickup", False), bool, "pickup", what, path),
                 reassign=_typed(u.get("reassign", False), bool, "reassign", what, path),
                 os_user=_typed(u.get("os_user", ""), str, "os_user", what, path),
+                timezone=_typed(u.get("timezone", ""), str, "timezone", what, path),
+                hours=_typed(u.get("hours", ""), str, "hours", what, path),
+                daily=_typed(u.get("daily", 0), int, "daily", what, path),
+                monthly=_typed(u.get("monthly", 0), int, "monthly", what, path),
                 active=_typed(u.get("active", True), bool, "active", what, path),
                 notify=_typed(u.get("notify", True), bool, "notify", what, path),
                 webhook_url=_typed(u.get("webhook_url", ""), str, "webhook_url", what, path),
@@ -105,7 +109,7 @@ def from_dict(data: dict, path: Path) -> Config:
     groups = []
     for name, g in _check_keys(top.get("groups", {}), None, "[groups]", path).items():
         what = f"group '{name}'"
-        _check_keys(g, {"method", "record_type", "pickup_statuses", "members"}, what, path)
+        _check_keys(g, {"method", "record_type", "pickup_statuses", "members", "overflow", "queue"}, what, path)
         members = []
         for i, m in enumerate(_typed(g.get("members", []), list, "members", what, path), 1):
             mwhat = f"{what} member {i}"
@@ -128,6 +132,8 @@ def from_dict(data: dict, path: Path) -> Config:
                 record_type=_typed(g.get("record_type", "lead"), str, "record_type", what, path),
                 pickup_statuses=tuple(str(x) for x in statuses),
                 members=tuple(members),
+                overflow=_typed(g.get("overflow", ""), str, "overflow", what, path),
+                queue=_typed(g.get("queue", False), bool, "queue", what, path),
             )
         )
 
@@ -158,6 +164,18 @@ def from_dict(data: dict, path: Path) -> Config:
     kinds = {k: type(v.default) for k, v in Notify.__dataclass_fields__.items()}
     notify = Notify(**{k: _typed(v, kinds[k], k, "[notify]", path) for k, v in n.items()})
 
+    away = []
+    for i, a in enumerate(_typed(top.get("away", []), list, "away", "[[away]]", path), 1):
+        what = f"away entry {i}"
+        _check_keys(a, {"id", "user", "from", "to", "backup", "note"}, what, path)
+        missing = [k for k in ("id", "user", "from", "to") if k not in a]
+        if missing:
+            raise ConfigError(f"{_where(path, what)}: '{missing[0]}' is missing")
+        away.append(Away(id=_typed(a["id"], int, "id", what, path), user=_typed(a["user"], str, "user", what, path),
+                         start=_day(a["from"], "from", what, path), end=_day(a["to"], "to", what, path),
+                         backup=_typed(a.get("backup", ""), str, "backup", what, path),
+                         note=_typed(a.get("note", ""), str, "note", what, path)))
+
     serve = _check_keys(top.get("serve", {}), {"base_url"}, "[serve]", path)
     base_url = _typed(serve.get("base_url", ""), str, "base_url", "[serve]", path)
 
@@ -172,7 +190,17 @@ def from_dict(data: dict, path: Path) -> Config:
         default_group=default_group,
         ledger=ledger,
         mappings=mappings,
+        away=tuple(away),
     )
+
+
+def _day(value, key: str, what: str, path) -> str:
+    """A date: TOML's own (from = 2026-12-20) or text in ISO form; kept as YYYY-MM-DD."""
+    from datetime import date
+
+    if isinstance(value, date):
+        return value.isoformat()
+    return _typed(value, str, key, what, path)
 
 
 def _roles(u: dict, what: str, path) -> tuple[str, ...]:

@@ -45,6 +45,10 @@ class User:
     webhook_url: str = ""  # their own chat webhook, instead of the team's
     reassign: bool = False  # may reassign and release leads (managers and above may anyway)
     os_user: str = ""  # the OS account that acts as this user on the command line (default: the id)
+    timezone: str = ""  # their own zone, for hours and leave (default: the config's)
+    hours: str = ""  # when they take leads, e.g. "mon-fri 09:00-17:30" (default: always)
+    daily: int = 0  # what the group methods give them in all groups together, a day (0 = no limit)
+    monthly: int = 0  # ... and a month
 
     @property
     def role(self) -> str:
@@ -82,6 +86,19 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class Away:
+    """Leave: whole days (both ends included) in the user's own time zone, with a backup who
+    takes their turns meanwhile (optional)."""
+
+    id: int
+    user: str
+    start: str  # YYYY-MM-DD
+    end: str
+    backup: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Member:
     user: str
     daily: int = 0
@@ -96,6 +113,8 @@ class Group:
     record_type: str = "lead"
     pickup_statuses: tuple[str, ...] = ()
     members: tuple[Member, ...] = ()
+    overflow: str = ""  # the group that takes a lead nobody here can take now (one step)
+    queue: bool = False  # a lead nobody can take now waits, queued, for `drain`
 
     def member(self, user: str) -> Member | None:
         return next((m for m in self.members if m.user == user), None)
@@ -126,6 +145,7 @@ class Config:
     mappings: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {source column: field}
     notify: Notify = field(default_factory=Notify)
     base_url: str = ""  # [serve] base_url: where `serve` is reached from outside (links in emails)
+    away: tuple[Away, ...] = ()  # leave entries, [[away]] in the file
 
     # -- look-ups -----------------------------------------------------------
     def user(self, user_id: str) -> User:
@@ -210,6 +230,8 @@ def to_dict(cfg: Config) -> dict:
                **({"role": u.roles[0]} if len(u.roles) == 1 else {"roles": list(u.roles)}),
                "pickup": u.pickup, "active": u.active,
                **({"reassign": True} if u.reassign else {}), **({"os_user": u.os_user} if u.os_user else {}),
+               **({"timezone": u.timezone} if u.timezone else {}), **({"hours": u.hours} if u.hours else {}),
+               **({"daily": u.daily} if u.daily else {}), **({"monthly": u.monthly} if u.monthly else {}),
                **({} if u.notify else {"notify": False}), **({"webhook_url": u.webhook_url} if u.webhook_url else {})}
         for u in cfg.users
     }
@@ -218,6 +240,7 @@ def to_dict(cfg: Config) -> dict:
             "method": g.method,
             "record_type": g.record_type,
             "pickup_statuses": list(g.pickup_statuses),
+            **({"overflow": g.overflow} if g.overflow else {}), **({"queue": True} if g.queue else {}),
             "members": [
                 {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight}
                 for m in g.members
@@ -238,4 +261,8 @@ def to_dict(cfg: Config) -> dict:
         data["notify"] = changed
     if cfg.base_url:
         data["serve"] = {"base_url": cfg.base_url}
+    if cfg.away:
+        data["away"] = [{"id": a.id, "user": a.user, "from": a.start, "to": a.end,
+                         **({"backup": a.backup} if a.backup else {}), **({"note": a.note} if a.note else {})}
+                        for a in cfg.away]
     return data
