@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from .config import Config, Group
 from .decide import plan_for
-from .engine import Allocator, Slot, day_key, month_key, why_not
+from .engine import Slot, day_key, month_key, why_not
 from .errors import LeadctlError
 from .ledger import Ledger
 
@@ -60,14 +60,17 @@ def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None)
 
 def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None = None) -> dict:
     """A group with its members in rotation order, today's use and who is next."""
-    day = today(cfg, now or datetime.now().astimezone())
+    from .availability import Availability
+    from .manual import group_allocator
+
+    now = now or datetime.now().astimezone()
+    day = today(cfg, now)
     rows = quota_rows(cfg, ledger, day, group.name)
     nxt = None
     if group.method != "random":  # who is next: the very decision routing would make now
         iso = day.isoformat()
-        alloc = Allocator(ledger.load_usage([(group.name, day_key(iso)), (group.name, month_key(iso))]),
-                          ledger.load_rotations([group.name]), random.Random(0))
-        nxt = alloc.assign(plan_for(cfg, group), iso).user
+        alloc = group_allocator(cfg, ledger, group, iso, random.Random(0))
+        nxt = alloc.assign(plan_for(cfg, group), iso, None, Availability(cfg).at(now).away).user
     for m, r in zip(group.members, rows):
         r["weight"] = m.weight
     return {

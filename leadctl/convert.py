@@ -86,7 +86,7 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
         user, group, method, reason, passed = None, None, None, origin, None
         if pool is not None:
             day = now.astimezone(cfg.tz()).date().isoformat()
-            alloc = group_allocator(ledger, pool, day, rng)
+            alloc = group_allocator(cfg, ledger, pool, day, rng)
             decision = alloc.assign(plan_for(cfg, pool), day)
             if decision.user is None:
                 raise Refused(f"{decision.reason}; nothing was converted")

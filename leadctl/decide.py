@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from .config import RECORD_TYPES, Config, Group, condition_values
-from .engine import DUPLICATE, Allocator, Decision, GroupPlan, outside_rules
+from .availability import Availability
+from .engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
 from .errors import LeadctlError
 from .intake import Record
 from .keys import email_key, phone_key
@@ -180,6 +181,9 @@ class Policy:
         self.assign_to_creator = cfg.settings.assign_to_creator
         self.region = cfg.settings.phone_region or None
         self.duplicates = cfg.settings.duplicates
+        self.availability = Availability(cfg)  # who is away or off hours at a lead's moment
+        self.user_caps = cfg.user_caps  # some user has caps over every group
+        self.group_names = tuple(g.name for g in cfg.groups)
 
     def _group_by_rules(self, fields: dict[str, str], kind: str) -> Group | None:
         """The first rule the fields match whose group takes this record type, else the
@@ -258,16 +262,16 @@ class Policy:
         return None
 
     def outside_or_method(self, f: dict[str, str], group: str, day: str, alloc: Allocator,
-                          duplicate: tuple[str, str] | None) -> Decision:
+                          duplicate: tuple[str, str] | None, away: Away = NOBODY_AWAY) -> Decision:
         """Who gets one lead, by precedence: its owner, its creator (setting on), the owner of
         an earlier duplicate (setting on), else the group's method (which counts and moves
         the rotation). A named owner who cannot take it is said in the reason."""
         if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
-            return alloc.assign(self.plans[group], day)
+            return alloc.assign(self.plans[group], day, None, away)
         owner = (f.get("owner") or "").strip()
         pool = self.pools.get(owner.lower()) if owner else None
         if pool is not None and pool.name == group:  # the owner is this pool (`prepare` sent the lead to it)
-            decision = alloc.assign(self.plans[group], day)
+            decision = alloc.assign(self.plans[group], day, None, away)
             why = f"owner is the group '{pool.name}'"
             reason = f"{why}; {decision.reason}" if decision.reason else why
             return Decision(decision.user, decision.method, decision.counted, reason, decision.passed_over)
@@ -283,7 +287,7 @@ class Policy:
                 reason = f"{outside.reason}; {duplicate[1]}" if outside.reason else duplicate[1]
                 return Decision(outside.user, outside.method, False, reason)
             return outside
-        decision = alloc.assign(self.plans[group], day)
+        decision = alloc.assign(self.plans[group], day, None, away)
         if pool is not None:  # a pool of another record type cannot take this one
             note = f"owner '{owner}' is a group of {pool.record_type}s"
         if note:
@@ -310,6 +314,9 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
     passed_ids: dict[str | None, object] = {None: None}  # passed-over list -> how a row refers to it
     plans, creator, region = policy.plans, policy.assign_to_creator, policy.region
     now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
+    available = policy.availability
+    everyone_in = available.always
+    away_now = available.at(now).away  # who cannot take a lead at the routing clock's moment
     assign = alloc.assign
     in_batch: set[str] = set()  # ids decided in this batch: a repeat is repeated in the input
     skipped: list[Outcome] = []
@@ -327,15 +334,16 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
         email, phone = f.get("email"), f.get("phone")
         ekey, pkey = email_key(email), phone_key(phone, region)
         if x_day is None:
-            day, at = now_day, now_at
-        else:
+            day, at, away = now_day, now_at, away_now
+        else:  # replayed at its own received time: availability then
             day, at = x_day, received
+            away = away_now if everyone_in else available.at_text(received).away
         group = x_group.name
         duplicate = policy.duplicate(kind, {"email": ekey, "phone": pkey}, earlier) if earlier else None
         if duplicate or f.get("owner") or (creator and f.get("created_by")):
-            decision = policy.outside_or_method(f, group, day, alloc, duplicate)
+            decision = policy.outside_or_method(f, group, day, alloc, duplicate, away)
         else:
-            decision = assign(plans[group], day)
+            decision = assign(plans[group], day, None, away)
         user = decision.user
         if user and earlier:  # later leads in this batch match this one
             for field, key in (("email", ekey), ("phone", pkey)):

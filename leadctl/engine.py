@@ -43,6 +43,8 @@ class Slot:
     monthly: int = 0
     weight: int = 1
     active: bool = True
+    user_daily: int = 0  # the user's own caps, over every group together
+    user_monthly: int = 0
 
 
 @dataclass(slots=True)
@@ -76,10 +78,27 @@ Away = frozenset  # of (user, why) pairs: who cannot take a lead at the lead's m
 NOBODY_AWAY: Away = frozenset()
 
 
-def why_not(slot: Slot, used_day: int, used_month: int, away: Away = NOBODY_AWAY) -> str | None:
+ALL_GROUPS = "*"  # the usage key of a user's total over every group: (ALL_GROUPS, user, period)
+
+
+def user_totals(usage: MutableMapping[tuple[str, str, str], int]) -> MutableMapping[tuple[str, str, str], int]:
+    """`usage` with each user's total over every group added (for the users' own caps); the
+    totals are worked out, never kept (`Allocator.dirty_usage` leaves them out)."""
+    totals: dict[tuple[str, str, str], int] = {}
+    for (group, user, period), n in usage.items():
+        if group != ALL_GROUPS:
+            key = (ALL_GROUPS, user, period)
+            totals[key] = totals.get(key, 0) + n
+    usage.update(totals)
+    return usage
+
+
+def why_not(slot: Slot, used_day: int, used_month: int, away: Away = NOBODY_AWAY,
+            user_day: int = 0, user_month: int = 0) -> str | None:
     """Why a member cannot take the group's next lead at its moment, or None when they can:
     the one eligibility rule. `away` is what the caller knows of that moment (leave, hours);
-    then the caps, counted for the lead's day and month."""
+    then the membership's caps and the user's own (over every group), counted for the lead's
+    day and month."""
     if not slot.active:
         return "inactive"
     if away:
@@ -89,6 +108,10 @@ def why_not(slot: Slot, used_day: int, used_month: int, away: Away = NOBODY_AWAY
     if slot.daily and used_day >= slot.daily:
         return "daily cap"
     if slot.monthly and used_month >= slot.monthly:
+        return "monthly cap"
+    if slot.user_daily and user_day >= slot.user_daily:
+        return "daily cap"
+    if slot.user_monthly and user_month >= slot.user_monthly:
         return "monthly cap"
     return None
 
@@ -286,7 +309,7 @@ class Allocator:
     def dirty_usage(self) -> set[tuple[str, str, str]]:
         """The usage counters this allocator moved (found once, at the end: no bookkeeping per lead)."""
         loaded = self._loaded
-        return {k for k, n in self.usage.items() if loaded.get(k) != n}
+        return {k for k, n in self.usage.items() if loaded.get(k) != n and k[0] != ALL_GROUPS}
 
     def assign(self, group: GroupPlan, day: str, exclude: str | None = None, away: Away = NOBODY_AWAY) -> Decision:
         """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
@@ -310,7 +333,7 @@ class Allocator:
             lane = self._open[key] = _Lane(self, group, day, exclude, away)
         open_ = lane.open
         if not open_:
-            return Decision(None, None, False, f"every member of group '{name}' is capped or inactive")
+            return Decision(None, None, False, _nobody(name, group, away))
         rotation = self.rotations.get(name)
         if rotation is None:
             rotation = self.rotations[name] = Rotation()
@@ -335,6 +358,8 @@ class Allocator:
         used_day = usage[dk] = usage.get(dk, 0) + 1
         used_month = usage[mk] = usage.get(mk, 0) + 1
         self._cursor[name] = i + 1 if i + 1 < len(group.members) else 0
+        if m.user_daily or m.user_monthly:
+            self._count_user(m, day)
         if m.monthly and used_month >= m.monthly:
             for k in [k for k in self._open if k[0] == name and k[1] != day and k[1][:7] == day[:7]]:
                 del self._open[k]  # the same month on other days: count again when next asked
@@ -366,9 +391,7 @@ class Allocator:
         skipped: list[Slot] = []
         user = pick(group.method, members, eligible, rotation, self.rng, group.users, skipped)
         if user is None:
-            return Decision(
-                None, None, False, f"every member of group '{name}' is capped or inactive"
-            )
+            return Decision(None, None, False, _nobody(name, group, away))
         passed = None
         if skipped:
             # A member passed over is not assigned, so their usage (and the reason) cannot
@@ -381,17 +404,42 @@ class Allocator:
         dk, mk = (name, user, dkey), (name, user, mkey)
         self.usage[dk] = get(dk, 0) + 1
         self.usage[mk] = get(mk, 0) + 1
+        slot = members[group.index[user]]
+        if slot.user_daily or slot.user_monthly:
+            self._count_user(slot, day)
         self.dirty_rotations.add(name)
         self._cursor.pop(name, None)
         self._open.clear()  # usage moved outside the sequential fast path: recount it there
         return Decision(user, group.method, True, None, passed)
+
+    def _count_user(self, m: Slot, day: str) -> None:
+        """A lead for a user with caps of their own: their total over every group moves, and when
+        it reaches a cap every group's lanes are worked out again (they may not take more)."""
+        usage = self.usage
+        dk, mk = (ALL_GROUPS, m.user, day_key(day)), (ALL_GROUPS, m.user, month_key(day))
+        used_day = usage[dk] = usage.get(dk, 0) + 1
+        used_month = usage[mk] = usage.get(mk, 0) + 1
+        if (m.user_daily and used_day >= m.user_daily) or (m.user_monthly and used_month >= m.user_monthly):
+            self._open.clear()
 
     # -- eligibility, for both paths ---------------------------------------------------------
     def _why_not(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None, away: Away) -> str | None:
         if m.user == exclude and m.active:
             return "handing over"
         get = self.usage.get
+        if m.user_daily or m.user_monthly:
+            return why_not(m, get((name, m.user, dkey), 0), get((name, m.user, mkey), 0), away,
+                           get((ALL_GROUPS, m.user, dkey), 0), get((ALL_GROUPS, m.user, mkey), 0))
         return why_not(m, get((name, m.user, dkey), 0), get((name, m.user, mkey), 0), away)
+
+
+def _nobody(name: str, group: GroupPlan, away: Away) -> str:
+    """Why nobody in the group could take a lead: who was away or off hours, by name."""
+    gone = sorted((u, why) for u, why in away if u in group.index) if away else []
+    if not gone:
+        return f"every member of group '{name}' is capped or inactive"
+    named = ", ".join(f"{u}: {why}" for u, why in gone[:5]) + (", ..." if len(gone) > 5 else "")
+    return f"every member of group '{name}' is capped, inactive, away or off hours ({named})"
 
 
 class _Lane:

@@ -15,7 +15,7 @@ from datetime import datetime
 from .actor import Actor, channel_of, label_of
 from .config import Config
 from .decide import plan_for
-from .engine import Allocator, day_key, month_key
+from .engine import Allocator, day_key, month_key, user_totals
 from .errors import LeadctlError, Refused
 from .ledger import Ledger
 from .rights import PICKUP as MAY_PICK_UP
@@ -47,11 +47,13 @@ def tell(cfg: Config, ledger: Ledger, lead_id: str, user: str, method: str, why:
     ledger.queue_notifications(outbox_rows(cfg, [(lead_id, user, method, why)], now))
 
 
-def group_allocator(ledger: Ledger, group, day: str, rng: random.Random) -> Allocator:
-    """An allocator holding one group's rotation and its usage for `day` and its month (the
-    caller saves `dirty_usage` and `dirty_rotations` in the same transaction)."""
-    return Allocator(ledger.load_usage([(group.name, day_key(day)), (group.name, month_key(day))]),
-                     ledger.load_rotations([group.name]), rng)
+def group_allocator(cfg: Config, ledger: Ledger, group, day: str, rng: random.Random) -> Allocator:
+    """An allocator holding one group's rotation and its usage for `day` and its month (every
+    group's, when users have caps of their own); the caller saves `dirty_usage` and
+    `dirty_rotations` in the same transaction."""
+    names = [g.name for g in cfg.groups] if cfg.user_caps else [group.name]
+    usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
+    return Allocator(user_totals(usage) if cfg.user_caps else usage, ledger.load_rotations([group.name]), rng)
 
 
 def _at(cfg: Config, now: datetime) -> str:
@@ -139,7 +141,7 @@ def reassign(
         ids = list(dict.fromkeys(lead_ids)) if lead_ids else [row["id"] for row in ledger.leads(owner=from_user)]
         alloc = None
         if group is not None:
-            alloc = group_allocator(ledger, group, day, rng)
+            alloc = group_allocator(cfg, ledger, group, day, rng)
             plan = plan_for(cfg, group)
         for lead_id in ids:
             lead = ledger.lead(lead_id)

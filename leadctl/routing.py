@@ -20,7 +20,7 @@ from itertools import islice
 from .actor import Actor, channel_of, label_of
 from .config import Config
 from .decide import _DAY, _FIELDS, _GROUP, _ID, REJECTED, REPEATED, Outcome, Policy, _Lead, decide
-from .engine import Allocator, day_key, month_key
+from .engine import Allocator, day_key, month_key, user_totals
 from .errors import LeadctlError
 from .intake import BadRecord, Record
 from .keys import email_key, phone_key
@@ -241,10 +241,12 @@ class Router:
         now_day = now.date().isoformat()
         periods = set()
         for name, day in {(x[_GROUP].name, x[_DAY] or now_day) for x in leads}:
-            periods.add((name, day_key(day)))
-            periods.add((name, month_key(day)))
+            for group in (policy.group_names if policy.user_caps else (name,)):  # users' caps: every group
+                periods.add((group, day_key(day)))
+                periods.add((group, month_key(day)))
+        usage = self.ledger.load_usage(periods)
         alloc = Allocator(
-            self.ledger.load_usage(periods),
+            user_totals(usage) if policy.user_caps else usage,
             self.ledger.load_rotations({x[_GROUP].name for x in leads}),
             self.rng,
         )

@@ -190,10 +190,18 @@ class Config:
 
     def slots(self, group: Group) -> tuple[Slot, ...]:
         """The group's members as the engine sees them (activity included)."""
-        active = self.active_users()
+        users = {u.id: u for u in self.users}
         return tuple(
-            Slot(m.user, m.daily, m.monthly, m.weight, m.user in active) for m in group.members
+            Slot(m.user, m.daily, m.monthly, m.weight, users[m.user].active, users[m.user].daily,
+                 users[m.user].monthly)
+            for m in group.members
         )
+
+    @property
+    def user_caps(self) -> bool:
+        """Whether any user has caps of their own (over every group): then routing needs every
+        group's usage for the lead's day and month."""
+        return any(u.daily or u.monthly for u in self.users)
 
     def ledger_path(self) -> Path | str:
         """The SQLite file (relative to the config's folder), or a postgresql:// URL as text."""

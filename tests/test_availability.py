@@ -1,0 +1,112 @@
+"""People are not always at their desks: leave, working hours and a user's own caps, asked at
+the routing clock's moment (here `--clock received`: each lead at its own time)."""
+
+from __future__ import annotations
+
+import json
+
+STORES = ("sqlite", "postgresql")
+
+
+def leads(*times: str, prefix: str = "L") -> str:
+    return "".join(json.dumps({"id": f"{prefix}{i}", "received_at": t}) + "\n" for i, t in enumerate(times, 1))
+
+
+def route(lc, text: str, *extra: str) -> list[dict]:
+    return lc.jsonl("route", "--clock", "received", "--format", "jsonl", *extra, input=text)
+
+
+def test_a_member_on_leave_misses_their_turns_and_comes_back_without_catching_up(lc):
+    lc.team()  # tom, stephanie, lewis, denise
+    lc("away", "add", "stephanie", "--from", "2026-11-23", "--to", "2026-11-24")
+    out = route(lc, leads("2026-11-23T09:00:00", "2026-11-23T09:01:00", "2026-11-24T09:00:00",
+                          "2026-11-25T09:00:00", "2026-11-25T09:01:00", "2026-11-25T09:02:00", "2026-11-25T09:03:00"))
+    assert [o["assigned_to"] for o in out] == ["tom", "lewis", "denise", "tom", "stephanie", "lewis", "denise"]
+    assert lc.json("leads", "show", "L2")["history"][0]["passed_over"] == [{"user": "stephanie", "why": "away"}]
+    assert lc.json("leads", "show", "L5")["history"][0]["passed_over"] == []  # back: her next turn, no extra
+
+
+def test_working_hours_in_the_users_own_zone_across_midnight_and_summer_time(lc):
+    lc("user", "add", "ber", "--timezone", "Europe/Berlin", "--hours", "daily 09:00-17:00")
+    lc("user", "add", "owl", "--hours", "fri 22:00-02:00")  # in UTC, the config's zone
+    for user in ("ber", "owl"):  # a group each: a lead goes to them, or nobody can take it
+        lc("group", "add", user)
+        lc("group", "member", "add", user, user)
+
+    def who(user: str, *times: str) -> list:
+        return [o["assigned_to"] for o in route(lc, leads(*times, prefix=f"{user}-{len(lc.json('leads', 'list'))}-"),
+                                                 "--group", user)]
+
+    assert who("ber", "2026-11-23T07:59:00+00:00",  # 08:59 in Berlin (winter, UTC+1): off hours
+               "2026-11-23T08:00:00+00:00",  # 09:00: at work
+               "2026-11-23T15:59:00+00:00",  # 16:59: at work
+               "2026-11-23T16:00:00+00:00") == [None, "ber", "ber", None]  # 17:00: gone
+    assert who("ber", "2027-03-28T07:30:00+00:00",  # the day Berlin moves to summer time: 09:30 CEST
+               "2027-03-27T07:30:00+00:00") == ["ber", None]  # the day before: 08:30 CET
+    assert who("owl", "2027-03-26T21:59:00+00:00", "2027-03-26T22:00:00+00:00",  # Friday night
+               "2027-03-27T01:59:00+00:00", "2027-03-27T02:00:00+00:00") == [None, "owl", "owl", None]
+    off = lc.json("leads", "list", "--unassigned", "--group", "ber")[0]
+    assert "every member" in lc.json("leads", "show", off["id"])["reason"]
+
+
+def test_a_users_own_daily_cap_counts_every_group_together(lc):
+    for u in ("tom", "ann"):
+        lc("user", "add", u)
+    lc("user", "edit", "tom", "--daily", "2")
+    lc("group", "add", "a")
+    lc("group", "member", "add", "a", "tom")
+    lc("group", "add", "b")
+    for u in ("tom", "ann"):
+        lc("group", "member", "add", "b", u)
+    day = "2026-11-23T09:0{}:00"
+    assert [o["assigned_to"] for o in route(lc, leads(day.format(1), prefix="A"), "--group", "a")] == ["tom"]
+    got = [o["assigned_to"] for o in route(lc, leads(*(day.format(i) for i in (2, 3, 4)), prefix="B"), "--group", "b")]
+    assert got == ["tom", "ann", "ann"]  # tom's second of the day, then his own cap: two, over both groups
+    assert lc.json("leads", "show", "B3")["history"][0]["passed_over"] == [{"user": "tom", "why": "daily cap"}]
+    capped = route(lc, leads(day.format(5), prefix="C"), "--group", "a")
+    assert capped[0]["status"] == "unassigned"
+    assert [o["assigned_to"] for o in route(lc, leads("2026-11-24T09:00:00", prefix="D"), "--group", "a")] == ["tom"]
+
+
+def test_a_dry_run_sees_the_same_availability_as_the_run(lc):
+    lc.team(users=("a", "b"))
+    lc("away", "add", "a", "--from", "2026-11-23", "--to", "2026-11-23")
+    text = leads("2026-11-23T09:00:00", "2026-11-24T09:00:00")
+    rehearsed = route(lc, text, "--dry-run")
+    assert [o["assigned_to"] for o in rehearsed] == [o["assigned_to"] for o in route(lc, text)] == ["b", "a"]
+
+
+def test_bad_availability_input_is_one_line_exit_2_and_changes_nothing(lc):
+    lc.team(users=("a", "b"))
+    lc("group", "add", "night")
+    lc("group", "edit", "night", "--overflow", "tele-sales")
+    before = (lc.config.read_bytes(), lc.snapshot())
+    for command, words in [
+        (["user", "edit", "a", "--hours", "mon-fri 9-5"], "is not a time span"),
+        (["user", "edit", "a", "--hours", "someday 09:00-17:00"], "is not days"),
+        (["user", "edit", "a", "--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["away", "add", "a", "--from", "2026-12-24", "--to", "2026-12-20"], "before --from"),
+        (["away", "add", "a", "--from", "2026-12-20", "--to", "2026-12-24", "--backup", "nobody"], "unknown user"),
+        (["away", "add", "a", "--from", "2026-12-20", "--to", "2026-12-24", "--backup", "a"], "their own backup"),
+        (["away", "add", "a", "--from", "Monday", "--to", "2026-12-24"], "is not a date"),
+        (["group", "edit", "tele-sales", "--overflow", "night"], "overflow loop"),
+        (["away", "remove", "7"], "no away entry 7"),
+    ]:
+        result = lc(*command, ok=None)
+        assert result.exit_code == 2 and words in result.stderr and result.stderr.count("\n") == 1, (command, result.stderr)
+        assert (lc.config.read_bytes(), lc.snapshot()) == before, command
+
+
+def test_leave_is_listed_and_a_rep_may_enter_only_their_own(lc):
+    lc.team(users=("a", "b"))
+    lc("user", "add", "boss", "--role", "manager")
+    assert lc("--as", "a", "away", "add", "a", "--from", "2026-12-20", "--to", "2026-12-31", "--backup", "b",
+              "--note", "holiday").stdout.strip() == "1"
+    refused = lc("--as", "a", "away", "add", "b", "--from", "2026-12-20", "--to", "2026-12-31", ok=None)
+    assert refused.exit_code == 2 and "only for themselves" in refused.stderr
+    lc("--as", "boss", "away", "add", "b", "--from", "2027-01-04", "--to", "2027-01-04")
+    assert lc.json("away", "list") == [
+        {"id": 1, "user": "a", "from": "2026-12-20", "to": "2026-12-31", "backup": "b", "note": "holiday"},
+        {"id": 2, "user": "b", "from": "2027-01-04", "to": "2027-01-04", "backup": None, "note": None}]
+    lc("away", "remove", "1")
+    assert [e["id"] for e in lc.json("away", "list", "--user", "b")] == [2]
