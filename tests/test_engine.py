@@ -75,7 +75,7 @@ def test_a_member_away_at_a_leads_moment_misses_that_turn_only_and_says_why():
     everyone = frozenset((u, "off hours") for u in ("tom", "stephanie", "lewis", "denise"))
     for method in ("sequential", "weighted", "random"):
         nobody = Allocator({}, {}, random.Random(0)).assign(GroupPlan("g", method, plan.members), DAY, away=everyone)
-        assert nobody.user is None and "capped or" in nobody.reason
+        assert nobody.user is None and "(denise: off hours, lewis: off hours, stephanie: off hours, tom: off hours)" in nobody.reason
 
 
 def test_a_cap_reached_at_one_moment_holds_at_every_other_moment_of_the_day():
