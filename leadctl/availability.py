@@ -19,7 +19,6 @@ from .hours import Hours, parse
 
 AWAY = "away"
 OFF_HOURS = "off hours"
-MAX_BACKUP_STEPS = 3  # a backup who is away passes the turn on to their own backup, at most this far
 
 
 @dataclass(frozen=True)
@@ -86,9 +85,3 @@ class Availability:
         if not away:
             return EVERYONE_IN
         return Moment(frozenset(away), backups)
-
-
-def until_text(day: str) -> str:
-    """A leave's last day as people write it: 2026-12-24 -> 24 Dec 2026."""
-    d = date.fromisoformat(day)
-    return f"{d.day} {d.strftime('%b')} {d.year}"

@@ -79,7 +79,7 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
             if why:
                 raise Refused(f"{why} (choosing the new {to}'s owner); nothing was changed")
         row = dict(lead, id=record_id, type=to, received_at=at, group_name=None, assigned_to=None,
-                   method=None, reason=None, assigned_at=None, passed_over=None)
+                   method=None, reason=None, assigned_at=None, passed_over=None, backup_for=None)
         ledger.insert_leads([tuple(row[c] for c in LEAD_COLUMNS)])
         ledger.add_conversion(lead_id, to, record_id, at)
         origin = f"converted from {lead['type']} {lead_id}"
@@ -104,6 +104,6 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
             tell(cfg, ledger, record_id, user, method, note, now)
         ledger.insert_events([(lead_id, at, lead["assigned_to"], lead["group_name"], CONVERT,  # the lead keeps
                                 f"converted to {to} {record_id}", 0, label_of(actor), note, None,  # its owner
-                                channel_of(actor))])
+                                channel_of(actor), None)])
         ledger.set_status(lead_id, CONVERTED)
     return Conversion(lead_id, record_id, to, user, group, method, reason)

@@ -184,6 +184,7 @@ class Policy:
         self.availability = Availability(cfg)  # who is away or off hours at a lead's moment
         self.user_caps = cfg.user_caps  # some user has caps over every group
         self.group_names = tuple(g.name for g in cfg.groups)
+        self.people = cfg.people()  # backups may stand in from outside a group
 
     def _group_by_rules(self, fields: dict[str, str], kind: str) -> Group | None:
         """The first rule the fields match whose group takes this record type, else the
@@ -262,16 +263,17 @@ class Policy:
         return None
 
     def outside_or_method(self, f: dict[str, str], group: str, day: str, alloc: Allocator,
-                          duplicate: tuple[str, str] | None, away: Away = NOBODY_AWAY) -> Decision:
+                          duplicate: tuple[str, str] | None, away: Away = NOBODY_AWAY,
+                          backups: dict | None = None) -> Decision:
         """Who gets one lead, by precedence: its owner, its creator (setting on), the owner of
         an earlier duplicate (setting on), else the group's method (which counts and moves
         the rotation). A named owner who cannot take it is said in the reason."""
         if not (duplicate or f.get("owner") or (self.assign_to_creator and f.get("created_by"))):
-            return alloc.assign(self.plans[group], day, None, away)
+            return alloc.assign(self.plans[group], day, None, away, backups)
         owner = (f.get("owner") or "").strip()
         pool = self.pools.get(owner.lower()) if owner else None
         if pool is not None and pool.name == group:  # the owner is this pool (`prepare` sent the lead to it)
-            decision = alloc.assign(self.plans[group], day, None, away)
+            decision = alloc.assign(self.plans[group], day, None, away, backups)
             why = f"owner is the group '{pool.name}'"
             reason = f"{why}; {decision.reason}" if decision.reason else why
             return Decision(decision.user, decision.method, decision.counted, reason, decision.passed_over)
@@ -287,7 +289,7 @@ class Policy:
                 reason = f"{outside.reason}; {duplicate[1]}" if outside.reason else duplicate[1]
                 return Decision(outside.user, outside.method, False, reason)
             return outside
-        decision = alloc.assign(self.plans[group], day, None, away)
+        decision = alloc.assign(self.plans[group], day, None, away, backups)
         if pool is not None:  # a pool of another record type cannot take this one
             note = f"owner '{owner}' is a group of {pool.record_type}s"
         if note:
@@ -316,7 +318,8 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
     now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
     available = policy.availability
     everyone_in = available.always
-    away_now = available.at(now).away  # who cannot take a lead at the routing clock's moment
+    moment_now = available.at(now)  # who cannot take a lead at the routing clock's moment
+    away_now, backups_now = moment_now.away, moment_now.backups
     assign = alloc.assign
     in_batch: set[str] = set()  # ids decided in this batch: a repeat is repeated in the input
     skipped: list[Outcome] = []
@@ -334,16 +337,19 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
         email, phone = f.get("email"), f.get("phone")
         ekey, pkey = email_key(email), phone_key(phone, region)
         if x_day is None:
-            day, at, away = now_day, now_at, away_now
+            day, at, away, backups = now_day, now_at, away_now, backups_now
+        elif everyone_in:
+            day, at, away, backups = x_day, received, away_now, backups_now
         else:  # replayed at its own received time: availability then
             day, at = x_day, received
-            away = away_now if everyone_in else available.at_text(received).away
+            moment = available.at_text(received)
+            away, backups = moment.away, moment.backups
         group = x_group.name
         duplicate = policy.duplicate(kind, {"email": ekey, "phone": pkey}, earlier) if earlier else None
         if duplicate or f.get("owner") or (creator and f.get("created_by")):
-            decision = policy.outside_or_method(f, group, day, alloc, duplicate, away)
+            decision = policy.outside_or_method(f, group, day, alloc, duplicate, away, backups)
         else:
-            decision = assign(plans[group], day, None, away)
+            decision = assign(plans[group], day, None, away, backups)
         user = decision.user
         if user and earlier:  # later leads in this batch match this one
             for field, key in (("email", ekey), ("phone", pkey)):
@@ -359,7 +365,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             lead_id, kind, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
             received or now_at, layout % tuple(map(_json_text, cells)) if cells else _to_json(f),
             ekey, pkey,
-            group, user, method, reason, at if user else None, passed_id,
+            group, user, method, reason, at if user else None, passed_id, decision.backup_for,
         ))
         append(Outcome(line, lead_id, ASSIGNED if user else UNASSIGNED, user, group, method, reason))
     return Decided(out, lead_rows, skipped)

@@ -266,6 +266,7 @@ class Decision:
     counted: bool
     reason: str | None = None
     passed_over: str | None = None  # "tom:daily cap,lewis:inactive": whose turn it was, and why not
+    backup_for: str | None = None  # the absent member whose turn this was (their backup got it)
 
 
 def passed_over_text(pairs: Sequence[tuple[str, str]]) -> str | None:
@@ -294,10 +295,12 @@ class Allocator:
         usage: MutableMapping[tuple[str, str, str], int],
         rotations: MutableMapping[str, Rotation],
         rng: random.Random,
+        people: Mapping[str, Slot] | None = None,
     ):
         self.usage = usage
         self.rotations = rotations
         self.rng = rng
+        self.people = people or {}  # every user as a Slot of no group (activity, own caps): backups
         self._loaded = dict(usage)  # to tell, at the end, which counters moved
         self.dirty_rotations: set[str] = set()
         self._cursor: dict[str, int] = {}  # group -> where its round robin goes on
@@ -311,13 +314,17 @@ class Allocator:
         loaded = self._loaded
         return {k for k, n in self.usage.items() if loaded.get(k) != n and k[0] != ALL_GROUPS}
 
-    def assign(self, group: GroupPlan, day: str, exclude: str | None = None, away: Away = NOBODY_AWAY) -> Decision:
+    def assign(self, group: GroupPlan, day: str, exclude: str | None = None, away: Away = NOBODY_AWAY,
+               backups: Mapping[str, tuple[str, str]] | None = None) -> Decision:
         """Give one lead received on `day` (YYYY-MM-DD, local) to the group.
 
         `exclude` names a member who must not get it (someone whose leads are
         being handed over); they miss their turn like a capped member. `away`:
-        who cannot take a lead at the lead's moment, and why (see `why_not`).
+        who cannot take a lead at the lead's moment, and why (see `why_not`);
+        `backups`: for those on leave with a backup, (backup, last day away).
         """
+        if backups and group.method == SEQUENTIAL and any(u in group.index for u in backups):
+            return self._with_backups(group, day, exclude, away, backups)
         if group.method != SEQUENTIAL or not group.members:
             return self.general(group, day, exclude, away)
         # Strict round robin, the common case, here rather than in a function of its own (a
@@ -412,6 +419,73 @@ class Allocator:
         self._open.clear()  # usage moved outside the sequential fast path: recount it there
         return Decision(user, group.method, True, None, passed)
 
+    def _with_backups(self, group: GroupPlan, day: str, exclude: str | None, away: Away,
+                      backups: Mapping[str, tuple[str, str]]) -> Decision:
+        """Strict round robin where the rotation may reach a member on leave with a backup: that
+        turn goes to the backup when they can take it (under their own caps: their membership's
+        if they are a member, and their user caps); a backup who is away passes it to their own
+        backup, at most MAX_BACKUP_STEPS steps, a loop ending it. The absent member keeps their
+        place: the rotation moves past them as if they had taken the turn, no catch-up later."""
+        name, members = group.name, group.members
+        dkey, mkey = day_key(day), month_key(day)
+        rotation = self.rotations.get(name)
+        if rotation is None:
+            rotation = self.rotations[name] = Rotation()
+        start = self._cursor.get(name)
+        if start is None:
+            start = group.start(rotation)
+        n = len(members)
+        skipped: list[tuple[str, str]] = []
+        for step in range(n):
+            i = (start + step) % n
+            m = members[i]
+            why = self._why_not(m, name, dkey, mkey, exclude, away)
+            taker, backup_for, reason = m, None, None
+            if why == "away" and m.user in backups:
+                found = self._backup(group, m.user, dkey, mkey, exclude, away, backups)
+                if found is not None:
+                    taker, backup_for = found, m.user
+                    reason = f"backup for {m.user}, away until {_day_text(backups[m.user][1])}"
+                    why = None
+            if why is None:
+                break
+            skipped.append((m.user, why))
+        else:
+            return Decision(None, None, False, _nobody(name, group, away))
+        rotation.last = m.user  # the absent member's turn is taken: they keep their place
+        rotation.order = group.users
+        self.dirty_rotations.add(name)
+        self._cursor[name] = (i + 1) % n
+        usage = self.usage
+        for key in ((name, taker.user, dkey), (name, taker.user, mkey)):
+            usage[key] = usage.get(key, 0) + 1
+        if taker.user_daily or taker.user_monthly:
+            self._count_user(taker, day)
+        self._open.clear()  # usage moved outside the fast path: its lanes are worked out again
+        return Decision(taker.user, SEQUENTIAL, True, reason, passed_over_text(skipped), backup_for)
+
+    def _backup(self, group: GroupPlan, absent: str, dkey: str, mkey: str, exclude: str | None, away: Away,
+                backups: Mapping[str, tuple[str, str]]) -> Slot | None:
+        """The backup who takes `absent`'s turn (following backups who are away themselves), or None."""
+        seen = {absent}
+        current = absent
+        for _ in range(MAX_BACKUP_STEPS):
+            candidate = backups[current][0]
+            if candidate in seen:
+                return None  # a loop: nobody in it can take the turn
+            seen.add(candidate)
+            at = group.index.get(candidate)
+            slot = group.members[at] if at is not None else self.people.get(candidate)
+            if slot is None:
+                return None
+            why = self._why_not(slot, group.name, dkey, mkey, exclude, away)
+            if why is None:
+                return slot
+            if why != "away" or candidate not in backups:
+                return None
+            current = candidate
+        return None
+
     def _count_user(self, m: Slot, day: str) -> None:
         """A lead for a user with caps of their own: their total over every group moves, and when
         it reaches a cap every group's lanes are worked out again (they may not take more)."""
@@ -431,6 +505,17 @@ class Allocator:
             return why_not(m, get((name, m.user, dkey), 0), get((name, m.user, mkey), 0), away,
                            get((ALL_GROUPS, m.user, dkey), 0), get((ALL_GROUPS, m.user, mkey), 0))
         return why_not(m, get((name, m.user, dkey), 0), get((name, m.user, mkey), 0), away)
+
+
+MAX_BACKUP_STEPS = 3  # a backup who is away passes the turn to their own backup, at most this far
+
+
+def _day_text(day: str) -> str:
+    """2026-12-24 as people write it: 24 Dec 2026."""
+    from datetime import date
+
+    d = date.fromisoformat(day)
+    return f"{d.day} {('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')[d.month - 1]} {d.year}"
 
 
 def _nobody(name: str, group: GroupPlan, away: Away) -> str:

@@ -11,7 +11,7 @@ from .engine import passed_over_list
 from .ledger import Ledger
 from .rights import can_see
 
-_STORAGE = ("fields", "email_key", "phone_key", "group_name", "passed_over")
+_STORAGE = ("fields", "email_key", "phone_key", "group_name", "passed_over", "backup_for")
 
 
 def public(row: dict) -> dict:
@@ -34,6 +34,7 @@ def history(ledger: Ledger, lead_id: str) -> list[dict]:
     """A lead's events as users see them, oldest first."""
     return [{"at": e["at"], "assigned_to": e["assigned_to"], "group": e["group_name"], "method": e["method"],
              "reason": e["reason"], "counted": bool(e["counted"]), "actor": e["actor"], "via": e["via"],
+             "backup_for": e["backup_for"],
              "note": e["note"],
              "passed_over": passed_over_list(e["passed_over"])}
             for e in ledger.history(lead_id)]

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from .actor import Actor, channel_of, label_of
+from .availability import Availability
 from .config import Config
 from .decide import plan_for
 from .engine import Allocator, day_key, month_key, user_totals
@@ -53,7 +54,8 @@ def group_allocator(cfg: Config, ledger: Ledger, group, day: str, rng: random.Ra
     `dirty_rotations` in the same transaction."""
     names = [g.name for g in cfg.groups] if cfg.user_caps else [group.name]
     usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
-    return Allocator(user_totals(usage) if cfg.user_caps else usage, ledger.load_rotations([group.name]), rng)
+    return Allocator(user_totals(usage) if cfg.user_caps else usage, ledger.load_rotations([group.name]), rng,
+                     cfg.people())
 
 
 def _at(cfg: Config, now: datetime) -> str:
@@ -143,6 +145,7 @@ def reassign(
         if group is not None:
             alloc = group_allocator(cfg, ledger, group, day, rng)
             plan = plan_for(cfg, group)
+            moment = Availability(cfg).at(now)
         for lead_id in ids:
             lead = ledger.lead(lead_id)
             if lead is None or not can_see(cfg, _viewer(actor), lead):
@@ -163,13 +166,15 @@ def reassign(
                 moves.append(Move(lead_id, False, previous, reason=(
                     f"a {lead['type']} cannot go to group '{group.name}', which takes {group.record_type}s")))
                 continue
-            # Someone leaving does not get their own leads back from the rotation.
-            decision = alloc.assign(plan, day, exclude=from_user)
+            # Someone leaving does not get their own leads back from the rotation; who is away or
+            # off hours now is passed over (or stood in for), as routing would now.
+            decision = alloc.assign(plan, day, from_user, moment.away, moment.backups)
             if decision.user is None:
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
-            ledger.set_owner(lead_id, decision.user, group.name, decision.method, None, at,
-                             actor=label_of(actor), via=channel_of(actor), note=note, passed_over=decision.passed_over)
+            ledger.set_owner(lead_id, decision.user, group.name, decision.method, decision.reason, at,
+                             actor=label_of(actor), via=channel_of(actor), note=note, passed_over=decision.passed_over,
+                             backup_for=decision.backup_for)
             tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
         if alloc is not None:

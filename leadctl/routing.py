@@ -249,6 +249,7 @@ class Router:
             user_totals(usage) if policy.user_caps else usage,
             self.ledger.load_rotations({x[_GROUP].name for x in leads}),
             self.rng,
+            policy.people,
         )
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
         number = self.ledger.passed_over_ids

@@ -110,3 +110,31 @@ def test_leave_is_listed_and_a_rep_may_enter_only_their_own(lc):
         {"id": 2, "user": "b", "from": "2027-01-04", "to": "2027-01-04", "backup": None, "note": None}]
     lc("away", "remove", "1")
     assert [e["id"] for e in lc.json("away", "list", "--user", "b")] == [2]
+
+
+def test_a_backup_takes_the_absent_members_turn_under_their_own_caps_and_the_member_keeps_their_place(lc):
+    lc.team(users=("a", "b", "c"))
+    lc("user", "add", "d", "--daily", "1")  # not a member: only their own cap applies
+    lc("away", "add", "a", "--from", "2026-12-20", "--to", "2026-12-24", "--backup", "d")
+    out = route(lc, leads(*(f"2026-12-21T09:0{i}:00" for i in range(5)), "2026-12-25T09:00:00",
+                          "2026-12-25T09:01:00"))
+    assert [o["assigned_to"] for o in out] == ["d", "b", "c", "b", "c", "a", "b"]
+    assert out[0]["reason"] == "backup for a, away until 24 Dec 2026" and out[0]["method"] == "sequential"
+    first = lc.json("leads", "show", "L1")["history"][0]
+    assert (first["backup_for"], first["counted"]) == ("a", True)
+    assert lc.json("leads", "show", "L4")["history"][0]["passed_over"] == [{"user": "a", "why": "away"}]  # d capped
+    assert out[5]["reason"] is None  # back: a takes their own next turn, and only that
+
+
+def test_a_backup_who_is_away_passes_the_turn_on_and_a_loop_ends_it(lc):
+    lc.team(users=("a", "b"))
+    for u in ("x", "y"):
+        lc("user", "add", u)
+    lc("away", "add", "a", "--from", "2026-12-21", "--to", "2026-12-21", "--backup", "x")
+    lc("away", "add", "x", "--from", "2026-12-21", "--to", "2026-12-22", "--backup", "y")
+    lc("away", "add", "b", "--from", "2026-12-22", "--to", "2026-12-22", "--backup", "a")
+    lc("away", "add", "a", "--from", "2026-12-22", "--to", "2026-12-22", "--backup", "b")
+    out = route(lc, leads("2026-12-21T09:00:00", "2026-12-22T09:00:00"))
+    assert (out[0]["assigned_to"], out[0]["reason"]) == ("y", "backup for a, away until 21 Dec 2026")
+    assert out[1]["status"] == "unassigned"  # b's backup a is away, a's backup b is away: a loop
+    assert "a: away" in out[1]["reason"] and "b: away" in out[1]["reason"]

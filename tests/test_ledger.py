@@ -45,7 +45,7 @@ def test_a_new_ledger_has_8k_pages_and_an_older_one_keeps_its_own(tmp_path, ledg
     again = Ledger.open(tmp_path / "old.db")
     assert again.conn.execute("PRAGMA page_size").fetchone()[0] == 4096  # never rewritten behind one's back
     with again.write():
-        again.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, None, None, None, None)])
+        again.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, None, None, None, None, None)])
     assert again.history("L1")[0]["assigned_to"] == "tom"
     again.close()
 
@@ -64,7 +64,7 @@ def test_the_fast_schema_check_knows_every_migration(ledger):
 
 def test_events_are_append_only(ledger):
     with ledger.write():
-        ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, "admin", None, None, "cli")])
+        ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, "admin", None, None, "cli", None)])
     with pytest.raises((sqlite3.IntegrityError, LedgerError), match="append-only"):
         with ledger.write():
             ledger.conn.execute("UPDATE events SET assigned_to = 'eve'")
@@ -159,9 +159,10 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
     db = sqlite3.connect(path)  # make it what the previous leadctl left: schema 1 only
     db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_initial'")
     db.execute("ALTER TABLE leads DROP COLUMN passed_over")
+    db.execute("ALTER TABLE leads DROP COLUMN backup_for")
     for table in ("config_history", "event_counts", "passed_over_sets", "tokens", "notifications", "conversions"):
         db.execute(f"DROP TABLE {table}")
-    for column in ("actor", "note", "passed_over", "via"):
+    for column in ("actor", "note", "passed_over", "via", "backup_for"):
         db.execute(f"ALTER TABLE events DROP COLUMN {column}")
     db.execute("INSERT INTO events (lead_id, at, assigned_to, group_name, method, counted)"
                " VALUES ('OLD1', '2026-11-01T09:00:00+00:00', 'tom', 'g', 'sequential', 1)")

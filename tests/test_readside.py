@@ -68,7 +68,8 @@ def test_leads_show_has_fields_and_history(routed):
     (event,) = lead["history"]
     assert event.pop("actor")  # who ran the route: the OS user here
     assert event == {"at": "2026-11-23T09:03:00+00:00", "assigned_to": "c", "group": "tele-sales",
-                     "method": "owner", "reason": None, "counted": False, "note": None, "passed_over": [], "via": "cli"}
+                     "method": "owner", "reason": None, "counted": False, "note": None, "passed_over": [], "via": "cli",
+                     "backup_for": None}
 
 
 def test_quota_json_counts_only_the_groups_own_method(routed):

@@ -197,6 +197,11 @@ class Config:
             for m in group.members
         )
 
+    def people(self) -> dict[str, Slot]:
+        """Every user as the engine sees them outside any group (activity, their own caps): a
+        backup may be no member of the group whose turn they take."""
+        return {u.id: Slot(u.id, 0, 0, 1, u.active, u.daily, u.monthly) for u in self.users}
+
     @property
     def user_caps(self) -> bool:
         """Whether any user has caps of their own (over every group): then routing needs every

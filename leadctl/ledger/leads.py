@@ -104,7 +104,8 @@ class Leads:
 
     def set_owner(self, lead_id: str, user: str | None, group: str | None, method: str,
                   reason: str | None, at: str, *, actor: str | None = None,
-                  note: str | None = None, passed_over: str | None = None, via: str | None = None) -> None:
+                  note: str | None = None, passed_over: str | None = None, via: str | None = None,
+                  backup_for: str | None = None) -> None:
         """Give a lead a new owner (None: unassigned) and record the event (counted towards
         caps when a group method gave it: `engine.counts`)."""
         counted = user is not None and counts(method)
@@ -112,10 +113,12 @@ class Leads:
             passed_over = self.passed_over_ids([passed_over])[passed_over]
         self.conn.execute(
             "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
-            " passed_over = ? WHERE id = ?",
-            (user, group, None if user is None else method, reason, at if user else None, passed_over, lead_id),
+            " passed_over = ?, backup_for = ? WHERE id = ?",
+            (user, group, None if user is None else method, reason, at if user else None, passed_over, backup_for,
+             lead_id),
         )
-        self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over, via)])
+        self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over, via,
+                             backup_for)])
 
     def pickable(self, statuses: dict[str, set[str]], newest: bool = False) -> Iterator[dict]:
         """Unassigned leads whose (type, status) is in `statuses`, oldest first (or newest)."""
@@ -180,6 +183,7 @@ class Leads:
     def history(self, lead_id: str) -> list[dict]:
         return list(self._rows(
             "SELECT e.at, e.assigned_to, e.group_name, e.method, e.reason, e.counted, e.actor, e.note, e.via,"
+            " e.backup_for,"
             " p.text AS passed_over FROM events e LEFT JOIN passed_over_sets p ON p.id = e.passed_over"
             " WHERE e.lead_id = ? ORDER BY e.id",
             (lead_id,),

@@ -298,10 +298,10 @@ class PgLedger(Ledger):
         (written,) = conn.execute(
             f"WITH new AS (INSERT INTO leads ({columns}) SELECT {columns} FROM leadctl_batch ORDER BY n"
             "  ON CONFLICT (id) DO NOTHING"
-            "  RETURNING rowid, id, assigned_at, assigned_to, group_name, method, reason, passed_over),"
+            "  RETURNING rowid, id, assigned_at, assigned_to, group_name, method, reason, passed_over, backup_for),"
             f" ev AS (INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
             f"  SELECT id, assigned_at, assigned_to, group_name, method, reason, (method IN ({methods}))::int, ?,"
-            "  NULL, passed_over, ? FROM new WHERE assigned_to IS NOT NULL ORDER BY rowid),"
+            "  NULL, passed_over, ?, backup_for FROM new WHERE assigned_to IS NOT NULL ORDER BY rowid),"
             " counts AS (INSERT INTO event_counts (minute, utc_offset, assigned_to, group_name, method, n)"
             "  SELECT substr(assigned_at, 1, 16), substr(assigned_at, 20), assigned_to, coalesce(group_name, ''),"
             "  method, count(*) FROM new WHERE assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5"

@@ -25,12 +25,12 @@ from ..engine import METHODS
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
     "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
-    "passed_over",
+    "passed_over", "backup_for",
 )
 LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
 GROUP_METHODS = METHODS  # the assignments that count towards caps (engine.counts), for SQL
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
-                 "actor", "note", "passed_over", "via")
+                 "actor", "note", "passed_over", "via", "backup_for")
 # (at, assigned_to, group_name, method) of a lead row and of an event row: what `report` counts
 _LEAD_ASSIGNMENT = itemgetter(*(LEAD_COLUMNS.index(c) for c in ("assigned_at", "assigned_to", "group_name", "method")))
 _EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigned_to", "group_name", "method")))
@@ -201,11 +201,15 @@ def m004_notifications(db):
 
 
 @_step
-def m005_via_conversions(db):
+def m005_via_conversions(db):  # and backup_for
     # Through what each change was made (`cli`, `cli, by OS account root` for an --as that is
     # not the account's own user, `api, token NAME`), beside who made it.
     db.execute("ALTER TABLE events ADD COLUMN via TEXT")
     db.execute("ALTER TABLE config_history ADD COLUMN via TEXT")
+    # The absent member whose turn a backup took (leave): on the lead row for its current
+    # assignment (the batch's events are copied from the rows) and on the event.
+    db.execute("ALTER TABLE leads ADD COLUMN backup_for TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN backup_for TEXT")
     # A lead converted to a contact or a deal: one row per conversion, the link both ways.
     db.execute(
         """CREATE TABLE conversions (

@@ -211,7 +211,7 @@ class SqliteLedger(Ledger):
         conn.execute(
             f"INSERT INTO events ({','.join(EVENT_COLUMNS)})"
             f" SELECT id, assigned_at, assigned_to, group_name, method, reason, method IN ({methods}), ?, NULL,"
-            " passed_over, ? FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid",
+            " passed_over, ?, backup_for FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid",
             (actor, via, last),
         )
         if written == len(rows):  # counted from the rows in hand (a GROUP BY made SQLite sort them)
