@@ -47,6 +47,11 @@ class Availability:
         self._seen: dict[str, Moment] = {}
 
     @property
+    def backups_anywhere(self) -> bool:
+        """Some leave has a backup (who may take turns in groups beyond their own)."""
+        return any(backup for *_, leave in self._people for *_, backup in leave)
+
+    @property
     def always(self) -> bool:
         """Nobody has hours or leave: every moment is the same (and the caller need not ask)."""
         return not self._people

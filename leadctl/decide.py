@@ -24,6 +24,7 @@ from .intake import Record
 from .keys import email_key, phone_key
 
 ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
+QUEUED = "queued"  # nobody could take it now; it waits in its group's queue for `drain`
 REPEATED = "lead id repeated earlier in this input"
 OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
@@ -145,6 +146,7 @@ class Decided:
     outcomes: list[Outcome]
     rows: list[tuple]
     skipped: list[Outcome]
+    queued: list[tuple[str, str, str]]  # (lead id, group, received_at) of the leads that wait
 
 
 def plan_for(cfg: Config, group: Group) -> GroupPlan:
@@ -156,11 +158,11 @@ def plan_for(cfg: Config, group: Group) -> GroupPlan:
 class Policy:
     """What deciding needs of one config: derived once per config, used for every batch."""
 
-    def __init__(self, cfg: Config, *, group: str | None = None, replay: bool = False):
+    def __init__(self, cfg: Config, *, group: str | None = None, replay: bool = False, routing: bool = True):
         self.replay = replay
         self.group_name = group
         forced = cfg.group(self.group_name) if self.group_name else None
-        if forced is None and cfg.default_group is None and not cfg.rules:
+        if routing and forced is None and cfg.default_group is None and not cfg.rules:
             raise LeadctlError(
                 "no group to route to: pass --group GROUP, or set one with `leadctl rule default GROUP`"
             )
@@ -185,6 +187,8 @@ class Policy:
         self.user_caps = cfg.user_caps  # some user has caps over every group
         self.group_names = tuple(g.name for g in cfg.groups)
         self.people = cfg.people()  # backups may stand in from outside a group
+        self.overflow = {g.name: g.overflow for g in cfg.groups if g.overflow}  # one step, no further
+        self.queues = frozenset(g.name for g in cfg.groups if g.queue)
 
     def _group_by_rules(self, fields: dict[str, str], kind: str) -> Group | None:
         """The first rule the fields match whose group takes this record type, else the
@@ -262,6 +266,26 @@ class Policy:
                     return owner, f"duplicate of lead {lead_id} (same {field})"
         return None
 
+    def locks_for(self, groups: set[str]) -> set[str]:
+        """The groups whose rotation and usage a batch for `groups` may move (their overflow
+        groups; every group when users have caps over all of them, or stand in as backups)."""
+        if self.user_caps or self.availability.backups_anywhere:
+            return set(self.group_names)
+        return groups | {self.overflow[g] for g in groups if g in self.overflow}
+
+    def overflowed(self, group: str, day: str, alloc: Allocator, away: Away, backups) -> tuple[str, Decision] | None:
+        """When nobody in `group` could take a lead: its overflow group's decision (one step
+        further at most), and that group; None when it has none or nobody there can either."""
+        spill = self.overflow.get(group)
+        if spill is None:
+            return None
+        decision = alloc.assign(self.plans[spill], day, None, away, backups)
+        if decision.user is None:
+            return None
+        why = f"overflowed from group '{group}'" + (f"; {decision.reason}" if decision.reason else "")
+        return spill, Decision(decision.user, decision.method, decision.counted, why, decision.passed_over,
+                               decision.backup_for)
+
     def outside_or_method(self, f: dict[str, str], group: str, day: str, alloc: Allocator,
                           duplicate: tuple[str, str] | None, away: Away = NOBODY_AWAY,
                           backups: dict | None = None) -> Decision:
@@ -323,6 +347,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
     assign = alloc.assign
     in_batch: set[str] = set()  # ids decided in this batch: a repeat is repeated in the input
     skipped: list[Outcome] = []
+    queued: list[tuple[str, str, str]] = []
     for x in items:
         if x.__class__ is not _Lead:
             append(x)
@@ -351,6 +376,18 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
         else:
             decision = assign(plans[group], day, None, away, backups)
         user = decision.user
+        status = ASSIGNED
+        if user is None:  # nobody in the group could take it now: its overflow, else its queue
+            spilled = policy.overflowed(group, day, alloc, away, backups) if group in policy.overflow else None
+            if spilled is not None:
+                group, decision = spilled
+                user = decision.user
+            elif group in policy.queues:
+                status = QUEUED
+                decision = Decision(None, None, False, f"queued: {decision.reason}")
+                queued.append((lead_id, group, received or now_at))
+            else:
+                status = UNASSIGNED
         if user and earlier:  # later leads in this batch match this one
             for field, key in (("email", ekey), ("phone", pkey)):
                 if field in earlier and key:
@@ -367,5 +404,5 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             ekey, pkey,
             group, user, method, reason, at if user else None, passed_id, decision.backup_for,
         ))
-        append(Outcome(line, lead_id, ASSIGNED if user else UNASSIGNED, user, group, method, reason))
-    return Decided(out, lead_rows, skipped)
+        append(Outcome(line, lead_id, status, user, group, method, reason))
+    return Decided(out, lead_rows, skipped, queued)

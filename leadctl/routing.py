@@ -193,7 +193,7 @@ class Router:
         leads = [x for x in items if x.__class__ is _Lead]  # the rest are rejections' Outcomes
         if not leads:
             return items  # type: ignore[return-value]
-        groups = {x[_GROUP].name for x in leads}
+        groups = self.policy.locks_for({x[_GROUP].name for x in leads})
         attempt = 0
         while True:
             try:
@@ -241,13 +241,15 @@ class Router:
         now_day = now.date().isoformat()
         periods = set()
         for name, day in {(x[_GROUP].name, x[_DAY] or now_day) for x in leads}:
-            for group in (policy.group_names if policy.user_caps else (name,)):  # users' caps: every group
+            spill = policy.overflow.get(name)
+            for group in (policy.group_names if policy.user_caps else (name, spill) if spill else (name,)):
                 periods.add((group, day_key(day)))
                 periods.add((group, month_key(day)))
         usage = self.ledger.load_usage(periods)
         alloc = Allocator(
             user_totals(usage) if policy.user_caps else usage,
-            self.ledger.load_rotations({x[_GROUP].name for x in leads}),
+            self.ledger.load_rotations({x[_GROUP].name for x in leads}
+                                       | {policy.overflow[x[_GROUP].name] for x in leads if x[_GROUP].name in policy.overflow}),
             self.rng,
             policy.people,
         )
@@ -256,6 +258,8 @@ class Router:
         done = decide(policy, items, seen, earlier, alloc, now, lambda text: number([text])[text])
         lead_rows = done.rows
         written = self.ledger.insert_routed(lead_rows, self.actor, self.via)  # the assignment events with them
+        if done.queued:
+            self.ledger.enqueue(done.queued)
         if strict and written != len(lead_rows):
             raise _Collision()
         if done.skipped:

@@ -55,7 +55,7 @@ class Leadctl:
         try:
             return {table: sorted(map(tuple, ledger.conn.execute(f"SELECT * FROM {table}").fetchall()), key=repr)
                     for table in ("leads", "events", "usage", "rotations", "passed_over_sets", "event_counts",
-                                  "notifications", "config_history", "tokens", "conversions")}
+                                  "notifications", "config_history", "tokens", "conversions", "queue")}
         finally:
             ledger.close()
 

@@ -138,3 +138,48 @@ def test_a_backup_who_is_away_passes_the_turn_on_and_a_loop_ends_it(lc):
     assert (out[0]["assigned_to"], out[0]["reason"]) == ("y", "backup for a, away until 21 Dec 2026")
     assert out[1]["status"] == "unassigned"  # b's backup a is away, a's backup b is away: a loop
     assert "a: away" in out[1]["reason"] and "b: away" in out[1]["reason"]
+
+
+def test_nobody_eligible_overflows_one_step_else_queues_in_order_and_drain_hands_them_out(lc):
+    lc.team(users=("a", "b"), daily="1")
+    lc("user", "add", "night")
+    lc("group", "add", "night-desk")
+    lc("group", "member", "add", "night-desk", "night", "--daily", "1")
+    lc("group", "edit", "tele-sales", "--overflow", "night-desk", "--queue")
+    out = lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "Q{i}"}}\n' for i in range(1, 7)))
+    assert [(o["assigned_to"], o["group"], o["status"]) for o in out] == [
+        ("a", "tele-sales", "assigned"), ("b", "tele-sales", "assigned"), ("night", "night-desk", "assigned"),
+        (None, "tele-sales", "queued"), (None, "tele-sales", "queued"), (None, "tele-sales", "queued")]
+    assert out[2]["reason"].startswith("overflowed from group 'tele-sales'")
+    assert out[3]["reason"].startswith("queued: every member of group 'tele-sales'")
+    summary = lc("route", "-o", "table", input='{"id": "Q7"}\n').stdout
+    assert "queued: 1" in summary
+    nothing = lc("drain", "-o", "jsonl")
+    assert nothing.stdout == "" and "drained 0 lead(s); 4 still queued" in nothing.stderr
+    lc("group", "member", "edit", "tele-sales", "b", "--daily", "3")  # a cap raised: capacity frees
+    drained = [__import__("json").loads(x) for x in lc("drain", "-o", "jsonl").stdout.splitlines()]
+    assert [(d["lead_id"], d["assigned_to"], d["method"]) for d in drained] == [
+        ("Q4", "b", "sequential"), ("Q5", "b", "sequential")]  # oldest first, as far as capacity goes
+    assert lc.json("leads", "show", "Q4")["history"][0]["reason"].startswith("from the queue")
+    assert lc("drain", "-o", "jsonl").stderr.strip().endswith("2 still queued")
+    used = {(r["group"], r["user"]): r["daily_used"] for r in lc.json("quota")}
+    assert used[("tele-sales", "b")] == 3  # drained leads count as routing would
+
+
+def test_two_drains_at_once_hand_out_each_queued_lead_once(lc):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import run_cli
+
+    lc.team(users=("a", "b"), daily="1")
+    lc("group", "edit", "tele-sales", "--queue")
+    lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "W{i}"}}\n' for i in range(1, 41)))
+    lc("group", "member", "edit", "tele-sales", "a", "--daily", "0")  # no limit: everything can go
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: run_cli("--config", str(lc.config), "--db", str(lc.db), "drain", "-o", "jsonl"),
+                             range(2)))
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    ids = [line.split('"lead_id": "')[1].split('"')[0] for r in runs for line in r.stdout.decode().splitlines()]
+    assert sorted(ids) == sorted(f"W{i}" for i in range(3, 41)) and len(ids) == len(set(ids))
+    events = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
+    assert set(events.values()) == {1}

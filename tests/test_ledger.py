@@ -160,7 +160,8 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
     db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_initial'")
     db.execute("ALTER TABLE leads DROP COLUMN passed_over")
     db.execute("ALTER TABLE leads DROP COLUMN backup_for")
-    for table in ("config_history", "event_counts", "passed_over_sets", "tokens", "notifications", "conversions"):
+    for table in ("config_history", "event_counts", "passed_over_sets", "tokens", "notifications", "conversions",
+                  "queue"):
         db.execute(f"DROP TABLE {table}")
     for column in ("actor", "note", "passed_over", "via", "backup_for"):
         db.execute(f"ALTER TABLE events DROP COLUMN {column}")

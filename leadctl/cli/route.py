@@ -318,12 +318,50 @@ def _summary(tally: _Tally, dry_run: bool) -> None:
     title = ("Would assign" if dry_run else "Assigned") + f" {totals['assigned']} lead(s)"
     render.table(rows, ["user", "assigned", *methods], title=title, empty="no lead was assigned",
                  right=["assigned", *methods])
-    line = (f"unassigned: {totals['unassigned']}   skipped (already in the ledger): {totals['skipped']}"
+    queued = f"queued: {totals['queued']}   " if totals["queued"] else ""
+    line = (f"{queued}unassigned: {totals['unassigned']}   skipped (already in the ledger): {totals['skipped']}"
             f"   rejected: {totals['rejected']}   blank rows ignored: {tally.blank_rows()}")
     render.say(line)  # part of the table output (the contract's summary), on a terminal or not
     for reason, n in reasons.most_common(3):
         render.say(f"  rejected x{n}: {reason}")
 
 
+def drain(ctx: typer.Context,
+          group: Annotated[Optional[str], typer.Option("--group", metavar="GROUP", help="Only this group's queue.")] = None,
+          output: Annotated[Literal["table", "jsonl", "csv"], typer.Option(
+              "--output", "-o", help="table: a line per lead handed out and a summary; jsonl or csv: route's fields.")] = "table",
+          seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None) -> None:
+    """Hand out queued leads, oldest first, as capacity allows now (for cron; `serve` drains by itself).
+
+    Example: leadctl drain -o jsonl
+    """
+    import json
+    import random
+    from datetime import datetime
+
+    from .. import render
+    from ..decide import OUTPUT_FIELDS
+    from ..drain import drain as do_drain
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        out, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), group=group, actor=st.actor)
+    finally:
+        ledger.close()
+    rows = [o.as_dict() for o in out]
+    if output == "jsonl":
+        for r in rows:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+    elif output == "csv":
+        render.emit(rows, list(OUTPUT_FIELDS), "csv")
+    else:
+        for o in out:
+            render.say(f"{o.lead_id}: {o.assigned_to} ({o.group}, {o.method})")
+    render.err(f"drained {len(out)} lead(s); {left} still queued")
+
+
 def register(app: typer.Typer) -> None:
     app.command("route", rich_help_panel=ROUTING)(route)
+    app.command("drain", rich_help_panel=ROUTING)(drain)

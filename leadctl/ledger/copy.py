@@ -32,6 +32,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "notifications": (("id", "key", "lead_id", "user_id", "channel", "address", "method", "reason", "status",
                        "attempts", "next_at", "claimed_until", "last_error", "created_at", "sent_at"), "id"),
     "conversions": (("lead_id", "record_type", "record_id", "at"), "lead_id, record_type"),
+    "queue": (("n", "lead_id", "group_name", "received_at"), "n"),
 }
 CHUNK = 2000
 _MOD = 2**256

@@ -32,7 +32,7 @@ from .store import Ledger
 _LOCK_SPACE = 0x1EAD  # advisory lock keys: (_LOCK_SPACE, 0) the ledger, (_LOCK_SPACE + 1, crc) a group
 _MIGRATION_LOCK = (_LOCK_SPACE, 1)
 _TABLES = ("leads", "events", "rotations", "usage", "passed_over_sets", "config_history", "event_counts",
-           "tokens", "notifications", "conversions")
+           "tokens", "notifications", "conversions", "queue")
 
 
 
@@ -265,7 +265,7 @@ class PgLedger(Ledger):
     def after_copy(self) -> None:
         """Rows copied in with their own numbers: each sequence goes on after the largest."""
         for table, column in (("leads", "rowid"), ("events", "id"), ("passed_over_sets", "id"),
-                              ("config_history", "n"), ("notifications", "id")):
+                              ("config_history", "n"), ("notifications", "id"), ("queue", "n")):
             self.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                               f" coalesce(max({column}), 0) + 1, false) FROM {table}")
 

@@ -97,6 +97,9 @@ class Rehearsal:
     def queue_notifications(self, rows: list[tuple]) -> None:
         """A rehearsal tells nobody."""
 
+    def enqueue(self, rows) -> None:
+        """A rehearsal's queued leads wait nowhere."""
+
     def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
         self.insert_leads(rows)
         return len(rows)

@@ -37,7 +37,7 @@ _EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigne
 
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
-              "m005_via_conversions")
+              "m005_via_backups_conversions_queue")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -201,7 +201,7 @@ def m004_notifications(db):
 
 
 @_step
-def m005_via_conversions(db):  # and backup_for
+def m005_via_backups_conversions_queue(db):
     # Through what each change was made (`cli`, `cli, by OS account root` for an --as that is
     # not the account's own user, `api, token NAME`), beside who made it.
     db.execute("ALTER TABLE events ADD COLUMN via TEXT")
@@ -218,6 +218,15 @@ def m005_via_conversions(db):  # and backup_for
             record_id TEXT NOT NULL UNIQUE,
             at TEXT NOT NULL,
             PRIMARY KEY (lead_id, record_type)
+        )"""
+    )
+    # Leads waiting for someone to take them (a group with a queue), oldest first.
+    db.execute(
+        """CREATE TABLE queue (
+            n INTEGER PRIMARY KEY,
+            lead_id TEXT NOT NULL UNIQUE,
+            group_name TEXT NOT NULL,
+            received_at TEXT NOT NULL
         )"""
     )
 

@@ -1,0 +1,66 @@
+"""The queue drained: leads that waited because nobody could take them are handed out, oldest
+first, as capacity allows now (a new day, someone back from leave or in their hours, a cap
+raised, a member added). Each goes by its group's method (then its overflow), counted and
+rotated as routing would count it now; a lead keeps its `received_at`.
+
+One write transaction over the whole ledger: two drains at once (two `serve`s, `drain` beside
+`serve`, on either store) take turns, and each queued lead is handed out once.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from .actor import Actor, channel_of, label_of
+from .config import Config
+from .decide import ASSIGNED, Outcome, Policy
+from .engine import Allocator, day_key, month_key, user_totals
+from .ledger import Ledger
+from .manual import tell
+
+
+def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, group: str | None = None,
+          actor: Actor | None = None, notify: bool = True) -> tuple[list[Outcome], int]:
+    """Hand out what waits (in `group`, or every queue); returns the outcomes of the leads handed
+    out, and how many still wait."""
+    if group is not None:
+        cfg.group(group)
+    policy = Policy(cfg, routing=False)
+    local = now.astimezone(cfg.tz())
+    day, at = local.date().isoformat(), local.isoformat(timespec="seconds")
+    moment = policy.availability.at(now)
+    out: list[Outcome] = []
+    with ledger.write():
+        waiting = ledger.queued(group)
+        if not waiting:
+            return out, 0
+        names = set(policy.group_names) if policy.user_caps else policy.locks_for({w["group_name"] for w in waiting})
+        names &= set(policy.plans)
+        usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
+        alloc = Allocator(user_totals(usage) if policy.user_caps else usage, ledger.load_rotations(names), rng,
+                          policy.people)
+        left = 0
+        for row in waiting:
+            lead_id, name = row["lead_id"], row["group_name"]
+            lead = ledger.lead(lead_id)
+            if lead is None or lead["assigned_to"] is not None or name not in policy.plans:
+                ledger.dequeue(lead_id)  # taken by hand meanwhile, or its group is gone: it waits no more
+                continue
+            decision = alloc.assign(policy.plans[name], day, None, moment.away, moment.backups)
+            if decision.user is None:
+                spilled = policy.overflowed(name, day, alloc, moment.away, moment.backups)
+                if spilled is None:
+                    left += 1
+                    continue
+                name, decision = spilled
+            reason = f"from the queue; {decision.reason}" if decision.reason else "from the queue"
+            ledger.set_owner(lead_id, decision.user, name, decision.method, reason, at, actor=label_of(actor),
+                             via=channel_of(actor), passed_over=decision.passed_over, backup_for=decision.backup_for)
+            if notify:
+                tell(cfg, ledger, lead_id, decision.user, decision.method, reason, now)
+            ledger.dequeue(lead_id)
+            out.append(Outcome(0, lead_id, ASSIGNED, decision.user, name, decision.method, reason))
+        ledger.save_usage(alloc.usage, alloc.dirty_usage)
+        ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+    return out, left
