@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from tests.test_serve import server  # noqa: F401  (a fixture: servers are always stopped)
+
 STORES = ("sqlite", "postgresql")
 
 
@@ -183,3 +185,19 @@ def test_two_drains_at_once_hand_out_each_queued_lead_once(lc):
     assert sorted(ids) == sorted(f"W{i}" for i in range(3, 41)) and len(ids) == len(set(ids))
     events = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
     assert set(events.values()) == {1}
+
+
+def test_serve_drains_the_queue_by_itself_after_a_config_change(lc, server):
+    import time
+
+    lc.team(users=("a",), daily="1")
+    lc("group", "edit", "tele-sales", "--queue")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "S1"}\n{"id": "S2"}\n{"id": "S3"}\n')
+    s = server()
+    lc("group", "member", "edit", "tele-sales", "a", "--daily", "2")  # room for one more today
+    deadline = time.monotonic() + 20
+    while lc.json("leads", "show", "S2")["assigned_to"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    code, log = s.stop()
+    assert lc.json("leads", "show", "S2")["assigned_to"] == "a" and lc.json("leads", "show", "S3")["assigned_to"] is None
+    assert code == 0 and "queue: drained 1 lead(s); 1 still queued" in log

@@ -154,21 +154,49 @@ def create_app(service: Service, max_body: int = MAX_BODY):
 NOTIFY_EVERY = 2.0  # seconds between two looks at the outbox while serving (at once after an assignment here)
 
 
+DRAIN_EVERY = 60.0  # seconds between two drains of the queues while serving (and after each config change)
+
+
+def _drain(service: Service, cfg) -> None:
+    """Hand out queued leads as capacity allows now (`leadctl drain`), taking its turn."""
+    import random
+
+    from ..actor import Actor
+    from ..drain import drain
+    from ..render import err
+
+    with service.writing:
+        out, left = drain(cfg, service.ledger(cfg), datetime.now().astimezone(), random.Random(),
+                          actor=Actor("serve", "serve"))
+    if out:
+        err(f"queue: drained {len(out)} lead(s); {left} still queued")
+
+
 def _deliver_forever(service: Service) -> None:
     """`serve` tells the reps as it goes: the outbox is emptied as soon as a request here
     assigned a lead, and every few seconds (for leads routed elsewhere and for retries), by a
-    thread with its own connection that takes its turn with the request threads."""
+    thread with its own connection that takes its turn with the request threads. The same
+    thread drains the queues at least once a minute, and at once after a config change (a cap
+    raised, a member added, someone back)."""
     import os
 
     from ..notify import send_due
     from ..render import err
 
     password = os.environ.get("LEADCTL_SMTP_PASSWORD")
+    drained_at, drained_for = 0.0, None
     while True:
         service.routed.wait(NOTIFY_EVERY)
         service.routed.clear()
         try:
             cfg, _ = service.config()
+            if any(g.queue for g in cfg.groups) and (
+                    cfg is not drained_for or time.monotonic() - drained_at >= DRAIN_EVERY):
+                drained_at, drained_for = time.monotonic(), cfg
+                _drain(service, cfg)
+        except Exception as exc:  # a locked or broken ledger: try again next round
+            err(f"queue: {exc}")
+        try:
             counts = send_due(cfg, service.ledger(cfg), datetime.now().astimezone(), password=password,
                               turn=lambda: service.writing)
         except Exception as exc:  # a locked or broken ledger: try again next round
