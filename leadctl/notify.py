@@ -62,6 +62,32 @@ def outbox_rows(cfg: Config, assigned: list[tuple[str, str, str | None, str | No
     return rows
 
 
+ALERT = "alert"  # the method of a notification that tells managers of leads nobody could take
+
+
+def alert_rows(cfg: Config, troubles: dict[str, tuple[str, int, str]], now: datetime) -> list[tuple]:
+    """Alerts for groups whose leads wait or stay unassigned because nobody can take them:
+    group -> (a lead id, how many, why). One per group, recipient and channel an hour (the key
+    names the hour; the ledger keeps the first)."""
+    from .rights import alert_recipients
+
+    n = cfg.notify
+    hour = _utc(now)[:13]
+    rows = []
+    at = _utc(now)
+    for group, (lead_id, count, why) in sorted(troubles.items()):
+        reason = f"group '{group}': {count} lead(s) nobody could take ({why})"
+        for user in alert_recipients(cfg, group):
+            if n.email and user.email:
+                rows.append((f"alert:{group}:{hour}:{user.id}:email", lead_id, user.id, "email", user.email, ALERT,
+                             reason, at, at))
+            url = user.webhook_url or n.webhook_url
+            if url:
+                rows.append((f"alert:{group}:{hour}:{user.id}:webhook", lead_id, user.id, "webhook", url, ALERT,
+                             reason, at, at))
+    return rows
+
+
 SHOWN_FIRST = ("name", "full_name", "first_name", "last_name", "email", "phone", "source")
 NOT_SHOWN = ("id", "type")  # the id heads the message
 _UNSAFE_IN_HEADERS = {c: " " for c in [*range(32), 127, 0x85, 0x2028, 0x2029]}
@@ -84,6 +110,10 @@ def message(row: dict, rep: str | None = None, base_url: str = "") -> tuple[str,
     with and why it is the rep's — and nothing of any other lead. `rep` (the user's name,
     for a team channel) makes the first line say who got it; with `base_url` ([serve]
     base_url) the text links to the lead's page."""
+    if row.get("method") == ALERT:
+        text = (f"Leads are waiting: {row['reason']}. The first: {row['lead_id']}.\n"
+                "See them with: leadctl leads list --unassigned; hand queued ones out with: leadctl drain\n")
+        return header_text(f"Leads nobody could take: {row['reason']}"), text
     fields = json.loads(row["fields"]) if row.get("fields") else {}
     name = lead_name(fields)
     source = row.get("source") or fields.get("source") or ""

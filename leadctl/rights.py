@@ -66,6 +66,16 @@ def refusal(cfg: Config, actor: Actor | None, action: str, *, for_user: str | No
     return None
 
 
+def alert_recipients(cfg: Config, group: str) -> list[User]:
+    """Who is told when a group's leads wait or stay unassigned because nobody can take them:
+    the group's members who are managers (or above), else the config's owners and admins."""
+    g = next((g for g in cfg.groups if g.name == group), None)
+    members = {m.user for m in g.members} if g is not None else set()
+    active = [u for u in cfg.users if u.active]
+    managers = [u for u in active if u.id in members and set(u.roles) & MANAGERS]
+    return managers or [u for u in active if set(u.roles) & ADMINS]
+
+
 def sees_all(user: User, cfg: Config) -> bool:
     """Whether `user` sees every lead: isolation is off, or they are not isolated by their roles."""
     roles = set(user.roles)

@@ -19,7 +19,7 @@ from itertools import islice
 
 from .actor import Actor, channel_of, label_of
 from .config import Config
-from .decide import _DAY, _FIELDS, _GROUP, _ID, REJECTED, REPEATED, Outcome, Policy, _Lead, decide
+from .decide import _DAY, _FIELDS, _GROUP, _ID, QUEUED, REJECTED, REPEATED, UNASSIGNED, Outcome, Policy, _Lead, decide
 from .engine import Allocator, day_key, month_key, user_totals
 from .errors import LeadctlError
 from .intake import BadRecord, Record
@@ -269,9 +269,22 @@ class Router:
 
             assigned = [(r[_ROW_ID], r[_ROW_OWNER], r[_ROW_METHOD], r[_ROW_REASON]) for r in lead_rows if r[_ROW_OWNER]]
             self.ledger.queue_notifications(outbox_rows(self.cfg, assigned, now))
+            self._alert(done.outcomes, now)
         self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
         self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
         return done.outcomes, len(lead_rows)
+
+    def _alert(self, outcomes: list[Outcome], now) -> None:
+        """Managers hear of leads nobody could take (queued, or left unassigned), once a group an hour."""
+        troubles: dict[str, tuple[str, int, str]] = {}
+        for o in outcomes:
+            if o.status in (QUEUED, UNASSIGNED) and o.group:
+                first, n, why = troubles.get(o.group, (o.lead_id, 0, o.reason or ""))
+                troubles[o.group] = (first, n + 1, why)
+        if troubles:
+            from .notify import alert_rows
+
+            self.ledger.queue_alerts(alert_rows(self.cfg, troubles, now))
 
     def _say_why_skipped(self, skipped: list[Outcome]) -> None:
         """A skipped id recorded during this run was repeated earlier in this input (or came

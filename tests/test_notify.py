@@ -336,3 +336,24 @@ def test_with_a_serve_base_url_the_message_links_to_the_lead(lc, servers):
     assert "https://leads.example.com/leads/L%203" in chat.posts[-1][2]["text"]
     lc.config.write_text(lc.config.read_text().replace("https://leads", "ftp://leads"))
     assert lc("config", "check", ok=None).exit_code == 2
+
+
+def test_managers_hear_once_an_hour_per_group_of_leads_nobody_could_take(lc, servers):
+    mailbox, _ = servers
+    port = free_port()
+    box = mailbox(port)
+    team(lc, port)  # tom and ann in tele-sales
+    lc("user", "add", "boss", "--role", "manager", "--email", "boss@example.com")
+    lc("user", "add", "root-admin", "--role", "admin", "--email", "admin@example.com")
+    lc("group", "member", "add", "tele-sales", "boss", "--daily", "1")
+    for u in ("tom", "ann"):
+        lc("group", "member", "edit", "tele-sales", u, "--daily", "1")
+    lc("group", "edit", "tele-sales", "--queue")
+    lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "H{i}"}}\n' for i in range(1, 6)))
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "H6"}\n')  # the same hour: no second alert
+    lc("notify", "send")
+    alerts = [m for rcpt, m in box.messages if "nobody could take" in m["Subject"]]
+    assert [rcpt for rcpt, m in box.messages if "nobody could take" in m["Subject"]] == [["boss@example.com"]]
+    assert "group 'tele-sales': 2 lead(s) nobody could take" in alerts[0]["Subject"]
+    assert "H4" in alerts[0].get_content() and "leadctl drain" in alerts[0].get_content()
+    assert [n["status"] for n in lc.json("notify", "list") if n["method"] == "alert"] == ["sent"]

@@ -108,7 +108,7 @@ def notify_list(ctx: typer.Context,
     finally:
         ledger.close()
     rows = render.LocalTimes(cfg.tz()).rows(rows, ("next_at", "sent_at", "created_at"))
-    render.emit(rows, ["id", "lead_id", "user", "channel", "address", "status", "attempts", "next_at", "last_error",
+    render.emit(rows, ["id", "lead_id", "user", "channel", "address", "method", "status", "attempts", "next_at", "last_error",
                        "sent_at"], fmt, title="Notifications", empty="no notifications")
 
 

@@ -15,6 +15,14 @@ class Outbox:
             self.conn.executemany(
                 f"INSERT INTO notifications ({','.join(self.NOTIFY_COLUMNS)}) VALUES ({marks})", rows)
 
+    def queue_alerts(self, rows: list[tuple]) -> None:
+        """Like `queue_notifications`, but a row whose key is there already is left out: an
+        alert's key names its group, hour and recipient, so each is sent once an hour."""
+        if rows:
+            marks = ",".join("?" * len(self.NOTIFY_COLUMNS))
+            self.conn.executemany(f"INSERT INTO notifications ({','.join(self.NOTIFY_COLUMNS)}) VALUES ({marks})"
+                                  " ON CONFLICT (key) DO NOTHING", rows)
+
     def claim_notifications(self, now: str, until: str, limit: int) -> list[dict]:
         """Due notifications, claimed for this sender until `until` (inside the caller's write
         transaction, so two senders never claim the same row). A claim that ran out (a
@@ -39,7 +47,7 @@ class Outbox:
             "UPDATE notifications SET status = 'superseded', claimed_until = NULL WHERE id IN ("
             " SELECT n.id FROM notifications n JOIN leads l ON l.id = n.lead_id"
             " WHERE ((n.status = 'pending' AND n.next_at <= ?) OR (n.status = 'sending' AND n.claimed_until <= ?))"
-            " AND coalesce(l.assigned_to, '') <> n.user_id)",
+            " AND coalesce(l.assigned_to, '') <> n.user_id AND n.method <> 'alert')",
             (now, now),
         )
         return cur.rowcount or 0
@@ -75,7 +83,7 @@ class Outbox:
         where, params = _conditions([], [("status", status)])
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
         return list(self._rows(
-            "SELECT id, lead_id, user_id AS user, channel, address, status, attempts, next_at, last_error,"
+            "SELECT id, lead_id, user_id AS user, channel, address, method, status, attempts, next_at, last_error,"
             f" created_at, sent_at FROM notifications{where} ORDER BY id{tail}", params))
 
     def retry_notifications(self, ids: list[int] | None, now: str) -> int:

@@ -94,6 +94,9 @@ class Rehearsal:
 
     savepoints = False  # a rehearsal decides every batch with the ids checked first
 
+    def queue_alerts(self, rows: list[tuple]) -> None:
+        """A rehearsal alerts nobody."""
+
     def queue_notifications(self, rows: list[tuple]) -> None:
         """A rehearsal tells nobody."""
 
