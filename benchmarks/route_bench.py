@@ -51,16 +51,21 @@ def make_csv(path: Path, n: int, prefix: str = "B", day: str = "2026-11-23") -> 
                         f"{day}T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"])
 
 
-def make_config(folder: Path, n: int) -> Path:
+def make_config(folder: Path, n: int, availability: bool = False) -> Path:
     cap = max(n // 20, 1)  # nine capped members reach their cap part-way; one is uncapped
     lines = ['[settings]\ntimezone = "UTC"\n']
     for u in USERS:
         lines.append(f'[users.{u}]\nname = "{u}"\n')
+        if availability:  # every member has hours and leave (the leave in another year: all at work)
+            lines.append('timezone = "Europe/Berlin"\nhours = "mon-sun 00:00-24:00"\n')
     lines.append('[groups.sales]\nmethod = "sequential"\n')
     for i, u in enumerate(USERS):
         daily = 0 if i == 0 else cap
         lines.append(f'[[groups.sales.members]]\nuser = "{u}"\ndaily = {daily}\nmonthly = {daily * 20}\n')
     lines.append('[routing]\ndefault_group = "sales"\n')
+    if availability:
+        for i, u in enumerate(USERS, 1):
+            lines.append(f'[[away]]\nid = {i}\nuser = "{u}"\nfrom = "2030-01-01"\nto = "2030-01-02"\n')
     path = folder / "bench.toml"
     path.write_text("\n".join(lines))
     return path
@@ -146,7 +151,7 @@ def counted(cmd: list[str]) -> int:
     return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
 
 
-def instructions(n: int, full_ledger: int) -> None:
+def instructions(n: int, full_ledger: int, availability: bool = False, received: bool = False) -> None:
     """Route, the plain floor and the schema floor on 0 and on n leads under valgrind: start-up,
     instructions per lead, and the ratios they give at n, 100,000 and 1,000,000 leads; then the
     route of the n leads into a ledger already holding `full_ledger` events against an empty one."""
@@ -155,7 +160,8 @@ def instructions(n: int, full_ledger: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="leadctl-bench-"))
     me = [sys.executable, __file__]
     try:
-        config = make_config(folder, n)
+        config = make_config(folder, n, availability)
+        clock = ["--clock", "received"] if received or availability else []
         per_lead, start = {}, {}
         for size in (0, n):
             csv_path = folder / f"leads-{size}.csv"
@@ -165,7 +171,7 @@ def instructions(n: int, full_ledger: int) -> None:
             route_db = folder / "route.db"
             counts = {
                 "route": counted([sys.executable, "-m", "leadctl", "--config", str(config), "--db", str(route_db),
-                                  "route", str(csv_path), "--output", "jsonl"]),
+                                  "route", str(csv_path), "--output", "jsonl", *clock]),
                 "plain floor": counted([*me, "--plain-floor", str(csv_path), str(folder / "floor.db")]),
                 "schema floor": counted([*me, "--schema-floor", str(route_db), str(folder / "schema.db")])
                 - counted([*me, "--schema-floor", str(route_db), str(folder / "unused.db"), "--read-only"]),
@@ -218,6 +224,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     parser.add_argument("--instructions", type=int, metavar="N",
                         help="instead: count instructions (valgrind) of route and the plain floor on N leads")
+    parser.add_argument("--received", action="store_true", help="with --instructions: route at each lead's own time")
+    parser.add_argument("--availability", action="store_true",
+                        help="with --instructions: every member has hours and leave (implies --received)")
     parser.add_argument("--schema-floor", nargs=2, metavar=("ROUTED_DB", "NEW_DB"), help=argparse.SUPPRESS)
     parser.add_argument("--plain-floor", nargs=2, metavar=("CSV", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
@@ -231,7 +240,7 @@ def main() -> None:
         return
     byte_compile()
     if args.instructions:
-        instructions(args.instructions, args.full_ledger)
+        instructions(args.instructions, args.full_ledger, args.availability, args.received)
         return
     sizes = args.n or [100_000]
     bindir = Path(sys.executable).parent

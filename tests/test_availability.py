@@ -201,3 +201,17 @@ def test_serve_drains_the_queue_by_itself_after_a_config_change(lc, server):
     code, log = s.stop()
     assert lc.json("leads", "show", "S2")["assigned_to"] == "a" and lc.json("leads", "show", "S3")["assigned_to"] is None
     assert code == 0 and "queue: drained 1 lead(s); 1 still queued" in log
+
+
+def test_config_check_warns_when_every_member_can_be_away_at_once_and_nothing_catches_the_leads(lc):
+    lc("user", "add", "tom", "--hours", "mon-fri 09:00-17:00")
+    lc("user", "add", "ann", "--hours", "mon-fri 08:00-16:00", "--timezone", "America/New_York")
+    lc.team(users=("tom", "ann"))
+    assert "can be away at once (off hours at Mon 00:00 UTC)" in lc("config", "check").stderr
+    lc("user", "edit", "ann", "--no-hours")
+    assert "away at once" not in lc("config", "check").stderr  # ann takes leads at any hour
+    lc("away", "add", "ann", "--from", "2026-12-24", "--to", "2026-12-26")
+    lc("away", "add", "tom", "--from", "2026-12-26", "--to", "2026-12-27")
+    assert "can be away at once (on leave on 2026-12-26)" in lc("config", "check").stderr
+    lc("group", "edit", "tele-sales", "--queue")
+    assert "away at once" not in lc("config", "check").stderr  # the queue keeps them

@@ -102,6 +102,37 @@ def _check_away(cfg: Config, p: str, users: set[str]) -> None:
                 raise ConfigError(f"{what}: '{a.user}' cannot be their own backup")
 
 
+def _all_away(cfg: Config, group) -> str | None:
+    """A moment when no active member of `group` can take a lead (all off hours, or all on
+    leave on one day), said in words; None when someone always can."""
+    from datetime import date, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from ..hours import parse as parse_hours
+
+    users = {u.id: u for u in cfg.users}
+    members = [users[m.user] for m in group.members if m.user in users and users[m.user].active]
+    if not members:
+        return None
+    days: set[date] | None = None
+    for u in members:
+        mine = {date.fromordinal(d) for a in cfg.away if a.user == u.id
+                for d in range(date.fromisoformat(a.start).toordinal(), date.fromisoformat(a.end).toordinal() + 1)}
+        days = mine if days is None else days & mine
+    if days:
+        return f"on leave on {min(days).isoformat()}"
+    if any(not u.hours for u in members):
+        return None
+    default = cfg.settings.timezone
+    rota = [(ZoneInfo(u.timezone or default), parse_hours(u.hours)) for u in members]
+    monday = datetime(2026, 1, 5, tzinfo=timezone.utc)  # any week: working hours repeat weekly
+    for step in range(7 * 24 * 4):
+        moment = monday + timedelta(minutes=15 * step)
+        if not any(hours.within(moment.astimezone(zone)) for zone, hours in rota):
+            return f"off hours at {moment.strftime('%a %H:%M')} UTC"
+    return None
+
+
 def validate(cfg: Config) -> None:
     """Raise ConfigError naming the first thing at fault; the file is not trusted."""
     p = cfg.path.name
@@ -225,6 +256,12 @@ def warnings(cfg: Config) -> list[str]:
             out.append(f"group '{g.name}' has pick-up statuses but no member may pick up leads")
     if not cfg.groups:
         out.append("no group yet: `leadctl route` has nowhere to send leads (`leadctl group add NAME`)")
+    for g in cfg.groups:
+        when = _all_away(cfg, g) if not (g.overflow or g.queue) else None
+        if when:
+            out.append(f"every member of group '{g.name}' can be away at once ({when}) and it has no overflow and"
+                       f" no queue: leads then stay unassigned (`leadctl group edit {g.name} --overflow GROUP` or"
+                       " --queue)")
     for g in cfg.groups:
         if g.name.lower() in {u.id.lower() for u in users.values()}:
             out.append(f"'{g.name}' is both a user and a group: as an owner (a payload's owner, `reassign --to`,"
