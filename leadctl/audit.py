@@ -32,13 +32,31 @@ def today(cfg: Config, now: datetime) -> date:
     return now.astimezone(cfg.tz()).date()
 
 
-def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None) -> list[dict]:
-    """One row per group member: used, limit and remaining for the day and its month."""
+def away_on(cfg: Config, day: date, now: datetime | None = None) -> dict[str, str]:
+    """Who is away on `day` and until when (with their backup), and, when `now` is given (and
+    falls on `day`), who is off hours now: user -> words for the quota and group views."""
+    iso = day.isoformat()
+    out = {a.user: f"away until {a.end}" + (f" (backup {a.backup})" if a.backup else "")
+           for a in cfg.away if a.start <= iso <= a.end}
+    if now is not None and today(cfg, now) == day:
+        from .availability import OFF_HOURS, Availability
+
+        for user, why in Availability(cfg).at(now).away:
+            if why == OFF_HOURS:
+                out.setdefault(user, OFF_HOURS)
+    return out
+
+
+def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,
+               now: datetime | None = None) -> list[dict]:
+    """One row per group member: used, limit and remaining for the day and its month, and
+    whether they are away (until when) or off hours (`now`: on that day)."""
     groups = [cfg.group(group)] if group else list(cfg.groups)
     iso = day.isoformat()
     daily = ledger.usage_counts(day_key(iso))
     monthly = ledger.usage_counts(month_key(iso))
     active = cfg.active_users()
+    gone = away_on(cfg, day, now)
     rows = []
     for g in groups:
         for m in g.members:
@@ -54,6 +72,7 @@ def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None)
                 "monthly_remaining": max(m.monthly - m_used, 0) if m.monthly else None,
                 "capped": why_not(Slot(m.user, m.daily, m.monthly), d_used, m_used) is not None,
                 "active": m.user in active,
+                "away": gone.get(m.user),
             })
     return rows
 
@@ -65,7 +84,7 @@ def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None =
 
     now = now or datetime.now().astimezone()
     day = today(cfg, now)
-    rows = quota_rows(cfg, ledger, day, group.name)
+    rows = quota_rows(cfg, ledger, day, group.name, now)
     nxt = None
     if group.method != "random":  # who is next: the very decision routing would make now
         iso = day.isoformat()

@@ -197,7 +197,11 @@ def used_of(used: int, limit: int) -> str:
 
 
 def member_state(row: dict) -> str:
-    return "inactive" if not row["active"] else ("CAPPED" if row["capped"] else "ok")
+    if not row["active"]:
+        return "inactive"
+    if row.get("away"):
+        return row["away"]
+    return "CAPPED" if row["capped"] else "ok"
 
 
 def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, *, limit: int | None = None,

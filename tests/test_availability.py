@@ -215,3 +215,12 @@ def test_config_check_warns_when_every_member_can_be_away_at_once_and_nothing_ca
     assert "can be away at once (on leave on 2026-12-26)" in lc("config", "check").stderr
     lc("group", "edit", "tele-sales", "--queue")
     assert "away at once" not in lc("config", "check").stderr  # the queue keeps them
+
+
+def test_quota_and_group_show_say_who_is_away_until_when(lc):
+    lc.team(users=("a", "b", "c"))
+    lc("away", "add", "a", "--from", "2026-11-20", "--to", "2026-11-24", "--backup", "b")
+    quota = {r["user"]: r["away"] for r in lc.json("quota", "--date", "2026-11-23")}
+    assert quota == {"a": "away until 2026-11-24 (backup b)", "b": None, "c": None}
+    assert {r["user"]: r["away"] for r in lc.json("quota", "--date", "2026-11-25")} == {"a": None, "b": None, "c": None}
+    assert "away until 2026-11-24" in lc("quota", "--date", "2026-11-23", "-o", "table").stdout

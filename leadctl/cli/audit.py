@@ -8,7 +8,7 @@ from . import AUDIT, LimitOpt, ListFormat, state
 
 FormatOpt = ListFormat
 QUOTA_COLUMNS = ["group", "user", "daily_used", "daily_limit", "daily_remaining", "monthly_used",
-                 "monthly_limit", "monthly_remaining", "capped", "active"]
+                 "monthly_limit", "monthly_remaining", "capped", "active", "away"]
 
 
 def quota(
@@ -32,12 +32,13 @@ def quota(
 
     st = state(ctx)
     cfg = st.config()
-    when = parse_date(day, "--date") if day else today(cfg, datetime.now().astimezone())
+    now = datetime.now().astimezone()
+    when = parse_date(day, "--date") if day else today(cfg, now)
     if group:
         cfg.group(group)
     ledger = st.ledger(cfg, create=False)
     try:
-        rows = quota_rows(cfg, ledger, when, group)
+        rows = quota_rows(cfg, ledger, when, group, now)
     finally:
         ledger.close()
     title = f"Quota on {when.isoformat()} and in {when.isoformat()[:7]} ({cfg.settings.timezone})"
