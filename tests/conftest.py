@@ -182,13 +182,16 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, cwd
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: reads or damages the SQLite file itself")
+    config.addinivalue_line("markers", "any_store: checks the config or the command line only; the ledger's"
+                                       " kind plays no part, so it runs on SQLite alone")
 
 
 def pytest_generate_tests(metafunc):
     if "store" in metafunc.fixturenames:
         everywhere = os.environ.get("LEADCTL_TEST_STORES")  # e.g. sqlite,postgresql: every module on both
         stores = tuple(everywhere.split(",")) if everywhere else getattr(metafunc.module, "STORES", ("sqlite",))
-        if metafunc.definition.get_closest_marker("sqlite_only"):
+        if metafunc.definition.get_closest_marker("sqlite_only") or (
+                metafunc.definition.get_closest_marker("any_store") and not everywhere):
             stores = ("sqlite",)
         metafunc.parametrize("store", stores, scope="function")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.test_serve import server  # noqa: F401  (a fixture: servers are always stopped)
 
 STORES = ("sqlite", "postgresql")
@@ -78,6 +80,7 @@ def test_a_dry_run_sees_the_same_availability_as_the_run(lc):
     assert [o["assigned_to"] for o in rehearsed] == [o["assigned_to"] for o in route(lc, text)] == ["b", "a"]
 
 
+@pytest.mark.any_store
 def test_bad_availability_input_is_one_line_exit_2_and_changes_nothing(lc):
     lc.team(users=("a", "b"))
     lc("group", "add", "night")
@@ -99,6 +102,7 @@ def test_bad_availability_input_is_one_line_exit_2_and_changes_nothing(lc):
         assert (lc.config.read_bytes(), lc.snapshot()) == before, command
 
 
+@pytest.mark.any_store
 def test_leave_is_listed_and_a_rep_may_enter_only_their_own(lc):
     lc.team(users=("a", "b"))
     lc("user", "add", "boss", "--role", "manager")
@@ -203,6 +207,7 @@ def test_serve_drains_the_queue_by_itself_after_a_config_change(lc, server):
     assert code == 0 and "queue: drained 1 lead(s); 1 still queued" in log
 
 
+@pytest.mark.any_store
 def test_config_check_warns_when_every_member_can_be_away_at_once_and_nothing_catches_the_leads(lc):
     lc("user", "add", "tom", "--hours", "mon-fri 09:00-17:00")
     lc("user", "add", "ann", "--hours", "mon-fri 08:00-16:00", "--timezone", "America/New_York")
@@ -217,6 +222,7 @@ def test_config_check_warns_when_every_member_can_be_away_at_once_and_nothing_ca
     assert "away at once" not in lc("config", "check").stderr  # the queue keeps them
 
 
+@pytest.mark.any_store
 def test_quota_and_group_show_say_who_is_away_until_when(lc):
     lc.team(users=("a", "b", "c"))
     lc("away", "add", "a", "--from", "2026-11-20", "--to", "2026-11-24", "--backup", "b")

@@ -173,6 +173,7 @@ def test_a_json_array_with_a_bad_record_routes_the_good_ones_and_a_lone_surrogat
     assert [x["id"] for x in lc.json("leads", "list")] == ["M1"]
 
 
+@pytest.mark.any_store
 def test_a_bad_query_value_is_a_400_naming_it(lc, server):  # noqa: F811
     from urllib.parse import quote
 
@@ -194,6 +195,7 @@ UNSUPPORTED = [
 ]
 
 
+@pytest.mark.any_store
 def test_an_unsupported_content_type_is_a_415_listing_what_is_read(lc, server):  # noqa: F811
     lc.team(users=("a",))
     intake = token(lc, "web")
@@ -204,6 +206,7 @@ def test_an_unsupported_content_type_is_a_415_listing_what_is_read(lc, server): 
     assert lc.json("leads", "list") == []
 
 
+@pytest.mark.any_store
 def test_a_client_that_goes_away_mid_body_is_one_log_line(lc, server):  # noqa: F811
     import socket
 
@@ -337,6 +340,7 @@ HUGE = [
 ]
 
 
+@pytest.mark.any_store
 def test_a_huge_number_is_one_line_exit_2_and_changes_nothing(lc):
     lc.team(users=("a",))
     lc("user", "add", "b")
@@ -359,6 +363,7 @@ def test_init_force_over_a_broken_config_keeps_its_promise_the_text_comes_back(l
     assert "it is not a valid config" in restored.stderr and len(restored.stderr.splitlines()) == 1
 
 
+@pytest.mark.any_store
 def test_a_mapping_names_a_column_once_in_any_case(lc):
     before = lc.config.read_text()
     result = lc("intake", "map", "add", "m", "--map", "Record ID=id", "--map", "record id=email", ok=None)
@@ -369,6 +374,7 @@ def test_a_mapping_names_a_column_once_in_any_case(lc):
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.any_store
 def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_never_made(lc, tmp_path):
     target = tmp_path / "elsewhere" / "planted"
     target.parent.mkdir()
@@ -380,6 +386,7 @@ def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_never_made(lc, 
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.any_store
 def test_any_readable_path_is_input_a_process_substitution_and_dev_stdin(lc):
     import subprocess
     import sys

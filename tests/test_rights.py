@@ -60,6 +60,7 @@ def test_every_config_change_is_refused_to_a_manager(lc):
         assert unchanged(lc) == before, command
 
 
+@pytest.mark.any_store
 def test_a_trusted_rep_cannot_demote_a_manager_but_an_admin_can(lc):
     staff(lc)
     assert lc("--as", "u-trusted", "user", "edit", "u-manager", "--role", "standard", ok=None).exit_code == 2
@@ -68,6 +69,7 @@ def test_a_trusted_rep_cannot_demote_a_manager_but_an_admin_can(lc):
     assert next(u for u in lc.json("user", "list") if u["id"] == "u-manager")["roles"] == ["standard"]
 
 
+@pytest.mark.any_store
 def test_an_unknown_as_is_a_usage_error_and_changes_nothing(lc):
     staff(lc)
     before = unchanged(lc)
@@ -143,6 +145,7 @@ def test_the_os_account_acts_as_the_user_it_is_tied_to(lc, monkeypatch):
     assert lc.json("config", "history")[-1]["actor"] == "u-admin"
 
 
+@pytest.mark.any_store
 def test_roles_are_kept_in_the_file_and_a_bad_role_is_refused(lc):
     lc("user", "add", "mia", "--role", "trusted", "--role", "manager", "--role", "trusted")
     assert 'roles = ["manager", "trusted"]' in lc.config.read_text()

@@ -249,6 +249,7 @@ def test_healthz_says_when_the_config_cannot_be_used(lc, server):
     assert status == 503 and answer["ok"] is False
 
 
+@pytest.mark.any_store
 def test_run_cli_help_names_serve(lc):
     assert b"serve" in run_cli("--help").stdout
 
@@ -283,6 +284,7 @@ def test_a_reps_token_sees_what_isolation_allows_and_picks_up_by_the_rules(lc, s
     assert refused[0] == 409 and "not unassigned" in refused[1]["error"] and "boss" not in refused[1]["error"]
 
 
+@pytest.mark.any_store
 def test_a_port_already_taken_is_one_line_and_exit_2(lc):
     lc.team(users=("a",))
     with socket.socket() as taken:
@@ -294,6 +296,7 @@ def test_a_port_already_taken_is_one_line_and_exit_2(lc):
     assert len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.any_store
 def test_json_sent_as_a_form_is_read_as_json_and_an_empty_body_is_never_a_200(lc, server):
     """`curl -d '{...}'` labels JSON as a form: it is routed as JSON. A body that yields no
     record is a 400 that says what came and what to send, and nothing is kept."""
@@ -311,6 +314,7 @@ def test_json_sent_as_a_form_is_read_as_json_and_an_empty_body_is_never_a_200(lc
     assert [x["id"] for x in lc.json("leads", "list")] == ["API-9"]
 
 
+@pytest.mark.any_store
 def test_the_log_has_a_line_per_answer_with_time_client_and_token(lc, server):
     import re
 
