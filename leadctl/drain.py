@@ -17,7 +17,7 @@ from .config import Config
 from .decide import ASSIGNED, Outcome, Policy
 from .engine import Allocator, day_key, month_key, user_totals
 from .ledger import Ledger
-from .manual import tell
+from .notify import outbox_rows
 
 
 def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, group: str | None = None,
@@ -41,11 +41,13 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
         alloc = Allocator(user_totals(usage) if policy.user_caps else usage, ledger.load_rotations(names), rng,
                           policy.people)
         left = 0
+        done: list[str] = []  # leave the queue: handed out, taken by hand meanwhile, or their group gone
+        moves: list[tuple] = []
+        told: list[tuple] = []
         for row in waiting:
             lead_id, name = row["lead_id"], row["group_name"]
-            lead = ledger.lead(lead_id)
-            if lead is None or lead["assigned_to"] is not None or name not in policy.plans:
-                ledger.dequeue(lead_id)  # taken by hand meanwhile, or its group is gone: it waits no more
+            if row["missing"] or row["assigned_to"] is not None or name not in policy.plans:
+                done.append(lead_id)
                 continue
             decision = alloc.assign(policy.plans[name], day, None, moment.away, moment.backups)
             if decision.user is None:
@@ -55,12 +57,15 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
                     continue
                 name, decision = spilled
             reason = f"from the queue; {decision.reason}" if decision.reason else "from the queue"
-            ledger.set_owner(lead_id, decision.user, name, decision.method, reason, at, actor=label_of(actor),
-                             via=channel_of(actor), passed_over=decision.passed_over, backup_for=decision.backup_for)
-            if notify:
-                tell(cfg, ledger, lead_id, decision.user, decision.method, reason, now)
-            ledger.dequeue(lead_id)
+            moves.append((lead_id, decision.user, name, decision.method, reason, at, label_of(actor),
+                          channel_of(actor), decision.passed_over, decision.backup_for))
+            told.append((lead_id, decision.user, decision.method, reason))
+            done.append(lead_id)
             out.append(Outcome(0, lead_id, ASSIGNED, decision.user, name, decision.method, reason))
+        ledger.set_owners(moves)
+        if notify and told:
+            ledger.queue_notifications(outbox_rows(cfg, told, now))
+        ledger.dequeue(done)
         ledger.save_usage(alloc.usage, alloc.dirty_usage)
         ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
     return out, left

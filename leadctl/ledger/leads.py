@@ -163,6 +163,19 @@ class Leads:
     def lead(self, lead_id: str) -> dict | None:
         return next(self._rows(f"SELECT {LEAD_SELECT} FROM leads WHERE id = ?", (lead_id,)), None)
 
+    def set_owners(self, moves: list[tuple]) -> None:
+        """`set_owner` for many leads at once: (lead id, user, group, method, reason, at, actor,
+        via, passed-over text, backup_for) each, written with one statement per table."""
+        passed = self.passed_over_ids({m[8] for m in moves if m[8]}) if any(m[8] for m in moves) else {}
+        self.conn.executemany(
+            "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
+            " passed_over = ?, backup_for = ? WHERE id = ?",
+            [(user, group, method, reason, at, passed.get(po), backup_for, lead_id)
+             for lead_id, user, group, method, reason, at, _, _, po, backup_for in moves])
+        self.insert_events([(lead_id, at, user, group, method, reason, int(counts(method)), actor, None,
+                             passed.get(po), via, backup_for)
+                            for lead_id, user, group, method, reason, at, actor, via, po, backup_for in moves])
+
     def set_status(self, lead_id: str, status: str) -> None:
         self.conn.execute("UPDATE leads SET status = ? WHERE id = ?", (status, lead_id))
 

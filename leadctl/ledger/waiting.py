@@ -16,13 +16,15 @@ class Queue:
             list(rows))
 
     def queued(self, group: str | None = None) -> list[dict]:
-        """Waiting leads, oldest first (by receipt, then by when they were queued)."""
-        where, params = (" WHERE group_name = ?", (group,)) if group else ("", ())
-        return list(self._rows(f"SELECT lead_id, group_name, received_at FROM queue{where}"
-                               " ORDER BY received_at, n", params))
+        """Waiting leads, oldest first (by receipt, then by when they were queued), with whom
+        each lead belongs to now (None: still nobody; a lead gone from the ledger: missing)."""
+        where, params = (" WHERE q.group_name = ?", (group,)) if group else ("", ())
+        return list(self._rows(
+            "SELECT q.lead_id, q.group_name, q.received_at, l.assigned_to, l.id IS NULL AS missing"
+            f" FROM queue q LEFT JOIN leads l ON l.id = q.lead_id{where} ORDER BY q.received_at, q.n", params))
 
-    def dequeue(self, lead_id: str) -> None:
-        self.conn.execute("DELETE FROM queue WHERE lead_id = ?", (lead_id,))
+    def dequeue(self, lead_ids: list[str]) -> None:
+        self.conn.executemany("DELETE FROM queue WHERE lead_id = ?", [(i,) for i in lead_ids])
 
     def queue_length(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT group_name, count(*) FROM queue GROUP BY group_name"))
