@@ -163,6 +163,7 @@ class State:
     db_override: str | None  # a file path or a postgresql:// URL
     actor_name: str | None = None
     _actor: object = field(default=None, init=False, repr=False)  # made once, when first asked for
+    _cfg: object = field(default=None, init=False, repr=False)  # the config as this command read it
 
     @property
     def actor(self):
@@ -218,9 +219,12 @@ class State:
         return "leadctl " + shlex.join(words)
 
     def config(self):
-        from ..config import load
+        """The config, read once per command (a change this command writes replaces it)."""
+        if self._cfg is None:
+            from ..config import load
 
-        return load(self.config_path)
+            self._cfg = load(self.config_path)
+        return self._cfg
 
     def ledger_path(self, cfg=None) -> Path | str:
         """The SQLite file, or the PostgreSQL URL (text), the ledger is kept in."""

@@ -41,6 +41,7 @@ def _change(ctx: typer.Context, change: Callable, message: str | None = None,
         text = cfgmod.render_text(new, cfg, old_text)
         _write_with_history(st, new, text, old_text, in_ledger and (lambda ledger: in_ledger(ledger, cfg, new)),
                             right=right)
+        st._cfg = new
     if message:
         _say(message)
     return new
