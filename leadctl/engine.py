@@ -32,6 +32,8 @@ CREATOR = "creator"
 DUPLICATE = "duplicate"
 # The lead's side of a conversion to a contact or deal, in its history: no assignment at all.
 CONVERT = "convert"
+STATUS = "status"  # a status change, in the lead's history: no assignment either
+NOT_ASSIGNMENTS = frozenset({CONVERT, STATUS})  # history events that change nobody's leads
 
 
 Away = frozenset  # of (user, why) pairs: who cannot take a lead at the lead's moment, and why

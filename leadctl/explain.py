@@ -26,6 +26,8 @@ def _event(e: dict, first: bool) -> str:
         text = f"on {at} it was released back to unassigned"
     elif e["method"] == "convert":
         text = f"on {at} it was converted, keeping its owner"
+    elif e["method"] == "status":
+        text = f"on {at} its status changed"  # the reason says from what to what
     else:
         how = METHOD_WORDS.get(e["method"], e["method"] or "?").format(group=e["group"])
         verb = "it went to" if first else "it moved to"

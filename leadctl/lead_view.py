@@ -55,8 +55,23 @@ def lead_for(cfg: Config, ledger: Ledger, lead_id: str, viewer: str | None) -> t
     return row, list(times.rows(history(ledger, lead_id), ("at",)))
 
 
+def first_contact(events: list[dict]) -> str | None:
+    """When the current holder first changed the lead's status after it became theirs (the first
+    status change after the latest assignment), or None."""
+    from .engine import NOT_ASSIGNMENTS, STATUS
+
+    contact = None
+    for e in events:
+        if e["method"] == STATUS:
+            contact = contact or e["at"]
+        elif e["method"] not in NOT_ASSIGNMENTS:  # an assignment or a release: a new holder's clock
+            contact = None
+    return contact
+
+
 def whole(row: dict, events: list[dict]) -> dict:
     """`leads show --format json` and GET /leads/{id}: the fields, the columns (which win over
-    a field of the same name), the fields again under `fields`, and the history."""
+    a field of the same name), the fields again under `fields`, the first contact, and the
+    history."""
     fields = own_fields(row)
-    return {**fields, **public(row), "fields": fields, "history": events}
+    return {**fields, **public(row), "first_contact_at": first_contact(events), "fields": fields, "history": events}

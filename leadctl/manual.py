@@ -16,11 +16,12 @@ from .actor import Actor, channel_of, label_of
 from .availability import Availability
 from .config import Config
 from .decide import plan_for
-from .engine import Allocator, day_key, month_key, user_totals
+from .engine import STATUS, Allocator, day_key, month_key, user_totals
 from .errors import LeadctlError, Refused
 from .ledger import Ledger
 from .rights import PICKUP as MAY_PICK_UP
 from .rights import REASSIGN as MAY_REASSIGN
+from .rights import STATUS as MAY_SET_STATUS
 from .rights import can_see, pickup_refusal, refusal
 
 PICKUP, MANUAL, RELEASE = "pickup", "manual", "release"
@@ -35,9 +36,12 @@ class Move:
     group: str | None = None
     method: str | None = None
     reason: str | None = None
+    forbidden: bool = False  # refused for want of a right (serve: 403), not because of the lead
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        del out["forbidden"]
+        return out
 
 
 def tell(cfg: Config, ledger: Ledger, lead_id: str, user: str, method: str, why: str | None,
@@ -89,6 +93,35 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
                          actor=label_of(actor), via=channel_of(actor), note=note)
         tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
+
+
+def set_status(cfg: Config, ledger: Ledger, lead_ids: list[str], status: str, now: datetime, *,
+               actor: Actor | None = None, note: str | None = None) -> list[Move]:
+    """A new status for each lead (any text): kept on the lead and in its history; the first
+    change after an assignment is that holder's first contact. One's own leads; others' need
+    the reassign right or manager and above (rights.py); a lead one may not see is unknown."""
+    status = status.strip()
+    if not status:
+        raise LeadctlError("the status must not be empty")
+    at = _at(cfg, now)
+    moves = []
+    with ledger.write():
+        for lead_id in dict.fromkeys(lead_ids):
+            lead = ledger.lead(lead_id)
+            if lead is None or not can_see(cfg, _viewer(actor), lead):
+                moves.append(Move(lead_id, False, reason=f"unknown lead '{lead_id}'"))
+                continue
+            why = refusal(cfg, actor, MAY_SET_STATUS, for_user=lead["assigned_to"])
+            if why:
+                moves.append(Move(lead_id, False, lead["assigned_to"], reason=why, forbidden=True))
+                continue
+            ledger.set_status(lead_id, status)
+            ledger.insert_events([(lead_id, at, lead["assigned_to"], lead["group_name"], STATUS,
+                                   f"status {lead['status'] or '-'} -> {status}", 0, label_of(actor), note, None,
+                                   channel_of(actor), None)])
+            moves.append(Move(lead_id, True, lead["assigned_to"], lead["assigned_to"], lead["group_name"], STATUS,
+                              status))
+    return moves
 
 
 def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,

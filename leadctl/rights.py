@@ -22,10 +22,11 @@ REASSIGN = "reassign"  # reassign and release leads
 PICKUP = "pickup"  # pick up an unassigned lead (for oneself, or for another user)
 POST_LEADS = "post_leads"  # send leads in over serve's POST /leads
 AWAY = "away"  # add or remove leave (for oneself; for others: managers and above)
+STATUS = "status"  # change a lead's status (one's own; others': the reassign right or managers and above)
 
 ADMINS = frozenset({"owner", "admin"})
 MANAGERS = frozenset({"owner", "admin", "manager"})  # see everything, act for others
-ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS, AWAY)
+ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS, AWAY, STATUS)
 
 
 def acting_user(cfg: Config, actor: Actor | None) -> User | None:
@@ -57,6 +58,9 @@ def refusal(cfg: Config, actor: Actor | None, action: str, *, for_user: str | No
     if action == REASSIGN and not (user.reassign or roles & MANAGERS):
         return (f"user '{user.id}' may not reassign or release leads: that needs the reassign permission"
                 " or the manager, admin or owner role")
+    if action == STATUS and for_user != user.id and not (user.reassign or roles & MANAGERS):
+        return (f"user '{user.id}' may change the status of their own leads only: another's needs the reassign"
+                " permission or the manager, admin or owner role")
     if action == AWAY and not (for_user == user.id or roles & MANAGERS):
         return (f"user '{user.id}' may enter leave only for themselves: for '{for_user}' that needs the manager,"
                 " admin or owner role")

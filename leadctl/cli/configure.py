@@ -236,6 +236,8 @@ def settings(
     phone_region: Annotated[Optional[str], typer.Option("--phone-region", metavar="CC",
                             help="Read national phone numbers as this country's (e.g. DE) for duplicates;"
                                  " \"\" for none. Re-keys the ledger's leads.")] = None,
+    closed_statuses: Annotated[Optional[str], typer.Option("--closed-statuses", metavar="S[,S...]",
+                               help="Statuses that close a lead (default won,lost,converted,closed,junk).")] = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show the settings, or change them.
@@ -264,6 +266,10 @@ def settings(
         changes["assign_to_creator"] = assign_to_creator
     if phone_region is not None:
         changes["phone_region"] = check_phone_region(phone_region) if phone_region.strip() else ""
+    if closed_statuses is not None:
+        changes["closed_statuses"] = tuple(dict.fromkeys(s.strip() for s in closed_statuses.split(",") if s.strip()))
+        if not changes["closed_statuses"]:
+            raise ConfigError("--closed-statuses needs at least one status, e.g. won,lost")
 
     if changes:
         cfg = _change(ctx, lambda m, c: replace(c, settings=replace(c.settings, **changes)), "settings saved",
@@ -274,7 +280,8 @@ def settings(
 
     s = cfg.settings
     row = {"timezone": s.timezone, "duplicates": list(s.duplicates), "isolate": s.isolate,
-           "assign_to_creator": s.assign_to_creator, "phone_region": s.phone_region or None}
+           "assign_to_creator": s.assign_to_creator, "phone_region": s.phone_region or None,
+           "closed_statuses": list(s.closed_statuses)}
     if fmt == "json":
         import json
 

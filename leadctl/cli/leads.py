@@ -308,6 +308,45 @@ def release(
     _report_moves(moves, fmt)
 
 
+@leads_app.command("status")
+def leads_status(
+    ctx: typer.Context,
+    words: Annotated[list[str], typer.Argument(metavar="LEAD... STATUS", help="Lead ids, then the new status.")],
+    note: NoteOpt = None,
+    fmt: MoveFormat = "text",
+) -> None:
+    """Set leads' status (any text; won, lost, converted, closed and junk close a lead, see
+    `settings --closed-statuses`). The first change after an assignment is the holder's first contact.
+
+    Example: leadctl leads status FB-0019 contacted --note "left a voicemail"
+    """
+    import json
+    from datetime import datetime
+
+    from ..manual import set_status
+    from ..render import err, say
+
+    if len(words) < 2:
+        raise LeadctlError("name the lead(s), then the status: leadctl leads status LEAD... STATUS")
+    *lead_ids, status = words
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        moves = set_status(cfg, ledger, lead_ids, status, datetime.now().astimezone(), actor=st.actor, note=note)
+    finally:
+        ledger.close()
+    if fmt == "json":
+        typer.echo(json.dumps([m.as_dict() for m in moves], indent=2))
+    for m in moves:
+        if not m.done:
+            err(f"{m.lead_id}: refused: {m.reason}")
+        elif fmt == "text":
+            say(f"{m.lead_id}: status {m.reason}")
+    if any(not m.done for m in moves):
+        raise typer.Exit(1)
+
+
 @leads_app.command("convert")
 def leads_convert(
     ctx: typer.Context,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .checks import validate
-from .model import DEFAULT_TIMEZONE, Away, Config, Group, Member, Notify, Rule, Settings, User, ordered_roles
+from .model import CLOSED_STATUSES, DEFAULT_TIMEZONE, Away, Config, Group, Member, Notify, Rule, Settings, User, ordered_roles
 
 
 def load(path: Path) -> Config:
@@ -80,6 +80,8 @@ def from_dict(data: dict, path: Path) -> Config:
             s.get("assign_to_creator", False), bool, "assign_to_creator", "[settings]", path
         ),
         phone_region=_typed(s.get("phone_region", ""), str, "phone_region", "[settings]", path),
+        closed_statuses=tuple(str(x) for x in _typed(s.get("closed_statuses", list(CLOSED_STATUSES)), list,
+                                                     "closed_statuses", "[settings]", path)),
     )
 
     users = []

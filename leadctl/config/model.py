@@ -24,6 +24,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
 DEFAULT_TIMEZONE = "UTC"
 
+CLOSED_STATUSES = ("won", "lost", "converted", "closed", "junk")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -32,6 +34,11 @@ class Settings:
     isolate: bool = False
     assign_to_creator: bool = False
     phone_region: str = ""  # e.g. "DE": national phone numbers are read as this country's (duplicates)
+    closed_statuses: tuple[str, ...] = CLOSED_STATUSES  # a lead with one of these is no longer open
+
+    def is_open(self, status: str | None) -> bool:
+        """Whether a lead with this status is still open (statuses compare in any case)."""
+        return (status or "").strip().lower() not in {s.lower() for s in self.closed_statuses}
 
 @dataclass(frozen=True)
 class User:
@@ -237,6 +244,7 @@ def to_dict(cfg: Config) -> dict:
         "isolate": s.isolate,
         "assign_to_creator": s.assign_to_creator,
         **({"phone_region": s.phone_region} if s.phone_region else {}),
+        **({"closed_statuses": list(s.closed_statuses)} if s.closed_statuses != CLOSED_STATUSES else {}),
     }
     data["users"] = {
         u.id: {"name": u.name, "email": u.email,

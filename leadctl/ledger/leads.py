@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from ..engine import CONVERT, counts
+from ..engine import NOT_ASSIGNMENTS, counts
 from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, _EVENT_ASSIGNMENT, _conditions
 
 class Leads:
@@ -47,10 +47,11 @@ class Leads:
 
     def _count_assignments(self, assignments: Iterable[tuple]) -> None:
         """Add (at, assigned_to, group_name, method) tuples to `event_counts`, by the minute
-        and UTC offset of `at`; those without an owner, and conversions, are no assignment."""
+        and UTC offset of `at`; those without an owner, conversions and status changes are no
+        assignment."""
         counts: dict[tuple, int] = {}
         for (at, user, group, method), n in Counter(assignments).items():  # counted in C first
-            if user is not None and method != CONVERT:
+            if user is not None and method not in NOT_ASSIGNMENTS:
                 key = (at[:16], at[19:], user, group or "", method)
                 counts[key] = counts.get(key, 0) + n
         if counts:

@@ -121,6 +121,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
                             Route("/leads/{lead_id:path}/pickup", post_pickup, methods=["POST"]),
                             Route("/leads/{lead_id:path}/reassign", lead_change(rep.reassign), methods=["POST"]),
                             Route("/leads/{lead_id:path}/release", lead_change(rep.release), methods=["POST"]),
+                            Route("/leads/{lead_id:path}/status", lead_change(rep.status), methods=["POST"]),
                             Route("/leads/{lead_id:path}", get_lead, methods=["GET"]),
                             Route("/pools", get_pools, methods=["GET"]),
                             Route("/me/leads", get_my_leads, methods=["GET"]),

@@ -97,7 +97,7 @@ def _lead_action(service: Service, headers: dict, lead_id: str, body: bytes, act
         return Answer(400, {"error": str(exc)}, token=name)
     move = moves[0]
     if not move.done:
-        status = 404 if move.reason and move.reason.startswith("unknown lead") else 409
+        status = 403 if move.forbidden else 404 if move.reason and move.reason.startswith("unknown lead") else 409
         return Answer(status, {"error": move.reason}, token=name)
     return Answer(200, move.as_dict(), token=name)
 
@@ -113,6 +113,19 @@ def reassign(service: Service, headers: dict, lead_id: str, body: bytes) -> Answ
             raise LeadctlError('say where the lead goes: {"to": USER or GROUP}')
         return move(cfg, ledger, [lead_id], now=datetime.now().astimezone(), rng=random.Random(),
                     to_user=request["to"], actor=actor, note=request.get("note"))
+
+    return _lead_action(service, headers, lead_id, body, act)
+
+
+def status(service: Service, headers: dict, lead_id: str, body: bytes) -> Answer:
+    """POST /leads/{id}/status `{"status": ..., "note": ...}`: as `leadctl leads status` (one's own lead)."""
+    from ..manual import set_status
+
+    def act(cfg, ledger, actor, request):
+        if not (request.get("status") or "").strip():
+            raise LeadctlError('say the new status: {"status": "contacted"}')
+        return set_status(cfg, ledger, [lead_id], request["status"], datetime.now().astimezone(), actor=actor,
+                          note=request.get("note"))
 
     return _lead_action(service, headers, lead_id, body, act)
 
