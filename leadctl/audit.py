@@ -139,6 +139,43 @@ def window_counts(cfg: Config, ledger: Ledger, window: Window, *, group: str | N
     return out
 
 
+def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, group: str | None = None,
+                 user: str | None = None) -> Counter:
+    """Assignments in the window by the value of a lead's field (`source`, or any field of the
+    lead as it came, its name in any case) and method: (value, method) -> count."""
+    import json
+
+    tz = cfg.tz()
+    wanted = field.strip().lower()
+    out: Counter = Counter()
+    for at, _user, _group, method, source, fields in ledger.assignments_with_fields(group=group, user=user):
+        try:
+            day = datetime.fromisoformat(at).astimezone(tz).date()
+        except (ValueError, OverflowError):
+            day = date.fromisoformat(at[:10])
+        if not window.holds(day):
+            continue
+        if wanted == "source":
+            value = source
+        else:
+            value = next((v for k, v in json.loads(fields).items() if k.strip().lower() == wanted), None)
+        out[((value or "").strip() or None, method)] += 1
+    return out
+
+
+def field_rows(counts: Counter, column: str) -> list[dict]:
+    """`report --by source` / `--by field:NAME` rows: the value, count, share and split by method."""
+    totals: Counter = Counter()
+    methods: dict = defaultdict(Counter)
+    for (value, method), n in counts.items():
+        totals[value] += n
+        methods[value][method] += n
+    total = sum(totals.values())
+    return [{column: value, "count": totals[value], "share": round(totals[value] / total, 4) if total else 0.0,
+             "by_method": dict(sorted(methods[value].items()))}
+            for value in sorted(totals, key=lambda v: (-totals[v], v is None, str(v)))]  # none: last
+
+
 def report_rows(counts: Counter, by: str = "user") -> list[dict]:
     """Counts by `by` (user, group, day, month or method), with the split by method and share."""
     if by not in REPORT_KEYS:

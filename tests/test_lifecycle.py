@@ -73,3 +73,20 @@ def test_serve_a_rep_sets_the_status_of_their_own_lead(lc, server):  # noqa: F81
     code, _ = s.stop()
     shown = lc.json("leads", "show", "H1")
     assert shown["status"] == "contacted" and shown["first_contact_at"] and shown["history"][-1]["via"] == "api, token a-phone"
+
+
+def test_report_counts_assignments_by_source_or_by_any_field_of_the_lead(lc):
+    lc.team(users=("a", "b"))
+    lc.jsonl("route", "--format", "jsonl", input=(
+        '{"id": "R1", "source": "facebook", "Campaign": "winter"}\n'
+        '{"id": "R2", "source": "facebook", "Campaign": "summer"}\n'
+        '{"id": "R3", "source": "web", "campaign": "winter"}\n'
+        '{"id": "R4"}\n'))
+    lc("leads", "status", "R1", "contacted")  # no assignment: not counted
+    by_source = lc.json("report", "--by", "source")
+    assert [(r["source"], r["count"]) for r in by_source] == [("facebook", 2), ("web", 1), (None, 1)]
+    assert by_source[0]["by_method"] == {"sequential": 2}
+    by_campaign = {r["campaign"]: r["count"] for r in lc.json("report", "--by", "field:campaign")}
+    assert by_campaign == {"winter": 2, "summer": 1, None: 1}  # the name in any case; R4 has none
+    bad = lc("report", "--by", "colour", ok=None)
+    assert bad.exit_code == 2 and "field:NAME" in bad.stderr

@@ -1,6 +1,6 @@
 """Audit commands: quota tables and reports."""
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -65,7 +65,8 @@ def report(
     until: Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group.")] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Only this user.")] = None,
-    by: Annotated[Literal["user", "group", "day", "month", "method"], typer.Option("--by", help="What to count by.")] = "user",
+    by: Annotated[str, typer.Option("--by", metavar="user|group|day|month|method|source|field:NAME",
+                                    help="What to count by: who, where, when, how, or a lead's own field.")] = "user",
     fmt: FormatOpt = "table",
     limit: LimitOpt = None,
 ) -> None:
@@ -90,7 +91,26 @@ def report(
         cfg.group(group)
     if user is not None:
         user = cfg.find_user(user).id  # an unknown user is exit 2, not an empty report
+    by_field = by == "source" or by.startswith("field:")
+    if not by_field and by not in ("user", "group", "day", "month", "method"):
+        raise LeadctlError(f"--by '{by}' is not one of user, group, day, month, method, source or field:NAME")
+    if by.startswith("field:") and not by[6:].strip():
+        raise LeadctlError("--by field:NAME needs the field's name, e.g. --by field:campaign")
     ledger = st.ledger(cfg, create=False)
+    if by_field:
+        from ..audit import field_counts, field_rows
+
+        column = "source" if by == "source" else by[6:].strip()
+        try:
+            rows = field_rows(field_counts(cfg, ledger, window, column, group=group, user=user), column)
+        finally:
+            ledger.close()
+        if fmt not in ("json", "jsonl"):
+            for r in rows:
+                r["by_method"] = " ".join(f"{m}={n}" for m, n in r["by_method"].items())
+        render.emit(rows[:limit] if limit is not None else rows, [column, "count", "share", "by_method"], fmt,
+                    title=f"Assignments by {column}", empty="no assignment in the window")
+        return
     try:
         counts = window_counts(cfg, ledger, window, group=group, user=user)
         # Fairness is about the whole group, whoever the rows are filtered to.

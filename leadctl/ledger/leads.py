@@ -203,6 +203,15 @@ class Leads:
             (lead_id,),
         ))
 
+    def assignments_with_fields(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
+        """Every assignment event with its lead's source and fields: (at, assigned_to, group_name,
+        method, source, fields JSON), for counts by a lead's field (`report --by source`)."""
+        where, params = _conditions(["e.assigned_to IS NOT NULL", "e.method NOT IN ('status', 'convert')"],
+                                    [("e.group_name", group), ("e.assigned_to", user)])
+        yield from self.conn.execute(
+            "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields FROM events e"
+            f" JOIN leads l ON l.id = e.lead_id{where}", params)
+
     def event_buckets(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
         """Assignment events (not releases) counted per minute and UTC offset:
         (YYYY-MM-DDTHH:MM, +HH:MM, assigned_to, group_name, method, count)."""
