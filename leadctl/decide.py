@@ -189,6 +189,8 @@ class Policy:
         self.people = cfg.people()  # backups may stand in from outside a group
         self.overflow = {g.name: g.overflow for g in cfg.groups if g.overflow}  # one step, no further
         self.queues = frozenset(g.name for g in cfg.groups if g.queue)
+        self.balanced = frozenset(g.name for g in cfg.groups if g.method == "balanced")
+        self.closed = cfg.settings.closed_statuses
 
     def _group_by_rules(self, fields: dict[str, str], kind: str) -> Group | None:
         """The first rule the fields match whose group takes this record type, else the

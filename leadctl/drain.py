@@ -39,7 +39,7 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
         names &= set(policy.plans)
         usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
         alloc = Allocator(user_totals(usage) if policy.user_caps else usage, ledger.load_rotations(names), rng,
-                          policy.people)
+                          policy.people, ledger.open_load(policy.closed) if policy.balanced & names else None)
         left = 0
         done: list[str] = []  # leave the queue: handed out, taken by hand meanwhile, or their group gone
         moves: list[tuple] = []

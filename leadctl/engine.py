@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 from .methods import (  # noqa: F401  (the members, rotations and methods, by name here too)
-    METHODS, RANDOM, SEQUENTIAL, WEIGHTED, Eligible, Rotation, Slot, _start_index, pick,
+    BALANCED, METHODS, RANDOM, SEQUENTIAL, WEIGHTED, Eligible, Rotation, Slot, _start_index, pick,
 )
 from .methods import pick_random, pick_sequential, pick_weighted  # noqa: F401  (the methods, by name here too)
 
@@ -149,11 +149,13 @@ class Allocator:
         rotations: MutableMapping[str, Rotation],
         rng: random.Random,
         people: Mapping[str, Slot] | None = None,
+        load: MutableMapping[str, int] | None = None,
     ):
         self.usage = usage
         self.rotations = rotations
         self.rng = rng
         self.people = people or {}  # every user as a Slot of no group (activity, own caps): backups
+        self.load = load  # open leads per user, over every group (balanced groups); kept up to date here
         self._loaded = dict(usage)  # to tell, at the end, which counters moved
         self.dirty_rotations: set[str] = set()
         self._cursor: dict[str, int] = {}  # group -> where its round robin goes on
@@ -220,6 +222,8 @@ class Allocator:
         self._cursor[name] = i + 1 if i + 1 < len(group.members) else 0
         if m.user_daily or m.user_monthly:
             self._count_user(m, day)
+        if self.load is not None:
+            self.load[m.user] = self.load.get(m.user, 0) + 1
         if m.monthly and used_month >= m.monthly:
             for k in [k for k in self._open if k[0] == name and k[1] != day and k[1][:7] == day[:7]]:
                 del self._open[k]  # the same month on other days: count again when next asked
@@ -249,7 +253,7 @@ class Allocator:
         if rotation is None:
             rotation = self.rotations[name] = Rotation()
         skipped: list[Slot] = []
-        user = pick(group.method, members, eligible, rotation, self.rng, group.users, skipped)
+        user = pick(group.method, members, eligible, rotation, self.rng, group.users, skipped, self.load)
         if user is None:
             return Decision(None, None, False, _nobody(name, group, away))
         passed = None
@@ -260,13 +264,16 @@ class Allocator:
             passed = self._passed.get(key)
         if skipped and passed is None:
             passed = self._passed[key] = passed_over_text(
-                [(m.user, self._why_not(m, name, dkey, mkey, exclude, away) or "weight 0") for m in skipped])
+                [(m.user, self._why_not(m, name, dkey, mkey, exclude, away)
+                  or ("max open" if group.method == BALANCED else "weight 0")) for m in skipped])
         dk, mk = (name, user, dkey), (name, user, mkey)
         self.usage[dk] = get(dk, 0) + 1
         self.usage[mk] = get(mk, 0) + 1
         slot = members[group.index[user]]
         if slot.user_daily or slot.user_monthly:
             self._count_user(slot, day)
+        if self.load is not None:
+            self.load[user] = self.load.get(user, 0) + 1
         self.dirty_rotations.add(name)
         self._cursor.pop(name, None)
         self._open.clear()  # usage moved outside the sequential fast path: recount it there

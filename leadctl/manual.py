@@ -58,8 +58,9 @@ def group_allocator(cfg: Config, ledger: Ledger, group, day: str, rng: random.Ra
     `dirty_rotations` in the same transaction."""
     names = [g.name for g in cfg.groups] if cfg.user_caps else [group.name]
     usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
+    load = ledger.open_load(cfg.settings.closed_statuses) if group.method == "balanced" else None
     return Allocator(user_totals(usage) if cfg.user_caps else usage, ledger.load_rotations([group.name]), rng,
-                     cfg.people())
+                     cfg.people(), load)
 
 
 def _at(cfg: Config, now: datetime) -> str:

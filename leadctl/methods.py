@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 SEQUENTIAL = "sequential"
 RANDOM = "random"
 WEIGHTED = "weighted"
-METHODS = (SEQUENTIAL, RANDOM, WEIGHTED)  # the group methods: theirs are the assignments that count
+BALANCED = "balanced"  # the eligible member with the fewest open leads (over every group) gets it
+METHODS = (SEQUENTIAL, RANDOM, WEIGHTED, BALANCED)  # the group methods: theirs are the assignments that count
 
 Eligible = Callable[["Slot"], bool]
 
@@ -27,6 +28,7 @@ class Slot:
     monthly: int = 0
     weight: int = 1
     active: bool = True
+    max_open: int = 0  # balanced groups: at this many open leads the member takes no more (0: no limit)
     user_daily: int = 0  # the user's own caps, over every group together
     user_monthly: int = 0
 
@@ -39,14 +41,20 @@ class Rotation:
     the member order at that moment, so that if `last` leaves the group the
     rotation goes on with the member who followed them.
     weighted: `current` holds the smooth weighted round robin running weights.
+    balanced: `served` numbers each member's latest lead from the group (ties go to the
+    member served longest ago).
     """
 
     last: str | None = None
     order: tuple[str, ...] = ()
     current: dict[str, int] = field(default_factory=dict)
+    served: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"last": self.last, "order": list(self.order), "current": self.current}
+        out = {"last": self.last, "order": list(self.order), "current": self.current}
+        if self.served:
+            out["served"] = self.served
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Rotation:
@@ -54,6 +62,7 @@ class Rotation:
             last=data.get("last"),
             order=tuple(data.get("order") or ()),
             current={str(k): int(v) for k, v in (data.get("current") or {}).items()},
+            served={str(k): int(v) for k, v in (data.get("served") or {}).items()},
         )
 
 
@@ -150,6 +159,7 @@ def pick(
     rng: random.Random,
     users: tuple[str, ...] | None = None,
     skipped: list[Slot] | None = None,
+    load: Mapping[str, int] | None = None,
 ) -> str | None:
     """The member the group's method gives the next lead to, or None.
 
@@ -163,4 +173,28 @@ def pick(
         return pick_weighted(members, eligible, rotation, skipped)
     if method == RANDOM:
         return pick_random(members, eligible, rng, skipped)
+    if method == BALANCED:
+        return pick_balanced(members, eligible, rotation, load or {}, skipped)
     raise ValueError(f"unknown method {method!r}")
+
+
+def pick_balanced(members: Sequence[Slot], eligible: Eligible, rotation: Rotation, load: Mapping[str, int],
+                  skipped: list[Slot] | None = None) -> str | None:
+    """The eligible member with the fewest open leads (`load`, over every group); a member at
+    their `max_open` is not eligible; ties go to the one served by this group longest ago
+    (never before first), then to member order. The caller adds the lead to `load`."""
+    best, best_key = None, None
+    served = rotation.served
+    for i, slot in enumerate(members):
+        n = load.get(slot.user, 0)
+        if (slot.max_open and n >= slot.max_open) or not eligible(slot):
+            if skipped is not None:
+                skipped.append(slot)
+            continue
+        key = (n, served.get(slot.user, -1), i)
+        if best_key is None or key < best_key:
+            best, best_key = slot, key
+    if best is None:
+        return None
+    served[best.user] = max(served.values(), default=-1) + 1
+    return best.user

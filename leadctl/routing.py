@@ -252,6 +252,7 @@ class Router:
                                        | {policy.overflow[x[_GROUP].name] for x in leads if x[_GROUP].name in policy.overflow}),
             self.rng,
             policy.people,
+            self.ledger.open_load(policy.closed) if policy.balanced & self._involved(leads) else None,
         )
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
         number = self.ledger.passed_over_ids
@@ -273,6 +274,11 @@ class Router:
         self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
         self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
         return done.outcomes, len(lead_rows)
+
+    def _involved(self, leads: list[_Lead]) -> set[str]:
+        """The groups a batch may give leads from: its leads' groups and their overflow groups."""
+        names = {x[_GROUP].name for x in leads}
+        return names | {self.policy.overflow[n] for n in names if n in self.policy.overflow}
 
     def _alert(self, outcomes: list[Outcome], now) -> None:
         """Managers hear of leads nobody could take (queued, or left unassigned), once a group an hour."""

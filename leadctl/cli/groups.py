@@ -10,7 +10,7 @@ from ..rights import CONFIGURE
 from .change import _change, _say
 
 
-Method = Literal["sequential", "random", "weighted"]
+Method = Literal["sequential", "random", "weighted", "balanced"]
 
 
 RecordType = Literal["lead", "contact", "deal"]
@@ -151,6 +151,10 @@ MonthlyOpt = Annotated[Optional[int], typer.Option("--monthly", metavar="N", hel
 WeightOpt = Annotated[Optional[int], typer.Option("--weight", metavar="W", help="Share in a weighted group: 10 gets twice the leads of 5.")]
 
 
+MaxOpenOpt = Annotated[Optional[int], typer.Option("--max-open", metavar="N", min=0,
+                       help="Balanced groups: no more leads while they hold N open ones (0 = no limit).")]
+
+
 GroupArg = Annotated[str, typer.Argument(metavar="GROUP", help="Group name.")]
 
 
@@ -159,7 +163,7 @@ UserArg = Annotated[str, typer.Argument(metavar="USER", help="User ID.")]
 
 @member_app.command("add")
 def member_add(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyOpt = None,
-               monthly: MonthlyOpt = None, weight: WeightOpt = None) -> None:
+               monthly: MonthlyOpt = None, weight: WeightOpt = None, max_open: MaxOpenOpt = None) -> None:
     """Add a user to a group; they join at the end of the rotation.
 
     Example: leadctl group member add tele-sales tom --daily 10 --monthly 200
@@ -167,19 +171,20 @@ def member_add(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyO
     from ..config import Member
 
     member = Member(user, 0 if daily is None else daily, 0 if monthly is None else monthly,
-                    1 if weight is None else weight)
+                    1 if weight is None else weight, max_open or 0)
     cfg = _change(ctx, lambda m, c: m.add_member(c, group, member), f"added '{user}' to group '{group}'")
     _warn_unused_weight(cfg, group, weight)
 
 
 @member_app.command("edit")
 def member_edit(ctx: typer.Context, group: GroupArg, user: UserArg, daily: DailyOpt = None,
-                monthly: MonthlyOpt = None, weight: WeightOpt = None) -> None:
-    """Change a member's caps or weight.
+                monthly: MonthlyOpt = None, weight: WeightOpt = None, max_open: MaxOpenOpt = None) -> None:
+    """Change a member's caps, weight or most open leads.
 
     Example: leadctl group member edit tele-sales tom --daily 0
     """
-    cfg = _change(ctx, lambda m, c: m.edit_member(c, group, user, daily=daily, monthly=monthly, weight=weight),
+    cfg = _change(ctx, lambda m, c: m.edit_member(c, group, user, daily=daily, monthly=monthly, weight=weight,
+                                                  max_open=max_open),
                   f"updated '{user}' in group '{group}'")
     _warn_unused_weight(cfg, group, weight)
 

@@ -70,8 +70,8 @@ def add_member(cfg: Config, group: str, member: Member) -> Config:
     member = replace(member, user=cfg.find_user(member.user).id)
     if g.member(member.user):
         raise ConfigError(f"'{member.user}' is already a member of group '{group}' (use `group member edit`)")
-    for key in ("daily", "monthly", "weight"):
-        check_count(getattr(member, key), f"--{key}")
+    for key in ("daily", "monthly", "weight", "max_open"):
+        check_count(getattr(member, key), f"--{key.replace('_', '-')}")
     return edit_group(cfg, group, members=g.members + (member,))
 
 

@@ -193,7 +193,7 @@ def validate(cfg: Config) -> None:
             if m.user in members:
                 raise ConfigError(f"{p}: group '{g.name}': '{m.user}' is a member twice")
             members.add(m.user)
-            for key in ("daily", "monthly", "weight"):
+            for key in ("daily", "monthly", "weight", "max_open"):
                 check_count(getattr(m, key), f"{p}: group '{g.name}' member '{m.user}': {key}")
     _check_overflow(cfg, p)
     _check_away(cfg, p, seen)

@@ -115,7 +115,7 @@ def from_dict(data: dict, path: Path) -> Config:
         members = []
         for i, m in enumerate(_typed(g.get("members", []), list, "members", what, path), 1):
             mwhat = f"{what} member {i}"
-            _check_keys(m, {"user", "daily", "monthly", "weight"}, mwhat, path)
+            _check_keys(m, {"user", "daily", "monthly", "weight", "max_open"}, mwhat, path)
             if "user" not in m:
                 raise ConfigError(f"{_where(path, mwhat)}: 'user' is missing")
             members.append(
@@ -124,6 +124,7 @@ def from_dict(data: dict, path: Path) -> Config:
                     daily=_typed(m.get("daily", 0), int, "daily", mwhat, path),
                     monthly=_typed(m.get("monthly", 0), int, "monthly", mwhat, path),
                     weight=_typed(m.get("weight", 1), int, "weight", mwhat, path),
+                    max_open=_typed(m.get("max_open", 0), int, "max_open", mwhat, path),
                 )
             )
         statuses = _typed(g.get("pickup_statuses", []), list, "pickup_statuses", what, path)

@@ -111,6 +111,7 @@ class Member:
     daily: int = 0
     monthly: int = 0
     weight: int = 1
+    max_open: int = 0  # balanced groups: no more leads at this many open ones (0: no limit)
 
 
 @dataclass(frozen=True)
@@ -199,15 +200,15 @@ class Config:
         """The group's members as the engine sees them (activity included)."""
         users = {u.id: u for u in self.users}
         return tuple(
-            Slot(m.user, m.daily, m.monthly, m.weight, users[m.user].active, users[m.user].daily,
-                 users[m.user].monthly)
+            Slot(m.user, m.daily, m.monthly, m.weight, users[m.user].active, max_open=m.max_open,
+                 user_daily=users[m.user].daily, user_monthly=users[m.user].monthly)
             for m in group.members
         )
 
     def people(self) -> dict[str, Slot]:
         """Every user as the engine sees them outside any group (activity, their own caps): a
         backup may be no member of the group whose turn they take."""
-        return {u.id: Slot(u.id, 0, 0, 1, u.active, u.daily, u.monthly) for u in self.users}
+        return {u.id: Slot(u.id, active=u.active, user_daily=u.daily, user_monthly=u.monthly) for u in self.users}
 
     @property
     def user_caps(self) -> bool:
@@ -263,7 +264,8 @@ def to_dict(cfg: Config) -> dict:
             "pickup_statuses": list(g.pickup_statuses),
             **({"overflow": g.overflow} if g.overflow else {}), **({"queue": True} if g.queue else {}),
             "members": [
-                {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight}
+                {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight,
+                 **({"max_open": m.max_open} if m.max_open else {})}
                 for m in g.members
             ],
         }

@@ -177,6 +177,14 @@ class Leads:
                              passed.get(po), via, backup_for)
                             for lead_id, user, group, method, reason, at, actor, via, po, backup_for in moves])
 
+    def open_load(self, closed: Iterable[str]) -> dict[str, int]:
+        """Open leads per user (over every group): those whose status is not one of `closed`."""
+        closed = sorted({s.lower() for s in closed})
+        marks = ",".join("?" * len(closed)) or "''"
+        return dict(self.conn.execute(
+            "SELECT assigned_to, count(*) FROM leads WHERE assigned_to IS NOT NULL"
+            f" AND lower(coalesce(status, '')) NOT IN ({marks}) GROUP BY assigned_to", closed))
+
     def set_status(self, lead_id: str, status: str) -> None:
         self.conn.execute("UPDATE leads SET status = ? WHERE id = ?", (status, lead_id))
 

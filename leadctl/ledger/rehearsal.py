@@ -22,6 +22,7 @@ class Rehearsal:
 
     def __init__(self, real: Ledger):
         self.real = real
+        self.handed_out: list[tuple[str, str | None]] = []  # (owner, status) of the leads decided here
         self.path = real.path
         self.ids: set[str] = set()
         self.usage: dict[tuple[str, str, str], int] = {}
@@ -80,13 +81,23 @@ class Rehearsal:
         for n in names:
             self.rotations[n] = json.dumps(rotations[n].to_dict())
 
+    def open_load(self, closed) -> dict[str, int]:
+        """The real ledger's open leads per user, and those this rehearsal has handed out."""
+        load = self.real.open_load(closed)
+        shut = {s.lower() for s in closed}
+        for owner, status in self.handed_out:
+            if (status or "").lower() not in shut:
+                load[owner] = load.get(owner, 0) + 1
+        return load
+
     def insert_leads(self, rows: list[tuple]) -> None:
-        at = {c: LEAD_COLUMNS.index(c) for c in ("id", "type", "email_key", "phone_key", "assigned_to")}
+        at = {c: LEAD_COLUMNS.index(c) for c in ("id", "type", "email_key", "phone_key", "assigned_to", "status")}
         for row in rows:
             self.ids.add(row[at["id"]])
             owner = row[at["assigned_to"]]
             if owner is None:
                 continue
+            self.handed_out.append((owner, row[at["status"]]))
             for field in ("email", "phone"):
                 key = row[at[f"{field}_key"]]
                 if key:
