@@ -1,7 +1,8 @@
 """Who does something, and through what: one `Actor` per entrance, made in one place.
 
 The command line makes one per command (`cli_actor`: `--as`, else $LEADCTL_USER, else the user
-tied to the OS account, else the OS account itself), `serve` one per request from the credentials it accepted (`token_actor`). Library
+tied to the OS account, else the OS account itself), `serve` one per request from the
+credentials it accepted (`token_actor`). Library
 operations that change something (routing, pick-up, reassign, release, config changes) take
 it and record its `label` in the history; `user` is the leadctl user acting, whose rights
 apply, or None for an intake token or the account that owns the files.
