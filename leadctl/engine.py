@@ -21,10 +21,14 @@ from .methods import (  # noqa: F401  (the members, rotations and methods, by na
 from .methods import pick_random, pick_sequential, pick_weighted  # noqa: F401  (the methods, by name here too)
 
 
+SLA = "sla"  # a re-route by the group's method after the holder missed the SLA: counted, like routing
+
+
 def counts(method: str | None) -> bool:
-    """Whether an assignment by `method` counts towards caps (and moved a rotation): only the
-    group methods do; owner, creator, duplicate, pick-up, manual and release never do."""
-    return method in METHODS
+    """Whether an assignment by `method` counts towards caps (and moved a rotation): the group
+    methods and their SLA re-routes do; owner, creator, duplicate, pick-up, manual, escalation
+    and release never do."""
+    return method in METHODS or method == SLA
 
 # Methods that assign outside the group rules.
 OWNER = "owner"

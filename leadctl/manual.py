@@ -116,7 +116,7 @@ def set_status(cfg: Config, ledger: Ledger, lead_ids: list[str], status: str, no
             if why:
                 moves.append(Move(lead_id, False, lead["assigned_to"], reason=why, forbidden=True))
                 continue
-            ledger.set_status(lead_id, status)
+            ledger.set_status(lead_id, status, at)
             ledger.insert_events([(lead_id, at, lead["assigned_to"], lead["group_name"], STATUS,
                                    f"status {lead['status'] or '-'} -> {status}", 0, label_of(actor), note, None,
                                    channel_of(actor), None)])

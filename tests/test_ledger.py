@@ -160,6 +160,7 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
     db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_initial'")
     db.execute("ALTER TABLE leads DROP COLUMN passed_over")
     db.execute("ALTER TABLE leads DROP COLUMN backup_for")
+    db.execute("ALTER TABLE leads DROP COLUMN first_contact_at")
     for table in ("config_history", "event_counts", "passed_over_sets", "tokens", "notifications", "conversions",
                   "queue"):
         db.execute(f"DROP TABLE {table}")

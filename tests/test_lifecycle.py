@@ -139,3 +139,90 @@ def test_balanced_keeps_open_loads_within_one_with_equal_capacity_whatever_close
             assert spread <= max(1, spread_before)
 
     check()
+
+
+def at(text: str):
+    """The clock frozen at `text` (UTC) for the in-process commands that follow."""
+    from datetime import datetime, timezone
+
+    import time_machine
+
+    return time_machine.travel(datetime.fromisoformat(text).replace(tzinfo=timezone.utc), tick=False)
+
+
+def test_sla_a_lead_not_contacted_in_time_goes_to_the_next_member_who_never_held_it_then_escalates(lc):
+    lc.team(users=("a", "b", "c"))
+    lc("user", "add", "lead-boss")
+    lc("group", "edit", "tele-sales", "--contact-within", "15m", "--max-hops", "2", "--escalate-to", "lead-boss")
+    with at("2026-11-23T09:00:00"):
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "S1"}\n{"id": "S2"}\n')  # a, b
+    with at("2026-11-23T09:10:00"):
+        lc("leads", "status", "S2", "contacted")  # b called in time
+        assert lc("tick").stderr.startswith("re-routed 0")
+    with at("2026-11-23T09:15:00"):
+        moved = [json.loads(x) for x in lc("tick", "-o", "jsonl").stdout.splitlines()]
+        assert [(m["lead_id"], m["previous"], m["assigned_to"], m["group"], m["method"]) for m in moved] == [
+            ("S1", "a", "c", "tele-sales", "sla")]  # the rotation's next (c), never a previous holder
+        assert moved[0]["reason"] == "not contacted within 15m by a"
+        assert lc("tick").stderr.startswith("re-routed 0")  # at once again: nothing more is due
+    with at("2026-11-23T09:30:00"):
+        moved = [json.loads(x) for x in lc("tick", "-o", "jsonl").stdout.splitlines()]
+        assert [(m["previous"], m["assigned_to"]) for m in moved] == [("c", "b")]  # a held it; b is the one left
+    with at("2026-11-23T09:45:00"):
+        moved = [json.loads(x) for x in lc("tick", "-o", "jsonl").stdout.splitlines()]
+        assert [(m["previous"], m["assigned_to"], m["method"]) for m in moved] == [("b", "lead-boss", "escalated")]
+    history = lc.json("leads", "show", "S1")["history"]
+    assert [(h["assigned_to"], h["method"], h["counted"]) for h in history] == [
+        ("a", "sequential", True), ("c", "sla", True), ("b", "sla", True), ("lead-boss", "escalated", False)]
+    assert history[1]["reason"].startswith("not contacted within 15m by a")
+    used = {r["user"]: r["daily_used"] for r in lc.json("quota", "--date", "2026-11-23")}
+    assert used == {"a": 1, "b": 2, "c": 1}  # a re-route counts towards the new holder's caps
+
+
+def test_two_ticks_at_once_re_route_a_lead_once(lc):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import run_cli
+
+    lc.team(users=("a", "b", "c"))
+    lc("group", "edit", "tele-sales", "--contact-within", "1s")
+    lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "T{i}"}}\n' for i in range(1, 31)))
+    import time
+
+    time.sleep(1.1)
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: run_cli("--config", str(lc.config), "--db", str(lc.db), "tick", "-o", "jsonl"),
+                             range(2)))
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    moved = [json.loads(x)["lead_id"] for r in runs for x in r.stdout.decode().splitlines()]
+    assert sorted(moved) == sorted(f"T{i}" for i in range(1, 31))  # each once, by one of the two
+    sla = dict(lc.query("SELECT lead_id, count(*) FROM events WHERE method = 'sla' GROUP BY lead_id"))
+    assert set(sla.values()) == {1}
+
+
+@pytest.mark.any_store
+def test_bad_sla_settings_are_one_line_exit_2_and_change_nothing(lc):
+    lc.team(users=("a",))
+    before = lc.config.read_bytes()
+    for args, words in [(["--contact-within", "15"], "not a duration"), (["--contact-within", "-5m"], "not a duration"),
+                        (["--contact-within", "1 week"], "not a duration"), (["--max-hops", "0"], "--max-hops"),
+                        (["--escalate-to", "nobody"], "not a user")]:
+        result = lc("group", "edit", "tele-sales", *args, ok=None)
+        assert result.exit_code == 2 and words in result.stderr, (args, result.stderr)
+        assert lc.config.read_bytes() == before
+
+
+def test_serve_re_routes_a_lead_not_contacted_in_time_by_itself(lc, server):  # noqa: F811
+    import time
+
+    lc.team(users=("a", "b"))
+    lc("group", "edit", "tele-sales", "--contact-within", "1s")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "V1"}\n')
+    time.sleep(1.1)
+    s = server()
+    deadline = time.monotonic() + 20
+    while lc.json("leads", "show", "V1")["assigned_to"] == "a" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    code, log = s.stop()
+    assert lc.json("leads", "show", "V1")["history"][-1]["method"] == "sla" and "sla: re-routed 1 lead(s)" in log
+    assert code == 0

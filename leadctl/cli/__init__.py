@@ -305,7 +305,7 @@ MODULES = ("configure", "users", "groups", "rules", "away", "store", "route", "i
            "audit")  # each registers its commands
 # Which module holds each top-level command, so a run imports and builds only the one it needs.
 OWNER = {"init": "configure", "config": "configure", "settings": "configure", "user": "users", "group": "groups",
-         "rule": "rules", "away": "away", "route": "route", "drain": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
+         "rule": "rules", "away": "away", "route": "route", "drain": "route", "tick": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
          "reassign": "leads", "release": "leads", "quota": "audit", "report": "audit",
          "serve": "serve", "token": "serve", "notify": "notify", "ledger": "store"}
 

@@ -56,7 +56,15 @@ def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
                no_pickup_statuses: Annotated[bool, typer.Option("--no-pickup-statuses", help="Remove every pick-up status.")] = False,
                overflow: OverflowOpt = None,
                no_overflow: Annotated[bool, typer.Option("--no-overflow", help="No overflow group.")] = False,
-               queue: QueueOpt = None) -> None:
+               queue: QueueOpt = None,
+               contact_within: Annotated[Optional[str], typer.Option(
+                   "--contact-within", metavar="DURATION",
+                   help="SLA: re-route a lead its holder has not contacted this long after getting it (15m, 4h, 1d).")] = None,
+               no_contact_within: Annotated[bool, typer.Option("--no-contact-within", help="No SLA.")] = False,
+               max_hops: Annotated[Optional[int], typer.Option("--max-hops", metavar="N", min=1, max=100,
+                                   help="SLA re-routes before escalation (default 2).")] = None,
+               escalate_to: Annotated[Optional[str], typer.Option("--escalate-to", metavar="USER",
+                                      help="Who gets a lead after the last re-route (else it stays; managers are told).")] = None) -> None:
     """Change a group's method, pick-up statuses, overflow group or queue.
 
     Example: leadctl group edit advisors --method weighted
@@ -66,9 +74,17 @@ def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
         raise ConfigError("use either --pickup-status or --no-pickup-statuses, not both")
     if overflow and no_overflow:
         raise ConfigError("use either --overflow or --no-overflow, not both")
+    if contact_within and no_contact_within:
+        raise ConfigError("use either --contact-within or --no-contact-within, not both")
+    if contact_within:
+        from ..config import duration_seconds
+
+        duration_seconds(contact_within)
     statuses = () if no_pickup_statuses else (tuple(pickup_status) if pickup_status else None)
     _change(ctx, lambda m, c: m.edit_group(c, name, method=method, pickup_statuses=statuses,
-                                           overflow="" if no_overflow else overflow, queue=queue),
+                                           overflow="" if no_overflow else overflow, queue=queue,
+                                           contact_within="" if no_contact_within else contact_within,
+                                           max_hops=max_hops, escalate_to=escalate_to),
             f"updated group '{name}'")
 
 

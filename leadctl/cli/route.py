@@ -362,6 +362,40 @@ def drain(ctx: typer.Context,
     render.err(f"drained {len(out)} lead(s); {left} still queued")
 
 
+def tick(ctx: typer.Context,
+         output: Annotated[Literal["table", "jsonl"], typer.Option(
+             "--output", "-o", help="table: a line per lead re-routed; jsonl: an object per lead.")] = "table",
+         seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None) -> None:
+    """Run what is due: SLA re-routes of leads not contacted in time, then the queues' drain (for cron;
+    `serve` does both by itself).
+
+    Example: */5 * * * * leadctl tick
+    """
+    import json
+    import random
+    from datetime import datetime
+
+    from .. import render
+    from ..drain import drain as do_drain
+    from ..sla import tick as do_tick
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        moved = do_tick(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
+        drained, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
+    finally:
+        ledger.close()
+    for r in moved:
+        if output == "jsonl":
+            sys.stdout.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")
+        else:
+            render.say(f"{r.lead_id}: {r.previous} -> {r.assigned_to} ({r.method}): {r.reason}")
+    render.err(f"re-routed {len(moved)} lead(s); drained {len(drained)}, {left} still queued")
+
+
 def register(app: typer.Typer) -> None:
     app.command("route", rich_help_panel=ROUTING)(route)
     app.command("drain", rich_help_panel=ROUTING)(drain)
+    app.command("tick", rich_help_panel=ROUTING)(tick)

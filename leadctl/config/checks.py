@@ -56,6 +56,18 @@ def check_email(email: str) -> None:
         raise ConfigError(f"--email '{email}' does not look like an email address (e.g. tom@example.com)")
 
 
+_DURATION = __import__("re").compile(r"^(\d{1,9})([smhd])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str, option: str = "--contact-within") -> int:
+    """A duration like 90s, 15m, 4h or 2d, in seconds; anything else is a ConfigError."""
+    m = _DURATION.match(text.strip().lower())
+    if not m or int(m.group(1)) == 0:
+        raise ConfigError(f"{option} '{text}' is not a duration like 15m (a whole number and s, m, h or d)")
+    return int(m.group(1)) * _UNIT[m.group(2)]
+
+
 def _check_overflow(cfg: Config, p: str) -> None:
     """An overflow names another group of the same record type, and no chain comes back."""
     groups = {g.name: g for g in cfg.groups}
@@ -196,6 +208,16 @@ def validate(cfg: Config) -> None:
             for key in ("daily", "monthly", "weight", "max_open"):
                 check_count(getattr(m, key), f"{p}: group '{g.name}' member '{m.user}': {key}")
     _check_overflow(cfg, p)
+    for g in cfg.groups:
+        if g.contact_within:
+            try:
+                duration_seconds(g.contact_within, f"group '{g.name}': contact_within")
+            except ConfigError as exc:
+                raise ConfigError(f"{p}: {exc}") from None
+        if not 1 <= g.max_hops <= 100:
+            raise ConfigError(f"{p}: group '{g.name}': --max-hops must be from 1 to 100, not {g.max_hops}")
+        if g.escalate_to and g.escalate_to not in seen:
+            raise ConfigError(f"{p}: group '{g.name}': escalates to '{g.escalate_to}', who is not a user")
     _check_away(cfg, p, seen)
     for i, r in enumerate(cfg.rules, 1):
         if r.group not in seen_groups:

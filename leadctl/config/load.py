@@ -111,7 +111,8 @@ def from_dict(data: dict, path: Path) -> Config:
     groups = []
     for name, g in _check_keys(top.get("groups", {}), None, "[groups]", path).items():
         what = f"group '{name}'"
-        _check_keys(g, {"method", "record_type", "pickup_statuses", "members", "overflow", "queue"}, what, path)
+        _check_keys(g, {"method", "record_type", "pickup_statuses", "members", "overflow", "queue", "contact_within",
+                        "max_hops", "escalate_to"}, what, path)
         members = []
         for i, m in enumerate(_typed(g.get("members", []), list, "members", what, path), 1):
             mwhat = f"{what} member {i}"
@@ -137,6 +138,9 @@ def from_dict(data: dict, path: Path) -> Config:
                 members=tuple(members),
                 overflow=_typed(g.get("overflow", ""), str, "overflow", what, path),
                 queue=_typed(g.get("queue", False), bool, "queue", what, path),
+                contact_within=_typed(g.get("contact_within", ""), str, "contact_within", what, path),
+                max_hops=_typed(g.get("max_hops", 2), int, "max_hops", what, path),
+                escalate_to=_typed(g.get("escalate_to", ""), str, "escalate_to", what, path),
             )
         )
 

@@ -123,6 +123,9 @@ class Group:
     members: tuple[Member, ...] = ()
     overflow: str = ""  # the group that takes a lead nobody here can take now (one step)
     queue: bool = False  # a lead nobody can take now waits, queued, for `drain`
+    contact_within: str = ""  # SLA: a lead not contacted this long after its assignment is re-routed ("15m")
+    max_hops: int = 2  # SLA re-routes before escalation
+    escalate_to: str = ""  # who gets a lead after the last re-route (else it stays; managers are told)
 
     def member(self, user: str) -> Member | None:
         return next((m for m in self.members if m.user == user), None)
@@ -263,6 +266,9 @@ def to_dict(cfg: Config) -> dict:
             "record_type": g.record_type,
             "pickup_statuses": list(g.pickup_statuses),
             **({"overflow": g.overflow} if g.overflow else {}), **({"queue": True} if g.queue else {}),
+            **({"contact_within": g.contact_within} if g.contact_within else {}),
+            **({"max_hops": g.max_hops} if g.max_hops != 2 else {}),
+            **({"escalate_to": g.escalate_to} if g.escalate_to else {}),
             "members": [
                 {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight,
                  **({"max_open": m.max_open} if m.max_open else {})}

@@ -21,7 +21,7 @@ from .store import Ledger
 # table -> (columns, the order rows are read in); leads keep their arrival order.
 TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "passed_over_sets": (("id", "text"), "id"),
-    "leads": (LEAD_COLUMNS, "rowid"),
+    "leads": ((*LEAD_COLUMNS, "first_contact_at"), "rowid"),
     "events": (("id", *EVENT_COLUMNS), "id"),
     "rotations": (("group_name", "state"), "group_name"),
     "usage": (("group_name", "user_id", "period", "count"), "group_name, period, user_id"),

@@ -114,7 +114,7 @@ class Leads:
             passed_over = self.passed_over_ids([passed_over])[passed_over]
         self.conn.execute(
             "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
-            " passed_over = ?, backup_for = ? WHERE id = ?",
+            " passed_over = ?, backup_for = ?, first_contact_at = NULL WHERE id = ?",
             (user, group, None if user is None else method, reason, at if user else None, passed_over, backup_for,
              lead_id),
         )
@@ -170,7 +170,7 @@ class Leads:
         passed = self.passed_over_ids({m[8] for m in moves if m[8]}) if any(m[8] for m in moves) else {}
         self.conn.executemany(
             "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
-            " passed_over = ?, backup_for = ? WHERE id = ?",
+            " passed_over = ?, backup_for = ?, first_contact_at = NULL WHERE id = ?",
             [(user, group, method, reason, at, passed.get(po), backup_for, lead_id)
              for lead_id, user, group, method, reason, at, _, _, po, backup_for in moves])
         self.insert_events([(lead_id, at, user, group, method, reason, int(counts(method)), actor, None,
@@ -185,8 +185,21 @@ class Leads:
             "SELECT assigned_to, count(*) FROM leads WHERE assigned_to IS NOT NULL"
             f" AND lower(coalesce(status, '')) NOT IN ({marks}) GROUP BY assigned_to", closed))
 
-    def set_status(self, lead_id: str, status: str) -> None:
-        self.conn.execute("UPDATE leads SET status = ? WHERE id = ?", (status, lead_id))
+    def set_status(self, lead_id: str, status: str, at: str | None = None) -> None:
+        """A new status; `at` (a change by hand) is the holder's first contact if they had none."""
+        self.conn.execute("UPDATE leads SET status = ?, first_contact_at = coalesce(first_contact_at, ?)"
+                          " WHERE id = ? ", (status, at if at else None, lead_id))
+
+    def uncontacted(self, groups: Iterable[str]) -> list[dict]:
+        """Leads of `groups` their holder has not contacted since getting them (SLA candidates):
+        id, holder, group, method, status and when assigned."""
+        groups = sorted(set(groups))
+        if not groups:
+            return []
+        marks = ",".join("?" * len(groups))
+        return list(self._rows(
+            "SELECT id, assigned_to, group_name, method, status, assigned_at FROM leads"
+            f" WHERE group_name IN ({marks}) AND assigned_to IS NOT NULL AND first_contact_at IS NULL", groups))
 
     # -- conversions (a lead made into a contact or a deal) ------------------------------------
     def conversions(self, lead_id: str) -> dict[str, str]:

@@ -210,6 +210,9 @@ def m005_via_backups_conversions_queue(db):
     # assignment (the batch's events are copied from the rows) and on the event.
     db.execute("ALTER TABLE leads ADD COLUMN backup_for TEXT")
     db.execute("ALTER TABLE events ADD COLUMN backup_for TEXT")
+    # When the current holder first changed the lead's status (their first contact; NULL until
+    # then, and again when the lead changes hands): what the SLA looks at.
+    db.execute("ALTER TABLE leads ADD COLUMN first_contact_at TEXT")
     # A lead converted to a contact or a deal: one row per conversion, the link both ways.
     db.execute(
         """CREATE TABLE conversions (

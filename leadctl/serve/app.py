@@ -156,6 +156,21 @@ NOTIFY_EVERY = 2.0  # seconds between two looks at the outbox while serving (at 
 
 
 DRAIN_EVERY = 60.0  # seconds between two drains of the queues while serving (and after each config change)
+TICK_EVERY = 30.0  # seconds between two SLA checks while serving
+
+
+def _tick(service: Service, cfg) -> None:
+    """Re-route leads not contacted in time (`leadctl tick`'s SLA part), taking its turn."""
+    import random
+
+    from ..actor import Actor
+    from ..render import err
+    from ..sla import tick
+
+    with service.writing:
+        moved = tick(cfg, service.ledger(cfg), datetime.now().astimezone(), random.Random(), actor=Actor("serve", "serve"))
+    if moved:
+        err(f"sla: re-routed {len(moved)} lead(s)")
 
 
 def _drain(service: Service, cfg) -> None:
@@ -185,7 +200,7 @@ def _deliver_forever(service: Service) -> None:
     from ..render import err
 
     password = os.environ.get("LEADCTL_SMTP_PASSWORD")
-    drained_at, drained_for = 0.0, None
+    drained_at, drained_for, ticked_at = 0.0, None, 0.0
     while True:
         service.routed.wait(NOTIFY_EVERY)
         service.routed.clear()
@@ -195,8 +210,11 @@ def _deliver_forever(service: Service) -> None:
                     cfg is not drained_for or time.monotonic() - drained_at >= DRAIN_EVERY):
                 drained_at, drained_for = time.monotonic(), cfg
                 _drain(service, cfg)
+            if any(g.contact_within for g in cfg.groups) and time.monotonic() - ticked_at >= TICK_EVERY:
+                ticked_at = time.monotonic()
+                _tick(service, cfg)
         except Exception as exc:  # a locked or broken ledger: try again next round
-            err(f"queue: {exc}")
+            err(f"queue or sla: {exc}")
         try:
             counts = send_due(cfg, service.ledger(cfg), datetime.now().astimezone(), password=password,
                               turn=lambda: service.writing)

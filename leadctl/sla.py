@@ -1,0 +1,96 @@
+"""The SLA: a lead its holder has not contacted within the group's `contact_within` after
+getting it is re-routed by the group's method to the next eligible member who never held it
+(counted towards their caps, told); after `max_hops` re-routes it goes to `escalate_to`, or
+stays and the group's managers are told. `leadctl tick` (cron) and `serve` (by itself) run it.
+
+One write transaction over the whole ledger: two ticks at once take turns, and a lead is
+re-routed once. The clock is the wall clock (working hours do not stop it: said in the docs).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .actor import Actor, channel_of, label_of
+from .config import Config, duration_seconds
+from .decide import Policy
+from .engine import SLA, Allocator, day_key, month_key, user_totals
+from .ledger import Ledger
+from .notify import alert_rows, outbox_rows
+
+ESCALATED = "escalated"  # the method of an escalation after the last re-route: outside the rules
+
+
+@dataclass
+class Reroute:
+    lead_id: str
+    previous: str
+    assigned_to: str | None
+    group: str
+    method: str | None
+    reason: str
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, actor: Actor | None = None,
+         notify: bool = True) -> list[Reroute]:
+    """Re-route what is due now; returns what moved (and what stayed, with `assigned_to` None)."""
+    groups = {g.name: g for g in cfg.groups if g.contact_within}
+    if not groups:
+        return []
+    policy = Policy(cfg, routing=False)
+    local = now.astimezone(cfg.tz())
+    day, at = local.date().isoformat(), local.isoformat(timespec="seconds")
+    moment = policy.availability.at(now)
+    out: list[Reroute] = []
+    with ledger.write():
+        due = []
+        for lead in ledger.uncontacted(groups):
+            g = groups[lead["group_name"]]
+            if not cfg.settings.is_open(lead["status"]) or not lead["assigned_at"]:
+                continue
+            if datetime.fromisoformat(lead["assigned_at"]) + timedelta(seconds=duration_seconds(g.contact_within)) <= now:
+                due.append(lead)
+        if not due:
+            return out
+        names = set(policy.group_names) if policy.user_caps else set(groups)
+        usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
+        alloc = Allocator(user_totals(usage) if policy.user_caps else usage, ledger.load_rotations(set(groups)), rng,
+                          policy.people, ledger.open_load(policy.closed) if policy.balanced else None)
+        told, troubles = [], {}
+        for lead in sorted(due, key=lambda r: r["assigned_at"]):
+            g = groups[lead["group_name"]]
+            history = ledger.history(lead["id"])
+            holders = {e["assigned_to"] for e in history if e["assigned_to"]}
+            hops = sum(1 for e in history if e["method"] == SLA)
+            missed = f"not contacted within {g.contact_within} by {lead['assigned_to']}"
+            if hops >= g.max_hops:
+                if g.escalate_to and g.escalate_to != lead["assigned_to"]:
+                    why = f"{missed}; escalated after {hops} re-route(s)"
+                    ledger.set_owner(lead["id"], g.escalate_to, g.name, ESCALATED, why, at, actor=label_of(actor),
+                                     via=channel_of(actor))
+                    told.append((lead["id"], g.escalate_to, ESCALATED, why))
+                    out.append(Reroute(lead["id"], lead["assigned_to"], g.escalate_to, g.name, ESCALATED, why))
+                else:
+                    troubles[g.name] = (lead["id"], troubles.get(g.name, ("", 0))[1] + 1, f"{missed}, after {hops} re-route(s)")
+                continue
+            held = frozenset((u, "held it") for u in holders)  # never back to anyone in this chain
+            decision = alloc.assign(policy.plans[g.name], day, None, moment.away | held, moment.backups)
+            if decision.user is None:
+                troubles[g.name] = (lead["id"], troubles.get(g.name, ("", 0))[1] + 1, f"{missed}; {decision.reason}")
+                continue
+            why = missed + (f"; {decision.reason}" if decision.reason else "")
+            ledger.set_owner(lead["id"], decision.user, g.name, SLA, why, at, actor=label_of(actor),
+                             via=channel_of(actor), passed_over=decision.passed_over, backup_for=decision.backup_for)
+            told.append((lead["id"], decision.user, SLA, why))
+            out.append(Reroute(lead["id"], lead["assigned_to"], decision.user, g.name, SLA, why))
+        ledger.save_usage(alloc.usage, alloc.dirty_usage)
+        ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+        if notify:
+            ledger.queue_notifications(outbox_rows(cfg, told, now))
+            ledger.queue_alerts(alert_rows(cfg, troubles, now))
+    return out
