@@ -176,6 +176,40 @@ def field_rows(counts: Counter, column: str) -> list[dict]:
             for value in sorted(totals, key=lambda v: (-totals[v], v is None, str(v)))]  # none: last
 
 
+def contact_stats(cfg: Config, ledger: Ledger, window: Window) -> dict[str, dict]:
+    """Per user, over the assignments they got in the window: seconds to first contact (median,
+    90th percentile, of those contacted) and SLA misses (leads re-routed from them)."""
+    from statistics import median
+
+    from .engine import NOT_ASSIGNMENTS, STATUS
+
+    tz = cfg.tz()
+    waits: dict[str, list[float]] = defaultdict(list)
+    misses: Counter = Counter()
+    current: tuple | None = None  # (lead, holder, when they got it, counted in the window)
+    for lead_id, at, user, method, reason in ledger.event_trail():
+        when = datetime.fromisoformat(at)
+        if current is not None and current[0] != lead_id:
+            current = None
+        if method == STATUS:
+            if current is not None and current[1] and current[3]:
+                waits[current[1]].append((when - current[2]).total_seconds())
+                current = (lead_id, None, when, False)  # the first contact only
+            continue
+        if method in NOT_ASSIGNMENTS:
+            continue
+        if method in ("sla", "escalated") and current is not None and current[1] and current[3]:
+            misses[current[1]] += 1
+        current = (lead_id, user, when, user is not None and window.holds(when.astimezone(tz).date()))
+    out = {}
+    for user in set(waits) | set(misses):
+        times = sorted(waits.get(user, []))
+        out[user] = {"first_contact_median_s": round(median(times)) if times else None,
+                     "first_contact_p90_s": round(times[min(len(times) - 1, int(0.9 * len(times)))]) if times else None,
+                     "sla_misses": misses.get(user, 0)}
+    return out
+
+
 def report_rows(counts: Counter, by: str = "user") -> list[dict]:
     """Counts by `by` (user, group, day, month or method), with the split by method and share."""
     if by not in REPORT_KEYS:

@@ -177,6 +177,9 @@ def test_sla_a_lead_not_contacted_in_time_goes_to_the_next_member_who_never_held
     assert history[1]["reason"].startswith("not contacted within 15m by a")
     used = {r["user"]: r["daily_used"] for r in lc.json("quota", "--date", "2026-11-23")}
     assert used == {"a": 1, "b": 2, "c": 1}  # a re-route counts towards the new holder's caps
+    report = {r["user"]: (r["first_contact_median_s"], r["sla_misses"])
+              for r in lc.json("report", "--since", "2026-11-23", "--until", "2026-11-23")}
+    assert report == {"a": (None, 1), "b": (600, 1), "c": (None, 1), "lead-boss": (None, 0)}
 
 
 def test_two_ticks_at_once_re_route_a_lead_once(lc):

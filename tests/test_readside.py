@@ -98,7 +98,8 @@ def test_report_by_user_counts_every_method_in_the_window(routed):
     assert {u: r["count"] for u, r in rows.items()} == {"a": 2, "b": 2, "c": 2}
     assert rows["c"]["by_method"] == {"owner": 1, "sequential": 1}
     window = routed.json("report", "--since", "2026-11-24", "--until", "2026-11-24")
-    assert window == [{"user": "b", "count": 1, "share": 1.0, "by_method": {"sequential": 1}}]
+    assert window == [{"user": "b", "count": 1, "share": 1.0, "by_method": {"sequential": 1},
+                       "first_contact_median_s": None, "first_contact_p90_s": None, "sla_misses": 0}]
 
 
 def test_report_by_day_and_method(routed):

@@ -79,7 +79,7 @@ def report(
     Example: leadctl report --since 2026-11-01 --until 2026-11-30 --by user
     """
     from .. import render
-    from ..audit import Window, fairness, parse_date, report_rows, window_counts
+    from ..audit import Window, contact_stats, fairness, parse_date, report_rows, window_counts
     from ..errors import LeadctlError
 
     st = state(ctx)
@@ -113,14 +113,19 @@ def report(
         return
     try:
         counts = window_counts(cfg, ledger, window, group=group, user=user)
+        contact = contact_stats(cfg, ledger, window) if by == "user" else {}
         # Fairness is about the whole group, whoever the rows are filtered to.
         group_counts = window_counts(cfg, ledger, window, group=group) if user else counts
     finally:
         ledger.close()
     rows = report_rows(counts, by)
+    extra = ["first_contact_median_s", "first_contact_p90_s", "sla_misses"] if by == "user" else []
+    for r in rows if by == "user" else ():
+        r.update(contact.get(r["user"], {"first_contact_median_s": None, "first_contact_p90_s": None,
+                                         "sla_misses": 0}))
     if limit is not None:
         rows = rows[:limit]
-    columns = [by, "count", "share"] + (["by_method"] if by != "method" else [])
+    columns = [by, "count", "share"] + (["by_method"] if by != "method" else []) + extra
     if fmt in ("json", "jsonl"):
         render.emit(rows, columns, fmt)
         return

@@ -233,6 +233,11 @@ class Leads:
             "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields FROM events e"
             f" JOIN leads l ON l.id = e.lead_id{where}", params)
 
+    def event_trail(self) -> Iterator[tuple]:
+        """Every event as (lead id, at, assigned_to, method, reason), lead by lead, oldest first:
+        for first-contact times and SLA misses."""
+        yield from self.conn.execute("SELECT lead_id, at, assigned_to, method, reason FROM events ORDER BY lead_id, id")
+
     def event_buckets(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
         """Assignment events (not releases) counted per minute and UTC offset:
         (YYYY-MM-DDTHH:MM, +HH:MM, assigned_to, group_name, method, count)."""
