@@ -17,6 +17,8 @@ METHOD_WORDS = {
     "duplicate": "the duplicate rule",
     "pickup": "a pick-up",
     "manual": "a reassignment by hand",
+    "sla": "an SLA re-route in group '{group}'",
+    "escalated": "an escalation after the SLA re-routes",
 }
 
 
@@ -32,7 +34,7 @@ def _event(e: dict, first: bool) -> str:
         how = METHOD_WORDS.get(e["method"], e["method"] or "?").format(group=e["group"])
         verb = "it went to" if first else "it moved to"
         text = f"on {at} {verb} {e['assigned_to']} through {how}"
-        if e["method"] in ("sequential", "random", "weighted"):
+        if e["method"] in ("sequential", "random", "weighted", "balanced", "sla"):
             text += " (counted towards the caps)" if e["counted"] else ""
         elif e["method"] not in ("release",):
             text += ", outside the group rules (no cap counted, no rotation moved)"

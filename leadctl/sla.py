@@ -47,9 +47,11 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
     day, at = local.date().isoformat(), local.isoformat(timespec="seconds")
     moment = policy.availability.at(now)
     out: list[Reroute] = []
+    shortest = min(duration_seconds(g.contact_within) for g in groups.values())
+    before = (local - timedelta(seconds=shortest)).isoformat(timespec="seconds")  # nothing later can be due
     with ledger.write():
         due = []
-        for lead in ledger.uncontacted(groups):
+        for lead in ledger.uncontacted(groups, before):
             g = groups[lead["group_name"]]
             if not cfg.settings.is_open(lead["status"]) or not lead["assigned_at"]:
                 continue

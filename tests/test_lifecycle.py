@@ -175,6 +175,10 @@ def test_sla_a_lead_not_contacted_in_time_goes_to_the_next_member_who_never_held
     assert [(h["assigned_to"], h["method"], h["counted"]) for h in history] == [
         ("a", "sequential", True), ("c", "sla", True), ("b", "sla", True), ("lead-boss", "escalated", False)]
     assert history[1]["reason"].startswith("not contacted within 15m by a")
+    story = lc("leads", "explain", "S1").stdout
+    assert "went to a through the round robin of group 'tele-sales'" in story
+    assert "moved to c through an SLA re-route in group 'tele-sales' (counted towards the caps): not contacted" in story
+    assert "moved to lead-boss through an escalation after the SLA re-routes" in story
     used = {r["user"]: r["daily_used"] for r in lc.json("quota", "--date", "2026-11-23")}
     assert used == {"a": 1, "b": 2, "c": 1}  # a re-route counts towards the new holder's caps
     report = {r["user"]: (r["first_contact_median_s"], r["sla_misses"])

@@ -190,16 +190,21 @@ class Leads:
         self.conn.execute("UPDATE leads SET status = ?, first_contact_at = coalesce(first_contact_at, ?)"
                           " WHERE id = ? ", (status, at if at else None, lead_id))
 
-    def uncontacted(self, groups: Iterable[str]) -> list[dict]:
-        """Leads of `groups` their holder has not contacted since getting them (SLA candidates):
-        id, holder, group, method, status and when assigned."""
+    # `assigned_at <= a moment`, whatever offset each time was written with (store's own words)
+    ASSIGNED_BY = "datetime(assigned_at) <= datetime(?)"
+
+    def uncontacted(self, groups: Iterable[str], assigned_before: str) -> list[dict]:
+        """Leads of `groups` their holder has not contacted since getting them (SLA candidates),
+        assigned no later than `assigned_before` (ISO 8601 with its offset): id, holder, group,
+        method, status and when assigned."""
         groups = sorted(set(groups))
         if not groups:
             return []
         marks = ",".join("?" * len(groups))
         return list(self._rows(
             "SELECT id, assigned_to, group_name, method, status, assigned_at FROM leads"
-            f" WHERE group_name IN ({marks}) AND assigned_to IS NOT NULL AND first_contact_at IS NULL", groups))
+            f" WHERE group_name IN ({marks}) AND assigned_to IS NOT NULL AND first_contact_at IS NULL"
+            f" AND {self.ASSIGNED_BY}", [*groups, assigned_before]))
 
     # -- conversions (a lead made into a contact or a deal) ------------------------------------
     def conversions(self, lead_id: str) -> dict[str, str]:

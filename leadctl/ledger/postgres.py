@@ -160,6 +160,7 @@ class PgLedger(Ledger):
     """The ledger in a PostgreSQL database, or a schema, of its own (leadctl owns its tables)."""
 
     store = "PostgreSQL"
+    ASSIGNED_BY = "assigned_at::timestamptz <= ?::timestamptz"
     transient = (LedgerRetry,)
     duplicate_key = (DuplicateKey,)
 
