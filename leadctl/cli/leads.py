@@ -193,6 +193,17 @@ MoveFormat = Annotated[Literal["text", "json"], typer.Option("--format", "-o", h
 NoteOpt = Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="Why: kept in the lead's history.")]
 
 
+def _in_ledger(ctx: typer.Context, act):
+    """`act(state, config, ledger)` with the ledger open (made if missing), closed afterwards."""
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        return act(st, cfg, ledger)
+    finally:
+        ledger.close()
+
+
 def _report_moves(moves, fmt: str) -> None:
     """Print what moved (stdout) and what was refused (stderr); exit 1 on any refusal."""
     import json
@@ -298,13 +309,8 @@ def release(
 
     from ..manual import release as do_release
 
-    st = state(ctx)
-    cfg = st.config()
-    ledger = st.ledger(cfg)
-    try:
-        moves = do_release(cfg, ledger, lead_ids, datetime.now().astimezone(), actor=st.actor, note=note)
-    finally:
-        ledger.close()
+    moves = _in_ledger(ctx, lambda st, cfg, ledger: do_release(
+        cfg, ledger, lead_ids, datetime.now().astimezone(), actor=st.actor, note=note))
     _report_moves(moves, fmt)
 
 
@@ -329,13 +335,8 @@ def leads_status(
     if len(words) < 2:
         raise LeadctlError("name the lead(s), then the status: leadctl leads status LEAD... STATUS")
     *lead_ids, status = words
-    st = state(ctx)
-    cfg = st.config()
-    ledger = st.ledger(cfg)
-    try:
-        moves = set_status(cfg, ledger, lead_ids, status, datetime.now().astimezone(), actor=st.actor, note=note)
-    finally:
-        ledger.close()
+    moves = _in_ledger(ctx, lambda st, cfg, ledger: set_status(
+        cfg, ledger, lead_ids, status, datetime.now().astimezone(), actor=st.actor, note=note))
     if fmt == "json":
         typer.echo(json.dumps([m.as_dict() for m in moves], indent=2))
     for m in moves:
@@ -372,14 +373,9 @@ def leads_convert(
     from ..convert import convert
     from ..render import say
 
-    st = state(ctx)
-    cfg = st.config()
-    ledger = st.ledger(cfg)
-    try:
-        done = convert(cfg, ledger, lead_id, to, now=datetime.now().astimezone(), rng=random.Random(), owner=owner,
-                       new_id=new_id, actor=st.actor, note=note)
-    finally:
-        ledger.close()
+    done = _in_ledger(ctx, lambda st, cfg, ledger: convert(
+        cfg, ledger, lead_id, to, now=datetime.now().astimezone(), rng=random.Random(), owner=owner, new_id=new_id,
+        actor=st.actor, note=note))
     if fmt == "json":
         typer.echo(json.dumps(done.as_dict(), indent=2))
     else:
