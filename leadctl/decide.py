@@ -113,17 +113,35 @@ def parse_when(text: str, tz: tzinfo) -> datetime:
 class LocalTimes:
     """`received_at` text -> (ISO 8601 with the zone's offset, local calendar day).
 
-    Exactly `parse_when(...).isoformat(timespec="seconds")`, but the common export form
-    `YYYY-MM-DDTHH:MM:SS` (no offset: local time) is not parsed per record: the zone's
+    Exactly `parse_when(...).isoformat(timespec="seconds")`, but the common forms
+    `YYYY-MM-DDTHH:MM:SS` (no offset: local time) and `...+HH:MM` (what the ledger keeps,
+    what `simulate` reads back) are not parsed per record: the zone's
     offset is looked up once per local minute (every offset change since 1973 falls on
     a whole minute, and the minute is what the cache is keyed by) and appended.
     """
 
     def __init__(self, tz: tzinfo):
         self.tz = tz
-        self.offsets: dict[str, str] = {}
+        self.offsets: dict[str, str] = {}  # local minute -> the zone's offset then
+        self.shifted: dict[str, tuple[str, str, str]] = {}  # minute and offset -> (local minute, offset, day)
 
     def convert(self, text: str) -> tuple[str, str]:
+        if (len(text) == 25 and text[10] == "T" and text[16] == ":" and text[17] in "012345"
+                and text[18] in "0123456789" and text[19] in "+-" and text[22] == ":"):
+            # with an offset (as the ledger writes them): the minute in the zone is looked up
+            # once per (minute, offset); the seconds never change (offsets are whole minutes)
+            key = text[:16] + text[19:]
+            known = self.shifted.get(key)
+            if known is None:
+                if len(self.shifted) > 100_000:
+                    self.shifted.clear()
+                when = parse_when(text[:16] + ":00" + text[19:], self.tz).isoformat(timespec="seconds")
+                if len(when) != 25:  # the zone's offset then had seconds (local mean time, before 1900)
+                    exact = parse_when(text, self.tz)
+                    return exact.isoformat(timespec="seconds"), exact.date().isoformat()
+                known = self.shifted[key] = (when[:16], when[19:], when[:10])
+            minute, offset, day = known
+            return minute + text[16:19] + offset, day
         if (len(text) == 19 and text[10] == "T" and text[16] == ":" and text[17] in "012345"
                 and text[18] in "0123456789"):
             minute = text[:16]

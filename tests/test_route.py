@@ -392,6 +392,9 @@ def test_received_at_offsets_cached_per_minute_equal_parsing_each_one():
                                    "Pacific/Kiritimati", "UTC")]
     texts = st.one_of(
         st.datetimes().map(lambda d: d.isoformat(timespec="seconds")),
+        st.datetimes(timezones=st.sampled_from(zones)).map(lambda d: d.isoformat(timespec="seconds")),  # as the ledger keeps them
+        st.sampled_from(["2026-11-23T10:00:60+00:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00",
+                         "2026-11-23T10:00:00+24:00", "2026-11-23T10:00:00+05:30", "2026-03-29T01:30:00+01:00"]),
         st.sampled_from(["2026-03-29T01:30:00", "2026-10-25T01:30:00", "2026-02-30T10:00:00",
                          "2026-11-23T10:00:60", "2026-11-23T24:00:00", "2026-11-23T10:00:0x", "0001-01-01T00:00:00",
                          "9999-12-31T23:59:59", "２０２６-11-23T10:00:00"]))

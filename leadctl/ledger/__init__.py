@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from . import store
 from .errors import URL_SCHEMES, DuplicateKey, LedgerBusy, LedgerError, LedgerRetry, target
-from .rehearsal import Rehearsal
+from .rehearsal import Rehearsal, Sandbox
 from .schema import EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, LEAD_SELECT, MIGRATIONS, _migrations
 from .sqlite import SQLITE_SIDE_FILES, SqliteLedger, remove_new_file
 from .store import Ledger
 
-__all__ = ["URL_SCHEMES", "DuplicateKey", "LedgerBusy", "LedgerError", "LedgerRetry", "target", "Rehearsal",
+__all__ = ["URL_SCHEMES", "DuplicateKey", "LedgerBusy", "LedgerError", "LedgerRetry", "target", "Rehearsal", "Sandbox",
            "EVENT_COLUMNS", "GROUP_METHODS", "LEAD_COLUMNS", "LEAD_SELECT", "MIGRATIONS", "_migrations",
            "SQLITE_SIDE_FILES", "SqliteLedger", "remove_new_file", "Ledger"]
 

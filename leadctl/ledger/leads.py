@@ -8,6 +8,13 @@ from collections.abc import Iterable, Iterator
 from ..engine import NOT_ASSIGNMENTS, counts
 from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, _EVENT_ASSIGNMENT, _conditions
 
+def _quoted(moment: str) -> str:
+    """An ISO 8601 moment as an SQL literal (the streamed queries take no parameters)."""
+    if not all(c in "0123456789-:T+. Z" for c in moment):
+        raise ValueError(f"not a moment: {moment!r}")
+    return f"'{moment}'"
+
+
 class Leads:
     """The ledger's leads and events (a part of `Ledger`)."""
 
@@ -86,19 +93,22 @@ class Leads:
             self.conn.executemany("UPDATE leads SET phone_key = ? WHERE id = ?", changed[i:i + 5000])
         return len(changed)
 
-    def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+    def earlier_owners(self, field: str, keys: Iterable[str],
+                       received_before: str | None = None) -> dict[str, list[tuple[str, str, str]]]:
         """For duplicate matching: key -> [(lead id, type, owner)] of owned leads,
-        oldest first. `field` is "email" or "phone"; an index look-up per key."""
+        oldest first. `field` is "email" or "phone"; an index look-up per key.
+        `received_before` (ISO 8601 with an offset): only leads received before that moment."""
         column = {"email": "email_key", "phone": "phone_key"}[field]
         keys = list(keys)
+        before = f" AND {self.MOMENT.format('received_at')} < {self.MOMENT.format('?')}" if received_before else ""
         out: dict[str, list[tuple[str, str, str]]] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for key, lead_id, kind, owner in self.conn.execute(
                 f"SELECT {column}, id, type, assigned_to FROM leads"
-                f" WHERE {column} IN ({marks}) AND assigned_to IS NOT NULL ORDER BY rowid",
-                chunk,
+                f" WHERE {column} IN ({marks}) AND assigned_to IS NOT NULL{before} ORDER BY rowid",
+                [*chunk, received_before] if before else chunk,
             ):
                 out.setdefault(key, []).append((lead_id, kind, owner))
         return out
@@ -192,6 +202,7 @@ class Leads:
 
     # `assigned_at <= a moment`, whatever offset each time was written with (store's own words)
     ASSIGNED_BY = "datetime(assigned_at) <= datetime(?)"
+    MOMENT = "datetime({})"  # a time written with its offset, as the store compares and orders moments
 
     def uncontacted(self, groups: Iterable[str], assigned_before: str) -> list[dict]:
         """Leads of `groups` their holder has not contacted since getting them (SLA candidates),
@@ -237,6 +248,35 @@ class Leads:
         yield from self.conn.execute(
             "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields FROM events e"
             f" JOIN leads l ON l.id = e.lead_id{where}", params)
+
+    # The first assignment event of each lead `l` as the row `f` (store's own words: SQLite
+    # looks the event up by its number; PostgreSQL joins laterally, which it can index)
+    FIRST_ASSIGNMENT = ("LEFT JOIN events f ON f.id = (SELECT e.id FROM events e WHERE e.lead_id = l.id"
+                        " AND {first} ORDER BY e.id LIMIT 1)")
+
+    def window_leads(self, since: str, until: str, closing: bool = False) -> Iterable[tuple]:
+        """Leads received from `since` up to (not including) `until` (ISO 8601 moments with
+        their offsets, made by leadctl from dates), in order of receipt, streamed: (id, type,
+        received_at, fields JSON, status, first owner, their group, the method that gave it,
+        closed at). The first owner is the first assignment's (None: never assigned); with
+        `closing`, closed at is the time of the lead's last status change."""
+        moment = self.MOMENT.format
+        closed = ("(SELECT e.at FROM events e WHERE e.lead_id = l.id AND e.method = 'status' ORDER BY e.id DESC LIMIT 1)"
+                  if closing else "NULL")
+        join = self.FIRST_ASSIGNMENT.format(first="e.assigned_to IS NOT NULL AND e.method NOT IN ('status', 'convert')")
+        return self.stream(
+            f"SELECT l.id, l.type, l.received_at, l.fields, l.status, f.assigned_to, f.group_name, f.method, {closed}"
+            f" FROM leads l {join}"
+            f" WHERE {moment('l.received_at')} >= {moment(_quoted(since))}"
+            f" AND {moment('l.received_at')} < {moment(_quoted(until))}"
+            f" ORDER BY {moment('l.received_at')}, l.rowid")
+
+    def receipt_span(self) -> tuple[str | None, str | None]:
+        """The first and last receipt times in the ledger (None, None when it holds no lead)."""
+        moment = self.MOMENT.format("received_at")
+        first = self.conn.execute(f"SELECT received_at FROM leads ORDER BY {moment} LIMIT 1").fetchone()
+        last = self.conn.execute(f"SELECT received_at FROM leads ORDER BY {moment} DESC LIMIT 1").fetchone()
+        return (first[0], last[0]) if first else (None, None)
 
     def event_trail(self) -> Iterator[tuple]:
         """Every event as (lead id, at, assigned_to, method, reason), lead by lead, oldest first:

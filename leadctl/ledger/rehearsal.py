@@ -128,3 +128,84 @@ class Rehearsal:
             if key in self.owners[field]:
                 out.setdefault(key, []).extend(self.owners[field][key])
         return out
+
+
+class Sandbox(Rehearsal):
+    """A simulation's ledger: empty at the window's start (no rotation, no usage, no lead),
+    with what the replay decides kept in memory, and as little of it as deciding needs: the
+    usage and rotations, the owners of the replayed leads by email and phone (duplicates on),
+    and, for balanced groups, each member's open leads.
+
+    The real ledger is read for one thing only: the owners of leads received before the
+    window, which a duplicate in the window still goes to. It is never written or locked:
+    `write()` begins nothing (the caller reads the real ledger in one snapshot).
+    """
+
+    def __init__(self, real: Ledger, window_start: str, *, duplicates: Iterable[str] = (), balanced: bool = False):
+        super().__init__(real)
+        self.window_start = window_start
+        self.duplicates = tuple(duplicates)  # the fields whose owners are kept ("email", "phone")
+        self.balanced = balanced  # open leads are counted
+        self.now = 0.0  # the replay's clock (seconds since the epoch): closes up to it are done
+        self.closing_at: dict[str, float] = {}  # lead id -> when it actually closed (balanced groups)
+        self.closes: list[tuple[float, str]] = []  # (when, owner) of open simulated leads that close
+        self.load: dict[str, int] = {}  # owner -> open simulated leads
+
+    @contextmanager
+    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[None]:
+        yield None
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        return set()  # the window's leads are the ledger's, each once
+
+    def last_rowid(self) -> int:
+        return 0
+
+    def recorded_after(self, ids: Iterable[str], rowid: int) -> set[str]:
+        return set()
+
+    def load_usage(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
+        keys = set(keys)
+        return {k: n for k, n in self.usage.items() if (k[0], k[2]) in keys}
+
+    def load_rotations(self, groups: Iterable[str]) -> dict[str, Rotation]:
+        return {name: Rotation.from_dict(json.loads(self.rotations[name])) for name in groups if name in self.rotations}
+
+    def open_load(self, closed) -> dict[str, int]:
+        """Open simulated leads per member: a lead stays open as long as it actually did (until
+        its status changed to a closed one), whoever holds it in the simulation."""
+        import heapq
+
+        while self.closes and self.closes[0][0] <= self.now:
+            _, owner = heapq.heappop(self.closes)
+            self.load[owner] -= 1
+        return dict(self.load)
+
+    def insert_leads(self, rows: list[tuple]) -> None:
+        import heapq
+
+        at = {c: LEAD_COLUMNS.index(c) for c in ("id", "type", "email_key", "phone_key", "assigned_to")}
+        i_id, i_owner, i_email, i_phone = at["id"], at["assigned_to"], at["email_key"], at["phone_key"]
+        owners, closing = self.owners, self.closing_at
+        keys = tuple((field, {"email": i_email, "phone": i_phone}[field]) for field in self.duplicates)
+        for row in rows:
+            owner = row[i_owner]
+            if owner is None:
+                continue
+            if self.balanced:
+                self.load[owner] = self.load.get(owner, 0) + 1
+                when = closing.pop(row[i_id], None)
+                if when is not None:
+                    heapq.heappush(self.closes, (when, owner))
+            for field, i in keys:
+                key = row[i]
+                if key:
+                    owners[field].setdefault(key, []).append((row[i_id], row[at["type"]], owner))
+
+    def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+        keys = list(keys)
+        out = self.real.earlier_owners(field, keys, received_before=self.window_start)
+        for key in keys:
+            if key in self.owners[field]:
+                out.setdefault(key, []).extend(self.owners[field][key])
+        return out
