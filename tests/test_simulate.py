@@ -8,7 +8,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -185,19 +184,21 @@ def test_the_default_window_is_the_last_30_days(lc):
     assert out["total"] == 6 and out["moved"] == 0
 
 
-@pytest.mark.sqlite_only
 def test_it_runs_while_a_router_holds_the_write_lock(lc):
-    """Nothing is locked: a simulation goes through while another process is mid-write."""
+    """Nothing is locked: a simulation goes through while another router is mid-batch (holding
+    the ledger's write lock on SQLite, the group's rotation lock on PostgreSQL)."""
+    from leadctl.ledger import Ledger
+
     routed(lc, n=12)
-    writer = sqlite3.connect(lc.db, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")
-    writer.execute("UPDATE leads SET status = 'won' WHERE id = 'L1'")
+    writer = Ledger.open(lc.db)
     try:
-        out = simulated(lc, proposed(lc))
+        with writer.write(groups={"tele-sales"}):
+            writer.conn.execute("UPDATE leads SET status = 'won' WHERE id = 'L1'")
+            out = simulated(lc, proposed(lc))
     finally:
-        writer.execute("COMMIT")
         writer.close()
     assert out["total"] == 12 and out["moved"] == 0
+    assert lc.query("SELECT status FROM leads WHERE id = 'L1'") == [("won",)]  # the writer committed after
 
 
 # -- bad input: one line, and the right exit -----------------------------------------------
