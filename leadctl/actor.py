@@ -17,7 +17,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Actor:
     label: str  # what the history records: "ann", "token:website", "user:tom"
-    via: str  # "cli" or "serve"
+    via: str  # "cli", "serve" (a token) or "web" (serve's pages, signed in)
     user: str | None = None  # the leadctl user acting, if any (whose rights apply)
     account: str | None = None  # the OS account that named `user` with --as / $LEADCTL_USER, when not theirs
     token: str | None = None  # the name of the token a request came with (serve)
@@ -27,6 +27,8 @@ class Actor:
         """Through what the actor acted, as the history keeps it (`via`): `cli`; `cli, by OS
         account NAME` when --as or $LEADCTL_USER named a user that account is not tied to;
         `api, token NAME` for a request to `serve`."""
+        if self.via == "web":
+            return "web"
         if self.via == "serve":
             return f"api, token {self.token}" if self.token else "api"
         return f"cli, by OS account {self.account}" if self.account else "cli"
@@ -71,6 +73,11 @@ def cli_actor(cfg, named: str | None, env_named: str | None = None, account: str
         if (u.os_user or u.id) == account:
             return Actor(u.id, "cli", u.id)
     return Actor(account, "cli")
+
+
+def web_actor(user_id: str) -> Actor:
+    """The actor of a click on serve's web pages: the signed-in user."""
+    return Actor(f"user:{user_id}", "web", user_id)
 
 
 def token_actor(token_name: str, user_id: str | None) -> Actor:

@@ -105,11 +105,12 @@ def lead_name(fields: dict) -> str:
         v for v in (fields.get("first_name"), fields.get("last_name")) if v) or "").strip()
 
 
-def message(row: dict, rep: str | None = None, base_url: str = "") -> tuple[str, str]:
+def message(row: dict, rep: str | None = None, base_url: str = "", sign_in: str | None = None) -> tuple[str, str]:
     """(subject, text) for one notification: this lead's name, source, every field it came
     with and why it is the rep's — and nothing of any other lead. `rep` (the user's name,
     for a team channel) makes the first line say who got it; with `base_url` ([serve]
-    base_url) the text links to the lead's page."""
+    base_url) the text links to the lead's page; `sign_in`, a one-time sign-in link to it (an
+    email to its rep: their own mailbox)."""
     if row.get("method") == ALERT:
         text = (f"Leads are waiting: {row['reason']}. The first: {row['lead_id']}.\n"
                 "See them with: leadctl leads list --unassigned; hand queued ones out with: leadctl drain\n")
@@ -133,7 +134,9 @@ def message(row: dict, rep: str | None = None, base_url: str = "") -> tuple[str,
             lines.append(f"{key}: {value}")
     if row.get("received_at"):
         lines.append(f"Received: {row['received_at']}")
-    if base_url:
+    if sign_in:
+        lines.append(f"Open it (the link signs you in, once, within 24 hours): {sign_in}")
+    elif base_url:
         lines.append(f"Open it: {lead_link(base_url, row['lead_id'])}")
     lines.append(f"See it with: leadctl leads show {row['lead_id']}")
     subject = f"New lead: {name or row['lead_id']}" + (f" from {source}" if source else "")
@@ -208,9 +211,17 @@ def send_webhook(row: dict, text: str) -> None:
             raise urllib.error.HTTPError(row["address"], response.status, response.reason, response.headers, None)
 
 
-def deliver(mailer: Mailer, row: dict, now: datetime, rep: str, base_url: str = "") -> None:
+def _sign_in_link(ledger, base_url: str, row: dict, now: datetime) -> str:
+    from urllib.parse import quote
+
+    from .serve.session import EMAIL_LINK_TTL, issue_link
+
+    return issue_link(ledger, base_url, row["user_id"], now, EMAIL_LINK_TTL, f"/leads/{quote(row['lead_id'], safe='')}")
+
+
+def deliver(mailer: Mailer, row: dict, now: datetime, rep: str, base_url: str = "", sign_in: str | None = None) -> None:
     if row["channel"] == "email":
-        subject, text = message(row, base_url=base_url)
+        subject, text = message(row, base_url=base_url, sign_in=sign_in)
         mailer.send(row, subject, text, now)
     else:
         send_webhook(row, message(row, rep, base_url)[1])  # a team channel: say whose lead it is
@@ -298,7 +309,11 @@ def send_due(cfg: Config, ledger, now: datetime, *, password: str | None = None,
                     if row["id"] not in ours:
                         continue  # taken by another sender while this one was slow
                 try:
-                    deliver(mailer, row, moment, names.get(row["user_id"], row["user_id"]), cfg.base_url)
+                    link = None
+                    if cfg.base_url and row["channel"] == "email" and row.get("method") != ALERT:
+                        with turn():  # a one-time sign-in link to the lead's page, for this rep only
+                            link = _sign_in_link(ledger, cfg.base_url, row, moment)
+                    deliver(mailer, row, moment, names.get(row["user_id"], row["user_id"]), cfg.base_url, link)
                     error = None
                 except Exception as exc:  # a refused address, a server that is down, a timeout
                     error = describe(exc, row, n)

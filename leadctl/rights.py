@@ -23,10 +23,11 @@ PICKUP = "pickup"  # pick up an unassigned lead (for oneself, or for another use
 POST_LEADS = "post_leads"  # send leads in over serve's POST /leads
 AWAY = "away"  # add or remove leave (for oneself; for others: managers and above)
 STATUS = "status"  # change a lead's status (one's own; others': the reassign right or managers and above)
+TEAM = "team"  # see the team: every group's use, who is away, who is next (serve's /team page)
 
 ADMINS = frozenset({"owner", "admin"})
 MANAGERS = frozenset({"owner", "admin", "manager"})  # see everything, act for others
-ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS, AWAY, STATUS)
+ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS, AWAY, STATUS, TEAM)
 
 
 def acting_user(cfg: Config, actor: Actor | None) -> User | None:
@@ -64,6 +65,8 @@ def refusal(cfg: Config, actor: Actor | None, action: str, *, for_user: str | No
     if action == AWAY and not (for_user == user.id or roles & MANAGERS):
         return (f"user '{user.id}' may enter leave only for themselves: for '{for_user}' that needs the manager,"
                 " admin or owner role")
+    if action == TEAM and not roles & MANAGERS:
+        return f"user '{user.id}' may not see the team page: that needs the manager, admin or owner role"
     if action == PICKUP and for_user is not None and for_user != user.id and not roles & MANAGERS:
         return (f"user '{user.id}' may pick up leads only for themselves: picking up for '{for_user}' needs"
                 " the manager, admin or owner role")
@@ -113,12 +116,20 @@ def pickup_statuses(cfg: Config, user: User) -> dict[str, set[str]]:
     return out
 
 
-def pickup_refusal(cfg: Config, user: User, lead: dict) -> str | None:
-    """Why `user` may not pick up `lead` (the first condition that fails), or None."""
+def pickup_denied(user: User) -> str | None:
+    """Why `user` may not pick up any lead at all, or None."""
     if not user.active:
         return f"user '{user.id}' is not active"
     if not user.pickup:
         return f"user '{user.id}' has no pick-up permission (leadctl user edit {user.id} --pickup)"
+    return None
+
+
+def pickup_refusal(cfg: Config, user: User, lead: dict) -> str | None:
+    """Why `user` may not pick up `lead` (the first condition that fails), or None."""
+    denied = pickup_denied(user)
+    if denied:
+        return denied
     if lead["assigned_to"] is not None:  # whose it is, is not said: a refusal never names another rep
         return f"lead '{lead['id']}' is not unassigned (only unassigned leads can be picked up)"
     allowed = {s.lower() for s in pickup_statuses(cfg, user).get(lead["type"], set())}

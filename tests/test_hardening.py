@@ -257,8 +257,8 @@ def test_a_slow_sender_keeps_its_claims_and_a_second_sender_sends_nothing_twice(
         real = notify.deliver
         second: list = []
 
-        def deliver(mailer, row, moment, rep, base_url=""):
-            real(mailer, row, moment, rep, base_url)
+        def deliver(mailer, row, moment, rep, base_url="", sign_in=None):
+            real(mailer, row, moment, rep, base_url, sign_in)
             if not second:  # while the first is slow, a second sender starts 6 minutes in
                 other = Ledger.open(lc.db)
                 second.append(notify.send_due(cfg, other, start + timedelta(minutes=6)))

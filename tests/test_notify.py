@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -332,8 +333,14 @@ def test_with_a_serve_base_url_the_message_links_to_the_lead(lc, servers):
     lc.config.write_text(lc.config.read_text() + '\n[serve]\nbase_url = "https://leads.example.com/"\n')
     lc.jsonl("route", "--format", "jsonl", input='{"id": "L 3"}\n')
     lc("notify", "send")
-    assert "Open it: https://leads.example.com/leads/L%203" in box.messages[1][1].get_content()
-    assert "https://leads.example.com/leads/L%203" in chat.posts[-1][2]["text"]
+    # the rep's email signs them in once, on the lead's page; the team channel links the page only
+    mail = box.messages[1][1].get_content()
+    link = re.search(r"Open it \(the link signs you in, once, within 24 hours\): (https://leads\.example\.com/signin/lcl_\S+)",
+                     mail)
+    assert link is not None
+    (user, where), = lc.query("SELECT user_id, next_path FROM sign_ins")
+    assert where == "/leads/L%203" and user == lc.json("leads", "show", "L 3")["assigned_to"]
+    assert "https://leads.example.com/leads/L%203" in chat.posts[-1][2]["text"] and "signin" not in chat.posts[-1][2]["text"]
     lc.config.write_text(lc.config.read_text().replace("https://leads", "ftp://leads"))
     assert lc("config", "check", ok=None).exit_code == 2
 

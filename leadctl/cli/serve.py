@@ -69,6 +69,50 @@ def token_add(ctx: typer.Context,
                + (" (send X-Hub-Signature-256: sha256=HMAC-SHA256 of the body with it)" if hmac_ else ""))
 
 
+@token_app.command("link")
+def token_link(ctx: typer.Context,
+               user: Annotated[str, typer.Argument(metavar="USER", help="Who signs in with it.")],
+               ttl: Annotated[str, typer.Option("--ttl", metavar="DURATION",
+                              help="How long it works until it is used: 90s, 15m, 4h, 2d (default 15m, at most 7d).")] = "15m",
+               port: Annotated[int, typer.Option("--port", min=1, max=65535,
+                               help="serve's port, for the link when the config has no [serve] base_url.")] = 8080,
+               lead: Annotated[Optional[str], typer.Option("--lead", metavar="LEAD",
+                               help="Land on this lead's page instead of the inbox.")] = None) -> None:
+    """Print a one-time sign-in link to serve's web pages for USER.
+
+    Opening it signs USER in (a session cookie for 12 hours) and lands on /inbox; it works
+    once, within --ttl. An admin may make one for anyone; a user for themselves.
+
+    Example: leadctl token link tom --ttl 1h
+    """
+    from datetime import datetime
+    from urllib.parse import quote
+
+    from .. import render
+    from ..config import duration_seconds
+    from ..serve.session import issue_link
+
+    st = state(ctx)
+    cfg = st.config()
+    who = cfg.find_user(user)
+    if st.actor.user != who.id:
+        st.require(CONFIGURE, cfg)
+    if not who.active:
+        raise LeadctlError(f"user '{who.id}' is not active and cannot sign in")
+    seconds = duration_seconds(ttl, "--ttl")
+    if seconds > 7 * 86400:
+        raise LeadctlError(f"--ttl '{ttl}' is longer than 7d: a sign-in link is for now, not for later")
+    base = cfg.base_url or f"http://127.0.0.1:{port}"
+    ledger = st.ledger(cfg)
+    try:
+        url = issue_link(ledger, base, who.id, datetime.now().astimezone(), seconds,
+                         f"/leads/{quote(lead, safe='')}" if lead else "/inbox")
+    finally:
+        ledger.close()
+    render.say(url)
+    render.err(f"sign-in link for '{who.id}': works once, for {ttl}")
+
+
 @token_app.command("list")
 def token_list(ctx: typer.Context,
                fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table") -> None:

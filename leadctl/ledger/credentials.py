@@ -40,3 +40,26 @@ class Credentials:
         """Every token not revoked, with what checking a request needs."""
         return list(self._rows(
             "SELECT name, kind, token_hash, secret, user_id FROM tokens WHERE revoked_at IS NULL", ()))
+
+    # -- the web pages' sign-in (one-time links) and the key the session cookie is signed with --
+    def add_sign_in(self, token_hash: str, user: str, next_path: str, at: str, expires_at: int) -> None:
+        self.conn.execute("INSERT INTO sign_ins (token_hash, user_id, next_path, created_at, expires_at)"
+                          " VALUES (?, ?, ?, ?, ?)", (token_hash, user, next_path, at, expires_at))
+
+    def use_sign_in(self, token_hash: str, at: str, now: int) -> tuple[str, str] | None:
+        """(user, where to go) for a link that is known, unused and not expired, marked used in
+        the same statement (two clicks at once: one wins); None for any other."""
+        row = self.conn.execute(
+            "UPDATE sign_ins SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?"
+            " RETURNING user_id, next_path", (at, token_hash, now)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def key(self, name: str, make) -> str:
+        """The server key `name`, made with `make()` the first time it is asked for."""
+        row = self.conn.execute("SELECT value FROM keys WHERE name = ?", (name,)).fetchone()
+        if row:
+            return row[0]
+        with self.write():
+            self.conn.execute("INSERT INTO keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                              (name, make()))
+        return self.conn.execute("SELECT value FROM keys WHERE name = ?", (name,)).fetchone()[0]

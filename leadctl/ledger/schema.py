@@ -11,7 +11,8 @@ that both stores end with the same tables and columns).
 - `rotations`: each group's rotation state (JSON), shared by every intake path.
 - `usage`: leads the group's method gave each member per day ("D2026-11-23")
   and month ("M2026-11"), so a cap check is one key look-up, never a scan.
-- `event_counts`, `passed_over_sets`, `tokens`, `notifications`, `config_history`.
+- `event_counts`, `passed_over_sets`, `tokens`, `notifications`, `config_history`, `conversions`,
+  `queue`, `sign_ins` (one-time links to the web pages), `keys` (what the server signs with).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ _EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigne
 
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
-              "m005_via_backups_conversions_queue")
+              "m005_via_backups_conversions_queue", "m006_sign_ins")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -232,6 +233,26 @@ def m005_via_backups_conversions_queue(db):
             received_at TEXT NOT NULL
         )"""
     )
+
+
+@_step
+def m006_sign_ins(db):
+    # One-time sign-in links for serve's web pages (`leadctl token link USER`): kept only as
+    # the SHA-256 of the link's secret, with the user, when it stops working (seconds since
+    # the epoch) and when it was used (once: then never again).
+    db.execute(
+        """CREATE TABLE sign_ins (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            next_path TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at TEXT
+        )"""
+    )
+    # Keys the server signs with (the session cookie's), made once and shared by every
+    # machine serving the same ledger.
+    db.execute("CREATE TABLE keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

@@ -82,3 +82,9 @@ class Usage:
             )
         }
 
+    def usage_between(self, group: str, first_day: str, last_day: str) -> dict[str, int]:
+        """Leads the group's method gave each member on the days from `first_day` to `last_day`
+        (YYYY-MM-DD, inclusive): one look-up per day key, for the team page's chart."""
+        return {user: int(n) for user, n in self.conn.execute(  # (PostgreSQL sums to a decimal)
+            "SELECT user_id, sum(count) FROM usage WHERE group_name = ? AND period >= ? AND period <= ?"
+            " GROUP BY user_id", (group, f"D{first_day}", f"D{last_day}"))}

@@ -37,6 +37,8 @@ def log_line(at: datetime, client: str, method: str, path: str, status: int, too
     from urllib.parse import quote
 
     who = f"token={token}" if token else "token=-"
+    if path.startswith("/signin/"):
+        path = "/signin/(link)"  # a sign-in link's secret is a credential: never in the log
     safe_path = quote(path, safe="/:@!$&'()*+,;=-._~")[:200]  # no control characters, bounded
     line = f"{at.isoformat(timespec='seconds')} {client} {who} {method[:16]} {safe_path} {status} {took_ms:.1f}ms"
     return f"{line} {counts}".rstrip()
@@ -111,22 +113,58 @@ def create_app(service: Service, max_body: int = MAX_BODY):
     async def get_pools(request):
         return respond(request, await run_in_threadpool(rep.pools, service, lower(request)))
 
-    async def not_here(request, exc):  # the router's own 404 and 405, as JSON like every answer
+    from .web import Pages, wants_page
+
+    pages = Pages(service)
+
+    async def not_here(request, exc):  # the router's own 404 and 405: JSON like every answer, a page for a browser
+        if wants_page(request):
+            from .pages import Page
+
+            title = "No such page" if exc.status_code == 404 else "Not allowed"
+            return pages.render(request, Page(exc.status_code, "message.html", {
+                "title": title, "message": "There is no such page here: go to your leads at /inbox."
+                if exc.status_code == 404 else f"{request.method} is not allowed here."}))
         words = {404: "no such endpoint (POST /leads, GET /me/leads, GET /me/quota, GET /leads/ID, GET /pools,"
                       " POST /leads/ID/pickup, /reassign or /release, GET /healthz)", 405: f"{request.method} is not allowed here"}
         return JSONResponse({"error": words.get(exc.status_code, exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    app = Starlette(exception_handlers={404: not_here, 405: not_here}, routes=[Route("/leads", post_leads, methods=["POST"]),
-                            Route("/leads/{lead_id:path}/pickup", post_pickup, methods=["POST"]),
-                            Route("/leads/{lead_id:path}/reassign", lead_change(rep.reassign), methods=["POST"]),
-                            Route("/leads/{lead_id:path}/release", lead_change(rep.release), methods=["POST"]),
-                            Route("/leads/{lead_id:path}/status", lead_change(rep.status), methods=["POST"]),
-                            Route("/leads/{lead_id:path}", get_lead, methods=["GET"]),
-                            Route("/pools", get_pools, methods=["GET"]),
-                            Route("/me/leads", get_my_leads, methods=["GET"]),
-                            Route("/me/quota", get_my_quota, methods=["GET"]),
-                            Route("/healthz", get_health, methods=["GET"])])
+    def page_or_api(page, api):
+        """One address for both: a browser gets the page, a client with a token the API."""
+        async def endpoint(request):
+            return await (page(request) if wants_page(request) else api(request))
+        return endpoint
+
+    async def no_api(request):  # a page's action with no API of its own: the router's 404
+        from starlette.exceptions import HTTPException
+
+        raise HTTPException(404)
+
+    app = Starlette(exception_handlers={404: not_here, 405: not_here}, routes=[
+        Route("/leads", post_leads, methods=["POST"]),
+        Route("/leads/{lead_id:path}/pickup", page_or_api(pages.action("pickup"), post_pickup), methods=["POST"]),
+        Route("/leads/{lead_id:path}/reassign", page_or_api(pages.action("reassign"), lead_change(rep.reassign)),
+              methods=["POST"]),
+        Route("/leads/{lead_id:path}/release", page_or_api(pages.action("release"), lead_change(rep.release)),
+              methods=["POST"]),
+        Route("/leads/{lead_id:path}/status", page_or_api(pages.action("status"), lead_change(rep.status)),
+              methods=["POST"]),
+        Route("/leads/{lead_id:path}/convert", page_or_api(pages.action("convert"), no_api), methods=["POST"]),
+        Route("/leads/{lead_id:path}", page_or_api(pages.lead, get_lead), methods=["GET"]),
+        Route("/pools", get_pools, methods=["GET"]),
+        Route("/me/leads", get_my_leads, methods=["GET"]),
+        Route("/me/quota", get_my_quota, methods=["GET"]),
+        Route("/healthz", get_health, methods=["GET"]),
+        # the web pages (browsers, signed in with a one-time link)
+        Route("/", pages.home, methods=["GET"]),
+        Route("/signin/{secret}", pages.sign_in, methods=["GET"]),
+        Route("/signout", pages.sign_out, methods=["POST"]),
+        Route("/signed-out", pages.signed_out, methods=["GET"]),
+        Route("/inbox", pages.inbox, methods=["GET"]),
+        Route("/pickup", pages.pickup, methods=["GET"]),
+        Route("/team", pages.team, methods=["GET"]),
+    ])
 
     async def logged(scope, receive, send):
         """Every answer is logged, the router's own 404 and 405 included."""

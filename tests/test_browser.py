@@ -1,0 +1,124 @@
+"""serve's web pages in a real browser: headless Chromium from the OS packages, driven by
+Playwright for Python (its own browser is never downloaded). Screenshots of each page, at
+1440 and 375 pixels wide, go to the test's temp folder (and to $LEADCTL_SCREENSHOTS, when set:
+the README's come from there)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import leads_csv
+from tests.test_serve import server  # noqa: F401  (the fixture: a real `serve` on a free loopback port)
+
+CHROMIUM = os.environ.get("LEADCTL_CHROMIUM", "/usr/bin/chromium")
+
+
+def _browser_or_skip():
+    why = None
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: F401
+    except ImportError:
+        why = "Playwright for Python is not installed (pip install -e '.[test]')"
+    if why is None and not Path(CHROMIUM).exists():
+        why = f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+    if why:
+        if os.environ.get("LEADCTL_REQUIRE_BROWSER"):
+            pytest.fail(f"a browser is required here (LEADCTL_REQUIRE_BROWSER) but: {why}")
+        pytest.skip(why)
+
+
+@pytest.fixture
+def chromium():
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # root may not use the sandbox
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def shoot(page, tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    keep = os.environ.get("LEADCTL_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+
+
+def link(lc, user: str, port: int) -> str:
+    return lc("token", "link", user, "--port", str(port)).stdout.strip()
+
+
+@pytest.fixture
+def team(lc):
+    lc.team(users=("tom", "stephanie", "lewis", "denise"), daily="6")
+    lc("user", "add", "priya", "--role", "manager")
+    lc("user", "edit", "tom", "--role", "trusted")
+    lc("settings", "--isolate")
+    lc("route", "-", "--clock", "received", "-o", "jsonl", input=leads_csv(16, day="2026-11-20"))
+    lc("route", "-", "-o", "jsonl", input=leads_csv(8, start=17))  # today: the team page's bars
+    return lc
+
+
+def test_a_trusted_rep_signs_in_sees_only_their_leads_and_sets_a_status(team, server, chromium, tmp_path):
+    srv = server()
+    for width, height in ((1440, 900), (375, 800)):
+        page = chromium.new_page(viewport={"width": width, "height": height})
+        page.goto(link(team, "tom", srv.port))
+        assert page.url.endswith("/inbox")
+        ids = page.locator("table a[href^='/leads/']").all_inner_texts()
+        assert ids and all(team.json("leads", "show", i)["assigned_to"] == "tom" for i in ids)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        shoot(page, tmp_path, f"inbox-{width}")
+        page.close()
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(link(team, "tom", srv.port))
+    first = page.locator("table a[href^='/leads/']").first
+    lead_id = first.inner_text()
+    first.click()
+    assert page.locator("h1").inner_text() == f"Lead {lead_id}"
+    page.get_by_label("New status").fill("contacted")
+    page.get_by_label("Note").first.fill("left a voicemail")
+    page.get_by_role("button", name="Set status").click()
+    assert "Done: status" in page.locator("[role=status]").inner_text()
+    shoot(page, tmp_path, "lead-1440")
+    assert team.json("leads", "show", lead_id)["status"] == "contacted"
+    other = next(r["id"] for r in team.json("leads", "list") if r["assigned_to"] == "stephanie")
+    response = page.goto(f"{srv.url}/leads/{other}")
+    assert response.status == 404 and "No such lead" in page.content()
+    # keyboard: the first Tab reaches the first link of the navigation
+    page.goto(f"{srv.url}/inbox")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "My leads"
+    page.close()
+
+
+def test_a_manager_sees_the_team_page_and_its_chart(team, server, chromium, tmp_path):
+    srv = server()
+    for width, height in ((1440, 900), (375, 800)):
+        page = chromium.new_page(viewport={"width": width, "height": height})
+        page.goto(link(team, "priya", srv.port))
+        page.get_by_role("link", name="Team").click()
+        assert page.url.endswith("/team")
+        assert page.locator("svg[role=img] rect.bar").count() == 4
+        labels = page.locator("svg[role=img] text").all_text_contents()
+        assert {"tom", "stephanie", "lewis", "denise"} <= set(labels)
+        next_up = page.locator("text=Next:").inner_text()
+        assert re.search(r"Next: (tom|stephanie|lewis|denise)", next_up)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shoot(page, tmp_path, f"team-{width}")
+        page.close()
+    page = chromium.new_page()
+    page.goto(link(team, "tom", srv.port))
+    assert page.goto(f"{srv.url}/team").status == 403
+    page.close()
