@@ -248,3 +248,20 @@ def test_token_link_rules(team):
     assert team("token", "link", "tom").stdout.startswith("https://leads.example.com/signin/lcl_")
     team("token", "link", "tom", "--lead", "L1")
     assert ("/leads/L1",) in team.query("SELECT next_path FROM sign_ins")
+
+
+@pytest.mark.any_store
+def test_the_inbox_pages_through_older_leads(lc, server):
+    lc.team(users=("tom", "stephanie"))
+    lc("route", "-", "--clock", "received", "-o", "jsonl", input=leads_csv(230, day="2026-11-20"))
+    srv = server()
+    tom = signed_in(lc, srv, "tom")
+    _, _, first = tom.get("/inbox")
+    ids = re.findall(r'href="/leads/(L\d+)"', first)
+    assert len(ids) == 100 and ids[0] == "L229" and 'href="/inbox?page=2"' in first
+    _, _, second = tom.get("/inbox?page=2")
+    more = re.findall(r'href="/leads/(L\d+)"', second)
+    assert len(more) == 15 and more[-1] == "L1" and "?page=3" not in second and 'href="/inbox?page=1"' in second
+    for junk in ("0", "-1", "abc", "99999999999"):
+        status, _, html = tom.get(f"/inbox?page={junk}")
+        assert status == 200 and "Traceback" not in html

@@ -156,6 +156,7 @@ class Leads:
         visible_to: str | None = None,
         limit: int | None = None,
         newest: bool = False,
+        offset: int = 0,
     ) -> Iterator[dict]:
         """Leads in the order they arrived (`newest`: the other way). `visible_to` restricts
         to one owner (lead isolation); the caller decides when it applies."""
@@ -165,6 +166,7 @@ class Leads:
              ("group_name", group)],
         )
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        tail += f" OFFSET {int(offset)}" if offset and limit is not None else ""
         order = " DESC" if newest else ""
         yield from self._rows(f"SELECT {LEAD_SELECT} FROM leads{where} ORDER BY rowid{order}{tail}", params)
 

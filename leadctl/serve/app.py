@@ -130,6 +130,15 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         return JSONResponse({"error": words.get(exc.status_code, exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
+    async def crashed(request, exc):  # a bug: the log has the traceback, the caller one plain line
+        if wants_page(request):
+            from .pages import Page
+
+            return pages.render(request, Page(500, "message.html", {
+                "title": "Something went wrong", "message": "The server could not answer this request; its log says"
+                " more. Try again, or tell your admin."}))
+        return JSONResponse({"error": "the server failed (see its log)"}, status_code=500)
+
     def page_or_api(page, api):
         """One address for both: a browser gets the page, a client with a token the API."""
         async def endpoint(request):
@@ -141,7 +150,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
 
         raise HTTPException(404)
 
-    app = Starlette(exception_handlers={404: not_here, 405: not_here}, routes=[
+    app = Starlette(exception_handlers={404: not_here, 405: not_here, Exception: crashed}, routes=[
         Route("/leads", post_leads, methods=["POST"]),
         Route("/leads/{lead_id:path}/pickup", page_or_api(pages.action("pickup"), post_pickup), methods=["POST"]),
         Route("/leads/{lead_id:path}/reassign", page_or_api(pages.action("reassign"), lead_change(rep.reassign)),

@@ -18,7 +18,7 @@ from ..errors import LeadctlError, Refused
 from .service import Service
 from .session import KEY_NAME, Session, cookie_value, csrf_ok, new_key, new_session, read_cookie
 
-INBOX_ROWS = 200  # leads a page lists at most (newest first)
+INBOX_ROWS = 100  # leads a page lists at most (newest first)
 FAIRNESS_DAYS = (1, 7, 30, 90)  # the team chart's windows
 
 
@@ -159,10 +159,20 @@ def _rows(rows, now: datetime) -> list[dict]:
     return out
 
 
-def inbox(v: Visit, now: datetime) -> Page:
-    """GET /inbox: my leads, newest first, with status and age."""
-    rows = _rows(v.ledger.leads(owner=v.user.id, newest=True, limit=INBOX_ROWS), now)
-    return Page(200, "inbox.html", _base(v, "My leads", leads=rows, limit=INBOX_ROWS))
+MAX_PAGE = 10_000  # ?page= beyond it is the last one asked for, not an error
+
+
+def page_number(text: str | None) -> int:
+    """?page=N (1 and up; anything else: 1)."""
+    return min(int(text), MAX_PAGE) if text and text.isascii() and text.isdigit() and int(text) >= 1 else 1
+
+
+def inbox(v: Visit, now: datetime, page: int = 1) -> Page:
+    """GET /inbox?page=N: my leads, newest first, INBOX_ROWS a page, with status and age."""
+    found = list(v.ledger.leads(owner=v.user.id, newest=True, limit=INBOX_ROWS + 1, offset=(page - 1) * INBOX_ROWS))
+    rows = _rows(found[:INBOX_ROWS], now)
+    return Page(200, "inbox.html", _base(v, "My leads", leads=rows, limit=INBOX_ROWS, page=page,
+                                         older=len(found) > INBOX_ROWS))
 
 
 def pickup_list(v: Visit, now: datetime) -> Page:

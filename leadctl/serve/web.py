@@ -42,6 +42,7 @@ class Pages:
 
         self.service = service
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.templates.env.trim_blocks = self.templates.env.lstrip_blocks = True  # no blank lines per row
 
     def render(self, request, page: Page):
         from starlette.responses import RedirectResponse
@@ -109,7 +110,8 @@ class Pages:
     async def inbox(self, request):
         from . import pages
 
-        return await self._visit_then(request, lambda v: pages.inbox(v, _now()))
+        page = pages.page_number(request.query_params.get("page"))
+        return await self._visit_then(request, lambda v: pages.inbox(v, _now(), page))
 
     async def pickup(self, request):
         from . import pages
