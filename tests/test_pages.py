@@ -265,3 +265,15 @@ def test_the_inbox_pages_through_older_leads(lc, server):
     for junk in ("0", "-1", "abc", "99999999999"):
         status, _, html = tom.get(f"/inbox?page={junk}")
         assert status == 200 and "Traceback" not in html
+
+
+@pytest.mark.any_store
+def test_behind_https_the_cookie_is_secure(team, server):
+    with team.config.open("a") as fh:
+        fh.write('\n[serve]\nbase_url = "https://leads.example.com"\n')
+    srv = server()
+    url = team("token", "link", "tom").stdout.strip()
+    assert url.startswith("https://leads.example.com/signin/")
+    b = Browser(srv.url)  # the TLS proxy in front would forward the same path
+    status, _, _ = b.sign_in(url)
+    assert status == 303 and "Secure" in b.set_cookie_headers[-1]
