@@ -33,6 +33,9 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
                        "attempts", "next_at", "claimed_until", "last_error", "created_at", "sent_at"), "id"),
     "conversions": (("lead_id", "record_type", "record_id", "at"), "lead_id, record_type"),
     "queue": (("n", "lead_id", "group_name", "received_at"), "n"),
+    "sign_ins": (("token_hash", "user_id", "next_path", "created_at", "expires_at", "used_at"), "token_hash"),
+    "keys": (("name", "value"), "name"),
+    "watches": (("source", "etag", "last_modified", "header", "pending_header", "row_ids", "polled_at"), "source"),
 }
 CHUNK = 2000
 _MOD = 2**256

@@ -12,7 +12,8 @@ that both stores end with the same tables and columns).
 - `usage`: leads the group's method gave each member per day ("D2026-11-23")
   and month ("M2026-11"), so a cap check is one key look-up, never a scan.
 - `event_counts`, `passed_over_sets`, `tokens`, `notifications`, `config_history`, `conversions`,
-  `queue`, `sign_ins` (one-time links to the web pages), `keys` (what the server signs with).
+  `queue`, `sign_ins` (one-time links to the web pages), `keys` (what the server signs with),
+  `watches` (what `leadctl watch` knows of each source).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigne
 
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
-              "m005_via_backups_conversions_queue", "m006_sign_ins")
+              "m005_via_backups_conversions_queue", "m006_sign_ins_watches")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -236,7 +237,7 @@ def m005_via_backups_conversions_queue(db):
 
 
 @_step
-def m006_sign_ins(db):
+def m006_sign_ins_watches(db):
     # One-time sign-in links for serve's web pages (`leadctl token link USER`): kept only as
     # the SHA-256 of the link's secret, with the user, when it stops working (seconds since
     # the epoch) and when it was used (once: then never again).
@@ -253,6 +254,20 @@ def m006_sign_ins(db):
     # Keys the server signs with (the session cookie's), made once and shared by every
     # machine serving the same ledger.
     db.execute("CREATE TABLE keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # What `leadctl watch` knows of each source between polls (and between runs from cron):
+    # the validators of its last answer (ETag, Last-Modified; a file's size and mtime), its
+    # header (and a changed one seen once, taken if it holds), and the lead id of each of its rows in order (to tell a changed row from a new one).
+    db.execute(
+        """CREATE TABLE watches (
+            source TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            header TEXT,
+            pending_header TEXT,
+            row_ids TEXT,
+            polled_at TEXT NOT NULL
+        )"""
+    )
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

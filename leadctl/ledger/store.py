@@ -1,7 +1,7 @@
 """The ledger as the rest of leadctl sees it: `Ledger`, one open ledger, whatever the store.
 
 Its operations come in rooms by concern (leads and history; rotation and usage; the outbox;
-credentials; the config's history; the queue), written once in SQL both stores understand; a store
+credentials; the config's history; the queue; what `watch` knows of its sources), written once in SQL both stores understand; a store
 (`sqlite.py`, `postgres.py`) adds its connection, transactions and migrations, and what its
 engine spells differently. `Ledger.open` picks the store a target names, from the openers
 the package registers (this module imports neither store).
@@ -22,12 +22,13 @@ from .outbox import Outbox
 from .schema import MIGRATIONS
 from .usage import Usage
 from .waiting import Queue
+from .watches import Watches
 
 # kind ("sqlite", "postgresql") -> opener(target, create=, readonly=, busy_timeout=); see __init__
 OPENERS: dict[str, Callable[..., "Ledger"]] = {}
 
 
-class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue):
+class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
     """One open ledger. Use `write()` for every change."""
 
     store = "?"

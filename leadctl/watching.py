@@ -1,0 +1,263 @@
+"""`leadctl watch`: a source that grows (a published Google Sheet, any CSV or JSON Lines URL,
+a local file) kept routed, poll after poll.
+
+A poll fetches the source conditionally (ETag / Last-Modified for a URL; size and modification
+time for a file: unchanged costs one small request, or one stat), reads it with the one intake
+reader, and hands the router only the rows whose lead id (their `id`, else the content-derived
+id `route` gives) is new: the ids of the previous poll are remembered in memory and in the
+ledger (`watches`), so a poll of 50,000 known rows looks none of them up. A row whose content
+changed in place (its derived id is new, but the row it replaced at that position is gone) was
+routed already and is not routed again. What the source does wrong — an HTTP error, a timeout,
+a web page instead of CSV, a changed header — is a `SourceError`: one line, and the next poll
+tries again (the caller backs off).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from .decide import derived_id
+from .errors import LeadctlError
+from .intake import BadRecord, IntakeError, Options, Record, format_for, read_records
+
+TIMEOUT = 30  # seconds a fetch may take
+MAX_SIZE = 256 << 20  # bytes a source may have
+# a sheet's own address (not a published /d/e/… link, which is already CSV when it says so)
+_SHEET = re.compile(r"^https://docs\.google\.com/spreadsheets/d/(?!e/)([A-Za-z0-9_-]+)(?:/(?:edit|view|htmlview)[^?#]*)?(?:[?#].*)?$")
+
+
+class SourceError(LeadctlError):
+    """The source could not be read this time (the next poll tries again)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, 1)
+
+
+def sheet_csv_url(url: str) -> str:
+    """A Google Sheet's address as copied from the browser (…/edit#gid=N) made into its CSV export
+    (…/export?format=csv&gid=N); any other address as given."""
+    m = _SHEET.match(url)
+    if not m:
+        return url
+    gid = re.search(r"[#&?]gid=(\d+)", url)
+    return f"https://docs.google.com/spreadsheets/d/{m.group(1)}/export?format=csv" + (f"&gid={gid.group(1)}" if gid else "")
+
+
+def label(source: str) -> str:
+    """How messages name a source: a URL without its query, fragment or credentials."""
+    if "://" not in source:
+        return source
+    parts = urlsplit(source)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+@dataclass
+class Fetched:
+    body: bytes | None  # None: unchanged since the last poll
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def fetch_url(url: str, etag: str | None, last_modified: str | None) -> Fetched:
+    """GET `url`, conditionally; a 304 is `Fetched(None)`. Anything but CSV or JSON Lines text
+    with a 200 is a SourceError naming what came instead."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    headers = {"User-Agent": "leadctl-watch", "Accept": "text/csv, application/x-ndjson, text/plain;q=0.9, */*;q=0.1"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            body = response.read(MAX_SIZE + 1)
+            kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            new_etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return Fetched(None, etag, last_modified)
+        hint = " (is the sheet published to the web, and the link its CSV?)" if exc.code in (401, 403, 404) else ""
+        raise SourceError(f"the source answered HTTP {exc.code} {exc.reason}{hint}") from None
+    except (socket.timeout, TimeoutError):
+        raise SourceError(f"the source did not answer within {TIMEOUT} s") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise SourceError(f"the source did not answer within {TIMEOUT} s") from None
+        raise SourceError(f"cannot reach the source: {getattr(reason, 'strerror', None) or reason}") from None
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"cannot read the source: {exc}") from None
+    if len(body) > MAX_SIZE:
+        raise SourceError(f"the source is larger than {MAX_SIZE >> 20} MiB")
+    if kind == "text/html" or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise SourceError("the source sent a web page, not CSV or JSON Lines (a Google Sheet must be published"
+                          " to the web as CSV: File > Share > Publish to web > CSV)")
+    return Fetched(body, new_etag, modified)
+
+
+def fetch_file(path: str, etag: str | None) -> Fetched:
+    """A local file, read whole when its size or modification time changed (the pair is its ETag)."""
+    try:
+        info = os.stat(path)
+        validator = f"{info.st_size}:{info.st_mtime_ns}"
+        if validator == etag:
+            return Fetched(None, etag)
+        if info.st_size > MAX_SIZE:
+            raise SourceError(f"the file is larger than {MAX_SIZE >> 20} MiB")
+        with open(path, "rb") as fh:
+            return Fetched(fh.read(), validator)
+    except FileNotFoundError:
+        raise SourceError(f"no file {path} (yet)") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path} is a folder, not a file") from None
+    except PermissionError:
+        raise SourceError(f"cannot read {path}: permission denied") from None
+
+
+@dataclass
+class Poll:
+    """What one poll did: unchanged, or the outcomes of the new rows (and what it left alone)."""
+
+    unchanged: bool = False
+    outcomes: list = field(default_factory=list)
+    known: int = 0  # rows already routed (by id)
+    changed: int = 0  # rows routed before whose content changed in place: not routed again
+    bad: list[BadRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Watch:
+    """One source kept routed through `router` (a routing.Router on the ledger)."""
+
+    def __init__(self, source: str, router, ledger, options: Callable[[], Options], fmt: str | None,
+                 fetch: Callable[[str, str | None, str | None], Fetched] | None = None):
+        self.source = sheet_csv_url(source)
+        self.is_url = "://" in source
+        if self.is_url and urlsplit(self.source).scheme not in ("http", "https"):
+            raise LeadctlError(f"watch takes an http(s) URL or a file, not '{label(source)}'")
+        self.key = label(self.source) if not self.is_url else self.source  # the ledger's name for it
+        self.router = router
+        self.ledger = ledger
+        self.options = options
+        self.fmt = format_for(None if self.is_url else source, fmt)
+        self.fetch = fetch or (fetch_url if self.is_url else (lambda path, etag, _: fetch_file(path, etag)))
+        state = ledger.watch_state(self.key) or {}
+        self.etag, self.last_modified = state.get("etag"), state.get("last_modified")
+        self.header: str | None = state.get("header")
+        self.previous: list[str] = state.get("row_ids", [])  # the last poll's ids, row by row
+        self.known: set[str] = set(self.previous)  # ids known to be in the ledger
+        self.header_seen: str | None = state.get("pending_header")  # a changed header seen once: taken if it holds
+        self.said: set[str] = set()  # ids of rejected rows already reported
+
+    def poll(self, now: datetime, stop: Callable[[], bool] = lambda: False) -> Poll:
+        got = self.fetch(self.source, self.etag, self.last_modified)
+        if got.body is None:
+            return Poll(unchanged=True)
+        options = self.options()
+        try:
+            rows = list(read_records(_stream(got.body), self.fmt, options))
+        except IntakeError as exc:
+            raise SourceError(f"cannot read the source: {exc}") from None
+        header = _header_of(got.body) if (self.fmt or _format_of(got.body)) != "jsonl" else None
+        if self.header is not None and header is not None and header != self.header:
+            if header != self.header_seen:  # said once; if it holds until the next poll, it is the new header
+                self.header_seen = header
+                with self.ledger.write():
+                    self.ledger.hold_watch_header(self.key, header, now.isoformat(timespec="seconds"))
+                raise SourceError(f"the header changed (now: {header[:200]}); nothing routed from this poll;"
+                                  " if the change is meant, the next poll takes the new header")
+        self.header_seen = None
+        out = Poll(warnings=list(options.stats.warnings))
+        ids = [(_id_of(r) if r.__class__ is Record else None) for r in rows]
+        present = set(i for i in ids if i)
+        vanished = {i for i in self.previous if i not in present}  # rows of the last poll that are gone
+        unknown = [i for i in ids if i and i not in self.known]
+        if unknown:
+            self.known.update(self.ledger.existing_ids(unknown))  # once per new id, in chunks
+        fresh: list[Record] = []
+        for n, (r, lead_id) in enumerate(zip(rows, ids)):
+            if r.__class__ is not Record:
+                out.bad.append(r)
+                continue
+            if lead_id in self.known:
+                out.known += 1
+            elif n < len(self.previous) and self.previous[n] in vanished and not r.fields.get("id"):
+                out.changed += 1  # this row replaced one routed before: an edit, not a new lead
+                self.known.add(lead_id)
+            else:
+                fresh.append(r)
+        stopped = False
+        for outcomes in self.router.route_batches(iter(fresh)):
+            for o in outcomes:
+                if o.status != "rejected":
+                    self.known.add(o.lead_id)  # routed now, or found in the ledger (skipped)
+                elif o.lead_id is None or o.lead_id not in self.said:  # a bad row is said once, not each poll
+                    self.said.add(o.lead_id)
+                    out.outcomes.append(o)
+                    continue
+                else:
+                    continue
+                out.outcomes.append(o)
+            if stop():
+                stopped = True  # the rest waits for the next poll: the answer is fetched whole again
+                break
+        if not stopped:
+            self.etag, self.last_modified = got.etag, got.last_modified
+        else:
+            self.etag = self.last_modified = None
+        self.previous = [i or "" for i in ids]
+        if header is not None:
+            self.header = header
+        with self.ledger.write():
+            self.ledger.save_watch_state(self.key, self.etag, self.last_modified, self.header, self.previous,
+                                         now.isoformat(timespec="seconds"))
+        return out
+
+
+def _stream(body: bytes):
+    import io
+
+    return io.BytesIO(body)
+
+
+def _format_of(body: bytes) -> str:
+    from .intake.sniff import sniff_format
+
+    return sniff_format(body[:4096])
+
+
+def _header_of(body: bytes) -> str | None:
+    """The first line of a CSV (BOM and line end removed), to notice a changed header."""
+    text = body[:65536].decode("utf-8-sig", "replace")
+    line = text.split("\n", 1)[0].rstrip("\r")
+    return line or None
+
+
+def _id_of(record: Record) -> str:
+    return (record.fields.get("id") or "").strip() or derived_id(record.fields)
+
+
+def iterate(poll_once: Callable[[], Poll], every: float, wait: Callable[[float], bool]) -> Iterator[Poll | SourceError]:
+    """Polls forever, `every` seconds apart; after a failure the wait doubles (up to 16x `every`,
+    at most an hour) until a poll works again. `wait(seconds)` returns True when asked to stop."""
+    delay = every
+    while True:
+        try:
+            yield poll_once()
+            delay = every
+        except SourceError as exc:
+            yield exc
+            delay = min(delay * 2, every * 16, 3600)
+        if wait(delay):
+            return
