@@ -159,6 +159,34 @@ class Watch:
         self.known: set[str] = set(self.previous)  # ids known to be in the ledger
         self.header_seen: str | None = state.get("pending_header")  # a changed header seen once: taken if it holds
         self.said: set[str] = set()  # ids of rejected rows already reported
+        self.by_cells: dict[tuple, str] = {}  # a CSV row's cells -> its id, as of the last poll
+        self.layout: str | None = None  # the header's layout those cells were read with
+
+    def _ids(self, rows: list) -> list[str | None]:
+        """Each row's lead id (None for a row that could not be read). A CSV row seen at the last
+        poll with the same header keeps the id made then: a content id is a hash of the row's
+        sorted JSON, and a sheet of 50,000 rows would make them all again at every poll."""
+        known = self.by_cells
+        layout = next((r.layout for r in rows if r.__class__ is Record), None)
+        if layout != self.layout:
+            known = {}
+        fresh: dict[tuple, str] = {}
+        ids: list[str | None] = []
+        for r in rows:
+            if r.__class__ is not Record:
+                ids.append(None)
+                continue
+            if r.cells is None or r.layout != layout:
+                ids.append(_id_of(r))
+                continue
+            key = tuple(r.cells)
+            lead_id = known.get(key) or fresh.get(key)
+            if lead_id is None:
+                lead_id = _id_of(r)
+            fresh[key] = lead_id
+            ids.append(lead_id)
+        self.by_cells, self.layout = fresh, layout
+        return ids
 
     def poll(self, now: datetime, stop: Callable[[], bool] = lambda: False) -> Poll:
         got = self.fetch(self.source, self.etag, self.last_modified)
@@ -179,7 +207,7 @@ class Watch:
                                   " if the change is meant, the next poll takes the new header")
         self.header_seen = None
         out = Poll(warnings=list(options.stats.warnings))
-        ids = [(_id_of(r) if r.__class__ is Record else None) for r in rows]
+        ids = self._ids(rows)
         present = set(i for i in ids if i)
         vanished = {i for i in self.previous if i not in present}  # rows of the last poll that are gone
         unknown = [i for i in ids if i and i not in self.known]

@@ -413,3 +413,27 @@ def test_received_at_offsets_cached_per_minute_equal_parsing_each_one():
         assert fast(text) == (expected.isoformat(timespec="seconds"), expected.date().isoformat())  # cached
 
     check()
+
+
+def test_a_derived_id_is_the_hash_of_the_sorted_json_as_it_always_was():
+    """Ids made from content must never change between versions (a re-export would route again):
+    the fast encoder gives exactly `json.dumps(sort_keys=True, ensure_ascii=False)`."""
+    import hashlib
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from leadctl.decide import derived_id
+
+    text = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=12)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.dictionaries(text, text, max_size=6))
+    def check(fields):
+        blob = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        assert derived_id(fields) == "auto-" + hashlib.sha256(blob).hexdigest()[:20]
+
+    check()
+    assert derived_id({"name": "Ann", "email": "ann@x.com"}) == "auto-" + hashlib.sha256(
+        b'{"email": "ann@x.com", "name": "Ann"}').hexdigest()[:20]
