@@ -56,7 +56,6 @@ def watch(
     from .. import render
     from ..config import Watcher, duration_seconds
     from ..config import mapping as saved_mapping
-    from ..errors import LeadctlError
     from ..intake import Options, parse_mapping
     from ..intake.sniff import parse_delimiter
     from ..routing import Router
