@@ -155,8 +155,8 @@ class Watch:
         state = ledger.watch_state(self.key) or {}
         self.etag, self.last_modified = state.get("etag"), state.get("last_modified")
         self.header: str | None = state.get("header")
-        self.previous: list[str] = state.get("row_ids", [])  # the last poll's ids, row by row
-        self.known: set[str] = set(self.previous)  # ids known to be in the ledger
+        self.previous: list[str] = state.get("row_ids", [])  # the last poll's routed ids, row by row ("": none)
+        self.known: set[str] = set(self.previous) - {""}  # ids known to be in the ledger
         self.header_seen: str | None = state.get("pending_header")  # a changed header seen once: taken if it holds
         self.said: set[str] = set()  # ids of rejected rows already reported
         self.by_cells: dict[tuple, str] = {}  # a CSV row's cells -> its id, as of the last poll
@@ -209,7 +209,7 @@ class Watch:
         out = Poll(warnings=list(options.stats.warnings))
         ids = self._ids(rows)
         present = set(i for i in ids if i)
-        vanished = {i for i in self.previous if i not in present}  # rows of the last poll that are gone
+        vanished = {i for i in self.previous if i and i not in present}  # routed rows of the last poll now gone
         unknown = [i for i in ids if i and i not in self.known]
         if unknown:
             self.known.update(self.ledger.existing_ids(unknown))  # once per new id, in chunks
@@ -244,7 +244,9 @@ class Watch:
             self.etag, self.last_modified = got.etag, got.last_modified
         else:
             self.etag = self.last_modified = None
-        self.previous = [i or "" for i in ids]
+        # the rows routed (or found in the ledger) by position; "" for the rest (unreadable, rejected,
+        # or left for the next poll by a stop): a row there later is new, not an edit
+        self.previous = [i if i and i in self.known else "" for i in ids]
         if header is not None:
             self.header = header
         with self.ledger.write():

@@ -212,3 +212,22 @@ def test_duplicated_rows_in_one_poll_are_one_lead(lc, sheet):
     sheet.add(row(1), row(1))
     out = lc.jsonl("watch", sheet.url, "--once")
     assert [o["status"] for o in out] == ["assigned", "skipped"] and len(routed(lc)) == 1
+
+
+def test_a_rejected_row_fixed_in_place_is_routed(lc, sheet):
+    """An edit of a row that was routed is not a new lead; an edit that fixes a row that was
+    rejected is: it is routed then."""
+    lc.team(users=("tom", "stephanie"))
+    sheet.text = "id,name,received_at\nA1,Ann,2026-11-20T09:00:00\nA2,Bob,yesterday\n"
+    sheet.version += 1
+    r = lc("watch", sheet.url, "--once", "-o", "jsonl", ok=False)
+    assert r.exit_code == 1 and "line 3: received_at is not an ISO 8601" in r.stderr
+    sheet.text = sheet.text.replace("yesterday", "2026-11-20T09:05:00")
+    sheet.version += 1
+    assert [o["lead_id"] for o in lc.jsonl("watch", sheet.url, "--once")] == ["A2"]
+    other = sheet.url + "&tab=2"  # another sheet: no ids, a row that cannot be read, then fixed
+    headerless = "name,email\nZoe,zoe@example.com\nBad,row,extra\n"
+    sheet.text, sheet.version = headerless, sheet.version + 1
+    assert "line 3:" in lc("watch", other, "--once", ok=False).stderr
+    sheet.text, sheet.version = headerless.replace("Bad,row,extra", "Max,max@example.com"), sheet.version + 1
+    assert [o["line"] for o in lc.jsonl("watch", other, "--once")] == [3]  # the fixed row: new, not an edit
