@@ -10,7 +10,9 @@ opens the ledger for itself, so admin edits apply from the next request.
 
 The rooms: service.py (what every endpoint shares: config, ledger, credentials), intake.py
 (POST /leads), rep.py (a rep's own view and actions), app.py (the routes, the log, the
-background sender, the run).
+background sender, the run); the web pages for browsers: pages.py (what each page shows and
+does), web.py (rendering, the cookie, the headers), session.py (one-time links, the session,
+CSRF) and templates/.
 """
 
 from .app import NOTIFY_EVERY, create_app, health, log_line, run

@@ -56,7 +56,7 @@ class Visit:
 
 
 def _key(service: Service, ledger) -> str:
-    keys = service.__dict__.setdefault("web_keys", {})
+    keys = service.web_keys
     where = str(ledger.target)
     if where not in keys:
         keys[where] = ledger.key(KEY_NAME, new_key)

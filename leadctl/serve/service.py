@@ -38,6 +38,7 @@ class Service:
         self.writing = threading.Lock()
         self.local = threading.local()  # one ledger connection per worker thread, kept open
         self.routed = threading.Event()  # set when a request assigned a lead: the sender looks now
+        self.web_keys: dict[str, str] = {}  # ledger -> the key the pages' session cookie is signed with
 
     def config(self):
         with self.lock:
