@@ -179,10 +179,10 @@ def pickup_list(v: Visit, now: datetime) -> Page:
     """GET /pickup: the unassigned leads I may pick up, newest first."""
     from ..rights import pickup_denied, pickup_refusal, pickup_statuses
 
-    allowed = (r for r in v.ledger.pickable(pickup_statuses(v.cfg, v.user), newest=True)
-               if pickup_refusal(v.cfg, v.user, r) is None)
+    why = pickup_denied(v.user)  # (then nothing is looked for: every unassigned lead would be refused)
+    allowed = () if why else (r for r in v.ledger.pickable(pickup_statuses(v.cfg, v.user), newest=True)
+                              if pickup_refusal(v.cfg, v.user, r) is None)
     rows = _rows(islice(allowed, INBOX_ROWS), now)
-    why = pickup_denied(v.user)
     return Page(200, "pickup.html", _base(v, "Pick up", leads=rows, why=why))
 
 
