@@ -129,6 +129,8 @@ def test_a_trusted_rep_sees_only_their_own_leads_and_sets_a_status(team, server)
     tom = signed_in(team, srv, "tom")
     _, _, inbox = tom.get("/inbox")
     assert re.findall(r'href="/leads/(L\d+)"', inbox) == ["L7", "L5", "L3", "L1"]  # newest first, his own
+    status, _, pickup = tom.get("/pickup")
+    assert status == 200 and "has no pick-up permission" in pickup and 'href="/leads/' not in pickup
     status, _, page = tom.get("/leads/L2")  # stephanie's: as if it were not there
     assert status == 404 and "No such lead" in page and "Lead 2" not in page
     status, _, page = tom.get("/leads/L3")
