@@ -231,3 +231,31 @@ def test_a_rejected_row_fixed_in_place_is_routed(lc, sheet):
     assert "line 3:" in lc("watch", other, "--once", ok=False).stderr
     sheet.text, sheet.version = headerless.replace("Bad,row,extra", "Max,max@example.com"), sheet.version + 1
     assert [o["line"] for o in lc.jsonl("watch", other, "--once")] == [3]  # the fixed row: new, not an edit
+
+
+def test_a_running_watcher_on_a_file_that_is_appended_to(lc):
+    lc.team(users=("tom", "stephanie"))
+    path = lc.write("form.csv", HEADER + row(1))
+    proc = subprocess.Popen([sys.executable, "-m", "leadctl", "--config", str(lc.config), "--db", str(lc.db), "watch",
+                             str(path), "--every", "1s", "-o", "jsonl"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def wait_for(n: int) -> None:
+            deadline = time.monotonic() + 60
+            while len(routed(lc)) < n:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+
+        wait_for(1)
+        with path.open("a") as fh:
+            fh.write(row(2))
+        wait_for(2)
+        with path.open("a") as fh:
+            fh.write(row(3) + row(4))
+        wait_for(4)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert [json.loads(x)["line"] for x in out.splitlines()] == [2, 3, 4, 5]  # each row once
+    assert err.count("no id column") == 1  # said once, not at every poll

@@ -128,6 +128,9 @@ class _Shower:
         from .. import render
 
         for warning in p.warnings:
+            if warning.startswith("no id column"):  # watch knows an edited row by its place
+                warning = ("no id column: rows are known by their content and their place, so an edited row is not"
+                           " routed again; give an id column (--map 'COLUMN=id') if rows are moved and edited at once")
             if warning not in self.warned:
                 self.warned.add(warning)
                 render.err(f"watch {self.name}: {warning}")
