@@ -144,8 +144,15 @@ class Watch:
                  fetch: Callable[[str, str | None, str | None], Fetched] | None = None):
         self.source = sheet_csv_url(source)
         self.is_url = "://" in source
-        if self.is_url and urlsplit(self.source).scheme not in ("http", "https"):
-            raise LeadctlError(f"watch takes an http(s) URL or a file, not '{label(source)}'")
+        if self.is_url:
+            try:
+                scheme = urlsplit(self.source).scheme
+                label(self.source)
+            except ValueError:
+                raise LeadctlError(f"'{source[:200]}' is not a valid URL") from None
+            if scheme not in ("http", "https"):
+                raise LeadctlError(f"watch takes an http(s) URL or a file, not '{label(source)}'")
+        self.name = label(source)  # how messages name it
         self.key = label(self.source) if not self.is_url else self.source  # the ledger's name for it
         self.router = router
         self.ledger = ledger

@@ -167,6 +167,8 @@ def test_bad_options(lc):
     assert "not a duration" in lc("watch", "x.csv", "--every", "soon", ok=False).stderr
     r = lc("watch", "ftp://example.com/x.csv", "--once", ok=False)
     assert r.exit_code == 2 and "http(s) URL or a file" in r.stderr
+    r = lc("watch", "http://[bad/x.csv", "--once", ok=False)
+    assert r.exit_code == 2 and "not a valid URL" in r.stderr
 
 
 def test_a_google_sheet_address_becomes_its_csv_export():

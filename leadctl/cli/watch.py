@@ -59,7 +59,7 @@ def watch(
     from ..intake import Options, parse_mapping
     from ..intake.sniff import parse_delimiter
     from ..routing import Router
-    from ..watching import SourceError, Watch, iterate, label
+    from ..watching import SourceError, Watch, iterate
 
     st = state(ctx)
     cfg = st.config()
@@ -75,7 +75,6 @@ def watch(
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    name = label(source)
     failed = rejected = False
     try:
         router = Router(watcher.current, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(seed),
@@ -83,6 +82,7 @@ def watch(
         options = lambda: Options(delimiter=sep, mapping=columns, shape=shape,  # noqa: E731
                                   duplicate_fields=watcher.current().settings.duplicates)
         w = Watch(source, router, ledger, options, fmt)
+        name = w.name
         show = _Shower(output, name)
 
         def poll_once():
