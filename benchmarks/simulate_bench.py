@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from route_bench import run  # noqa: E402  (whole-process wall time and peak RSS)
 
 USERS = [f"rep{i:02d}" for i in range(10)]
 LEADCTL = [sys.executable, "-m", "leadctl"]
@@ -56,17 +56,6 @@ def make_config(path: Path, n: int, *, weighted: bool = False) -> None:
         lines.append(f'[[groups.sales.members]]\nuser = "{u}"\ndaily = {daily}\nweight = {10 if i < 3 else 5}\n')
     lines.append('[routing]\ndefault_group = "sales"\n')
     path.write_text("\n".join(lines))
-
-
-def run(cmd: list[str]) -> tuple[float, int]:
-    """Whole-process wall time (s) and peak RSS (MiB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0,):
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[:500]}")
-    return elapsed, usage.ru_maxrss // 1024
 
 
 def best(fn, repeat: int) -> tuple[float, int]:

@@ -14,6 +14,7 @@ tries again (the caller backs off).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -201,7 +202,7 @@ class Watch:
             return Poll(unchanged=True)
         options = self.options()
         try:
-            rows = list(read_records(_stream(got.body), self.fmt, options))
+            rows = list(read_records(io.BytesIO(got.body), self.fmt, options))
         except IntakeError as exc:
             raise SourceError(f"cannot read the source: {exc}") from None
         header = _header_of(got.body) if (self.fmt or _format_of(got.body)) != "jsonl" else None
@@ -260,12 +261,6 @@ class Watch:
             self.ledger.save_watch_state(self.key, self.etag, self.last_modified, self.header, self.previous,
                                          now.isoformat(timespec="seconds"))
         return out
-
-
-def _stream(body: bytes):
-    import io
-
-    return io.BytesIO(body)
 
 
 def _format_of(body: bytes) -> str:

@@ -12,28 +12,50 @@ from . import ROUTING, state
 from ..errors import LeadctlError
 
 
+# The options that say how records are read and routed, shared by `route` and `watch`.
+GroupOpt = Annotated[Optional[str], typer.Option("--group", help="Route every record to this group, ignoring rules.")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups, to repeat a run.")]
+DelimiterOpt = Annotated[Optional[str], typer.Option("--delimiter", metavar="CHAR",
+                         help="CSV separator: , ; | or tab. Default: detected from the header line.")]
+MapOpt = Annotated[Optional[list[str]], typer.Option("--map", metavar="SOURCE=FIELD",
+                   help="Rename column SOURCE to FIELD, e.g. \"Record ID=id\" (repeatable; any case).")]
+MappingOpt = Annotated[Optional[str], typer.Option("--mapping", metavar="NAME",
+                       help="Use a mapping saved with `leadctl intake map add`.")]
+ShapeOpt = Annotated[Optional[Literal["google-ads", "typeform", "facebook"]], typer.Option("--shape",
+                     help="JSON payloads of this tool (default: detected per record).")]
+
+
+def reading(cfg, mapping: str | None, maps: list[str] | None, delimiter: str | None, shape: str | None) -> dict:
+    """How to read the records (`intake.Options` keywords): the saved mapping, then the --map
+    pairs over it, the delimiter, the payload shape, and the fields duplicates compare."""
+    from ..config import mapping as saved_mapping
+    from ..intake import parse_mapping
+    from ..intake.sniff import parse_delimiter
+
+    columns = saved_mapping(cfg, mapping) if mapping else {}
+    columns.update(parse_mapping(maps))  # given on the command line: wins over the saved one
+    return dict(delimiter=parse_delimiter(delimiter), mapping=columns, shape=shape,
+                duplicate_fields=cfg.settings.duplicates)
+
+
 def route(
     ctx: typer.Context,
     files: Annotated[Optional[list[str]], typer.Argument(metavar="[FILE]...",
                      help="CSV or JSON Lines files; none or - reads stdin.")] = None,
     fmt: Annotated[Optional[Literal["csv", "jsonl"]], typer.Option("--format",
                    help="Input format. Default: from the extension (.csv, .jsonl, .ndjson), else the content.")] = None,
-    group: Annotated[Optional[str], typer.Option("--group", help="Route every record to this group, ignoring rules.")] = None,
+    group: GroupOpt = None,
     output: Annotated[Optional[Literal["table", "jsonl", "csv"]], typer.Option("--output", "-o",
                       help="table: a summary per user (default on a terminal); jsonl or csv: one row per record (default otherwise).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")] = False,
-    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups, to repeat a run.")] = None,
+    seed: SeedOpt = None,
     clock: Annotated[Literal["now", "received"], typer.Option("--clock",
                      help="now: leads are assigned now, and caps count today (default); received: replay each"
                           " record at its own received_at (backfills, simulations).")] = "now",
-    delimiter: Annotated[Optional[str], typer.Option("--delimiter", metavar="CHAR",
-                         help="CSV separator: , ; | or tab. Default: detected from the header line.")] = None,
-    maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="SOURCE=FIELD",
-                    help="Rename column SOURCE to FIELD, e.g. \"Record ID=id\" (repeatable; any case).")] = None,
-    mapping: Annotated[Optional[str], typer.Option("--mapping", metavar="NAME",
-                       help="Use a mapping saved with `leadctl intake map add`.")] = None,
-    shape: Annotated[Optional[Literal["google-ads", "typeform", "facebook"]], typer.Option("--shape",
-                     help="JSON payloads of this tool (default: detected per record).")] = None,
+    delimiter: DelimiterOpt = None,
+    maps: MapOpt = None,
+    mapping: MappingOpt = None,
+    shape: ShapeOpt = None,
     no_notify: Annotated[bool, typer.Option("--no-notify", help="Tell nobody about these leads (backfills, imports).")] = False,
 ) -> None:
     """Route leads to users through the groups' rules, caps and rotations.
@@ -56,10 +78,6 @@ def route(
     from ..config import Watcher
     from ..routing import REJECTED, Router
 
-    from ..config import mapping as saved_mapping
-    from ..intake import parse_mapping
-    from ..intake.sniff import parse_delimiter
-
     # What is loaded by now (Typer, rich, leadctl) lives as long as the process: out of the
     # collector's sight, and collections spaced for batches of thousands of short-lived rows
     # (the collector took 4% of a route's instructions, re-walking those modules).
@@ -67,10 +85,7 @@ def route(
     gc.set_threshold(50_000, 20, 100)
     st = state(ctx)
     cfg = st.config()
-    columns = saved_mapping(cfg, mapping) if mapping else {}
-    columns.update(parse_mapping(maps))  # given on the command line: wins over the saved one
-    read_as = dict(delimiter=parse_delimiter(delimiter), mapping=columns, shape=shape,
-                   duplicate_fields=cfg.settings.duplicates)
+    read_as = reading(cfg, mapping, maps, delimiter, shape)
     names = files or ["-"]
     if "-" in names and sys.stdin.isatty():
         raise LeadctlError("no input: give a FILE, or pipe leads in (e.g. cat leads.csv | leadctl route)")

@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from . import ROUTING, state
+from .route import DelimiterOpt, GroupOpt, MapOpt, MappingOpt, SeedOpt, ShapeOpt, reading
 
 
 def watch(
@@ -19,20 +20,16 @@ def watch(
                                                       " or a row was rejected.")] = False,
     fmt: Annotated[Optional[Literal["csv", "jsonl"]], typer.Option("--format",
                    help="Input format. Default: from a file's extension, else the content.")] = None,
-    group: Annotated[Optional[str], typer.Option("--group", help="Route every record to this group, ignoring rules.")] = None,
+    group: GroupOpt = None,
     output: Annotated[Optional[Literal["table", "jsonl", "csv"]], typer.Option("--output", "-o",
                       help="table: a line per poll (default on a terminal); jsonl or csv: a row per new record.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None,
+    seed: SeedOpt = None,
     clock: Annotated[Literal["now", "received"], typer.Option("--clock",
                      help="now: leads are assigned when polled (default); received: at their own received_at.")] = "now",
-    delimiter: Annotated[Optional[str], typer.Option("--delimiter", metavar="CHAR",
-                         help="CSV separator: , ; | or tab. Default: detected from the header line.")] = None,
-    maps: Annotated[Optional[list[str]], typer.Option("--map", metavar="SOURCE=FIELD",
-                    help="Rename column SOURCE to FIELD (repeatable; any case).")] = None,
-    mapping: Annotated[Optional[str], typer.Option("--mapping", metavar="NAME",
-                       help="Use a mapping saved with `leadctl intake map add`.")] = None,
-    shape: Annotated[Optional[Literal["google-ads", "typeform", "facebook"]], typer.Option("--shape",
-                     help="JSON payloads of this tool (default: detected per record).")] = None,
+    delimiter: DelimiterOpt = None,
+    maps: MapOpt = None,
+    mapping: MappingOpt = None,
+    shape: ShapeOpt = None,
     no_notify: Annotated[bool, typer.Option("--no-notify", help="Tell nobody about these leads.")] = False,
 ) -> None:
     """Keep a source that grows routed: each poll routes the rows not yet in the ledger.
@@ -55,18 +52,14 @@ def watch(
 
     from .. import render
     from ..config import Watcher, duration_seconds
-    from ..config import mapping as saved_mapping
-    from ..intake import Options, parse_mapping
-    from ..intake.sniff import parse_delimiter
+    from ..intake import Options
     from ..routing import Router
     from ..watching import SourceError, Watch, iterate
 
     st = state(ctx)
     cfg = st.config()
     seconds = duration_seconds(every, "--every")
-    columns = saved_mapping(cfg, mapping) if mapping else {}
-    columns.update(parse_mapping(maps))
-    sep = parse_delimiter(delimiter)
+    read_as = reading(cfg, mapping, maps, delimiter, shape)
     if output is None:
         output = "table" if sys.stdout.isatty() else "jsonl"
     watcher = Watcher(cfg)
@@ -79,8 +72,7 @@ def watch(
     try:
         router = Router(watcher.current, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(seed),
                         replay=clock == "received", group=group, actor=st.actor, notify=not no_notify)
-        options = lambda: Options(delimiter=sep, mapping=columns, shape=shape,  # noqa: E731
-                                  duplicate_fields=watcher.current().settings.duplicates)
+        options = lambda: Options(**{**read_as, "duplicate_fields": watcher.current().settings.duplicates})  # noqa: E731
         w = Watch(source, router, ledger, options, fmt)
         name = w.name
         show = _Shower(output, name)

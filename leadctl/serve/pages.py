@@ -139,12 +139,10 @@ def _age(at: str | None, now: datetime) -> str:
 
 
 def _name(fields: dict) -> str:
-    """A lead's display name from its usual fields, else empty."""
-    for keys in (("name",), ("full_name",), ("first_name", "last_name"), ("company",)):
-        text = " ".join(str(fields.get(k) or "").strip() for k in keys).strip()
-        if text:
-            return text[:80]
-    return ""
+    """A lead's display name (as its notification says it), else its company, else empty."""
+    from ..notify import lead_name
+
+    return (lead_name(fields) or str(fields.get("company") or "").strip())[:80]
 
 
 def _rows(rows, now: datetime) -> list[dict]:
@@ -202,16 +200,12 @@ def lead_page(v: Visit, lead_id: str, *, status: int = 200, error: str | None = 
         "release": refusal(v.cfg, v.actor, REASSIGN) is None and row["assigned_to"] is not None,
         "reassign": refusal(v.cfg, v.actor, REASSIGN) is None,
         "pickup": row["assigned_to"] is None and pickup_refusal(v.cfg, v.user, row) is None,
-        "convert": row["type"] == "lead" and "contact" not in _converted_types(v, row),
+        "convert": row["type"] == "lead" and "contact" not in v.ledger.conversions(row["id"]),
     }
     targets = [u.id for u in v.cfg.users if u.active] + [g.name for g in v.cfg.groups if v.cfg.pool(g.name) is g]
     return Page(status, "lead.html", _base(
         v, f"Lead {lead_id}", lead=lead, fields=own_fields(row), story=explain(lead, events).split("\n"),
         may=may, targets=targets, error=error, done=done))
-
-
-def _converted_types(v: Visit, row: dict) -> set[str]:
-    return set(v.ledger.conversions(row["id"]))
 
 
 ACTIONS = ("status", "release", "reassign", "pickup", "convert")

@@ -62,10 +62,12 @@ class Pages:
         return response
 
     def _base_url(self) -> str:
+        from ..errors import LeadctlError
+
         try:
             cfg, _ = self.service.config()
             return cfg.base_url or ""
-        except Exception:  # the config cannot be read: no https to insist on
+        except LeadctlError:  # the config cannot be read: no https to insist on
             return ""
 
     async def _in_thread(self, fn, *args):
