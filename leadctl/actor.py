@@ -19,19 +19,19 @@ class Actor:
     label: str  # what the history records: "ann", "token:website", "user:tom"
     via: str  # "cli", "serve" (a token) or "web" (serve's pages, signed in)
     user: str | None = None  # the leadctl user acting, if any (whose rights apply)
-    account: str | None = None  # the OS account that named `user` with --as / $LEADCTL_USER, when not theirs
+    account: str | None = None  # the OS account that ran the command (the command line only)
     token: str | None = None  # the name of the token a request came with (serve)
 
     @property
     def channel(self) -> str:
-        """Through what the actor acted, as the history keeps it (`via`): `cli`; `cli, by OS
-        account NAME` when --as or $LEADCTL_USER named a user that account is not tied to;
-        `api, token NAME` for a request to `serve`."""
+        """Through what the actor acted, as the history keeps it (`via`): `cli, os NAME` (the OS
+        account that ran the command, whoever it acted as); `api, token NAME` for a request to
+        `serve`; `web` for serve's pages."""
         if self.via == "web":
             return "web"
         if self.via == "serve":
             return f"api, token {self.token}" if self.token else "api"
-        return f"cli, by OS account {self.account}" if self.account else "cli"
+        return f"cli, os {self.account}" if self.account else "cli"
 
 
 def os_account() -> str:
@@ -45,11 +45,11 @@ def os_account() -> str:
 
 
 def cli_actor(cfg, named: str | None, env_named: str | None = None, account: str | None = None) -> Actor:
-    """The actor of a command, resolved once: `--as USER` (a leadctl user in any case; an unknown
-    name is a usage error), else $LEADCTL_USER (a user, or else a name for the history only, such
-    as a cron job's), else the user whose `os_user` (default: their id) is the OS account, else the
-    OS account itself: nobody in particular, who may do what the files let them. `cfg` may be
-    None where there is no config yet (then only the OS account or a plain name is possible)."""
+    """The actor of a command, resolved once: `--as USER`, else $LEADCTL_USER (either a leadctl
+    user in any case; an unknown name is a usage error), else the user whose `os_user` (default:
+    their id) is the OS account, else the OS account itself: nobody in particular, who may do what
+    the files let them. `cfg` may be None where there is no config yet (then a name given is kept
+    for the history as it is). The OS account is always kept too (`channel`)."""
     from .errors import ConfigError
 
     account = account or os_account()
@@ -59,20 +59,19 @@ def cli_actor(cfg, named: str | None, env_named: str | None = None, account: str
         return next((u for u in users if u.id == name), None) or next(
             (u for u in users if u.id.lower() == name.lower()), None)
 
-    for name, strict in ((named, True), (env_named, False)):
+    for name, where in ((named, "--as"), (env_named, "LEADCTL_USER")):
         if not name:
             continue
         user = user_named(name)
         if user is not None:
-            own = (user.os_user or user.id) == account
-            return Actor(user.id, "cli", user.id, None if own else account)
-        if strict:
-            raise ConfigError(f"--as '{name}' is not a leadctl user (see `leadctl user list`)")
-        return Actor(name, "cli")
+            return Actor(user.id, "cli", user.id, account)
+        if cfg is not None:
+            raise ConfigError(f"{where} '{name}' is not a leadctl user (see `leadctl user list`); nothing was changed")
+        return Actor(name, "cli", account=account)
     for u in users:
         if (u.os_user or u.id) == account:
-            return Actor(u.id, "cli", u.id)
-    return Actor(account, "cli")
+            return Actor(u.id, "cli", u.id, account)
+    return Actor(account, "cli", account=account)
 
 
 def web_actor(user_id: str) -> Actor:

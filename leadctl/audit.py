@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .config import Config, Group
-from .decide import plan_for
 from .engine import Slot, day_key, month_key, why_not
 from .errors import LeadctlError
 from .ledger import Ledger
@@ -79,17 +78,14 @@ def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,
 
 def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None = None) -> dict:
     """A group with its members in rotation order, today's use and who is next."""
-    from .availability import Availability
-    from .manual import group_allocator
+    from .manual import Turns
 
     now = now or datetime.now().astimezone()
     day = today(cfg, now)
     rows = quota_rows(cfg, ledger, day, group.name, now)
     nxt = None
     if group.method != "random":  # who is next: the very decision routing would make now
-        iso = day.isoformat()
-        alloc = group_allocator(cfg, ledger, group, iso, random.Random(0))
-        nxt = alloc.assign(plan_for(cfg, group), iso, None, Availability(cfg).at(now).away).user
+        nxt = Turns(cfg, ledger, group, now, random.Random(0)).next().user
     for m, r in zip(group.members, rows):
         r["weight"] = m.weight
     return {
@@ -140,15 +136,20 @@ def window_counts(cfg: Config, ledger: Ledger, window: Window, *, group: str | N
 
 
 def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, group: str | None = None,
-                 user: str | None = None) -> Counter:
+                 user: str | None = None, viewer: str | None = None) -> Counter:
     """Assignments in the window by the value of a lead's field (`source`, or any field of the
-    lead as it came, its name in any case) and method: (value, method) -> count."""
+    lead as it came, its name in any case) and method: (value, method) -> count. `viewer`: the
+    user asking; with isolation, only the leads they may see are counted (a field's values are
+    the customers' own: names, emails)."""
+    from .rights import visible_owner
+
     import json
 
     tz = cfg.tz()
     wanted = field.strip().lower()
     out: Counter = Counter()
-    for at, _user, _group, method, source, fields in ledger.assignments_with_fields(group=group, user=user):
+    rows = ledger.assignments_with_fields(group=group, user=user, holder=visible_owner(cfg, viewer))
+    for at, _user, _group, method, source, fields in rows:
         try:
             day = datetime.fromisoformat(at).astimezone(tz).date()
         except (ValueError, OverflowError):

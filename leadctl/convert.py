@@ -19,9 +19,8 @@ from .engine import CONVERT, OWNER
 from .errors import LeadctlError, Refused
 from .ledger import Ledger
 from .ledger.schema import LEAD_COLUMNS
-from .decide import plan_for
-from .manual import group_allocator, tell
-from .rights import REASSIGN, can_see, refusal
+from .manual import Turns, tell
+from .rights import REASSIGN, STATUS, can_see, refusal
 
 TARGETS = ("contact", "deal")
 CONVERTED = "converted"  # the lead's status once converted (a closed status)
@@ -64,6 +63,9 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
         lead = ledger.lead(lead_id)
         if lead is None or not can_see(cfg, viewer, lead):
             raise Refused(f"unknown lead '{lead_id}'")
+        why = refusal(cfg, actor, STATUS, for_user=lead["assigned_to"])  # converting closes the lead
+        if why:
+            raise Refused(f"{why}; nothing was converted")
         if lead["type"] == to:
             raise Refused(f"'{lead_id}' is a {to} already")
         done = ledger.conversions(lead_id)
@@ -83,16 +85,15 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
         ledger.insert_leads([tuple(row[c] for c in LEAD_COLUMNS)])
         ledger.add_conversion(lead_id, to, record_id, at)
         origin = f"converted from {lead['type']} {lead_id}"
-        user, group, method, reason, passed = None, None, None, origin, None
+        user, group, method, reason, passed, backup_for = None, None, None, origin, None, None
         if pool is not None:
-            day = now.astimezone(cfg.tz()).date().isoformat()
-            alloc = group_allocator(cfg, ledger, pool, day, rng)
-            decision = alloc.assign(plan_for(cfg, pool), day)
+            turns = Turns(cfg, ledger, pool, now, rng)
+            decision = turns.next()
             if decision.user is None:
                 raise Refused(f"{decision.reason}; nothing was converted")
-            ledger.save_usage(alloc.usage, alloc.dirty_usage)
-            ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+            turns.save(ledger)
             user, group, method, passed = decision.user, pool.name, decision.method, decision.passed_over
+            backup_for = decision.backup_for
             reason = f"{origin}; owner is the group '{pool.name}'"
         elif target_user is not None or lead["assigned_to"]:
             user = target_user.id if target_user is not None else lead["assigned_to"]
@@ -100,7 +101,7 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
             reason = f"{origin}; " + ("owner named" if target_user is not None else "kept its owner")
         if user is not None:
             ledger.set_owner(record_id, user, group, method, reason, at, actor=label_of(actor),
-                             via=channel_of(actor), note=note, passed_over=passed)
+                             via=channel_of(actor), note=note, passed_over=passed, backup_for=backup_for)
             tell(cfg, ledger, record_id, user, method, note, now)
         ledger.insert_events([(lead_id, at, lead["assigned_to"], lead["group_name"], CONVERT,  # the lead keeps
                                 f"converted to {to} {record_id}", 0, label_of(actor), note, None,  # its owner

@@ -63,6 +63,27 @@ def group_allocator(cfg: Config, ledger: Ledger, group, day: str, rng: random.Ra
                      cfg.people(), load)
 
 
+class Turns:
+    """One group's next members now, asked as routing asks (active, not away, else the backup
+    under the backup's own caps, within hours, under every cap and `max_open`): for a reassign to
+    a group, a conversion to a pool and "who is next". `save` keeps the counts and the rotation,
+    in the caller's transaction."""
+
+    def __init__(self, cfg: Config, ledger: Ledger, group, now: datetime, rng: random.Random):
+        self.day = now.astimezone(cfg.tz()).date().isoformat()
+        self.alloc = group_allocator(cfg, ledger, group, self.day, rng)
+        self.plan = plan_for(cfg, group)
+        self.moment = Availability(cfg).at(now)
+
+    def next(self, leaving: str | None = None):
+        """The engine's decision for one lead (`leaving`: a member who must not get it)."""
+        return self.alloc.assign(self.plan, self.day, leaving, self.moment.away, self.moment.backups)
+
+    def save(self, ledger: Ledger) -> None:
+        ledger.save_usage(self.alloc.usage, self.alloc.dirty_usage)
+        ledger.save_rotations(self.alloc.rotations, self.alloc.dirty_rotations)
+
+
 def _at(cfg: Config, now: datetime) -> str:
     return now.astimezone(cfg.tz()).isoformat(timespec="seconds")
 
@@ -171,15 +192,11 @@ def reassign(
     if target is not None and not target.active:
         raise LeadctlError(f"user '{target.id}' is not active and cannot receive leads")
     at = _at(cfg, now)
-    day = now.astimezone(cfg.tz()).date().isoformat()
     moves = []
     with ledger.write():
-        ids = list(dict.fromkeys(lead_ids)) if lead_ids else [row["id"] for row in ledger.leads(owner=from_user)]
-        alloc = None
-        if group is not None:
-            alloc = group_allocator(cfg, ledger, group, day, rng)
-            plan = plan_for(cfg, group)
-            moment = Availability(cfg).at(now)
+        ids = list(dict.fromkeys(lead_ids)) if lead_ids else [  # theirs that the actor may see
+            row["id"] for row in ledger.leads(owner=from_user) if can_see(cfg, _viewer(actor), row)]
+        turns = Turns(cfg, ledger, group, now, rng) if group is not None else None
         for lead_id in ids:
             lead = ledger.lead(lead_id)
             if lead is None or not can_see(cfg, _viewer(actor), lead):
@@ -202,7 +219,7 @@ def reassign(
                 continue
             # Someone leaving does not get their own leads back from the rotation; who is away or
             # off hours now is passed over (or stood in for), as routing would now.
-            decision = alloc.assign(plan, day, from_user, moment.away, moment.backups)
+            decision = turns.next(from_user)
             if decision.user is None:
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
@@ -211,7 +228,6 @@ def reassign(
                              backup_for=decision.backup_for)
             tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
-        if alloc is not None:
-            ledger.save_usage(alloc.usage, alloc.dirty_usage)
-            ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+        if turns is not None:
+            turns.save(ledger)
     return moves

@@ -62,14 +62,32 @@ def refusal(cfg: Config, actor: Actor | None, action: str, *, for_user: str | No
     if action == STATUS and for_user != user.id and not (user.reassign or roles & MANAGERS):
         return (f"user '{user.id}' may change the status of their own leads only: another's needs the reassign"
                 " permission or the manager, admin or owner role")
-    if action == AWAY and not (for_user == user.id or roles & MANAGERS):
-        return (f"user '{user.id}' may enter leave only for themselves: for '{for_user}' that needs the manager,"
-                " admin or owner role")
+    if action == AWAY and not (for_user == user.id or roles & ADMINS
+                               or ("manager" in roles and _share_a_group(cfg, user.id, for_user))):
+        return (f"user '{user.id}' may enter leave only for themselves: for '{for_user}' that needs a manager of"
+                " their group, or the admin or owner role")
     if action == TEAM and not roles & MANAGERS:
         return f"user '{user.id}' may not see the team page: that needs the manager, admin or owner role"
     if action == PICKUP and for_user is not None and for_user != user.id and not roles & MANAGERS:
         return (f"user '{user.id}' may pick up leads only for themselves: picking up for '{for_user}' needs"
                 " the manager, admin or owner role")
+    return None
+
+
+def _share_a_group(cfg: Config, a: str, b: str | None) -> bool:
+    return any(g.member(a) and g.member(b) for g in cfg.groups) if b else False
+
+
+def backup_refusal(cfg: Config, actor: Actor | None, user: str, backup: str) -> str | None:
+    """Why `actor` may not name `backup` to take `user`'s turns while away, or None. A user
+    entering their own leave picks a backup from one of their groups (their turns are the
+    group's); leave for someone else is a manager's (`refusal(AWAY)`), who may name anyone."""
+    acting = acting_user(cfg, actor)
+    if acting is None or not backup or acting.id != user or set(acting.roles) & MANAGERS:
+        return None
+    if not _share_a_group(cfg, user, backup):
+        return (f"'{backup}' is in none of the groups of '{user}': a backup you choose for yourself must be a member"
+                " of one of your groups (a manager may name anyone)")
     return None
 
 
@@ -103,8 +121,12 @@ def visible_owner(cfg: Config, as_user: str | None) -> str | None:
 
 
 def can_see(cfg: Config, as_user: str | None, lead: dict) -> bool:
+    """Whether `as_user` may see `lead`: every lead unless isolated; else their own, and the
+    unassigned leads they may pick up (what `/pickup` lists opens for them too)."""
     owner = visible_owner(cfg, as_user)
-    return owner is None or lead.get("assigned_to") == owner
+    if owner is None or lead.get("assigned_to") == owner:
+        return True
+    return lead.get("assigned_to") is None and pickup_refusal(cfg, cfg.find_user(owner), lead) is None
 
 
 def pickup_statuses(cfg: Config, user: User) -> dict[str, set[str]]:
@@ -132,8 +154,17 @@ def pickup_refusal(cfg: Config, user: User, lead: dict) -> str | None:
         return denied
     if lead["assigned_to"] is not None:  # whose it is, is not said: a refusal never names another rep
         return f"lead '{lead['id']}' is not unassigned (only unassigned leads can be picked up)"
-    allowed = {s.lower() for s in pickup_statuses(cfg, user).get(lead["type"], set())}
-    if (lead["status"] or "").lower() not in allowed:  # any case, as rules compare
+    group = next((g for g in cfg.groups if g.name == lead.get("group_name")), None)
+    if group is not None:  # the lead group is the enquiry type: its members, its statuses
+        if not group.member(user.id):
+            return f"user '{user.id}' is not a member of group '{group.name}', the group of lead '{lead['id']}'"
+        allowed = {s.lower() for s in group.pickup_statuses}
+        if (lead["status"] or "").lower() not in allowed:  # any case, as rules compare
+            return (f"status '{lead['status']}' of lead '{lead['id']}' is not a pick-up status of group"
+                    f" '{group.name}'")
+        return None
+    allowed = {s.lower() for s in pickup_statuses(cfg, user).get(lead["type"], set())}  # a lead of no group
+    if (lead["status"] or "").lower() not in allowed:
         return (f"status '{lead['status']}' of lead '{lead['id']}' is not a pick-up status of any"
                 f" {lead['type']} group '{user.id}' belongs to")
     return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .actor import Actor, channel_of, label_of
-from .config import Config, duration_seconds
+from .config import Config, Group, duration_seconds
 from .decide import Policy
 from .engine import SLA, Allocator, day_key, month_key, user_totals
 from .ledger import Ledger
@@ -36,6 +36,24 @@ class Reroute:
         return dict(vars(self))
 
 
+def covered(cfg: Config, group: Group, lead: dict) -> bool:
+    """Whether the group's SLA covers `lead` (a candidate of `ledger.uncontacted`): it is open and
+    was assigned after the SLA was switched on or last changed (both kept to the second: a lead
+    assigned within that very second is covered)."""
+    if not cfg.settings.is_open(lead["status"]) or not lead["assigned_at"]:
+        return False
+    return not group.sla_since or datetime.fromisoformat(lead["assigned_at"]) >= datetime.fromisoformat(group.sla_since)
+
+
+def not_covered(cfg: Config, ledger: Ledger, group: Group) -> int:
+    """How many open, uncontacted leads of `group` its SLA leaves alone (assigned before it was
+    switched on): what `group edit --contact-within` tells."""
+    if not group.contact_within or not group.sla_since:
+        return 0
+    return sum(1 for lead in ledger.uncontacted([group.name], group.sla_since)
+               if cfg.settings.is_open(lead["status"]) and not covered(cfg, group, lead))
+
+
 def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, actor: Actor | None = None,
          notify: bool = True) -> list[Reroute]:
     """Re-route what is due now; returns what moved (and what stayed, with `assigned_to` None)."""
@@ -53,7 +71,7 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
         due = []
         for lead in ledger.uncontacted(groups, before):
             g = groups[lead["group_name"]]
-            if not cfg.settings.is_open(lead["status"]) or not lead["assigned_at"]:
+            if not covered(cfg, g, lead):
                 continue
             if datetime.fromisoformat(lead["assigned_at"]) + timedelta(seconds=duration_seconds(g.contact_within)) <= now:
                 due.append(lead)

@@ -122,7 +122,8 @@ def test_restoring_an_unknown_change_is_a_usage_error(lc):
 def test_every_event_records_its_actor_and_note(lc, monkeypatch):
     lc.team(users=("a", "b"))
     lc("user", "add", "ann", "--role", "manager")
-    monkeypatch.setenv("LEADCTL_USER", "router-bot")  # a name for the history, not a user: acts as the account
+    lc("user", "add", "router-bot")
+    monkeypatch.setenv("LEADCTL_USER", "router-bot")  # a leadctl user the cron job acts as
     lc("route", "--format", "jsonl", "-o", "jsonl", input='{"id": "N1"}\n')
     monkeypatch.delenv("LEADCTL_USER")
     lc("--as", "ann", "reassign", "N1", "--to", "b", "--note", "b speaks German")
@@ -133,7 +134,7 @@ def test_every_event_records_its_actor_and_note(lc, monkeypatch):
 
 
 def test_the_actor_comes_from_leadctl_user(lc, monkeypatch):
-    lc.team_by_commands(users=("a",))
+    lc.team_by_commands(users=("a", "ops-cron"))
     monkeypatch.setenv("LEADCTL_USER", "ops-cron")
     lc.jsonl("route", "--format", "jsonl", input='{"id": "E1"}\n')
     assert lc.json("leads", "show", "E1")["history"][0]["actor"] == "ops-cron"

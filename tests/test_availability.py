@@ -106,6 +106,7 @@ def test_bad_availability_input_is_one_line_exit_2_and_changes_nothing(lc):
 def test_leave_is_listed_and_a_rep_may_enter_only_their_own(lc):
     lc.team(users=("a", "b"))
     lc("user", "add", "boss", "--role", "manager")
+    lc("group", "member", "add", "tele-sales", "boss")  # a manager of their group
     assert lc("--as", "a", "away", "add", "a", "--from", "2026-12-20", "--to", "2026-12-31", "--backup", "b",
               "--note", "holiday").stdout.strip() == "1"
     refused = lc("--as", "a", "away", "add", "b", "--from", "2026-12-20", "--to", "2026-12-31", ok=None)

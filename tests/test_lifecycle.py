@@ -153,8 +153,8 @@ def at(text: str):
 def test_sla_a_lead_not_contacted_in_time_goes_to_the_next_member_who_never_held_it_then_escalates(lc):
     lc.team(users=("a", "b", "c"))
     lc("user", "add", "lead-boss")
-    lc("group", "edit", "tele-sales", "--contact-within", "15m", "--max-hops", "2", "--escalate-to", "lead-boss")
     with at("2026-11-23T09:00:00"):
+        lc("group", "edit", "tele-sales", "--contact-within", "15m", "--max-hops", "2", "--escalate-to", "lead-boss")
         lc.jsonl("route", "--format", "jsonl", input='{"id": "S1"}\n{"id": "S2"}\n')  # a, b
     with at("2026-11-23T09:10:00"):
         lc("leads", "status", "S2", "contacted")  # b called in time

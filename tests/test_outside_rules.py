@@ -154,7 +154,7 @@ def test_pickup_assigns_without_counting_caps(pool):
     ([], "K1", "b", "lead 'K1' is not unassigned"),
     ([], "K4", "b", "status 'callback' of lead 'K4' is not a pick-up status"),
     ([["group", "edit", "tele-sales", "--no-pickup-statuses"]], "K3", "b", "status 'new' of lead 'K3' is not a pick-up status"),
-    ([["group", "member", "remove", "tele-sales", "b"]], "K3", "b", "is not a pick-up status of any lead group 'b' belongs to"),
+    ([["group", "member", "remove", "tele-sales", "b"]], "K3", "b", "user 'b' is not a member of group 'tele-sales', the group of lead 'K3'"),
     ([], "NOPE", "b", "unknown lead 'NOPE'"),
 ])
 def test_every_pickup_refusal_names_its_condition(pool, setup, lead, user, message):

@@ -104,7 +104,7 @@ def test_a_conversion_to_a_pool_rotates_and_counts_and_the_owner_needs_the_right
     lc.jsonl("route", "--format", "jsonl", input='{"id": "D1"}\n{"id": "D2"}\n{"id": "D3"}\n')
     firsts = [lc.json("leads", "show", f"D{i}")["assigned_to"] for i in (1, 2, 3)]
     assert firsts == ["A", "B", "C"]
-    refused = lc("--as", "rep", "leads", "convert", "D1", "--to", "deal", "--owner", "closers", ok=None)
+    refused = lc("--as", "A", "leads", "convert", "D1", "--to", "deal", "--owner", "closers", ok=None)  # hers
     assert refused.exit_code == 1 and "may not reassign" in refused.stderr
     for i in (1, 2, 3):
         lc("leads", "convert", f"D{i}", "--to", "deal", "--owner", "closers")

@@ -233,8 +233,8 @@ def test_the_history_says_through_what_each_change_was_made(lc, monkeypatch):
     lc("release", "V1")  # no --as: the user tied to the account
     events = lc.json("leads", "show", "V1")["history"]
     assert [(e["actor"], e["via"]) for e in events] == [
-        ("own", "cli"), ("u-manager", f"cli, by OS account {account}"), ("own", "cli")]
+        ("own", f"cli, os {account}"), ("u-manager", f"cli, os {account}"), ("own", f"cli, os {account}")]
     lc("--as", "u-admin", "rule", "default", "tele-sales", ok=None)
     lc("--as", "u-admin", "group", "add", "inbound")
     last = lc.json("config", "history")[-1]
-    assert (last["actor"], last["via"]) == ("u-admin", f"cli, by OS account {account}")
+    assert (last["actor"], last["via"]) == ("u-admin", f"cli, os {account}")

@@ -274,6 +274,8 @@ def root(
     ] = False,
 ) -> None:
     ctx.obj = State(config or Path("leadctl.toml"), db, actor)
+    if (actor or os.environ.get("LEADCTL_USER")) and not ctx.resilient_parsing:
+        ctx.obj.actor  # a name that is no user is exit 2 for every command, before it does anything
 
 
 def state(ctx: typer.Context) -> State:

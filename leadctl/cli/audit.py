@@ -102,7 +102,8 @@ def report(
 
         column = "source" if by == "source" else by[6:].strip()
         try:
-            rows = field_rows(field_counts(cfg, ledger, window, column, group=group, user=user), column)
+            rows = field_rows(field_counts(cfg, ledger, window, column, group=group, user=user,
+                                           viewer=st.actor.user), column)
         finally:
             ledger.close()
         if fmt not in ("json", "jsonl"):

@@ -39,12 +39,18 @@ def away_add(ctx: typer.Context, user: Annotated[str, typer.Argument(metavar="US
     made: list[int] = []
 
     def change(m, c):
+        from ..errors import ConfigError
+        from ..rights import backup_refusal
+
+        why = backup_refusal(c, state(ctx).actor, c.find_user(user).id, c.find_user(backup).id if backup else "")
+        if why:
+            raise ConfigError(f"{why}; nothing was changed")
         new, n = m.add_away(c, user, start, end, backup or "", note or "")
         made.append(n)
         return new
 
     _change(ctx, change, right=(AWAY, user))
-    say(str(made[-1]))
+    say(str(made[-1]))  # the entry's id, alone on stdout (for scripts)
     _say(f"'{user}' is away from {start} to {end}" + (f"; '{backup}' takes their turns" if backup else ""))
 
 

@@ -61,11 +61,23 @@ def _write_with_history(st: State, cfg, text: str, previous: str, in_ledger: Cal
             if in_ledger:
                 in_ledger(ledger)
             at = datetime.now().astimezone(cfg.tz()).isoformat(timespec="seconds")
-            n = ledger.record_config(at, st.actor.label, command or st.command, previous, st.actor.channel)
+            n = ledger.record_config(at, st.actor.label, command or st.command, previous, st.actor.channel,
+                                     str(cfg.path.resolve()))
             cfgmod.write_text(cfg.path, text)
     finally:
         ledger.close()
     return n
+
+
+def same_file(st: State, n: int, file: str | None) -> None:
+    """Refuse (exit 2) to bring back change `n` into this config when it was made to another file
+    (a proposed copy edited with --config shares the ledger and its history)."""
+    from ..errors import ConfigError
+
+    here = str(st.config_path.resolve())
+    if file is not None and file != here:
+        raise ConfigError(f"change {n} was made to {file}, not to {here}; nothing was changed"
+                          f" (use --config {file} to undo it there)")
 
 
 def _ledger_follows(ledger, old, new) -> None:

@@ -7,7 +7,7 @@ import typer
 from . import MAX_NUMBER, SETUP, ListFormat, YesOpt, confirm, state
 from ..errors import ConfigError
 from ..rights import CONFIGURE
-from .change import _change, _ledger_follows, _say, _write_with_history
+from .change import _change, _ledger_follows, _say, _write_with_history, same_file
 
 
 def init(
@@ -116,7 +116,12 @@ def config_history(ctx: typer.Context, fmt: ListFormat = "table",
         rows = rows[-limit:] if limit > 0 else []
     if cfg is not None:
         rows = list(render.LocalTimes(cfg.tz()).rows(rows, ("at",)))
-    render.emit(rows, ["n", "at", "actor", "via", "command"], fmt, title="Config changes",
+    if fmt != "json":  # the file each change was made to, shown where it is not this config
+        here = str(st.config_path.resolve())
+        rows = [dict(r, command=r["command"] + (f"  [{r['file']}]" if r["file"] not in (None, here) else ""))
+                for r in rows]
+    render.emit(rows, ["n", "at", "actor", "via", "command", "file"] if fmt == "json" else
+                ["n", "at", "actor", "via", "command"], fmt, title="Config changes",
                 empty="no config changes recorded yet", right=["n"])
 
 
@@ -140,11 +145,13 @@ def config_restore(ctx: typer.Context,
                                             if st.config_path.exists() else "")
         ledger = st.ledger(current, create=False)
         try:
-            previous = ledger.config_before(n)
+            found = ledger.config_before(n)
         finally:
             ledger.close()
-        if previous is None:
+        if found is None:
             raise ConfigError(f"there is no change {n} in the config history (see `leadctl config history`)")
+        previous, file = found
+        same_file(st, n, file)
         try:
             restored = cfgmod.parse(previous.encode("utf-8"), st.config_path)
         except ConfigError as exc:  # a broken file that `init --force` replaced: it comes back as text
@@ -189,6 +196,9 @@ def config_revert(ctx: typer.Context,
             ledger.close()
         if not changes or changes[0]["n"] != n:
             raise ConfigError(f"there is no change {n} in the config history (see `leadctl config history`)")
+        same_file(st, n, changes[0]["file"])
+        here = changes[0]["file"]  # only this file's later changes follow from it
+        changes = [c for c in changes if c["file"] in (None, here)]
         texts = [c["previous"] for c in changes] + [current_text]
 
         def as_data(i: int) -> dict:

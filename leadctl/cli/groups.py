@@ -80,12 +80,34 @@ def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
         from ..config import duration_seconds
 
         duration_seconds(contact_within)
+    from datetime import datetime
+
+    now = datetime.now().astimezone()
     statuses = () if no_pickup_statuses else (tuple(pickup_status) if pickup_status else None)
-    _change(ctx, lambda m, c: m.edit_group(c, name, method=method, pickup_statuses=statuses,
-                                           overflow="" if no_overflow else overflow, queue=queue,
-                                           contact_within="" if no_contact_within else contact_within,
-                                           max_hops=max_hops, escalate_to=escalate_to),
-            f"updated group '{name}'")
+    before = state(ctx).config().group(name)
+    cfg = _change(ctx, lambda m, c: m.edit_group(c, name, at=now.astimezone(c.tz()).isoformat(timespec="seconds"),
+                                                 method=method, pickup_statuses=statuses,
+                                                 overflow="" if no_overflow else overflow, queue=queue,
+                                                 contact_within="" if no_contact_within else contact_within,
+                                                 max_hops=max_hops, escalate_to=escalate_to),
+                  f"updated group '{name}'")
+    after = cfg.group(name)
+    if after.contact_within and after.sla_since != before.sla_since:
+        _sla_scope(ctx, cfg, after)
+
+
+def _sla_scope(ctx: typer.Context, cfg, group) -> None:
+    """Say how many open leads a new or changed SLA leaves alone (assigned before it)."""
+    from ..sla import not_covered
+
+    ledger = state(ctx).ledger(cfg, create=False)
+    try:
+        left = not_covered(cfg, ledger, group)
+    finally:
+        ledger.close()
+    if left:
+        _say(f"{left} open lead(s) of group '{group.name}' were assigned before this SLA and are not covered by it;"
+             " it covers leads assigned from now on")
 
 
 @group_app.command("remove")

@@ -52,14 +52,14 @@ def simulate(
     try:
         check_span(ledger, first, last, cfg)
         result = replay(cfg, plan, ledger, first, last, seed=seed, keep_leads=leads)
+        if result.leads:
+            from ..rights import can_see, visible_owner
+
+            if visible_owner(cfg, st.actor.user) is not None:  # isolation: only the leads they may see
+                result.leads = [x for x in result.leads
+                                if can_see(cfg, st.actor.user, ledger.lead(x[0]) or {"assigned_to": ""})]
     finally:
         ledger.close()
-    if result.leads:
-        from ..rights import visible_owner
-
-        mine = visible_owner(cfg, st.actor.user)  # isolation: a trusted user's list names their own leads only
-        if mine is not None:
-            result.leads = [x for x in result.leads if mine in x[1:]]
     _show(result, fmt, proposed)
 
 

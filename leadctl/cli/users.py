@@ -91,7 +91,17 @@ def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar
                                           reassign=reassign, os_user=os_user, timezone=timezone,
                                           hours="" if no_hours else hours, daily=daily, monthly=monthly,
                                           active=active, notify=notify, webhook_url=webhook_url),
-            f"updated user '{user_id}'")
+            f"updated user '{user_id}'",
+            in_ledger=lambda ledger, old, new: _end_sessions(ledger, new.find_user(user_id).id) if active is False else None)
+
+
+def _end_sessions(ledger, user_id: str) -> None:
+    """A removed or deactivated user is signed out of the web pages at once, on every device."""
+    from datetime import datetime
+
+    n = ledger.end_sessions(datetime.now().astimezone().isoformat(timespec="seconds"), user=user_id)
+    if n:
+        _say(f"signed '{user_id}' out of {n} web session(s)")
 
 
 @user_app.command("remove")
@@ -110,9 +120,11 @@ def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metav
     def revoke_tokens(ledger, old, new) -> None:  # a token is for the user it was made for, not a later namesake
         from datetime import datetime
 
-        n = ledger.revoke_user_tokens(user_id, datetime.now().astimezone().isoformat(timespec="seconds"))
+        at = datetime.now().astimezone().isoformat(timespec="seconds")
+        n = ledger.revoke_user_tokens(user_id, at)
         if n:
             _say(f"revoked {n} token(s) of '{user_id}'")
+        _end_sessions(ledger, user_id)
 
     cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group",
                   in_ledger=revoke_tokens)

@@ -45,9 +45,13 @@ def add_group(cfg: Config, group: Group) -> Config:
     return replace(cfg, groups=cfg.groups + (group,))
 
 
-def edit_group(cfg: Config, name: str, **changes: Any) -> Config:
+def edit_group(cfg: Config, name: str, *, at: str = "", **changes: Any) -> Config:
+    """The group with `changes` (None: unchanged); an SLA switched on or changed covers the leads
+    assigned after `at` (ISO 8601, the change's moment) only."""
     old = cfg.group(name)
     new = replace(old, **{k: v for k, v in changes.items() if v is not None})
+    if new.contact_within != old.contact_within:
+        new = replace(new, sla_since=at if new.contact_within else "")
     return replace(cfg, groups=tuple(new if g.name == name else g for g in cfg.groups))
 
 

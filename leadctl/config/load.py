@@ -64,6 +64,22 @@ def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
     return value
 
 
+def _moment(value: Any, key: str, what: str, path: Path) -> str:
+    """A moment with its offset (a TOML date-time, or its ISO 8601 text), as ISO 8601 text."""
+    from datetime import datetime
+
+    if value == "":
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(_typed(value, str, key, what, path))
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise ConfigError(f"{_where(path, what)}: '{key}' must be a date and time with its offset,"
+                          " like 2026-12-01T09:00:00+01:00")
+    return moment.isoformat(timespec="seconds")
+
+
 def from_dict(data: dict, path: Path) -> Config:
     top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify", "serve", "away"},
                       "", path)
@@ -112,7 +128,7 @@ def from_dict(data: dict, path: Path) -> Config:
     for name, g in _check_keys(top.get("groups", {}), None, "[groups]", path).items():
         what = f"group '{name}'"
         _check_keys(g, {"method", "record_type", "pickup_statuses", "members", "overflow", "queue", "contact_within",
-                        "max_hops", "escalate_to"}, what, path)
+                        "max_hops", "escalate_to", "sla_since"}, what, path)
         members = []
         for i, m in enumerate(_typed(g.get("members", []), list, "members", what, path), 1):
             mwhat = f"{what} member {i}"
@@ -141,6 +157,7 @@ def from_dict(data: dict, path: Path) -> Config:
                 contact_within=_typed(g.get("contact_within", ""), str, "contact_within", what, path),
                 max_hops=_typed(g.get("max_hops", 2), int, "max_hops", what, path),
                 escalate_to=_typed(g.get("escalate_to", ""), str, "escalate_to", what, path),
+                sla_since=_moment(g.get("sla_since", ""), "sla_since", what, path),
             )
         )
 

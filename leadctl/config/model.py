@@ -126,6 +126,7 @@ class Group:
     contact_within: str = ""  # SLA: a lead not contacted this long after its assignment is re-routed ("15m")
     max_hops: int = 2  # SLA re-routes before escalation
     escalate_to: str = ""  # who gets a lead after the last re-route (else it stays; managers are told)
+    sla_since: str = ""  # when the SLA was switched on or changed (ISO 8601): it covers leads assigned later
 
     def member(self, user: str) -> Member | None:
         return next((m for m in self.members if m.user == user), None)
@@ -269,6 +270,7 @@ def to_dict(cfg: Config) -> dict:
             **({"contact_within": g.contact_within} if g.contact_within else {}),
             **({"max_hops": g.max_hops} if g.max_hops != 2 else {}),
             **({"escalate_to": g.escalate_to} if g.escalate_to else {}),
+            **({"sla_since": g.sla_since} if g.sla_since else {}),
             "members": [
                 {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight,
                  **({"max_open": m.max_open} if m.max_open else {})}

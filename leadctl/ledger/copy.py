@@ -27,7 +27,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "usage": (("group_name", "user_id", "period", "count"), "group_name, period, user_id"),
     "event_counts": (("minute", "utc_offset", "assigned_to", "group_name", "method", "n"),
                      "minute, utc_offset, assigned_to, group_name, method"),
-    "config_history": (("n", "at", "actor", "command", "previous", "via"), "n"),
+    "config_history": (("n", "at", "actor", "command", "previous", "via", "file"), "n"),
     "tokens": (("name", "kind", "token_hash", "secret", "user_id", "created_at", "revoked_at"), "name"),
     "notifications": (("id", "key", "lead_id", "user_id", "channel", "address", "method", "reason", "status",
                        "attempts", "next_at", "claimed_until", "last_error", "created_at", "sent_at"), "id"),
@@ -35,6 +35,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "queue": (("n", "lead_id", "group_name", "received_at"), "n"),
     "sign_ins": (("token_hash", "user_id", "next_path", "created_at", "expires_at", "used_at"), "token_hash"),
     "keys": (("name", "value"), "name"),
+    "sessions": (("id_hash", "user_id", "created_at", "expires_at", "ended_at"), "id_hash"),
     "watches": (("source", "etag", "last_modified", "header", "pending_header", "row_ids", "polled_at"), "source"),
 }
 CHUNK = 2000

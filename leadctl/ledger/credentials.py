@@ -54,6 +54,22 @@ class Credentials:
             " RETURNING user_id, next_path", (at, token_hash, now)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def add_session(self, id_hash: str, user: str, at: str, expires_at: int) -> None:
+        self.conn.execute("INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                          (id_hash, user, at, expires_at))
+
+    def session_live(self, id_hash: str, user: str, now: int) -> bool:
+        """Whether the session is `user`'s, not ended and not expired."""
+        return self.conn.execute(
+            "SELECT 1 FROM sessions WHERE id_hash = ? AND user_id = ? AND ended_at IS NULL AND expires_at > ?",
+            (id_hash, user, now)).fetchone() is not None
+
+    def end_sessions(self, at: str, *, id_hash: str | None = None, user: str | None = None) -> int:
+        """End one session (signing out) or every session of `user` (removed, deactivated)."""
+        column, value = ("id_hash", id_hash) if id_hash is not None else ("user_id", user)
+        return self.conn.execute(f"UPDATE sessions SET ended_at = ? WHERE {column} = ? AND ended_at IS NULL",
+                                 (at, value)).rowcount
+
     def key(self, name: str, make) -> str:
         """The server key `name`, made with `make()` the first time it is asked for."""
         row = self.conn.execute("SELECT value FROM keys WHERE name = ?", (name,)).fetchone()

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from ..engine import NOT_ASSIGNMENTS, counts
-from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, _EVENT_ASSIGNMENT, _conditions
+from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, SLA_METHODS, _EVENT_ASSIGNMENT, _conditions
 
 def _quoted(moment: str) -> str:
     """An ISO 8601 moment as an SQL literal (the streamed queries take no parameters)."""
@@ -207,17 +207,17 @@ class Leads:
     MOMENT = "datetime({})"  # a time written with its offset, as the store compares and orders moments
 
     def uncontacted(self, groups: Iterable[str], assigned_before: str) -> list[dict]:
-        """Leads of `groups` their holder has not contacted since getting them (SLA candidates),
-        assigned no later than `assigned_before` (ISO 8601 with its offset): id, holder, group,
-        method, status and when assigned."""
+        """Leads of `groups` that a group's method (or an SLA re-route) gave their holder, who has
+        not contacted them since (SLA candidates), assigned no later than `assigned_before` (ISO
+        8601 with its offset): id, holder, group, method, status and when assigned."""
         groups = sorted(set(groups))
         if not groups:
             return []
-        marks = ",".join("?" * len(groups))
+        marks, methods = ",".join("?" * len(groups)), ",".join("?" * len(SLA_METHODS))
         return list(self._rows(
             "SELECT id, assigned_to, group_name, method, status, assigned_at FROM leads"
             f" WHERE group_name IN ({marks}) AND assigned_to IS NOT NULL AND first_contact_at IS NULL"
-            f" AND {self.ASSIGNED_BY}", [*groups, assigned_before]))
+            f" AND method IN ({methods}) AND {self.ASSIGNED_BY}", [*groups, *SLA_METHODS, assigned_before]))
 
     # -- conversions (a lead made into a contact or a deal) ------------------------------------
     def conversions(self, lead_id: str) -> dict[str, str]:
@@ -242,11 +242,13 @@ class Leads:
             (lead_id,),
         ))
 
-    def assignments_with_fields(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
+    def assignments_with_fields(self, *, group: str | None = None, user: str | None = None,
+                                holder: str | None = None) -> Iterator[tuple]:
         """Every assignment event with its lead's source and fields: (at, assigned_to, group_name,
-        method, source, fields JSON), for counts by a lead's field (`report --by source`)."""
+        method, source, fields JSON), for counts by a lead's field (`report --by source`);
+        `holder`: only leads that user holds now (what an isolated user may see)."""
         where, params = _conditions(["e.assigned_to IS NOT NULL", "e.method NOT IN ('status', 'convert')"],
-                                    [("e.group_name", group), ("e.assigned_to", user)])
+                                    [("e.group_name", group), ("e.assigned_to", user), ("l.assigned_to", holder)])
         yield from self.conn.execute(
             "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields FROM events e"
             f" JOIN leads l ON l.id = e.lead_id{where}", params)

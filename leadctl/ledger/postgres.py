@@ -321,10 +321,11 @@ class PgLedger(Ledger):
         (exists,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()
         return exists
 
-    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None) -> int:
+    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None,
+                      file: str | None = None) -> int:
         (n,) = self.conn.execute(
-            "INSERT INTO config_history (at, actor, command, previous, via) VALUES (?, ?, ?, ?, ?) RETURNING n",
-            (at, actor, command, previous, via),
+            "INSERT INTO config_history (at, actor, command, previous, via, file) VALUES (?, ?, ?, ?, ?, ?) RETURNING n",
+            (at, actor, command, previous, via, file),
         ).fetchone()
         return n
 

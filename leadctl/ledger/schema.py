@@ -13,7 +13,7 @@ that both stores end with the same tables and columns).
   and month ("M2026-11"), so a cap check is one key look-up, never a scan.
 - `event_counts`, `passed_over_sets`, `tokens`, `notifications`, `config_history`, `conversions`,
   `queue`, `sign_ins` (one-time links to the web pages), `keys` (what the server signs with),
-  `watches` (what `leadctl watch` knows of each source).
+  `watches` (what `leadctl watch` knows of each source), `sessions` (who is signed in to the pages).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from operator import itemgetter
 
-from ..engine import METHODS
+from ..engine import METHODS, SLA
 
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
@@ -31,6 +31,9 @@ LEAD_COLUMNS = (
 )
 LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
 GROUP_METHODS = METHODS  # the assignments that count towards caps (engine.counts), for SQL
+# what an SLA covers: leads handed out by a group's method (routing, a drain) or an SLA re-route;
+# never an owner, creator, duplicate, pick-up, manual assignment or escalation
+SLA_METHODS = (*METHODS, SLA)
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
                  "actor", "note", "passed_over", "via", "backup_for")
 # (at, assigned_to, group_name, method) of a lead row and of an event row: what `report` counts
@@ -39,7 +42,7 @@ _EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigne
 
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
-              "m005_via_backups_conversions_queue", "m006_sign_ins_watches")
+              "m005_via_backups_conversions_queue", "m006_sign_ins_watches", "m007_history_files_sessions")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -268,6 +271,25 @@ def m006_sign_ins_watches(db):
             polled_at TEXT NOT NULL
         )"""
     )
+
+
+@_step
+def m007_history_files_sessions(db):
+    # Which config file each change was made to (`--config proposed.toml` is not the live
+    # config): restore and revert refuse another file's change. NULL for older changes.
+    db.execute("ALTER TABLE config_history ADD COLUMN file TEXT")
+    # Sessions of serve's web pages, kept as the SHA-256 of the id the cookie carries: signing
+    # out, removing or deactivating the user ends them at once (`ended_at`).
+    db.execute(
+        """CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            ended_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX sessions_user ON sessions(user_id)")
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

@@ -221,11 +221,12 @@ class SqliteLedger(Ledger):
                 "SELECT assigned_at, assigned_to, group_name, method FROM leads WHERE rowid > ?", (last,)))
         return written
 
-    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None) -> int:
-        """Keep the config text a change replaced; returns the change's number."""
+    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None,
+                      file: str | None = None) -> int:
+        """Keep the config text a change replaced (and which file it was); returns the change's number."""
         cur = self.conn.execute(
-            "INSERT INTO config_history (at, actor, command, previous, via) VALUES (?, ?, ?, ?, ?)",
-            (at, actor, command, previous, via),
+            "INSERT INTO config_history (at, actor, command, previous, via, file) VALUES (?, ?, ?, ?, ?, ?)",
+            (at, actor, command, previous, via, file),
         )
         return cur.lastrowid
 

@@ -120,8 +120,9 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
         """A batch of routed leads and their assignment events; how many were new."""
         raise NotImplementedError
 
-    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None) -> int:
-        """Keep the config text a change replaced; returns the change's number."""
+    def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None,
+                      file: str | None = None) -> int:
+        """Keep the config text a change replaced (and which file it was); returns the change's number."""
         raise NotImplementedError
 
     # -- transactions --------------------------------------------------------------

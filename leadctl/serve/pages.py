@@ -16,7 +16,7 @@ from itertools import islice
 
 from ..errors import LeadctlError, Refused
 from .service import Service
-from .session import KEY_NAME, Session, cookie_value, csrf_ok, new_key, new_session, read_cookie
+from .session import KEY_NAME, SESSION_SECONDS, Session, cookie_value, csrf_ok, new_key, new_session, read_cookie
 
 INBOX_ROWS = 100  # leads a page lists at most (newest first)
 FAIRNESS_DAYS = (1, 7, 30, 90)  # the team chart's windows
@@ -75,16 +75,18 @@ def _open(service: Service):
         return _plain(503, "Unavailable", "The service cannot show pages right now; try again in a moment.")
 
 
-def visit(service: Service, cookie: str | None) -> Visit | Page:
+def visit(service: Service, cookie: str | None, now: datetime) -> Visit | Page:
     """The signed-in user's visit, or the page that says they are not signed in (401)."""
     opened = _open(service)
     if isinstance(opened, Page):
         return opened
     cfg, ledger = opened
+    from ..tokens import digest
+
     session = read_cookie(_key(service, ledger), cookie)
     user = next((u for u in cfg.users if session is not None and u.id == session.user), None)
-    if user is None or not user.active:
-        return _plain(401, *NOT_SIGNED_IN)
+    if user is None or not user.active or not ledger.session_live(digest(session.id), user.id, int(now.timestamp())):
+        return _plain(401, *NOT_SIGNED_IN)  # (signed out, or the user removed or made inactive since)
     return Visit(cfg, ledger, user, session)
 
 
@@ -103,12 +105,21 @@ def sign_in(service: Service, secret: str, now: datetime) -> Page:
         return _plain(410, "This link no longer works",
                       "A sign-in link works once, for a short time. Ask for a new one (leadctl token link YOUR_ID).")
     user, next_path = found
-    return Page(303, None, location=next_path, cookie=cookie_value(_key(service, ledger), new_session(user)))
+    session = new_session(user)
+    with service.writing, ledger.write():
+        ledger.add_session(digest(session.id), user, now.isoformat(timespec="seconds"),
+                           int(now.timestamp()) + SESSION_SECONDS)
+    return Page(303, None, location=next_path, cookie=cookie_value(_key(service, ledger), session))
 
 
-def sign_out(v: Visit, form: dict) -> Page:
+def sign_out(service: Service, v: Visit, form: dict, now: datetime) -> Page:
+    """POST /signout: the session ends on the server too (its cookie, replayed, signs nobody in)."""
+    from ..tokens import digest
+
     if not csrf_ok(v.session, form.get("csrf")):
         return _forbidden_form()
+    with service.writing, v.ledger.write():
+        v.ledger.end_sessions(now.isoformat(timespec="seconds"), id_hash=digest(v.session.id))
     return Page(303, None, location="/signed-out", cookie="")
 
 
@@ -200,7 +211,8 @@ def lead_page(v: Visit, lead_id: str, *, status: int = 200, error: str | None = 
         "release": refusal(v.cfg, v.actor, REASSIGN) is None and row["assigned_to"] is not None,
         "reassign": refusal(v.cfg, v.actor, REASSIGN) is None,
         "pickup": row["assigned_to"] is None and pickup_refusal(v.cfg, v.user, row) is None,
-        "convert": row["type"] == "lead" and "contact" not in v.ledger.conversions(row["id"]),
+        "convert": row["type"] == "lead" and "contact" not in v.ledger.conversions(row["id"])
+        and refusal(v.cfg, v.actor, STATUS, for_user=row["assigned_to"]) is None,  # converting closes it
     }
     targets = [u.id for u in v.cfg.users if u.active] + [g.name for g in v.cfg.groups if v.cfg.pool(g.name) is g]
     return Page(status, "lead.html", _base(

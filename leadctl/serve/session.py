@@ -2,8 +2,9 @@
 
 A link (`leadctl token link USER`) carries a random secret; the ledger keeps its SHA-256, the
 user, where it leads and when it stops working, and marks it used the first time it is opened.
-Opening it sets a session cookie signed with the ledger's key (itsdangerous): the user, and a
-random CSRF token that every form on the pages carries back. Nothing here reads the clock or
+Opening it starts a session: a random id the ledger keeps (as its SHA-256, so signing out or
+removing the user ends it at once) in a cookie signed with the ledger's key (itsdangerous),
+with the user and a random CSRF token that every form on the pages carries back. Nothing here reads the clock or
 draws randomness on its own account except where the name says so (`new_*`).
 """
 
@@ -25,6 +26,7 @@ KEY_NAME = "session-cookie"
 class Session:
     user: str
     csrf: str
+    id: str = ""  # the server-side session's id (the ledger keeps its hash)
 
 
 def new_link_secret() -> str:
@@ -36,7 +38,7 @@ def new_key() -> str:
 
 
 def new_session(user: str) -> Session:
-    return Session(user, secrets.token_urlsafe(24))
+    return Session(user, secrets.token_urlsafe(24), secrets.token_urlsafe(24))
 
 
 def _serializer(key: str):
@@ -46,7 +48,7 @@ def _serializer(key: str):
 
 
 def cookie_value(key: str, session: Session) -> str:
-    return _serializer(key).dumps({"u": session.user, "c": session.csrf})
+    return _serializer(key).dumps({"u": session.user, "c": session.csrf, "s": session.id})
 
 
 def read_cookie(key: str, value: str | None, max_age: int = SESSION_SECONDS) -> Session | None:
@@ -59,9 +61,9 @@ def read_cookie(key: str, value: str | None, max_age: int = SESSION_SECONDS) -> 
         data = _serializer(key).loads(value, max_age=max_age)
     except (BadData, ValueError, TypeError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("c"), str):
-        return None
-    return Session(data["u"], data["c"])
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data[k] for k in "ucs"):
+        return None  # (a cookie from before sessions were kept has no id: it signs nobody in)
+    return Session(data["u"], data["c"], data["s"])
 
 
 def csrf_ok(session: Session, offered: object) -> bool:

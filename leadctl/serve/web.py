@@ -80,7 +80,7 @@ class Pages:
         from . import pages
 
         def work():
-            v = pages.visit(self.service, request.cookies.get(COOKIE))
+            v = pages.visit(self.service, request.cookies.get(COOKIE), _now())
             if isinstance(v, Page):
                 return v, "web"
             return then(v), f"web:{v.user.id}"
@@ -95,6 +95,8 @@ class Pages:
     async def sign_in(self, request):
         from . import pages
 
+        if request.method == "HEAD":  # a mail scanner's look at the link: it uses nothing
+            return self.render(request, Page(200, "message.html", {"title": "Sign in", "message": ""}))
         page = await self._in_thread(pages.sign_in, self.service, request.path_params["secret"], _now())
         request.state.token = "web"
         return self.render(request, page)
@@ -103,7 +105,7 @@ class Pages:
         from . import pages
 
         form = await _form(request)
-        return await self._visit_then(request, lambda v: pages.sign_out(v, form))
+        return await self._visit_then(request, lambda v: pages.sign_out(self.service, v, form, _now()))
 
     async def signed_out(self, request):
         return self.render(request, Page(200, "message.html", {"title": "Signed out",
