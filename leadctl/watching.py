@@ -7,7 +7,9 @@ reader, and hands the router only the rows whose lead id (their `id`, else the c
 id `route` gives) is new: the ids of the previous poll are remembered in memory and in the
 ledger (`watches`), so a poll of 50,000 known rows looks none of them up. A row whose content
 changed in place (its derived id is new, but the row it replaced at that position is gone) was
-routed already and is not routed again. What the source does wrong — an HTTP error, a timeout,
+routed already and is not routed again when it is still the same person (the same email or
+phone): a row deleted as another arrives in its place is a new lead, routed. What the source
+does wrong — an HTTP error, a timeout,
 a web page instead of CSV, a changed header — is a `SourceError`: one line, and the next poll
 tries again (the caller backs off).
 """
@@ -26,7 +28,7 @@ from .decide import derived_id
 from .errors import LeadctlError
 from .intake import BadRecord, IntakeError, Options, Record, format_for, read_records
 
-TIMEOUT = 30  # seconds a fetch may take
+TIMEOUT = 30  # seconds a whole fetch may take (connecting, waiting and reading, together)
 MAX_SIZE = 256 << 20  # bytes a source may have
 # a sheet's own address (not a published /d/e/… link, which is already CSV when it says so)
 _SHEET = re.compile(r"^https://docs\.google\.com/spreadsheets/d/(?!e/)([A-Za-z0-9_-]+)(?:/(?:edit|view|htmlview)[^?#]*)?(?:[?#].*)?$")
@@ -67,10 +69,84 @@ class Fetched:
     last_modified: str | None = None
 
 
+def redirect_refusal(origin: str, target: str) -> str | None:
+    """Why a watch of `origin` must not follow a redirect to `target`, or None. Never to another
+    scheme (https to http, or anything but http(s)); never from a public source to a loopback,
+    private or link-local address (a published sheet is not a way into the office network).
+    A source that is itself on such an address may redirect within them."""
+    to = urlsplit(target)
+    if to.scheme != urlsplit(origin).scheme:
+        return f"the source redirected to a {to.scheme or 'relative'}:// address; a watch never changes scheme"
+    if not _internal(urlsplit(origin).hostname) and _internal(to.hostname):
+        return f"the source redirected to an internal address ({to.hostname}); not followed"
+    return None
+
+
+def _internal(host: str | None) -> bool:
+    """Whether `host` is (or resolves to) a loopback, private, link-local or otherwise
+    non-public address. A name that does not resolve here is taken as public."""
+    import ipaddress
+    import socket
+
+    if not host:
+        return False
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in socket.getaddrinfo(host, None)]
+        except (OSError, UnicodeError, ValueError):
+            return False
+    return any(not a.is_global or a.is_multicast for a in addresses)
+
+
+def _opener(url: str):
+    import urllib.request
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            why = redirect_refusal(url, newurl)
+            if why:
+                raise SourceError(why)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(Redirects)
+
+
+def _read_whole(response, deadline: float) -> bytes:
+    """The whole answer, within the overall deadline and the size limit; an answer that ends
+    before its Content-Length (or its last chunk) is a SourceError: nothing of it is routed."""
+    import http.client
+    import time
+
+    parts, size = [], 0
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                raise SourceError(f"the source did not send its answer within {TIMEOUT} s")
+            part = response.read1(65536)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+            if size > MAX_SIZE:
+                raise SourceError(f"the source is larger than {MAX_SIZE >> 20} MiB")
+    except http.client.IncompleteRead:
+        raise SourceError("the source's answer was cut short; nothing from it was routed") from None
+    body = b"".join(parts)
+    length = response.headers.get("Content-Length")
+    if length and length.strip().isdigit() and len(body) < int(length):
+        raise SourceError(f"the source's answer was cut short ({len(body)} of {int(length)} bytes);"
+                          " nothing from it was routed")
+    return body
+
+
 def fetch_url(url: str, etag: str | None, last_modified: str | None) -> Fetched:
     """GET `url`, conditionally; a 304 is `Fetched(None)`. Anything but CSV or JSON Lines text
-    with a 200 is a SourceError naming what came instead."""
+    with a 200, whole, within TIMEOUT seconds in all, is a SourceError naming what came instead;
+    redirects are followed only where `redirect_refusal` lets them."""
     import socket
+    import time
     import urllib.error
     import urllib.request
 
@@ -80,9 +156,10 @@ def fetch_url(url: str, etag: str | None, last_modified: str | None) -> Fetched:
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     request = urllib.request.Request(url, headers=headers)
+    deadline = time.monotonic() + TIMEOUT
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            body = response.read(MAX_SIZE + 1)
+        with _opener(url).open(request, timeout=TIMEOUT) as response:
+            body = _read_whole(response, deadline)
             kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             new_etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
     except urllib.error.HTTPError as exc:
@@ -99,8 +176,6 @@ def fetch_url(url: str, etag: str | None, last_modified: str | None) -> Fetched:
         raise SourceError(f"cannot reach the source: {getattr(reason, 'strerror', None) or reason}") from None
     except (OSError, ValueError) as exc:
         raise SourceError(f"cannot read the source: {exc}") from None
-    if len(body) > MAX_SIZE:
-        raise SourceError(f"the source is larger than {MAX_SIZE >> 20} MiB")
     if kind == "text/html" or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
         raise SourceError("the source sent a web page, not CSV or JSON Lines (a Google Sheet must be published"
                           " to the web as CSV: File > Share > Publish to web > CSV)")
@@ -196,16 +271,32 @@ class Watch:
         self.by_cells, self.layout = fresh, layout
         return ids
 
+    def _same_person(self, old_id: str, record: Record) -> bool:
+        """Whether `record` is the routed lead `old_id` edited in place: the same email or phone
+        (a name fixed, a status filled in); else it is someone new in a deleted row's place."""
+        from .keys import email_key, phone_key
+
+        old = self.ledger.lead(old_id)
+        if old is None:
+            return False
+        email, phone = email_key(record.fields.get("email")), phone_key(record.fields.get("phone"))
+        return bool((email and email == email_key(old["email"])) or (phone and phone == phone_key(old["phone"])))
+
     def poll(self, now: datetime, stop: Callable[[], bool] = lambda: False) -> Poll:
         got = self.fetch(self.source, self.etag, self.last_modified)
         if got.body is None:
             return Poll(unchanged=True)
+        body, held = got.body, False
+        if not self.is_url and _unterminated(body) and self.etag != HELD + str(got.etag):
+            # a writer may be mid-append: the last line waits for the next poll (taken then, whole
+            # or not, if the file has not changed since: some files just lack the last newline)
+            body, held = body[:body.rfind(b"\n") + 1], True
         options = self.options()
         try:
-            rows = list(read_records(io.BytesIO(got.body), self.fmt, options))
+            rows = list(read_records(io.BytesIO(body), self.fmt, options))
         except IntakeError as exc:
             raise SourceError(f"cannot read the source: {exc}") from None
-        header = _header_of(got.body) if (self.fmt or _format_of(got.body)) != "jsonl" else None
+        header = _header_of(body) if body and (self.fmt or _format_of(body)) != "jsonl" else None
         if self.header is not None and header is not None and header != self.header:
             if header != self.header_seen:  # said once; if it holds until the next poll, it is the new header
                 self.header_seen = header
@@ -228,7 +319,8 @@ class Watch:
                 continue
             if lead_id in self.known:
                 out.known += 1
-            elif n < len(self.previous) and self.previous[n] in vanished and not r.fields.get("id"):
+            elif (n < len(self.previous) and self.previous[n] in vanished and not r.fields.get("id")
+                  and self._same_person(self.previous[n], r)):
                 out.changed += 1  # this row replaced one routed before: an edit, not a new lead
                 self.known.add(lead_id)
             else:
@@ -248,10 +340,12 @@ class Watch:
             if stop():
                 stopped = True  # the rest waits for the next poll: the answer is fetched whole again
                 break
-        if not stopped:
-            self.etag, self.last_modified = got.etag, got.last_modified
-        else:
+        if stopped:
             self.etag = self.last_modified = None
+        elif held:
+            self.etag, self.last_modified = HELD + str(got.etag), None  # read again at the next poll
+        else:
+            self.etag, self.last_modified = got.etag, got.last_modified
         # the rows routed (or found in the ledger) by position; "" for the rest (unreadable, rejected,
         # or left for the next poll by a stop): a row there later is new, not an edit
         self.previous = [i if i and i in self.known else "" for i in ids]
@@ -261,6 +355,14 @@ class Watch:
             self.ledger.save_watch_state(self.key, self.etag, self.last_modified, self.header, self.previous,
                                          now.isoformat(timespec="seconds"))
         return out
+
+
+HELD = "held:"  # the validator of a file whose unterminated last line waits for the next poll
+
+
+def _unterminated(body: bytes) -> bool:
+    """Whether a file's last line has no line end yet (UTF-16 files are read whole)."""
+    return bool(body) and not body.endswith(b"\n") and not body.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 def _format_of(body: bytes) -> str:

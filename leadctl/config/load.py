@@ -12,13 +12,24 @@ from .checks import validate
 from .model import CLOSED_STATUSES, DEFAULT_TIMEZONE, Away, Config, Group, Member, Notify, Rule, Settings, User, ordered_roles
 
 
+MAX_CONFIG = 16 << 20  # bytes: a config of thousands of users and rules is well under a megabyte
+
+
 def load(path: Path) -> Config:
     return load_text(path)[0]
 
 
 def load_text(path: Path) -> tuple[Config, str]:
-    """The config and the exact text it was read from (what a change edits and history keeps)."""
+    """The config and the exact text it was read from (what a change edits and history keeps).
+    Only a regular file of at most MAX_CONFIG bytes is read (not /dev/zero, a pipe or a folder)."""
+    import stat
+
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"config file {path} is not a regular file")
+        if info.st_size > MAX_CONFIG:
+            raise ConfigError(f"config file {path} is larger than {MAX_CONFIG >> 20} MiB: not a leadctl config")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
