@@ -21,10 +21,9 @@ REPORT_KEYS = ("user", "group", "day", "month", "method")
 
 
 def parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise LeadctlError(f"{option} '{text}' is not a date like 2026-11-23") from None
+    from .config import parse_day
+
+    return parse_day(text, option)
 
 
 def today(cfg: Config, now: datetime) -> date:

@@ -399,3 +399,33 @@ def test_any_readable_path_is_input_a_process_substitution_and_dev_stdin(lc):
     assert done.returncode == 0 and json.loads(done.stdout)["lead_id"] == "P2", done.stderr
     folder = lc("route", str(lc.folder), ok=None)
     assert folder.exit_code == 2 and "is a folder" in folder.stderr
+
+
+@pytest.mark.sqlite_only
+def test_a_copy_stopped_by_sigterm_leaves_no_target_behind_and_can_be_run_again(lc, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    lc.team(users=("a",))
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "C1"}\n')
+    target = tmp_path / "copy.db"
+    script = (  # the copy is stopped half way: the new file exists, nothing committed yet
+        "import os, signal, sys, time\n"
+        "import leadctl.ledger.copy as c\n"
+        "real = c.copy\n"
+        "def stopped(source, new):\n"
+        "    new.conn.execute('CREATE TABLE scratch (x)')\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(5)\n"
+        "    return real(source, new)\n"
+        "c.copy = stopped\n"
+        f"sys.argv = ['leadctl', '--config', {str(lc.config)!r}, '--db', {str(lc.db)!r}, 'ledger', 'copy',"
+        f" '--to', {str(target)!r}]\n"
+        "from leadctl.cli import main\n"
+        "main()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ})
+    assert done.returncode == 1 and "SIGTERM" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not target.exists() and not any(tmp_path.glob("copy.db-*"))
+    lc("ledger", "copy", "--to", str(target))  # the retry is not blocked by a half target

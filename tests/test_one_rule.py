@@ -251,3 +251,34 @@ def test_pages_sessions_end_at_sign_out_removal_and_deactivation_and_a_head_uses
     status, headers, _ = fresh.sign_in(url)
     assert status == 303 and fresh.get("/inbox")[0] == 200  # the rep's own click still works
     assert kept != fresh.cookies
+
+
+def test_credentials_in_a_lead_are_dropped_whatever_their_name_is_spelt(lc):
+    lc.team(users=("tom",))
+    sent = {"id": "K1", "email": "k@example.com", "x-api-key": "s1", "auth_token": "s2", "api_secret": "s3",
+            "passwd": "s4", "refresh_token": "s5", "private_key": "s6", "refreshToken": "s7", "Company": "Keyes Ltd",
+            "keywords": "crm", "monkey": "yes"}
+    lc.jsonl("route", "--format", "jsonl", input=json.dumps(sent) + "\n")
+    shown = lc("leads", "show", "K1", "--format", "json").stdout
+    assert all(f'"s{i}"' not in shown for i in range(1, 8))
+    kept = json.loads(shown)["fields"]
+    assert (kept["company"], kept["keywords"], kept["monkey"]) == ("Keyes Ltd", "crm", "yes")  # not credentials
+
+
+@pytest.mark.any_store
+def test_durations_and_dates_are_bounded_at_the_door(lc):
+    lc.team(users=("a",))
+    text = lc.config.read_bytes()
+    for args, words in ((["group", "edit", "tele-sales", "--contact-within", "99999999d"], "the most is 365d"),
+                        (["watch", "x.csv", "--every", "0s"], "the least is 1s"),
+                        (["simulate", "--proposed", str(lc.config), "--since", "0001-01-01", "--until", "9999-12-31"],
+                         "dates from 1900-01-01 to 2999-12-31"),
+                        (["report", "--since", "0001-01-01"], "out of range"),
+                        (["away", "add", "a", "--from", "9999-12-31", "--to", "9999-12-31"], "out of range")):
+        result = lc(*args, ok=None)
+        assert result.exit_code == 2 and words in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+    assert lc.config.read_bytes() == text
+    lc.config.write_text(lc.config.read_text().replace('method = "sequential"', 'method = "sequential"\n'
+                                                       'contact_within = "99999999d"', 1))
+    result = lc("tick", ok=None)  # a hand-made file with such a value: one line, exit 2, not an OverflowError
+    assert result.exit_code == 2 and "contact_within" in result.stderr and "365d" in result.stderr

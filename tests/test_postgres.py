@@ -336,3 +336,32 @@ def test_a_server_that_refuses_connections_for_a_while_is_waited_out(pg, postgre
     assert code == 0, err
     assert Counter(o["status"] for o in out) == {"assigned": n}
     assert pg.query("SELECT count(*), count(DISTINCT lead_id) FROM events") == [(n, n)]
+
+
+def test_serve_answers_503_with_retry_after_while_the_database_is_down(pg, postgres):
+    """An outage under serve: every request is 503 with Retry-After (the token look-up too), no
+    traceback, and the first request after it comes back is served."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    from tests.test_serve import Server
+
+    pg.team(users=("a", "b"))
+    secret = pg("token", "add", "web").stdout.strip()
+    name = urlsplit(pg.db).path.lstrip("/")
+    s = Server(pg)
+    admin = psycopg.connect(postgres.url("template1"), autocommit=True)
+    try:
+        assert s.post('{"id": "O1"}', token=secret)[0] == 200
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'leadctl'")
+        status, answer, headers = s.post('{"id": "O2"}', token=secret)
+        assert status == 503 and headers.get("retry-after") and "Traceback" not in json.dumps(answer)
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        assert s.post('{"id": "O2"}', token=secret)[0] == 200
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        admin.close()
+        code, log = s.stop()
+    assert "Traceback" not in log

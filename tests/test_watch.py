@@ -163,7 +163,7 @@ def test_a_local_file_appended_to(lc):
 
 def test_bad_options(lc):
     lc.team()
-    assert "not a duration" in lc("watch", "x.csv", "--every", "0s", ok=False).stderr
+    assert "the least is 1s" in lc("watch", "x.csv", "--every", "0s", ok=False).stderr  # the minimum, named
     assert "not a duration" in lc("watch", "x.csv", "--every", "soon", ok=False).stderr
     r = lc("watch", "ftp://example.com/x.csv", "--once", ok=False)
     assert r.exit_code == 2 and "http(s) URL or a file" in r.stderr

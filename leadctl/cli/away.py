@@ -11,14 +11,9 @@ away_app = typer.Typer(help="Leave: who is away when, and who takes their turns.
 
 
 def _date(text: str, option: str) -> str:
-    from datetime import date
+    from ..config import parse_day
 
-    from ..errors import ConfigError
-
-    try:
-        return date.fromisoformat(text.strip()).isoformat()
-    except ValueError:
-        raise ConfigError(f"{option} '{text}' is not a date like 2026-12-24") from None
+    return parse_day(text, option).isoformat()
 
 
 @away_app.command("add")

@@ -1,5 +1,6 @@
 """`leadctl ledger ...`: the ledger itself (where it is kept, and moving it)."""
 
+import signal
 from typing import Annotated, Literal
 
 import typer
@@ -47,6 +48,7 @@ def ledger_copy(
             raise LeadctlError(f"{dest} already exists; copy only into a new ledger")
         made = not isinstance(dest, str) and not dest.exists()
         new = Ledger.open(dest)
+        previous = signal.signal(signal.SIGTERM, _stopped)  # SIGTERM cleans up as Ctrl-C does
         try:
             sums, digest = copy(source, new)
         except BaseException:
@@ -54,6 +56,8 @@ def ledger_copy(
             if made:  # a failed copy into a new file leaves no half ledger behind (and touches nothing else)
                 remove_new_file(dest)
             raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         new.close()
     finally:
         source.close()
@@ -66,6 +70,10 @@ def ledger_copy(
     render.table(rows, ["table", "rows"], title=f"Copied to {new.path}", right=["rows"])
     render.note(f"copied {source.path} to {new.store} ledger {new.path}: every table's row count and content"
                 f" hash match (sha256 {digest[:16]})")
+
+
+def _stopped(signum, frame):
+    raise LeadctlError("stopped by SIGTERM: nothing was copied (a new target file was removed); run it again", 1)
 
 
 def register(app: typer.Typer) -> None:

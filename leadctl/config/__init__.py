@@ -20,7 +20,7 @@ from .changes import (
     add_away, parse_condition, remove_away, remove_group, remove_mapping, remove_member, remove_rule, remove_user, set_default,
 )
 from .checks import (
-    MAX_ATTEMPTS, MAX_COUNT, MAX_RETRY_SECONDS, check_count, check_email, duration_seconds, check_name, check_phone_region,
+    MAX_ATTEMPTS, MAX_COUNT, MAX_RETRY_SECONDS, check_count, check_email, duration_seconds, parse_day, check_name, check_phone_region,
     check_timezone, validate, warnings,
 )
 from .files import LOCK_TIMEOUT, lock_path, locked, render_text, save, write_atomic, write_text
@@ -35,7 +35,7 @@ from .watch import Watcher, stamp
 __all__ = [
     "add_group", "add_mapping", "add_member", "add_rule", "add_user", "edit_group", "edit_member", "edit_user",
     "mapping", "move_rule", "add_away", "remove_away", "parse_condition", "remove_group", "remove_mapping", "remove_member", "remove_rule",
-    "remove_user", "set_default", "MAX_ATTEMPTS", "MAX_COUNT", "MAX_RETRY_SECONDS", "check_count", "check_email", "duration_seconds",
+    "remove_user", "set_default", "MAX_ATTEMPTS", "MAX_COUNT", "MAX_RETRY_SECONDS", "check_count", "check_email", "duration_seconds", "parse_day",
     "check_name", "check_phone_region", "check_timezone", "validate", "warnings", "LOCK_TIMEOUT", "lock_path",
     "locked", "render_text", "save", "write_atomic", "write_text", "from_dict", "load", "load_text", "parse",
     "DEFAULT_TIMEZONE", "DUPLICATE_FIELDS", "Away", "NAME_RE", "RECORD_TYPES", "ROLES", "SMTP_SECURITY", "Config", "Group",

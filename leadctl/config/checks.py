@@ -61,11 +61,33 @@ _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def duration_seconds(text: str, option: str = "--contact-within") -> int:
-    """A duration like 90s, 15m, 4h or 2d, in seconds; anything else is a ConfigError."""
+    """A duration like 90s, 15m, 4h or 2d, from 1s to 365d, in seconds; anything else is a ConfigError."""
     m = _DURATION.match(text.strip().lower())
-    if not m or int(m.group(1)) == 0:
+    if not m:
         raise ConfigError(f"{option} '{text}' is not a duration like 15m (a whole number and s, m, h or d)")
-    return int(m.group(1)) * _UNIT[m.group(2)]
+    seconds = int(m.group(1)) * _UNIT[m.group(2)]
+    if seconds < 1:
+        raise ConfigError(f"{option} '{text}' is too short: the least is 1s")
+    if seconds > MAX_DURATION:
+        raise ConfigError(f"{option} '{text}' is too long: the most is 365d")
+    return seconds
+
+
+MAX_DURATION = 365 * 86400  # seconds: no SLA, poll or link is meant to wait more than a year
+FIRST_DAY, LAST_DAY = "1900-01-01", "2999-12-31"  # the dates a command takes (times around them stay in range)
+
+
+def parse_day(text: str, option: str):
+    """A calendar date (YYYY-MM-DD) from FIRST_DAY to LAST_DAY; anything else is a ConfigError."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{option} '{text}' is not a date like 2026-11-23") from None
+    if not FIRST_DAY <= day.isoformat() <= LAST_DAY:
+        raise ConfigError(f"{option} '{text}' is out of range: dates from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def _check_overflow(cfg: Config, p: str) -> None:

@@ -62,9 +62,17 @@ def field_for(name: str) -> str:
     return found
 
 
+# Parts of a name that make it a credential wherever they stand in it (x-api-key, auth_token,
+# api_secret, refreshToken, private_key, PASSWD), once compared (no case, spaces, - _ or .).
+_CREDENTIAL_PARTS = ("token", "secret", "password", "passwd", "passphrase", "apikey", "privatekey", "accesskey",
+                     "signingkey", "googlekey", "signature", "authorization")
+
+
 def is_credential(name: str) -> bool:
-    """A column or key that carries a credential (see CREDENTIALS), in any spelling."""
-    return compared(name) in CREDENTIALS
+    """A column or key that carries a credential (see CREDENTIALS and _CREDENTIAL_PARTS), in any
+    spelling: it is never kept with a lead, shown or logged."""
+    text = compared(name)
+    return text in CREDENTIALS or text == "pwd" or any(part in text for part in _CREDENTIAL_PARTS)
 
 
 def examples(fld: str) -> str:

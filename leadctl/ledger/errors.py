@@ -51,3 +51,10 @@ def busy_timeout_ms(default: float | None = None) -> int:
     except ValueError:
         raise LeadctlError(f"LEADCTL_BUSY_TIMEOUT '{raw}' is not a number of seconds") from None
     return max(0, int(seconds * 1000))
+
+
+def store_failed(exc: BaseException) -> bool:
+    """Whether an exception is the ledger failing (busy, gone, full, damaged), not a bug."""
+    import sqlite3
+
+    return isinstance(exc, (LedgerError, LedgerBusy, sqlite3.Error))

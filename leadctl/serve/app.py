@@ -11,7 +11,7 @@ from ..errors import LeadctlError
 from .intake import route_request
 from . import rep
 from .rep import my_leads, my_quota, pick_up
-from .service import MAX_BODY, RETRY_AFTER, Answer, Service
+from .service import MAX_BODY, RETRY_AFTER, UNAVAILABLE, Answer, Service
 
 
 def health(service: Service) -> Answer:
@@ -131,6 +131,20 @@ def create_app(service: Service, max_body: int = MAX_BODY):
                             headers=getattr(exc, "headers", None))
 
     async def crashed(request, exc):  # a bug: the log has the traceback, the caller one plain line
+        from ..ledger.errors import store_failed
+
+        if store_failed(exc):  # the ledger went away (a PostgreSQL restart, a full disk): 503, retry
+            from ..render import err
+
+            err(f"the ledger cannot be used: {exc}")
+            if wants_page(request):
+                from .pages import Page
+
+                response = pages.render(request, Page(503, "message.html", {
+                    "title": "Unavailable", "message": "The service cannot show pages right now; try again in a moment."}))
+                response.headers["Retry-After"] = RETRY_AFTER
+                return response
+            return JSONResponse({"error": UNAVAILABLE}, status_code=503, headers={"Retry-After": RETRY_AFTER})
         if wants_page(request):
             from .pages import Page
 

@@ -91,12 +91,13 @@ def _authenticate(service: Service, headers: dict, body: bytes, *, intake: bool)
         return Answer(503, {"error": UNAVAILABLE})
     try:
         ledger = service.ledger(cfg)
+        tokens = ledger.live_tokens()
     except LeadctlError as exc:  # busy past the timeout, unreachable, or not a ledger this leadctl can use
         err(f"the ledger cannot be used: {exc}")
         return Answer(503, {"error": UNAVAILABLE})
     authorization = headers.get("authorization") or (_google_key(body) if intake else None)
     signature = headers.get("x-hub-signature-256") if intake else None
-    token = check(ledger.live_tokens(), authorization, signature, body, timestamp=headers.get("x-leadctl-timestamp"))
+    token = check(tokens, authorization, signature, body, timestamp=headers.get("x-leadctl-timestamp"))
     if token is not None and token["user_id"]:
         user = next((u for u in cfg.users if u.id == token["user_id"]), None)
         if user is None or not user.active:
