@@ -55,10 +55,20 @@ def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,
     monthly = ledger.usage_counts(month_key(iso))
     active = cfg.active_users()
     gone = away_on(cfg, day, now)
+    people = {u.id: u for u in cfg.users}
+    totals = {}  # each user's use over every group: what their own caps (user edit --daily) count
+    for period, counts in (("daily", daily), ("monthly", monthly)):
+        for (_, user), n in counts.items():
+            totals[(period, user)] = totals.get((period, user), 0) + n
     rows = []
     for g in groups:
         for m in g.members:
             d_used, m_used = daily.get((g.name, m.user), 0), monthly.get((g.name, m.user), 0)
+            person = people.get(m.user)
+            u_daily, u_monthly = (person.daily, person.monthly) if person else (0, 0)
+            u_d_used, u_m_used = totals.get(("daily", m.user), 0), totals.get(("monthly", m.user), 0)
+            own = why_not(Slot(m.user, u_daily, u_monthly), u_d_used, u_m_used)  # the user's caps, all groups
+            capped_by = why_not(Slot(m.user, m.daily, m.monthly), d_used, m_used) or (own and f"user {own}")
             rows.append({
                 "group": g.name,
                 "user": m.user,
@@ -68,7 +78,12 @@ def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,
                 "monthly_used": m_used,
                 "monthly_limit": m.monthly,
                 "monthly_remaining": max(m.monthly - m_used, 0) if m.monthly else None,
-                "capped": why_not(Slot(m.user, m.daily, m.monthly), d_used, m_used) is not None,
+                "capped": capped_by is not None,
+                "capped_by": capped_by,  # "daily cap", "monthly cap", "user daily cap" (all groups), ...
+                "user_daily_used": u_d_used,
+                "user_daily_limit": u_daily,
+                "user_monthly_used": u_m_used,
+                "user_monthly_limit": u_monthly,
                 "active": m.user in active,
                 "away": gone.get(m.user),
             })
@@ -94,6 +109,7 @@ def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None =
         "pickup_statuses": list(group.pickup_statuses),
         "default": cfg.default_group == group.name,
         "next": nxt,
+        "queued": ledger.queue_length().get(group.name, 0),  # leads waiting in its queue
         "members": rows,
     }
 

@@ -78,9 +78,14 @@ def err(message: str) -> None:
 
 
 def note(message: str) -> None:
-    """A line that goes with a table: under it on a terminal; on stderr off one, so that
-    stdout stays plain tab-separated rows."""
-    (err if plain() else say)(message)
+    """A line that goes with a table: under it on a terminal (wrapped between words at the
+    terminal's width); on stderr off one, so that stdout stays plain tab-separated rows."""
+    if plain():
+        err(message)
+        return
+    from rich.text import Text
+
+    console().print(Text(clean(message.rstrip("\n"))))
 
 
 def say(message: str) -> None:
@@ -157,7 +162,8 @@ def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = N
           right: Iterable[str] = (), nowrap: Iterable[str] = ()) -> None:
     """Rows for people: a rich table on a terminal, tab-separated lines off one. Data is
     never read as rich markup (every cell and title is a `Text`), and control characters
-    are shown escaped."""
+    are shown escaped. On a narrow terminal cells wrap between words, never inside one (a
+    word longer than MAX_WORD folds): numbers, ids and `sequential=1` stay whole."""
     if plain():
         tsv(rows, columns, headers)
         return
@@ -172,12 +178,21 @@ def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = N
     right, nowrap = set(right), set(nowrap)
     t = Table(title=Text(clean(title)) if title is not None else None, title_justify="left",
               header_style="bold")
-    for c in columns:
-        t.add_column(Text(clean((headers or {}).get(c, c))), justify="right" if c in right else "left",
-                     overflow="fold", no_wrap=c in nowrap)
-    for r in rows:
-        t.add_row(*(Text(display(r.get(c))) for c in columns))
+    cells = [[display(r.get(c)) for c in columns] for r in rows]
+    for i, c in enumerate(columns):
+        name = clean((headers or {}).get(c, c))
+        if not c:  # a bar: cropped on a narrow terminal rather than pushing the numbers out
+            t.add_column("", overflow="crop", no_wrap=True, min_width=0, ratio=None)
+            continue
+        longest = max((len(w) for row in cells for w in row[i].split()), default=1)  # (headers may fold)
+        t.add_column(Text(name), justify="right" if c in right else "left", overflow="fold",
+                     no_wrap=c in nowrap, min_width=min(longest, MAX_WORD))
+    for row in cells:
+        t.add_row(*(Text(text) for text in row))
     out.print(t)
+
+
+MAX_WORD = 32  # characters: a longer word (an email, a URL) may fold inside a narrow table
 
 
 def bar(value: float, maximum: float, width: int = 24) -> str:
@@ -201,7 +216,20 @@ def member_state(row: dict) -> str:
         return "inactive"
     if row.get("away"):
         return row["away"]
-    return "CAPPED" if row["capped"] else "ok"
+    if row["capped"]:
+        return f"CAPPED ({row['capped_by']})" if row.get("capped_by") else "CAPPED"
+    return "ok"
+
+
+def user_caps(rows: list[dict]) -> bool:
+    """Whether any of these quota rows' users has caps of their own (shown then, as columns)."""
+    return any(r.get("user_daily_limit") or r.get("user_monthly_limit") for r in rows)
+
+
+def user_used(row: dict) -> str:
+    """A user's own caps (over every group): "2/5 today, 9/- month"."""
+    return (f"{used_of(row['user_daily_used'], row['user_daily_limit'])} today,"
+            f" {used_of(row['user_monthly_used'], row['user_monthly_limit'])} month")
 
 
 def emit(rows: Iterable[dict], columns: Sequence[str], fmt: str, *, limit: int | None = None,

@@ -282,3 +282,64 @@ def test_durations_and_dates_are_bounded_at_the_door(lc):
                                                        'contact_within = "99999999d"', 1))
     result = lc("tick", ok=None)  # a hand-made file with such a value: one line, exit 2, not an OverflowError
     assert result.exit_code == 2 and "contact_within" in result.stderr and "365d" in result.stderr
+
+
+@pytest.mark.any_store
+def test_tables_on_an_80_column_terminal_wrap_between_words_never_inside_one(lc, monkeypatch):
+    lc.team(users=("stephanie", "tom", "lewis", "denise"), group="tele-sales-inbound-europe")
+    lc("user", "add", "sam")
+    lc("route", "-", "--clock", "received", "-o", "jsonl", input="id,owner,received_at\n" + "".join(
+        f"R{i},{'sam' if i % 3 == 0 else ''},2026-11-20T09:{i:02d}:00\n" for i in range(30)))
+    monkeypatch.setenv("LEADCTL_TABLES", "rich")
+    monkeypatch.setenv("COLUMNS", "80")
+    for args in (["report", "--since", "2026-11-01"], ["quota", "--date", "2026-11-20"],
+                 ["group", "show", "tele-sales-inbound-europe"], ["user", "list"]):
+        out = lc(*args).stdout
+        assert max(len(line) for line in out.splitlines()) <= 80, (args, out)
+        words = {w for line in out.splitlines() for w in line.replace("│", " ").split()}
+        if args[0] == "report":
+            assert {"sequential=5", "owner=10", "33.3%"} <= words, out  # split by method, whole
+        assert "tele-sales-inbound-europe" in out or args[0] == "report", out
+
+
+def test_user_caps_and_the_queue_are_visible_where_an_admin_looks(lc, monkeypatch):
+    lc.team(users=("felix", "gina"))
+    lc("user", "edit", "felix", "--daily", "2")
+    lc("group", "edit", "tele-sales", "--queue")
+    lc("group", "member", "edit", "tele-sales", "gina", "--daily", "1")
+    out = lc("route", "-", "--clock", "received", "-o", "jsonl", input="id,received_at\n" + "".join(
+        f"Q{i},2026-11-20T09:0{i}:00\n" for i in range(1, 6)))
+    assert [json.loads(x)["status"] for x in out.stdout.splitlines()].count("queued") == 2
+    felix = next(r for r in lc.json("quota", "--date", "2026-11-20") if r["user"] == "felix")
+    assert (felix["capped"], felix["capped_by"], felix["user_daily_used"], felix["user_daily_limit"]) == (
+        True, "user daily cap", 2, 2)
+    assert "CAPPED (user daily cap)" in lc("quota", "--date", "2026-11-20").stdout
+    assert next(u for u in lc.json("user", "list") if u["id"] == "felix")["daily"] == 2
+    assert "2/day" in lc("user", "list").stdout
+    assert [r["id"] for r in lc.json("leads", "list", "--status", "queued")] == ["Q4", "Q5"]
+    assert lc.json("group", "show", "tele-sales")["queued"] == 2
+    monkeypatch.setenv("LEADCTL_TABLES", "rich")
+    assert "queued: 2" in lc("group", "show", "tele-sales").stdout
+
+
+@pytest.mark.any_store
+def test_config_check_says_where_leads_go_when_nobody_can_take_them(lc):
+    lc.team(users=("a",), daily="5")
+    lc("group", "add", "night")
+    lc("group", "member", "add", "night", "a")
+    assert "stay unassigned" in lc("config", "check").stderr  # every member capped, nowhere else to go
+    lc("group", "edit", "tele-sales", "--overflow", "night", "--queue")
+    said = lc("config", "check").stderr
+    assert "'tele-sales'" not in said or "stay unassigned" not in said, said
+
+
+@pytest.mark.any_store
+def test_report_by_source_shows_shares_as_the_other_reports_do(lc, monkeypatch):
+    lc.team(users=("a", "b"))
+    lc("route", "-", "--clock", "received", "-o", "jsonl", input="id,source,received_at\n"
+       "S1,ads,2026-11-20T09:00:00\nS2,ads,2026-11-20T09:01:00\nS3,web,2026-11-20T09:02:00\n")
+    monkeypatch.setenv("LEADCTL_TABLES", "rich")
+    table = lc("report", "--by", "source", "--since", "2026-11-01").stdout
+    assert "66.7%" in table and "0.6667" not in table
+    assert {r["source"]: r["share"] for r in lc.json("report", "--by", "source", "--since", "2026-11-01")} == {
+        "ads": 0.6667, "web": 0.3333}  # JSON keeps the fraction

@@ -8,7 +8,8 @@ from . import AUDIT, LimitOpt, ListFormat, state
 
 FormatOpt = ListFormat
 QUOTA_COLUMNS = ["group", "user", "daily_used", "daily_limit", "daily_remaining", "monthly_used",
-                 "monthly_limit", "monthly_remaining", "capped", "active", "away"]
+                 "monthly_limit", "monthly_remaining", "capped", "capped_by", "user_daily_used", "user_daily_limit",
+                 "user_monthly_used", "user_monthly_limit", "active", "away"]
 
 
 def quota(
@@ -53,6 +54,7 @@ def quota(
         "today": render.used_of(r["daily_used"], r["daily_limit"]),
         "this month": render.used_of(r["monthly_used"], r["monthly_limit"]),
         "state": render.member_state(r),
+        **({"user caps (all groups)": render.user_used(r)} if render.user_caps(rows) else {}),
     } for r in rows]
     render.table(shown, list(shown[0]) if shown else [], title=title, empty="no group members yet")
     if shown and not render.plain():
@@ -106,11 +108,8 @@ def report(
                                            viewer=st.actor.user), column)
         finally:
             ledger.close()
-        if fmt not in ("json", "jsonl"):
-            for r in rows:
-                r["by_method"] = " ".join(f"{m}={n}" for m, n in r["by_method"].items())
-        render.emit(rows[:limit] if limit is not None else rows, [column, "count", "share", "by_method"], fmt,
-                    title=f"Assignments by {column}", empty="no assignment in the window")
+        _show(rows[:limit] if limit is not None else rows, [column, "count", "share", "by_method"], fmt,
+              f"Assignments by {column}, {since or 'the start'} to {until or 'today'}")
         return
     try:
         counts = window_counts(cfg, ledger, window, group=group, user=user)
@@ -127,22 +126,8 @@ def report(
     if limit is not None:
         rows = rows[:limit]
     columns = [by, "count", "share"] + (["by_method"] if by != "method" else []) + extra
-    if fmt in ("json", "jsonl"):
-        render.emit(rows, columns, fmt)
+    if not _show(rows, columns, fmt, f"Assignments by {by}, {since or 'the start'} to {until or 'today'}"):
         return
-    for r in rows:
-        if "by_method" in r:
-            r["by_method"] = " ".join(f"{m}={n}" for m, n in r["by_method"].items())
-    if fmt == "csv":
-        render.emit(rows, columns, fmt)
-        return
-    top = max((r["count"] for r in rows), default=0)
-    for r in rows:
-        r["share"] = f"{r['share']:.1%}"
-        r[""] = render.bar(r["count"], top)
-    span = f"{since or 'the start'} to {until or 'today'}"
-    render.table(rows, [by, "count", "share", "", *columns[3:]], title=f"Assignments by {by}, {span}",
-                 empty="no assignments in this window", right=["count", "share"])
     for f in fairness(cfg, group_counts, group):
         if user and not cfg.group(f["group"]).member(user):
             continue
@@ -152,6 +137,30 @@ def report(
               f" most {most['user']} {most['count']} (asked {most['expected']:.1f}),"
               f" least {least['user']} {least['count']} (asked {least['expected']:.1f}); gap {f['gap']:.1f}"
               + (f"; capped members get fewer by design: {', '.join(f['capped_members'])}" if f["capped_members"] and f["gap"] >= 1 else ""))
+
+
+def _show(rows: list[dict], columns: list[str], fmt: str, title: str) -> bool:
+    """A report's rows, the same way whatever it counts by: JSON as they are (shares 0-1), CSV
+    and the table with the split by method in words, the table with shares in % and a bar.
+    Returns whether it was the table (the fairness notes follow it)."""
+    from .. import render
+
+    if fmt in ("json", "jsonl"):
+        render.emit(rows, columns, fmt)
+        return False
+    for r in rows:
+        if "by_method" in r:
+            r["by_method"] = " ".join(f"{m}={n}" for m, n in r["by_method"].items())
+    if fmt == "csv":
+        render.emit(rows, columns, fmt)
+        return False
+    top = max((r["count"] for r in rows), default=0)
+    for r in rows:
+        r["share"] = f"{r['share']:.1%}"
+        r[""] = render.bar(r["count"], top)
+    render.table(rows, [*columns[:3], "", *columns[3:]], title=title, empty="no assignments in this window",
+                 right=["count", "share"])
+    return True
 
 
 def register(app: typer.Typer) -> None:

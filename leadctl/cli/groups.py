@@ -168,14 +168,17 @@ def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
     from .. import render
 
     head = (f"Group {view['name']}: {view['method']}, takes {view['record_type']}s;"
-            f" pick-up statuses: {render.display(view['pickup_statuses'])}; next: {view['next'] or '-'}")
+            f" pick-up statuses: {render.display(view['pickup_statuses'])}; next: {view['next'] or '-'};"
+            f" queued: {view['queued']}")
     # "next" is a column too: off a terminal the title is not printed, and who is next is a fact.
     rows = [{"#": i, "user": m["user"], "weight": m["weight"],
              "today": render.used_of(m["daily_used"], m["daily_limit"]),
              "this month": render.used_of(m["monthly_used"], m["monthly_limit"]),
-             "state": render.member_state(m), "next": "next" if m["user"] == view["next"] else ""}
+             "state": render.member_state(m), "next": "next" if m["user"] == view["next"] else "",
+             "user caps (all groups)": render.user_used(m)}
             for i, m in enumerate(view["members"], 1)]
-    render.table(rows, ["#", "user", "weight", "today", "this month", "state", "next"],
+    render.table(rows, ["#", "user", "weight", "today", "this month", "state", "next"]
+                 + (["user caps (all groups)"] if render.user_caps(view["members"]) else []),
                  title=head, empty=f"{head}\nno members yet: leadctl group member add {name} USER",
                  right=["#", "weight"])
 

@@ -23,7 +23,8 @@ def leads_list(
     ctx: typer.Context,
     owner: Annotated[Optional[str], typer.Option("--owner", metavar="USER", help="Only leads assigned to USER.")] = None,
     unassigned: Annotated[bool, typer.Option("--unassigned", help="Only leads nobody has.")] = False,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only leads with this status (any case).")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only leads with this status (any case);"
+                      " `queued`: the leads waiting in a group's queue.")] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Only leads routed through GROUP.")] = None,
     pickable_by: Annotated[Optional[str], typer.Option("--pickable-by", metavar="USER",
                            help="Only unassigned leads USER may pick up now.")] = None,
@@ -44,6 +45,7 @@ def leads_list(
     from itertools import islice
 
     from .. import render
+    from ..decide import QUEUED
     from ..rights import pickup_refusal, pickup_statuses, visible_owner
 
     if fields and all_fields:
@@ -67,8 +69,9 @@ def leads_list(
                 rows = (r for r in ledger.pickable(pickup_statuses(cfg, user), newest=newest)
                         if pickup_refusal(cfg, user, r) is None and _matches(r, owner, status, group, visible))
                 return islice(rows, limit) if limit is not None else rows
-            return ledger.leads(owner=owner, unassigned=unassigned, status=status, group=group, visible_to=visible,
-                                limit=limit, newest=newest)
+            waiting = status is not None and status.strip().lower() == QUEUED  # in a queue, whatever their status
+            return ledger.leads(owner=owner, unassigned=unassigned, status=None if waiting else status, group=group,
+                                visible_to=visible, limit=limit, newest=newest, queued=waiting)
 
         own = bool(columns) or all_fields
         if all_fields:

@@ -155,7 +155,12 @@ def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
     if fmt == "table":  # narrower: the permissions in one column (`role`, the highest, is for older scripts)
         for r in rows:
             r["permissions"] = [p for p in ("pickup", "reassign") if r[p]]
-        columns = ["id", "name", "email", "roles", "permissions", "active", "groups"]
+            r["caps (all groups)"] = " ".join(f"{r[k]}/{per}" for k, per in (("daily", "day"), ("monthly", "month"))
+                                              if r[k]) or "-"
+        columns = ["id", *(c for c in ("name", "email") if any(r[c] for r in rows)),  # (none given: not shown)
+                   "roles", "permissions", "active", "groups"]
+        if any(u.daily or u.monthly for u in cfg.users):
+            columns.append("caps (all groups)")
     render.emit(rows, columns, fmt, limit=limit,
                 title="Users", empty="no users yet: leadctl user add ID")
 

@@ -7,7 +7,7 @@ import re
 
 from ..engine import METHODS
 from ..errors import ConfigError
-from .model import DUPLICATE_FIELDS, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config
+from .model import DUPLICATE_FIELDS, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config, Group
 
 
 MAX_COUNT = 1_000_000_000  # the largest cap or weight: beyond any team, within every store's integers
@@ -274,18 +274,25 @@ def validate(cfg: Config) -> None:
             sources.add(source.strip().lower())
 
 
+def _fate(g: Group) -> str:
+    """What happens to a lead nobody in `g` can take: its overflow, its queue, or nothing."""
+    if g.overflow:
+        return f"go to its overflow group '{g.overflow}'" + (" (then wait in its queue)" if g.queue else "")
+    return "wait in its queue (`leadctl drain`)" if g.queue else "stay unassigned"
+
+
 def warnings(cfg: Config) -> list[str]:
     """Things that are valid but probably not what the admin wants."""
     out = []
     users = {u.id: u for u in cfg.users}
     for g in cfg.groups:
         if not g.members:
-            out.append(f"group '{g.name}' has no members: its leads will stay unassigned")
+            out.append(f"group '{g.name}' has no members: its leads will {_fate(g)}")
             continue
         active = [m for m in g.members if users[m.user].active]
         if not active:
-            out.append(f"group '{g.name}' has no active member: its leads will stay unassigned")
-        elif all(m.daily or m.monthly for m in active):
+            out.append(f"group '{g.name}' has no active member: its leads will {_fate(g)}")
+        elif all(m.daily or m.monthly for m in active) and not (g.overflow or g.queue):  # else: by design
             out.append(
                 f"every active member of group '{g.name}' has a cap: once all are reached, leads"
                 " stay unassigned; keep at least one member without a limit"

@@ -157,11 +157,13 @@ class Leads:
         limit: int | None = None,
         newest: bool = False,
         offset: int = 0,
+        queued: bool = False,
     ) -> Iterator[dict]:
         """Leads in the order they arrived (`newest`: the other way). `visible_to` restricts
-        to one owner (lead isolation); the caller decides when it applies."""
+        to one owner (lead isolation); the caller decides when it applies. `queued`: only the
+        leads waiting in a group's queue."""
         where, params = _conditions(
-            ["assigned_to IS NULL"] if unassigned else [],
+            (["assigned_to IS NULL"] if unassigned else []) + (["id IN (SELECT lead_id FROM queue)"] if queued else []),
             [("assigned_to", visible_to), ("assigned_to", owner), ("lower(status)", status and status.lower()),
              ("group_name", group)],
         )
