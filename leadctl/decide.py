@@ -116,9 +116,15 @@ def derived_id(fields: dict[str, str]) -> str:
     return "auto-" + hashlib.sha256(blob).hexdigest()[:20]
 
 
-def parse_when(text: str, tz: tzinfo) -> datetime:
-    """ISO 8601 to an aware datetime in `tz`; without an offset it is read in `tz`."""
-    dt = datetime.fromisoformat(text.strip())
+def parse_when(text: str, tz: tzinfo, date_format: str = "") -> datetime:
+    """ISO 8601 (or another form `dates` reads, `date_format` deciding the ambiguous ones) to an
+    aware datetime in `tz`; without an offset it is read in `tz`."""
+    try:
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        from .dates import read_other
+
+        dt = read_other(text, date_format)
     if dt.tzinfo is None:
         return dt.replace(tzinfo=tz)
     return dt.astimezone(tz)
@@ -134,8 +140,9 @@ class LocalTimes:
     a whole minute, and the minute is what the cache is keyed by) and appended.
     """
 
-    def __init__(self, tz: tzinfo):
+    def __init__(self, tz: tzinfo, date_format: str = ""):
         self.tz = tz
+        self.date_format = date_format
         self.offsets: dict[str, str] = {}  # local minute -> the zone's offset then
         self.shifted: dict[str, tuple[str, str, str]] = {}  # minute and offset -> (local minute, offset, day)
 
@@ -166,7 +173,7 @@ class LocalTimes:
                 local = datetime.fromisoformat(minute).replace(tzinfo=self.tz)  # checks the date and time
                 offset = self.offsets[minute] = local.isoformat(timespec="seconds")[19:]
             return text + offset, text[:10]
-        when = parse_when(text, self.tz)
+        when = parse_when(text, self.tz, self.date_format)
         return when.isoformat(timespec="seconds"), when.date().isoformat()
 
 
@@ -199,7 +206,7 @@ class Policy:
                 "no group to route to: pass --group GROUP, or set one with `leadctl rule default GROUP`"
             )
         self.tz = cfg.tz()
-        self.local_times = LocalTimes(self.tz).convert
+        self.local_times = LocalTimes(self.tz, cfg.settings.date_format).convert
         self.forced = forced
         self.plans = {g.name: plan_for(cfg, g) for g in cfg.groups}
         self.rules = [
@@ -259,10 +266,12 @@ class Policy:
         if raw_when and (raw_when := raw_when.strip()):
             try:
                 received, local_day = self.local_times(raw_when)
-            except (ValueError, OverflowError):
+            except (ValueError, OverflowError) as exc:
+                from .dates import Ambiguous
+
                 return Outcome(
-                    rec.line, lead_id, REJECTED,
-                    reason="received_at is not an ISO 8601 date and time (e.g. 2026-11-23T13:10:00)",
+                    rec.line, lead_id, REJECTED, reason=f"received_at {exc}" if isinstance(exc, Ambiguous) else
+                    "received_at is not an ISO 8601 date and time (e.g. 2026-11-23T13:10:00)",
                 )
             if self.replay:
                 day = local_day

@@ -343,3 +343,33 @@ def test_report_by_source_shows_shares_as_the_other_reports_do(lc, monkeypatch):
     assert "66.7%" in table and "0.6667" not in table
     assert {r["source"]: r["share"] for r in lc.json("report", "--by", "source", "--since", "2026-11-01")} == {
         "ads": 0.6667, "web": 0.3333}  # JSON keeps the fraction
+
+
+def test_real_exports_hubspot_facebook_csv_and_german_dates_are_read(lc):
+    lc.team(users=("tom", "stephanie"))
+    hubspot = ('"Record ID","First Name","Email","Original Source","Create Date"\n'
+               '"51","Fay","fay@example.com","Paid Social","2026-12-06 10:15"\n')
+    lc("route", "-", "--format", "csv", "--clock", "received", "-o", "jsonl", input=hubspot)
+    fay = lc.json("leads", "show", "51")
+    assert (fay["source"], fay["received_at"]) == ("Paid Social", "2026-12-06T10:15:00+00:00")
+    facebook = ("id,created_time,ad_name,campaign_name,form_name,is_organic,platform,full_name,email\n"
+                "l:998,2026-12-06T10:15:30+0000,Ad 1,Winter Sale,Form A,false,ig,Gus Hale,gus@example.com\n")
+    lc("route", "-", "--format", "csv", "-o", "jsonl", input=facebook)
+    gus = lc.json("leads", "show", "l:998")
+    assert (gus["source"], gus["received_at"], gus["fields"]["campaign_name"]) == (
+        "ig", "2026-12-06T10:15:30+00:00", "Winter Sale")
+    lc("settings", "--timezone", "Europe/Berlin")
+    german = "id,Erstellt am,E-Mail\nDE1,06.12.2026 10:15,de1@example.com\n"
+    lc("route", "-", "--format", "csv", "-o", "jsonl", input=german)
+    assert lc.json("leads", "show", "DE1")["received_at"] == "2026-12-06T10:15:00+01:00"  # day.month.year
+    slashes = "id,received_at\nUS1,06/12/2026 10:15\nUS2,13/12/2026 09:00\n"
+    out = lc.jsonl("route", "-", "--format", "csv", input=slashes, ok=None)
+    assert out[0]["status"] == "rejected" and "--date-format" in out[0]["reason"]  # ambiguous: said how to fix
+    assert out[1]["status"] == "assigned"  # 13 can only be a day
+    lc("settings", "--date-format", "mm/dd/yyyy")
+    assert lc.jsonl("route", "-", "--format", "csv", input="id,received_at\nUS1,06/12/2026 10:15\n")[0][
+        "status"] == "assigned"
+    assert lc.json("leads", "show", "US1")["received_at"] == "2026-06-12T10:15:00+02:00"  # June 12th
+    assert lc("settings", "--date-format", "yy.mm", ok=None).exit_code == 2
+    assert lc.jsonl("route", "-", "--format", "csv", input="id,received_at\nX1,yesterday\n",
+                    ok=None)[0]["status"] == "rejected"

@@ -92,7 +92,7 @@ class _Root(TyperGroup):
         except _CLICK_EXCEPTION as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `leadctl group`: show its help
                 exc.show()
-                sys.exit(exc.exit_code)
+                sys.exit(0 if not argv else exc.exit_code)  # bare `leadctl`: the help was the answer
             if not standalone:
                 raise
             hint = ""

@@ -136,7 +136,8 @@ def report(
         render.note(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"
               f" most {most['user']} {most['count']} (asked {most['expected']:.1f}),"
               f" least {least['user']} {least['count']} (asked {least['expected']:.1f}); gap {f['gap']:.1f}"
-              + (f"; capped members get fewer by design: {', '.join(f['capped_members'])}" if f["capped_members"] and f["gap"] >= 1 else ""))
+              + (f"; members with a cap may get fewer by design: {', '.join(f['capped_members'])}"
+                 if f["capped_members"] and f["gap"] >= 1 else ""))
 
 
 def _show(rows: list[dict], columns: list[str], fmt: str, title: str) -> bool:

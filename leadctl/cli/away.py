@@ -27,7 +27,7 @@ def away_add(ctx: typer.Context, user: Annotated[str, typer.Argument(metavar="US
 
     Example: leadctl away add tom --from 2026-12-20 --to 2026-12-31 --backup stephanie
     """
-    from ..render import say
+    from ..render import plain, say
     from ..rights import AWAY
 
     start, end = _date(start, "--from"), _date(end, "--to")
@@ -45,8 +45,12 @@ def away_add(ctx: typer.Context, user: Annotated[str, typer.Argument(metavar="US
         return new
 
     _change(ctx, change, right=(AWAY, user))
-    say(str(made[-1]))  # the entry's id, alone on stdout (for scripts)
-    _say(f"'{user}' is away from {start} to {end}" + (f"; '{backup}' takes their turns" if backup else ""))
+    told = f"'{user}' is away from {start} to {end}" + (f"; '{backup}' takes their turns" if backup else "")
+    if plain():  # for scripts: the entry's id alone on stdout, the words on stderr
+        say(str(made[-1]))
+        _say(told)
+    else:  # for people: one line
+        say(f"away entry {made[-1]}: {told} (`leadctl away remove {made[-1]}` ends it)")
 
 
 @away_app.command("list")

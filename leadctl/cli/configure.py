@@ -248,6 +248,9 @@ def settings(
                                  " \"\" for none. Re-keys the ledger's leads.")] = None,
     closed_statuses: Annotated[Optional[str], typer.Option("--closed-statuses", metavar="S[,S...]",
                                help="Statuses that close a lead (default won,lost,converted,closed,junk).")] = None,
+    date_format: Annotated[Optional[str], typer.Option("--date-format", metavar="DD/MM/YYYY|MM/DD/YYYY",
+                           help="How to read a received_at like 06/12/2026 10:15 (not ISO 8601); \"\" for none."
+                                " Dotted dates (06.12.2026) are always day first.")] = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show the settings, or change them.
@@ -281,6 +284,13 @@ def settings(
         if not changes["closed_statuses"]:
             raise ConfigError("--closed-statuses needs at least one status, e.g. won,lost")
 
+    if date_format is not None:
+        from ..dates import check_date_format
+
+        try:
+            changes["date_format"] = check_date_format(date_format)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     if changes:
         cfg = _change(ctx, lambda m, c: replace(c, settings=replace(c.settings, **changes)), "settings saved",
                       in_ledger=_ledger_follows)
@@ -291,7 +301,7 @@ def settings(
     s = cfg.settings
     row = {"timezone": s.timezone, "duplicates": list(s.duplicates), "isolate": s.isolate,
            "assign_to_creator": s.assign_to_creator, "phone_region": s.phone_region or None,
-           "closed_statuses": list(s.closed_statuses)}
+           "closed_statuses": list(s.closed_statuses), "date_format": s.date_format or None}
     if fmt == "json":
         import json
 

@@ -8,6 +8,8 @@ from ..rights import CONFIGURE
 from . import ROUTING, state
 from ..errors import LeadctlError
 
+DEFAULT_PORT = 8080  # serve's, when neither --port nor the config's [serve] port says
+
 token_app = typer.Typer(help="Credentials for `leadctl serve`: bearer tokens and signing secrets.",
                         no_args_is_help=True)
 
@@ -15,7 +17,8 @@ token_app = typer.Typer(help="Credentials for `leadctl serve`: bearer tokens and
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default; put a TLS proxy in front).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8080,
+    port: Annotated[Optional[int], typer.Option("--port", min=1, max=65535,
+                    help="Port to listen on (default: the config's [serve] port, else 8080).")] = None,
     max_body: Annotated[int, typer.Option("--max-body", metavar="BYTES", min=1, max=1 << 30, help="Largest request body accepted (413 above).")] = 1 << 20,
 ) -> None:
     """Receive leads live: POST /leads routes each request's leads at once (same rules,
@@ -32,7 +35,7 @@ def serve(
     service = Service(st.config_path, st.db_override)
     cfg, _ = service.config()
     service.ledger(cfg)  # made now if new: a broken path fails here, not on the first lead
-    run(service, host, port, max_body)
+    run(service, host, port or cfg.port or DEFAULT_PORT, max_body)
 
 
 @token_app.command("add")
@@ -74,8 +77,9 @@ def token_link(ctx: typer.Context,
                user: Annotated[str, typer.Argument(metavar="USER", help="Who signs in with it.")],
                ttl: Annotated[str, typer.Option("--ttl", metavar="DURATION",
                               help="How long it works until it is used: 90s, 15m, 4h, 2d (default 15m, at most 7d).")] = "15m",
-               port: Annotated[int, typer.Option("--port", min=1, max=65535,
-                               help="serve's port, for the link when the config has no [serve] base_url.")] = 8080,
+               port: Annotated[Optional[int], typer.Option("--port", min=1, max=65535,
+                               help="serve's port, for the link when the config has no [serve] base_url"
+                                    " (default: its [serve] port, else 8080).")] = None,
                lead: Annotated[Optional[str], typer.Option("--lead", metavar="LEAD",
                                help="Land on this lead's page instead of the inbox.")] = None) -> None:
     """Print a one-time sign-in link to serve's web pages for USER.
@@ -102,7 +106,7 @@ def token_link(ctx: typer.Context,
     seconds = duration_seconds(ttl, "--ttl")
     if seconds > 7 * 86400:
         raise LeadctlError(f"--ttl '{ttl}' is longer than 7d: a sign-in link is for now, not for later")
-    base = cfg.base_url or f"http://127.0.0.1:{port}"
+    base = cfg.base_url or f"http://127.0.0.1:{port or cfg.port or DEFAULT_PORT}"
     ledger = st.ledger(cfg)
     try:
         url = issue_link(ledger, base, who.id, datetime.now().astimezone(), seconds,

@@ -157,8 +157,8 @@ def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
             r["permissions"] = [p for p in ("pickup", "reassign") if r[p]]
             r["caps (all groups)"] = " ".join(f"{r[k]}/{per}" for k, per in (("daily", "day"), ("monthly", "month"))
                                               if r[k]) or "-"
-        columns = ["id", *(c for c in ("name", "email") if any(r[c] for r in rows)),  # (none given: not shown)
-                   "roles", "permissions", "active", "groups"]
+        columns = ["id", *(c for c in ("name", "email") if render.plain() or any(r[c] for r in rows)),
+                   "roles", "permissions", "active", "groups"]  # (drawn: no empty name or email column)
         if any(u.daily or u.monthly for u in cfg.users):
             columns.append("caps (all groups)")
     render.emit(rows, columns, fmt, limit=limit,

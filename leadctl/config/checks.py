@@ -173,6 +173,12 @@ def validate(cfg: Config) -> None:
     check_timezone(cfg.settings.timezone)
     if cfg.settings.phone_region:
         check_phone_region(cfg.settings.phone_region, f"{p}: [settings] phone_region")
+    if cfg.settings.date_format:
+        from ..dates import DATE_FORMATS
+
+        if cfg.settings.date_format not in DATE_FORMATS:
+            raise ConfigError(f"{p}: [settings] date_format '{cfg.settings.date_format}' is not one of"
+                              f" {', '.join(DATE_FORMATS)}")
     for f in cfg.settings.duplicates:
         if f not in DUPLICATE_FIELDS:
             raise ConfigError(

@@ -42,13 +42,28 @@ def _apply(node: Any, old: dict, new: dict) -> None:
         if before == value:
             continue  # unchanged (possibly implied by a default the file leaves out)
         if key not in node:
-            node[key] = _fresh(value)
+            _add(node, key, value)
         elif isinstance(value, dict) and isinstance(before, dict) and hasattr(node[key], "keys"):
             _apply(node[key], before, value)
         elif _tables(value) and isinstance(before, list) and _tables(before):
             _apply_list(node[key], before, value)
         else:
             node[key] = value  # tomlkit keeps the line's comment
+
+
+def _add(node: Any, key: str, value: Any) -> None:
+    """A new key in a table, right after its last key: not after the commented examples that
+    may follow it (the starter's `# [users.tom]`), where it would read as part of them."""
+    container = getattr(node, "value", node)  # a table's container; the document is one
+    body = getattr(container, "body", None)
+    keyed = [i for i, (k, _) in enumerate(body or ()) if k is not None]
+    if keyed and keyed[-1] + 1 < len(body) and not isinstance(value, dict) and not _tables(value):
+        try:
+            container._insert_at(keyed[-1] + 1, key, _fresh(value))
+            return
+        except Exception:  # tomlkit's layout did not allow it: at the end, as tomlkit puts it
+            pass
+    node[key] = _fresh(value)
 
 
 def _tables(value: Any) -> bool:

@@ -109,6 +109,7 @@ def from_dict(data: dict, path: Path) -> Config:
         phone_region=_typed(s.get("phone_region", ""), str, "phone_region", "[settings]", path),
         closed_statuses=tuple(str(x) for x in _typed(s.get("closed_statuses", list(CLOSED_STATUSES)), list,
                                                      "closed_statuses", "[settings]", path)),
+        date_format=_typed(s.get("date_format", ""), str, "date_format", "[settings]", path),
     )
 
     users = []
@@ -211,13 +212,17 @@ def from_dict(data: dict, path: Path) -> Config:
                          backup=_typed(a.get("backup", ""), str, "backup", what, path),
                          note=_typed(a.get("note", ""), str, "note", what, path)))
 
-    serve = _check_keys(top.get("serve", {}), {"base_url"}, "[serve]", path)
+    serve = _check_keys(top.get("serve", {}), {"base_url", "port"}, "[serve]", path)
     base_url = _typed(serve.get("base_url", ""), str, "base_url", "[serve]", path)
+    port = _typed(serve.get("port", 0), int, "port", "[serve]", path)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{_where(path, '[serve]')}: 'port' must be from 1 to 65535")
 
     return Config(
         path=path,
         notify=notify,
         base_url=base_url,
+        port=port,
         settings=settings,
         users=tuple(users),
         groups=tuple(groups),

@@ -35,6 +35,7 @@ class Settings:
     assign_to_creator: bool = False
     phone_region: str = ""  # e.g. "DE": national phone numbers are read as this country's (duplicates)
     closed_statuses: tuple[str, ...] = CLOSED_STATUSES  # a lead with one of these is no longer open
+    date_format: str = ""  # how a received_at that is not ISO 8601 orders its date: DD/MM/YYYY, MM/DD/YYYY...
 
     def is_open(self, status: str | None) -> bool:
         """Whether a lead with this status is still open (statuses compare in any case)."""
@@ -157,6 +158,7 @@ class Config:
     mappings: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {source column: field}
     notify: Notify = field(default_factory=Notify)
     base_url: str = ""  # [serve] base_url: where `serve` is reached from outside (links in emails)
+    port: int = 0  # [serve] port: where `serve` listens (and `token link` points) unless --port says; 0: 8080
     away: tuple[Away, ...] = ()  # leave entries, [[away]] in the file
 
     # -- look-ups -----------------------------------------------------------
@@ -164,13 +166,15 @@ class Config:
         for u in self.users:
             if u.id == user_id:
                 return u
-        raise ConfigError(f"unknown user '{user_id}' (see `leadctl user list`)")
+        raise ConfigError(f"unknown user '{user_id}'{_did_you_mean(user_id, [u.id for u in self.users])}"
+                          " (see `leadctl user list`)")
 
     def group(self, name: str) -> Group:
         for g in self.groups:
             if g.name == name:
                 return g
-        raise ConfigError(f"unknown group '{name}' (see `leadctl group list`)")
+        raise ConfigError(f"unknown group '{name}'{_did_you_mean(name, [g.name for g in self.groups])}"
+                          " (see `leadctl group list`)")
 
     def pool(self, name: str) -> Group | None:
         """The group an owner's name means, when it names no user (by id, any case, or email):
@@ -250,6 +254,7 @@ def to_dict(cfg: Config) -> dict:
         "assign_to_creator": s.assign_to_creator,
         **({"phone_region": s.phone_region} if s.phone_region else {}),
         **({"closed_statuses": list(s.closed_statuses)} if s.closed_statuses != CLOSED_STATUSES else {}),
+        **({"date_format": s.date_format} if s.date_format else {}),
     }
     data["users"] = {
         u.id: {"name": u.name, "email": u.email,
@@ -290,10 +295,20 @@ def to_dict(cfg: Config) -> dict:
     changed = {k: getattr(cfg.notify, k) for k in Notify.__dataclass_fields__ if getattr(cfg.notify, k) != getattr(defaults, k)}
     if changed:
         data["notify"] = changed
-    if cfg.base_url:
-        data["serve"] = {"base_url": cfg.base_url}
+    if cfg.base_url or cfg.port:
+        data["serve"] = {**({"base_url": cfg.base_url} if cfg.base_url else {}), **({"port": cfg.port} if cfg.port else {})}
     if cfg.away:
         data["away"] = [{"id": a.id, "user": a.user, "from": a.start, "to": a.end,
                          **({"backup": a.backup} if a.backup else {}), **({"note": a.note} if a.note else {})}
                         for a in cfg.away]
     return data
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """"; did you mean 'inbound'?" for a name close to a known one (a typo), else ""."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.75)
+    if not close:
+        return ""
+    return f"; did you mean '{next(k for k in known if k.lower() == close[0])}'?"

@@ -17,11 +17,11 @@ assign_to_creator = false        # a lead's created_by user gets it
 
 # [users.tom]
 # name = "Tom"
-# role = "standard"              # standard | trusted | manager | owner
+# role = "standard"              # standard | trusted | manager | admin | owner
 # pickup = true                  # may pick up unassigned leads
 
 # [groups.tele-sales]
-# method = "sequential"          # sequential | random | weighted
+# method = "sequential"          # sequential | random | weighted | balanced
 # record_type = "lead"           # lead | contact | deal
 # pickup_statuses = ["new"]
 # [[groups.tele-sales.members]]

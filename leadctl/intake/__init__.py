@@ -127,6 +127,9 @@ def read_records(stream: BinaryIO, fmt: str | None = None, options: Options | No
     if fmt == "jsonl":
         return _read_jsonl(stream, options)
     if fmt == "csv":
+        if options.shape is not None:  # a shape is a webhook payload's (JSON); a CSV export has columns
+            raise LeadctlError(f"--shape {options.shape} applies to JSON records (webhook payloads), and this"
+                               " input is CSV: drop --shape (its columns are read by name)")
         return _read_csv(stream, head, options, encoding)
     raise LeadctlError(f"unknown format '{fmt}' (use csv or jsonl)")
 

@@ -25,10 +25,12 @@ KNOWN = {
     "phone": ("phone", "phonenumber", "telephone", "telephonenumber", "tel", "mobile", "mobilephone",
               "mobilenumber", "cell", "cellphone", "telefon", "telefonnummer", "handy", "mobil", "mobilnummer",
               "numerodetelephone", "portable", "telefono", "movil", "celular"),
-    "source": ("source", "leadsource", "quelle", "herkunft", "origine", "fuente", "origen"),
+    "source": ("source", "leadsource", "originalsource", "quelle", "herkunft", "origine", "fuente", "origen",
+               "platform"),  # HubSpot's "Original Source"; Facebook Ads Manager's `platform` (fb, ig)
     "owner": ("owner",),
     "created_by": ("createdby",),
-    "received_at": ("receivedat",),
+    "received_at": ("receivedat", "createdate", "createdtime", "createdat", "createddate", "datecreated",
+                    "erstelltam", "eingegangenam"),  # HubSpot "Create Date", Facebook `created_time`
     "name": ("name", "fullname", "nomcomplet", "nombrecompleto"),
     "first_name": ("firstname", "givenname", "forename", "vorname", "prenom", "nombre"),
     "last_name": ("lastname", "surname", "familyname", "nachname", "nom", "apellido", "apellidos"),

@@ -159,6 +159,11 @@ def create_app(service: Service, max_body: int = MAX_BODY):
             return await (page(request) if wants_page(request) else api(request))
         return endpoint
 
+    async def no_icon(request):  # a browser's own request: nothing to show, and no 404 in the log
+        from starlette.responses import Response
+
+        return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
     async def no_api(request):  # a page's action with no API of its own: the router's 404
         from starlette.exceptions import HTTPException
 
@@ -179,6 +184,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         Route("/me/leads", get_my_leads, methods=["GET"]),
         Route("/me/quota", get_my_quota, methods=["GET"]),
         Route("/healthz", get_health, methods=["GET"]),
+        Route("/favicon.ico", no_icon, methods=["GET"]),
         # the web pages (browsers, signed in with a one-time link)
         Route("/", pages.home, methods=["GET"]),
         Route("/signin/{secret}", pages.sign_in, methods=["GET"]),
@@ -206,7 +212,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         finally:
             state = scope.get("state") or {}
             client = scope.get("client")
-            err(log_line(datetime.now().astimezone(), client[0] if client else "-", scope.get("method", "?"),
+            err(log_line(datetime.now(service.zone()), client[0] if client else "-", scope.get("method", "?"),
                          scope.get("path", ""), status[0], (time.perf_counter() - started) * 1000,
                          state.get("token"), state.get("counts", "")))
 
@@ -301,7 +307,9 @@ def run(service: Service, host: str, port: int, max_body: int) -> None:
             pass
     except OSError as exc:
         raise LeadctlError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    err(f"leadctl serve: listening on http://{host}:{port} (POST /leads, GET /healthz)")
+    shown = f"[{host}]" if ":" in host else host
+    err(f"leadctl serve: listening on http://{shown}:{port} (POST /leads, GET /healthz); web pages at"
+        f" http://{shown}:{port}/inbox (sign in with `leadctl token link USER`)")
     # uvicorn catches SIGINT/SIGTERM, finishes the requests in flight, then raises the signal
     # again for the handler that was there before: let that be a quiet one, so a stop ends
     # with a line and exit 0 instead of a kill or a KeyboardInterrupt traceback.

@@ -44,6 +44,9 @@ def records_from(body: bytes, content_type: str, options):
     elif kind in JSON_TYPES or (not kind and body.lstrip()[:1] in (b"{", b"[")):
         try:
             data = json.loads(body.decode("utf-8-sig"))
+        except json.JSONDecodeError as exc:  # where it went wrong, as an editor counts
+            raise IntakeError(f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+                              " (a JSON object or array)") from None
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise IntakeError(f"the body is not JSON: {getattr(exc, 'msg', exc)}") from None
         items = data if isinstance(data, list) else [data]

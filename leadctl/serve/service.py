@@ -45,6 +45,16 @@ class Service:
             cfg = self.watcher.current()
             return cfg, self.watcher.problem
 
+    def zone(self):
+        """The configured time zone (the log's times are in it, as every listing's); UTC while
+        the config cannot be read."""
+        from datetime import timezone
+
+        try:
+            return self.config()[0].tz()
+        except LeadctlError:
+            return timezone.utc
+
     def ledger(self, cfg):
         """This thread's connection to the ledger, opened once and kept for its next requests."""
         from ..ledger import Ledger, target
