@@ -45,11 +45,24 @@ def away_on(cfg: Config, day: date, now: datetime | None = None) -> dict[str, st
     return out
 
 
+def who_is_next(cfg: Config, ledger: Ledger, group: Group, now: datetime) -> str | None:
+    """Who the group's next lead would go to now: the very decision routing would make (an
+    absent member's backup included); None for a random group, or when nobody can take it."""
+    from .manual import Turns
+
+    if group.method == "random":
+        return None
+    return Turns(cfg, ledger, group, now, random.Random(0)).next().user
+
+
 def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,
-               now: datetime | None = None) -> list[dict]:
-    """One row per group member: used, limit and remaining for the day and its month, and
-    whether they are away (until when) or off hours (`now`: on that day)."""
+               now: datetime | None = None, nexts: dict[str, str | None] | None = None) -> list[dict]:
+    """One row per group member: used, limit and remaining for the day and its month, whether
+    they are away (until when) or off hours (`now`: on that day), and (`now`) whether the
+    group's next lead is theirs (`nexts`: who is next in each group, when the caller knows)."""
     groups = [cfg.group(group)] if group else list(cfg.groups)
+    if nexts is None:
+        nexts = {g.name: who_is_next(cfg, ledger, g, now) for g in groups} if now is not None else {}
     iso = day.isoformat()
     daily = ledger.usage_counts(day_key(iso))
     monthly = ledger.usage_counts(month_key(iso))
@@ -86,20 +99,16 @@ def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,
                 "user_monthly_limit": u_monthly,
                 "active": m.user in active,
                 "away": gone.get(m.user),
+                "next": nexts.get(g.name) == m.user,
             })
     return rows
 
 
 def group_view(cfg: Config, ledger: Ledger, group: Group, now: datetime | None = None) -> dict:
     """A group with its members in rotation order, today's use and who is next."""
-    from .manual import Turns
-
     now = now or datetime.now().astimezone()
-    day = today(cfg, now)
-    rows = quota_rows(cfg, ledger, day, group.name, now)
-    nxt = None
-    if group.method != "random":  # who is next: the very decision routing would make now
-        nxt = Turns(cfg, ledger, group, now, random.Random(0)).next().user
+    nxt = who_is_next(cfg, ledger, group, now)
+    rows = quota_rows(cfg, ledger, today(cfg, now), group.name, now, {group.name: nxt})
     for m, r in zip(group.members, rows):
         r["weight"] = m.weight
     return {

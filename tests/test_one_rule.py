@@ -90,8 +90,9 @@ def test_group_show_names_the_backup_who_would_take_an_absent_members_turn(lc):
     with at("2026-11-23T09:00:00"):
         lc("away", "add", "a", "--from", "2026-11-23", "--to", "2026-11-26", "--backup", "c")
         shown = lc.json("group", "show", "tele-sales")
+        quota = [r["user"] for r in lc.json("quota") if r["next"]]
         out = lc.jsonl("route", "--format", "jsonl", input='{"id": "N1"}\n')
-    assert out[0]["assigned_to"] == "c" and shown["next"] == "c"
+    assert out[0]["assigned_to"] == "c" and shown["next"] == "c" and quota == ["c"]
 
 
 @pytest.mark.any_store

@@ -9,7 +9,7 @@ from . import AUDIT, LimitOpt, ListFormat, state
 FormatOpt = ListFormat
 QUOTA_COLUMNS = ["group", "user", "daily_used", "daily_limit", "daily_remaining", "monthly_used",
                  "monthly_limit", "monthly_remaining", "capped", "capped_by", "user_daily_used", "user_daily_limit",
-                 "user_monthly_used", "user_monthly_limit", "active", "away"]
+                 "user_monthly_used", "user_monthly_limit", "active", "away", "next"]
 
 
 def quota(
@@ -54,6 +54,7 @@ def quota(
         "today": render.used_of(r["daily_used"], r["daily_limit"]),
         "this month": render.used_of(r["monthly_used"], r["monthly_limit"]),
         "state": render.member_state(r),
+        "next": "next" if r["next"] else "",
         **({"user caps (all groups)": render.user_used(r)} if render.user_caps(rows) else {}),
     } for r in rows]
     render.table(shown, list(shown[0]) if shown else [], title=title, empty="no group members yet")

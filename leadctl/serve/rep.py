@@ -45,7 +45,8 @@ def my_quota(service: Service, headers: dict) -> Answer:
     if isinstance(found, Answer):
         return found
     cfg, ledger, user, name = found
-    rows = [r for r in quota_rows(cfg, ledger, today(cfg, datetime.now().astimezone())) if r["user"] == user.id]
+    now = datetime.now().astimezone()
+    rows = [r for r in quota_rows(cfg, ledger, today(cfg, now), now=now) if r["user"] == user.id]
     return Answer(200, {"user": user.id, "quota": rows}, token=name)
 
 
