@@ -165,9 +165,9 @@ def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, gro
     lead as it came, its name in any case) and method: (value, method) -> count. `viewer`: the
     user asking; with isolation, only the leads they may see are counted (a field's values are
     the customers' own: names, emails)."""
-    from .rights import visible_owner
-
     import json
+
+    from .rights import visible_owner
 
     tz = cfg.tz()
     wanted = field.strip().lower()

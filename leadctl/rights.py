@@ -81,13 +81,15 @@ def _share_a_group(cfg: Config, a: str, b: str | None) -> bool:
 def backup_refusal(cfg: Config, actor: Actor | None, user: str, backup: str) -> str | None:
     """Why `actor` may not name `backup` to take `user`'s turns while away, or None. A user
     entering their own leave picks a backup from one of their groups (their turns are the
-    group's); leave for someone else is a manager's (`refusal(AWAY)`), who may name anyone."""
+    group's), managers too; leave for someone else is for their group's manager
+    (`refusal(AWAY)`), who may name anyone; admins and owners, who may change the config
+    anyway, may name anyone."""
     acting = acting_user(cfg, actor)
-    if acting is None or not backup or acting.id != user or set(acting.roles) & MANAGERS:
+    if acting is None or not backup or acting.id != user or set(acting.roles) & ADMINS:
         return None
     if not _share_a_group(cfg, user, backup):
         return (f"'{backup}' is in none of the groups of '{user}': a backup you choose for yourself must be a member"
-                " of one of your groups (a manager may name anyone)")
+                " of one of your groups (a manager of your group may name anyone)")
     return None
 
 

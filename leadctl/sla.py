@@ -42,7 +42,8 @@ def covered(cfg: Config, group: Group, lead: dict) -> bool:
     assigned within that very second is covered)."""
     if not cfg.settings.is_open(lead["status"]) or not lead["assigned_at"]:
         return False
-    return not group.sla_since or datetime.fromisoformat(lead["assigned_at"]) >= datetime.fromisoformat(group.sla_since)
+    since = group.sla_since
+    return not since or datetime.fromisoformat(lead["assigned_at"]) >= datetime.fromisoformat(since)
 
 
 def not_covered(cfg: Config, ledger: Ledger, group: Group) -> int:

@@ -116,12 +116,13 @@ def config_history(ctx: typer.Context, fmt: ListFormat = "table",
         rows = rows[-limit:] if limit > 0 else []
     if cfg is not None:
         rows = list(render.LocalTimes(cfg.tz()).rows(rows, ("at",)))
-    if fmt != "json":  # the file each change was made to, shown where it is not this config
+    machine = fmt in ("json", "jsonl", "csv")  # a `file` column; for people, only where it is another file
+    if not machine:
         here = str(st.config_path.resolve())
         rows = [dict(r, command=r["command"] + (f"  [{r['file']}]" if r["file"] not in (None, here) else ""))
                 for r in rows]
-    render.emit(rows, ["n", "at", "actor", "via", "command", "file"] if fmt == "json" else
-                ["n", "at", "actor", "via", "command"], fmt, title="Config changes",
+    render.emit(rows, ["n", "at", "actor", "via", "command", *(["file"] if machine else [])], fmt,
+                title="Config changes",
                 empty="no config changes recorded yet", right=["n"])
 
 
