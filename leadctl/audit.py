@@ -48,11 +48,12 @@ def away_on(cfg: Config, day: date, now: datetime | None = None) -> dict[str, st
 def who_is_next(cfg: Config, ledger: Ledger, group: Group, now: datetime) -> str | None:
     """Who the group's next lead would go to now: the very decision routing would make (an
     absent member's backup included); None for a random group, or when nobody can take it."""
-    from .manual import Turns
+    from .assign.state import Turns
+    from .decide import Policy
 
     if group.method == "random":
         return None
-    return Turns(cfg, ledger, group, now, random.Random(0)).next().user
+    return Turns(Policy(cfg, routing=False), ledger, group.name, now, random.Random(0)).next().user
 
 
 def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,

@@ -19,7 +19,9 @@ from .engine import CONVERT, OWNER
 from .errors import LeadctlError, Refused
 from .ledger import Ledger
 from .ledger.schema import LEAD_COLUMNS
-from .manual import Turns, tell
+from .assign.changes import Changes, apply
+from .assign.state import Turns
+from .decide import Policy
 from .rights import REASSIGN, STATUS, can_see, refusal
 
 TARGETS = ("contact", "deal")
@@ -82,16 +84,15 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
                 raise Refused(f"{why} (choosing the new {to}'s owner); nothing was changed")
         row = dict(lead, id=record_id, type=to, received_at=at, group_name=None, assigned_to=None,
                    method=None, reason=None, assigned_at=None, passed_over=None, backup_for=None)
-        ledger.insert_leads([tuple(row[c] for c in LEAD_COLUMNS)])
-        ledger.add_conversion(lead_id, to, record_id, at)
+        changes = Changes(leads=[tuple(row[c] for c in LEAD_COLUMNS)], conversions=[(lead_id, to, record_id, at)])
         origin = f"converted from {lead['type']} {lead_id}"
         user, group, method, reason, passed, backup_for = None, None, None, origin, None, None
         if pool is not None:
-            turns = Turns(cfg, ledger, pool, now, rng)
+            turns = Turns(Policy(cfg, routing=False), ledger, pool.name, now, rng)
             decision = turns.next()
             if decision.user is None:
                 raise Refused(f"{decision.reason}; nothing was converted")
-            turns.save(ledger)
+            changes.alloc = turns.alloc
             user, group, method, passed = decision.user, pool.name, decision.method, decision.passed_over
             backup_for = decision.backup_for
             reason = f"{origin}; owner is the group '{pool.name}'"
@@ -100,11 +101,12 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
             method = OWNER
             reason = f"{origin}; " + ("owner named" if target_user is not None else "kept its owner")
         if user is not None:
-            ledger.set_owner(record_id, user, group, method, reason, at, actor=label_of(actor),
-                             via=channel_of(actor), note=note, passed_over=passed, backup_for=backup_for)
-            tell(cfg, ledger, record_id, user, method, note, now)
-        ledger.insert_events([(lead_id, at, lead["assigned_to"], lead["group_name"], CONVERT,  # the lead keeps
-                                f"converted to {to} {record_id}", 0, label_of(actor), note, None,  # its owner
-                                channel_of(actor), None)])
-        ledger.set_status(lead_id, CONVERTED)
+            changes.move(record_id, user, group, method, reason, at, actor=label_of(actor), via=channel_of(actor),
+                         note=note, passed_over=passed, backup_for=backup_for)
+            changes.tell(record_id, user, method, note)
+        changes.events.append((lead_id, at, lead["assigned_to"], lead["group_name"], CONVERT,  # the lead keeps
+                               f"converted to {to} {record_id}", 0, label_of(actor), note, None,  # its owner
+                               channel_of(actor), None))
+        changes.statuses.append((lead_id, CONVERTED, None))
+        apply(ledger, cfg, changes, now, actor=label_of(actor), via=channel_of(actor))
     return Conversion(lead_id, record_id, to, user, group, method, reason)

@@ -13,11 +13,11 @@ import random
 from datetime import datetime
 
 from .actor import Actor, channel_of, label_of
+from .assign.changes import Changes, apply
+from .assign.state import allocator
 from .config import Config
 from .decide import ASSIGNED, Outcome, Policy
-from .engine import Allocator, day_key, month_key, user_totals
 from .ledger import Ledger
-from .notify import outbox_rows
 
 
 def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, group: str | None = None,
@@ -35,19 +35,14 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
         waiting = ledger.queued(group)
         if not waiting:
             return out, 0
-        names = set(policy.group_names) if policy.user_caps else policy.locks_for({w["group_name"] for w in waiting})
-        names &= set(policy.plans)
-        usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
-        alloc = Allocator(user_totals(usage) if policy.user_caps else usage, ledger.load_rotations(names), rng,
-                          policy.people, ledger.open_load(policy.closed) if policy.balanced & names else None)
+        names = policy.locks_for({w["group_name"] for w in waiting}) & set(policy.plans)
+        alloc = allocator(policy, ledger, names, {day}, rng)
+        changes = Changes(alloc=alloc)
         left = 0
-        done: list[str] = []  # leave the queue: handed out, taken by hand meanwhile, or their group gone
-        moves: list[tuple] = []
-        told: list[tuple] = []
         for row in waiting:
             lead_id, name = row["lead_id"], row["group_name"]
             if row["missing"] or row["assigned_to"] is not None or name not in policy.plans:
-                done.append(lead_id)
+                changes.dequeued.append(lead_id)  # taken by hand meanwhile, or their group gone
                 continue
             decision = alloc.assign(policy.plans[name], day, None, moment.away, moment.backups)
             if decision.user is None:
@@ -57,15 +52,10 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
                     continue
                 name, decision = spilled
             reason = f"from the queue; {decision.reason}" if decision.reason else "from the queue"
-            moves.append((lead_id, decision.user, name, decision.method, reason, at, label_of(actor),
-                          channel_of(actor), decision.passed_over, decision.backup_for))
-            told.append((lead_id, decision.user, decision.method, reason))
-            done.append(lead_id)
+            changes.move(lead_id, decision.user, name, decision.method, reason, at, actor=label_of(actor),
+                         via=channel_of(actor), passed_over=decision.passed_over, backup_for=decision.backup_for)
+            changes.tell(lead_id, decision.user, decision.method, reason)
+            changes.dequeued.append(lead_id)
             out.append(Outcome(0, lead_id, ASSIGNED, decision.user, name, decision.method, reason))
-        ledger.set_owners(moves)
-        if notify and told:
-            ledger.queue_notifications(outbox_rows(cfg, told, now))
-        ledger.dequeue(done)
-        ledger.save_usage(alloc.usage, alloc.dirty_usage)
-        ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
+        apply(ledger, cfg, changes, now, notify=notify)
     return out, left

@@ -13,16 +13,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from .actor import Actor, channel_of, label_of
-from .availability import Availability
+from .assign.changes import Changes, apply
 from .config import Config
-from .decide import plan_for
-from .engine import STATUS, Allocator, day_key, month_key, user_totals
+from .engine import STATUS
 from .errors import LeadctlError, Refused
 from .ledger import Ledger
 from .rights import PICKUP as MAY_PICK_UP
 from .rights import REASSIGN as MAY_REASSIGN
 from .rights import STATUS as MAY_SET_STATUS
 from .rights import can_see, pickup_refusal, refusal
+from .assign.state import Turns
+from .decide import Policy
 
 PICKUP, MANUAL, RELEASE = "pickup", "manual", "release"
 
@@ -42,46 +43,6 @@ class Move:
         out = asdict(self)
         del out["forbidden"]
         return out
-
-
-def tell(cfg: Config, ledger: Ledger, lead_id: str, user: str, method: str, why: str | None,
-          now: datetime) -> None:
-    """Queue the new owner's notifications, inside the move's own transaction."""
-    from .notify import outbox_rows
-
-    ledger.queue_notifications(outbox_rows(cfg, [(lead_id, user, method, why)], now))
-
-
-def group_allocator(cfg: Config, ledger: Ledger, group, day: str, rng: random.Random) -> Allocator:
-    """An allocator holding one group's rotation and its usage for `day` and its month (every
-    group's, when users have caps of their own); the caller saves `dirty_usage` and
-    `dirty_rotations` in the same transaction."""
-    names = [g.name for g in cfg.groups] if cfg.user_caps else [group.name]
-    usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
-    load = ledger.open_load(cfg.settings.closed_statuses) if group.method == "balanced" else None
-    return Allocator(user_totals(usage) if cfg.user_caps else usage, ledger.load_rotations([group.name]), rng,
-                     cfg.people(), load)
-
-
-class Turns:
-    """One group's next members now, asked as routing asks (active, not away, else the backup
-    under the backup's own caps, within hours, under every cap and `max_open`): for a reassign to
-    a group, a conversion to a pool and "who is next". `save` keeps the counts and the rotation,
-    in the caller's transaction."""
-
-    def __init__(self, cfg: Config, ledger: Ledger, group, now: datetime, rng: random.Random):
-        self.day = now.astimezone(cfg.tz()).date().isoformat()
-        self.alloc = group_allocator(cfg, ledger, group, self.day, rng)
-        self.plan = plan_for(cfg, group)
-        self.moment = Availability(cfg).at(now)
-
-    def next(self, leaving: str | None = None):
-        """The engine's decision for one lead (`leaving`: a member who must not get it)."""
-        return self.alloc.assign(self.plan, self.day, leaving, self.moment.away, self.moment.backups)
-
-    def save(self, ledger: Ledger) -> None:
-        ledger.save_usage(self.alloc.usage, self.alloc.dirty_usage)
-        ledger.save_rotations(self.alloc.rotations, self.alloc.dirty_rotations)
 
 
 def _at(cfg: Config, now: datetime) -> str:
@@ -111,9 +72,11 @@ def pickup(cfg: Config, ledger: Ledger, lead_id: str, user_id: str, now: datetim
         refusal = pickup_refusal(cfg, user, lead)
         if refusal:
             return Move(lead_id, False, lead["assigned_to"], reason=refusal)
-        ledger.set_owner(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now),
-                         actor=label_of(actor), via=channel_of(actor), note=note)
-        tell(cfg, ledger, lead_id, user.id, PICKUP, note, now)
+        changes = Changes()
+        changes.move(lead_id, user.id, lead["group_name"], PICKUP, None, _at(cfg, now), actor=label_of(actor),
+                     via=channel_of(actor), note=note)
+        changes.tell(lead_id, user.id, PICKUP, note)
+        apply(ledger, cfg, changes, now)
     return Move(lead_id, True, None, user.id, lead["group_name"], PICKUP)
 
 
@@ -127,6 +90,7 @@ def set_status(cfg: Config, ledger: Ledger, lead_ids: list[str], status: str, no
         raise LeadctlError("the status must not be empty")
     at = _at(cfg, now)
     moves = []
+    changes = Changes()
     with ledger.write():
         for lead_id in dict.fromkeys(lead_ids):
             lead = ledger.lead(lead_id)
@@ -137,12 +101,13 @@ def set_status(cfg: Config, ledger: Ledger, lead_ids: list[str], status: str, no
             if why:
                 moves.append(Move(lead_id, False, lead["assigned_to"], reason=why, forbidden=True))
                 continue
-            ledger.set_status(lead_id, status, at)
-            ledger.insert_events([(lead_id, at, lead["assigned_to"], lead["group_name"], STATUS,
+            changes.statuses.append((lead_id, status, at))
+            changes.events.append((lead_id, at, lead["assigned_to"], lead["group_name"], STATUS,
                                    f"status {lead['status'] or '-'} -> {status}", 0, label_of(actor), note, None,
-                                   channel_of(actor), None)])
+                                   channel_of(actor), None))
             moves.append(Move(lead_id, True, lead["assigned_to"], lead["assigned_to"], lead["group_name"], STATUS,
                               status))
+        apply(ledger, cfg, changes, now)
     return moves
 
 
@@ -150,6 +115,7 @@ def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
             actor: Actor | None = None, note: str | None = None) -> list[Move]:
     _require(cfg, actor, MAY_REASSIGN)
     moves = []
+    changes = Changes()
     with ledger.write():
         for lead_id in dict.fromkeys(lead_ids):  # a lead named twice is moved once
             lead = ledger.lead(lead_id)
@@ -158,9 +124,10 @@ def release(cfg: Config, ledger: Ledger, lead_ids: list[str], now: datetime, *,
             elif lead["assigned_to"] is None:
                 moves.append(Move(lead_id, False, reason=f"lead '{lead_id}' is already unassigned"))
             else:
-                ledger.set_owner(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now),
-                                 actor=label_of(actor), via=channel_of(actor), note=note)
+                changes.move(lead_id, None, lead["group_name"], RELEASE, None, _at(cfg, now), actor=label_of(actor),
+                             via=channel_of(actor), note=note)
                 moves.append(Move(lead_id, True, lead["assigned_to"], None, lead["group_name"], RELEASE))
+        apply(ledger, cfg, changes, now)
     return moves
 
 
@@ -193,10 +160,12 @@ def reassign(
         raise LeadctlError(f"user '{target.id}' is not active and cannot receive leads")
     at = _at(cfg, now)
     moves = []
+    changes = Changes()
     with ledger.write():
         ids = list(dict.fromkeys(lead_ids)) if lead_ids else [  # theirs that the actor may see
             row["id"] for row in ledger.leads(owner=from_user) if can_see(cfg, _viewer(actor), row)]
-        turns = Turns(cfg, ledger, group, now, rng) if group is not None else None
+        turns = Turns(Policy(cfg, routing=False), ledger, group.name, now, rng) if group is not None else None
+        changes.alloc = turns.alloc if turns is not None else None
         for lead_id in ids:
             lead = ledger.lead(lead_id)
             if lead is None or not can_see(cfg, _viewer(actor), lead):
@@ -208,9 +177,9 @@ def reassign(
                     moves.append(Move(lead_id, True, previous, previous, lead["group_name"],
                                       reason=f"already assigned to '{target.id}'"))
                     continue
-                ledger.set_owner(lead_id, target.id, lead["group_name"], MANUAL, None, at,
-                                 actor=label_of(actor), via=channel_of(actor), note=note)
-                tell(cfg, ledger, lead_id, target.id, MANUAL, note, now)
+                changes.move(lead_id, target.id, lead["group_name"], MANUAL, None, at, actor=label_of(actor),
+                             via=channel_of(actor), note=note)
+                changes.tell(lead_id, target.id, MANUAL, note)
                 moves.append(Move(lead_id, True, previous, target.id, lead["group_name"], MANUAL))
                 continue
             if lead["type"] != group.record_type:
@@ -223,11 +192,10 @@ def reassign(
             if decision.user is None:
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
-            ledger.set_owner(lead_id, decision.user, group.name, decision.method, decision.reason, at,
-                             actor=label_of(actor), via=channel_of(actor), note=note, passed_over=decision.passed_over,
-                             backup_for=decision.backup_for)
-            tell(cfg, ledger, lead_id, decision.user, decision.method, note, now)
+            changes.move(lead_id, decision.user, group.name, decision.method, decision.reason, at,
+                         actor=label_of(actor), via=channel_of(actor), note=note, passed_over=decision.passed_over,
+                         backup_for=decision.backup_for)
+            changes.tell(lead_id, decision.user, decision.method, note)
             moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
-        if turns is not None:
-            turns.save(ledger)
+        apply(ledger, cfg, changes, now)
     return moves

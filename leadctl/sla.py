@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .actor import Actor, channel_of, label_of
+from .assign.changes import Changes, apply
+from .assign.state import allocator
 from .config import Config, Group, duration_seconds
 from .decide import Policy
-from .engine import SLA, Allocator, day_key, month_key, user_totals
+from .engine import SLA
 from .ledger import Ledger
-from .notify import alert_rows, outbox_rows
 
 ESCALATED = "escalated"  # the method of an escalation after the last re-route: outside the rules
 
@@ -78,11 +79,8 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
                 due.append(lead)
         if not due:
             return out
-        names = set(policy.group_names) if policy.user_caps else set(groups)
-        usage = ledger.load_usage([(n, key(day)) for n in names for key in (day_key, month_key)])
-        alloc = Allocator(user_totals(usage) if policy.user_caps else usage, ledger.load_rotations(set(groups)), rng,
-                          policy.people, ledger.open_load(policy.closed) if policy.balanced else None)
-        told, troubles = [], {}
+        alloc = allocator(policy, ledger, set(groups), {day}, rng)
+        changes = Changes(alloc=alloc)
         for lead in sorted(due, key=lambda r: r["assigned_at"]):
             g = groups[lead["group_name"]]
             history = ledger.history(lead["id"])
@@ -92,26 +90,22 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
             if hops >= g.max_hops:
                 if g.escalate_to and g.escalate_to != lead["assigned_to"]:
                     why = f"{missed}; escalated after {hops} re-route(s)"
-                    ledger.set_owner(lead["id"], g.escalate_to, g.name, ESCALATED, why, at, actor=label_of(actor),
-                                     via=channel_of(actor))
-                    told.append((lead["id"], g.escalate_to, ESCALATED, why))
+                    changes.move(lead["id"], g.escalate_to, g.name, ESCALATED, why, at, actor=label_of(actor),
+                                 via=channel_of(actor))
+                    changes.tell(lead["id"], g.escalate_to, ESCALATED, why)
                     out.append(Reroute(lead["id"], lead["assigned_to"], g.escalate_to, g.name, ESCALATED, why))
                 else:
-                    troubles[g.name] = (lead["id"], troubles.get(g.name, ("", 0))[1] + 1, f"{missed}, after {hops} re-route(s)")
+                    changes.trouble(g.name, lead["id"], f"{missed}, after {hops} re-route(s)")
                 continue
             held = frozenset((u, "held it") for u in holders)  # never back to anyone in this chain
             decision = alloc.assign(policy.plans[g.name], day, None, moment.away | held, moment.backups)
             if decision.user is None:
-                troubles[g.name] = (lead["id"], troubles.get(g.name, ("", 0))[1] + 1, f"{missed}; {decision.reason}")
+                changes.trouble(g.name, lead["id"], f"{missed}; {decision.reason}")
                 continue
             why = missed + (f"; {decision.reason}" if decision.reason else "")
-            ledger.set_owner(lead["id"], decision.user, g.name, SLA, why, at, actor=label_of(actor),
-                             via=channel_of(actor), passed_over=decision.passed_over, backup_for=decision.backup_for)
-            told.append((lead["id"], decision.user, SLA, why))
+            changes.move(lead["id"], decision.user, g.name, SLA, why, at, actor=label_of(actor), via=channel_of(actor),
+                         passed_over=decision.passed_over, backup_for=decision.backup_for)
+            changes.tell(lead["id"], decision.user, SLA, why)
             out.append(Reroute(lead["id"], lead["assigned_to"], decision.user, g.name, SLA, why))
-        ledger.save_usage(alloc.usage, alloc.dirty_usage)
-        ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
-        if notify:
-            ledger.queue_notifications(outbox_rows(cfg, told, now))
-            ledger.queue_alerts(alert_rows(cfg, troubles, now))
+        apply(ledger, cfg, changes, now, notify=notify)
     return out

@@ -117,19 +117,8 @@ class Leads:
                   reason: str | None, at: str, *, actor: str | None = None,
                   note: str | None = None, passed_over: str | None = None, via: str | None = None,
                   backup_for: str | None = None) -> None:
-        """Give a lead a new owner (None: unassigned) and record the event (counted towards
-        caps when a group method gave it: `engine.counts`)."""
-        counted = user is not None and counts(method)
-        if passed_over is not None:
-            passed_over = self.passed_over_ids([passed_over])[passed_over]
-        self.conn.execute(
-            "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
-            " passed_over = ?, backup_for = ?, first_contact_at = NULL WHERE id = ?",
-            (user, group, None if user is None else method, reason, at if user else None, passed_over, backup_for,
-             lead_id),
-        )
-        self.insert_events([(lead_id, at, user, group, method, reason, int(counted), actor, note, passed_over, via,
-                             backup_for)])
+        """Give a lead a new owner (None: unassigned) and record the event: `set_owners` for one."""
+        self.set_owners([(lead_id, user, group, method, reason, at, actor, via, passed_over, backup_for, note)])
 
     def pickable(self, statuses: dict[str, set[str]], newest: bool = False) -> Iterator[dict]:
         """Unassigned leads whose (type, status) is in `statuses`, oldest first (or newest)."""
@@ -179,17 +168,20 @@ class Leads:
         return next(self._rows(f"SELECT {LEAD_SELECT} FROM leads WHERE id = ?", (lead_id,)), None)
 
     def set_owners(self, moves: list[tuple]) -> None:
-        """`set_owner` for many leads at once: (lead id, user, group, method, reason, at, actor,
-        via, passed-over text, backup_for) each, written with one statement per table."""
+        """Leads that change hands: (lead id, user or None, group, method, reason, at, actor, via,
+        passed-over text, backup_for, note) each (`assign.changes.Move`), written with one
+        statement per table; each event counts towards caps when a group's method gave the
+        lead (`engine.counts`)."""
         passed = self.passed_over_ids({m[8] for m in moves if m[8]}) if any(m[8] for m in moves) else {}
         self.conn.executemany(
             "UPDATE leads SET assigned_to = ?, group_name = ?, method = ?, reason = ?, assigned_at = ?,"
             " passed_over = ?, backup_for = ?, first_contact_at = NULL WHERE id = ?",
-            [(user, group, method, reason, at, passed.get(po), backup_for, lead_id)
-             for lead_id, user, group, method, reason, at, _, _, po, backup_for in moves])
-        self.insert_events([(lead_id, at, user, group, method, reason, int(counts(method)), actor, None,
-                             passed.get(po), via, backup_for)
-                            for lead_id, user, group, method, reason, at, actor, via, po, backup_for in moves])
+            [(user, group, None if user is None else method, reason, at if user else None, passed.get(po),
+              backup_for, lead_id)
+             for lead_id, user, group, method, reason, at, _, _, po, backup_for, _ in moves])
+        self.insert_events([(lead_id, at, user, group, method, reason, int(user is not None and counts(method)),
+                             actor, note, passed.get(po), via, backup_for)
+                            for lead_id, user, group, method, reason, at, actor, via, po, backup_for, note in moves])
 
     def open_load(self, closed: Iterable[str]) -> dict[str, int]:
         """Open leads per user (over every group): those whose status is not one of `closed`."""

@@ -1,0 +1,44 @@
+"""What deciding needs, loaded in one place: the allocator's inputs (the groups' rotations, the
+members' usage for the days concerned and their months, every user as a possible backup with
+their own caps, the open load of balanced groups) and who is away or off hours at a moment.
+
+Every path that picks a member — routing, a drain, an SLA re-route, a reassign or conversion to
+a pool, "who is next" — gets its allocator from `allocator()` and asks it with the moment's
+availability (`Turns`), so no path can forget one of the facts.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import datetime
+
+from ..engine import Allocator, day_key, month_key, user_totals
+
+
+def allocator(policy, ledger, groups: Iterable[str], days: Iterable[str], rng: random.Random) -> Allocator:
+    """An allocator for the leads of `groups` (whose rotations may move: their overflow groups
+    included by the caller) on `days` (local YYYY-MM-DD; their months too). Usage is loaded for
+    those groups, or for every group when users have caps over all of them; the open load when
+    one of them is balanced. The caller saves what it moves (`changes.apply`)."""
+    groups, days = set(groups), set(days)
+    names = set(policy.group_names) if policy.user_caps else groups
+    usage = ledger.load_usage({(n, key(d)) for n in names for d in days for key in (day_key, month_key)})
+    return Allocator(user_totals(usage) if policy.user_caps else usage, ledger.load_rotations(groups), rng,
+                     policy.people, ledger.open_load(policy.closed) if policy.balanced & groups else None)
+
+
+class Turns:
+    """One group's next members at a moment, asked as routing asks (active, not away — else the
+    backup, under the backup's own caps — within hours, under every cap and `max_open`): for a
+    reassign to a group, a conversion to a pool and "who is next". `alloc` is what to save."""
+
+    def __init__(self, policy, ledger, group: str, now: datetime, rng: random.Random):
+        self.day = now.astimezone(policy.tz).date().isoformat()
+        self.alloc = allocator(policy, ledger, {group}, {self.day}, rng)
+        self.plan = policy.plans[group]
+        self.moment = policy.availability.at(now)
+
+    def next(self, leaving: str | None = None):
+        """The engine's decision for one lead (`leaving`: a member who must not get it)."""
+        return self.alloc.assign(self.plan, self.day, leaving, self.moment.away, self.moment.backups)
