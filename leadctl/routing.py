@@ -20,7 +20,8 @@ from itertools import islice
 from .actor import Actor, channel_of, label_of
 from .config import Config
 from .decide import _DAY, _FIELDS, _GROUP, _ID, QUEUED, REJECTED, REPEATED, UNASSIGNED, Outcome, Policy, _Lead, decide
-from .engine import Allocator, day_key, month_key, user_totals
+from .assign.changes import Changes, apply
+from .assign.state import allocator
 from .errors import LeadctlError
 from .intake import BadRecord, Record
 from .keys import email_key, phone_key
@@ -239,58 +240,25 @@ class Router:
         _Collision (the caller rolls it back)."""
         policy = self.policy
         now_day = now.date().isoformat()
-        periods = set()
-        for name, day in {(x[_GROUP].name, x[_DAY] or now_day) for x in leads}:
-            spill = policy.overflow.get(name)
-            for group in (policy.group_names if policy.user_caps else (name, spill) if spill else (name,)):
-                periods.add((group, day_key(day)))
-                periods.add((group, month_key(day)))
-        usage = self.ledger.load_usage(periods)
-        alloc = Allocator(
-            user_totals(usage) if policy.user_caps else usage,
-            self.ledger.load_rotations({x[_GROUP].name for x in leads}
-                                       | {policy.overflow[x[_GROUP].name] for x in leads if x[_GROUP].name in policy.overflow}),
-            self.rng,
-            policy.people,
-            self.ledger.open_load(policy.closed) if policy.balanced & self._involved(leads) else None,
-        )
+        names = {x[_GROUP].name for x in leads}
+        alloc = allocator(policy, self.ledger, names | {policy.overflow[n] for n in names if n in policy.overflow},
+                          {x[_DAY] or now_day for x in leads}, self.rng)
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
         number = self.ledger.passed_over_ids
         done = decide(policy, items, seen, earlier, alloc, now, lambda text: number([text])[text])
-        lead_rows = done.rows
-        written = self.ledger.insert_routed(lead_rows, self.actor, self.via)  # the assignment events with them
-        if done.queued:
-            self.ledger.enqueue(done.queued)
-        if strict and written != len(lead_rows):
-            raise _Collision()
+        changes = Changes(leads=done.rows, queued=done.queued, alloc=alloc)
+        if self.notify:  # the reps' notifications and the managers' alerts, in the same transaction
+            changes.told = [(r[_ROW_ID], r[_ROW_OWNER], r[_ROW_METHOD], r[_ROW_REASON]) for r in done.rows
+                            if r[_ROW_OWNER]]
+            for o in done.outcomes:
+                if o.status in (QUEUED, UNASSIGNED) and o.group:
+                    changes.trouble(o.group, o.lead_id, o.reason or "")
+        written = apply(self.ledger, self.cfg, changes, now, notify=self.notify, actor=self.actor, via=self.via)
+        if strict and written != len(done.rows):
+            raise _Collision()  # (the caller rolls the whole batch back)
         if done.skipped:
             self._say_why_skipped(done.skipped)
-        if self.notify:  # the reps' notifications, in the same transaction as their leads
-            from .notify import outbox_rows
-
-            assigned = [(r[_ROW_ID], r[_ROW_OWNER], r[_ROW_METHOD], r[_ROW_REASON]) for r in lead_rows if r[_ROW_OWNER]]
-            self.ledger.queue_notifications(outbox_rows(self.cfg, assigned, now))
-            self._alert(done.outcomes, now)
-        self.ledger.save_usage(alloc.usage, alloc.dirty_usage)
-        self.ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
-        return done.outcomes, len(lead_rows)
-
-    def _involved(self, leads: list[_Lead]) -> set[str]:
-        """The groups a batch may give leads from: its leads' groups and their overflow groups."""
-        names = {x[_GROUP].name for x in leads}
-        return names | {self.policy.overflow[n] for n in names if n in self.policy.overflow}
-
-    def _alert(self, outcomes: list[Outcome], now) -> None:
-        """Managers hear of leads nobody could take (queued, or left unassigned), once a group an hour."""
-        troubles: dict[str, tuple[str, int, str]] = {}
-        for o in outcomes:
-            if o.status in (QUEUED, UNASSIGNED) and o.group:
-                first, n, why = troubles.get(o.group, (o.lead_id, 0, o.reason or ""))
-                troubles[o.group] = (first, n + 1, why)
-        if troubles:
-            from .notify import alert_rows
-
-            self.ledger.queue_alerts(alert_rows(self.cfg, troubles, now))
+        return done.outcomes, len(done.rows)
 
     def _say_why_skipped(self, skipped: list[Outcome]) -> None:
         """A skipped id recorded during this run was repeated earlier in this input (or came
