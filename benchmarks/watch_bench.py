@@ -97,8 +97,8 @@ def main() -> None:
         from leadctl.config import load
         from leadctl.intake import Options
         from leadctl.ledger import Ledger
-        from leadctl.routing import Router
-        from leadctl.watching import Watch
+        from leadctl.assign.route import Router
+        from leadctl.intake.watch import Watch
 
         cfg = load(config)
         ledger = Ledger.open(folder / "leadctl.db")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .config import Config, Group
-from .engine import Slot, day_key, month_key, why_not
+from .domain.engine import Slot, day_key, month_key, why_not
 from .errors import LeadctlError
 from .ledger import Ledger
 
@@ -37,7 +37,7 @@ def away_on(cfg: Config, day: date, now: datetime | None = None) -> dict[str, st
     out = {a.user: f"away until {a.end}" + (f" (backup {a.backup})" if a.backup else "")
            for a in cfg.away if a.start <= iso <= a.end}
     if now is not None and today(cfg, now) == day:
-        from .availability import OFF_HOURS, Availability
+        from .domain.availability import OFF_HOURS, Availability
 
         for user, why in Availability(cfg).at(now).away:
             if why == OFF_HOURS:
@@ -49,7 +49,7 @@ def who_is_next(cfg: Config, ledger: Ledger, group: Group, now: datetime) -> str
     """Who the group's next lead would go to now: the very decision routing would make (an
     absent member's backup included); None for a random group, or when nobody can take it."""
     from .assign.state import Turns
-    from .decide import Policy
+    from .assign.decide import Policy
 
     if group.method == "random":
         return None
@@ -168,7 +168,7 @@ def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, gro
     the customers' own: names, emails)."""
     import json
 
-    from .rights import visible_owner
+    from .domain.rights import visible_owner
 
     tz = cfg.tz()
     wanted = field.strip().lower()
@@ -207,7 +207,7 @@ def contact_stats(cfg: Config, ledger: Ledger, window: Window) -> dict[str, dict
     90th percentile, of those contacted) and SLA misses (leads re-routed from them)."""
     from statistics import median
 
-    from .engine import NOT_ASSIGNMENTS, STATUS
+    from .domain.engine import NOT_ASSIGNMENTS, STATUS
 
     tz = cfg.tz()
     waits: dict[str, list[float]] = defaultdict(list)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 from .config import Config
-from .engine import passed_over_list
+from .domain.engine import passed_over_list
 from .ledger import Ledger
-from .rights import can_see
+from .domain.rights import can_see
 
 _STORAGE = ("fields", "email_key", "phone_key", "group_name", "passed_over", "backup_for")
 
@@ -58,7 +58,7 @@ def lead_for(cfg: Config, ledger: Ledger, lead_id: str, viewer: str | None) -> t
 def first_contact(events: list[dict]) -> str | None:
     """When the current holder first changed the lead's status after it became theirs (the first
     status change after the latest assignment), or None."""
-    from .engine import NOT_ASSIGNMENTS, STATUS
+    from .domain.engine import NOT_ASSIGNMENTS, STATUS
 
     contact = None
     for e in events:

@@ -69,7 +69,7 @@ def alert_rows(cfg: Config, troubles: dict[str, tuple[str, int, str]], now: date
     """Alerts for groups whose leads wait or stay unassigned because nobody can take them:
     group -> (a lead id, how many, why). One per group, recipient and channel an hour (the key
     names the hour; the ledger keeps the first)."""
-    from .rights import alert_recipients
+    from .domain.rights import alert_recipients
 
     n = cfg.notify
     hour = _utc(now)[:13]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadctl.engine import (
+from leadctl.domain.engine import (
     Allocator,
     GroupPlan,
     Rotation,
@@ -271,7 +271,7 @@ def test_the_round_robin_fast_path_decides_exactly_as_the_reference():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from leadctl.engine import Allocator, GroupPlan, Rotation, Slot
+    from leadctl.domain.engine import Allocator, GroupPlan, Rotation, Slot
 
     slot = st.builds(Slot, user=st.sampled_from("abcdef"), daily=st.integers(0, 3), monthly=st.integers(0, 5),
                      active=st.booleans())

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from leadctl.engine import Rotation
+from leadctl.domain.engine import Rotation
 from leadctl.errors import LeadctlError
 from leadctl.ledger import MIGRATIONS, Ledger, LedgerError
 

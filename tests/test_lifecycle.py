@@ -119,7 +119,7 @@ def test_balanced_keeps_open_loads_within_one_with_equal_capacity_whatever_close
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from leadctl.engine import Allocator, GroupPlan, Slot
+    from leadctl.domain.engine import Allocator, GroupPlan, Slot
 
     @settings(max_examples=200, deadline=None)
     @given(st.integers(2, 6), st.lists(st.booleans(), min_size=1, max_size=60), st.integers(0, 99))

@@ -14,7 +14,7 @@ import pytest
 from leadctl.config import load
 from leadctl.intake import Record
 from leadctl.ledger import Ledger
-from leadctl.routing import Router
+from leadctl.assign.route import Router
 from tests.conftest import leads_csv
 
 STORES = ("sqlite", "postgresql")  # every test taking `lc` runs on both ledgers

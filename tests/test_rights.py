@@ -157,7 +157,7 @@ def test_roles_are_kept_in_the_file_and_a_bad_role_is_refused(lc):
 
 
 def test_no_right_is_decided_outside_rights_py():
-    """Rights are decided in one function per question (leadctl/rights.py): no other module
+    """Rights are decided in one function per question (leadctl/domain/rights.py): no other module
     reads a user's roles or permissions (the config keeps them; `user list` shows them)."""
     offenders = []
     for path in sorted((REPO / "leadctl").rglob("*.py")):

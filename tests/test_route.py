@@ -126,9 +126,9 @@ def test_dry_run_prints_what_would_happen_and_changes_nothing(lc):
 
 
 def test_dry_run_spanning_batches_keeps_rotation_and_caps(lc, monkeypatch):
-    import leadctl.routing
+    import leadctl.assign.route
 
-    monkeypatch.setattr(leadctl.routing, "BATCH_SIZE", 3)
+    monkeypatch.setattr(leadctl.assign.route, "BATCH_SIZE", 3)
     lc.team(users=("a", "b"), daily="3")
     out = lc.jsonl("route", str(lc.write("a.csv", leads_csv(8))), "--dry-run")
     assert [o["assigned_to"] for o in out] == ["a", "b", "a", "b", "a", "b", None, None]
@@ -301,7 +301,7 @@ def test_rejections_do_not_echo_personal_data(lc):
 
 
 def test_jsonl_line_is_exactly_the_json_of_the_outcome():
-    from leadctl.decide import Outcome
+    from leadctl.outcome import Outcome
 
     for o in (Outcome(3, 'L"1\\', "assigned", "tom", "g", "sequential", None),
               Outcome(4, None, "rejected", reason="bad \u00e9\n\"line\""),
@@ -331,7 +331,7 @@ def test_phone_keys_without_a_region_are_the_digits_of_a_national_number_whateve
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from leadctl.keys import MIN_PHONE_DIGITS, phone_key
+    from leadctl.domain.keys import MIN_PHONE_DIGITS, phone_key
 
     def reference(value):
         text = (value or "").strip()
@@ -356,7 +356,7 @@ def test_phone_keys_are_e164_as_phonenumbers_reads_every_regions_example_numbers
     nationally (in the region) and, for Germany, with the 00 prefix and a (0)."""
     import phonenumbers as pn
 
-    from leadctl.keys import phone_key
+    from leadctl.domain.keys import phone_key
 
     checked = 0
     for region in sorted(pn.SUPPORTED_REGIONS):
@@ -386,7 +386,7 @@ def test_received_at_offsets_cached_per_minute_equal_parsing_each_one():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from leadctl.decide import LocalTimes, parse_when
+    from leadctl.dates import LocalTimes, parse_when
 
     zones = [ZoneInfo(z) for z in ("Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
                                    "Pacific/Kiritimati", "UTC")]
@@ -424,7 +424,7 @@ def test_a_derived_id_is_the_hash_of_the_sorted_json_as_it_always_was():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from leadctl.decide import derived_id
+    from leadctl.outcome import derived_id
 
     text = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=12)
 

@@ -284,8 +284,8 @@ def test_property_simulating_the_current_config_moves_nothing(data, leads, seed)
     from leadctl.config import load
     from leadctl.intake import Record
     from leadctl.ledger import Ledger
-    from leadctl.routing import Router
-    from leadctl.simulate import simulate
+    from leadctl.assign.route import Router
+    from leadctl.assign.simulate import simulate
 
     start = datetime(2026, 10, 30, 8, 0)
     with tempfile.TemporaryDirectory() as folder:

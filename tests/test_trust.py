@@ -194,7 +194,7 @@ def test_a_big_file_still_goes_in_big_batches(lc):
     from leadctl.config import load
     from leadctl.intake import Record
     from leadctl.ledger import Ledger
-    from leadctl.routing import Router
+    from leadctl.assign.route import Router
 
     cfg = load(lc.config)
     ledger = Ledger.open(lc.db)

@@ -172,7 +172,7 @@ def test_bad_options(lc):
 
 
 def test_a_google_sheet_address_becomes_its_csv_export():
-    from leadctl.watching import sheet_csv_url
+    from leadctl.intake.watch import sheet_csv_url
 
     assert sheet_csv_url("https://docs.google.com/spreadsheets/d/1AbC_d-9/edit#gid=42") == \
         "https://docs.google.com/spreadsheets/d/1AbC_d-9/export?format=csv&gid=42"

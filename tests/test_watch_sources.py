@@ -87,7 +87,7 @@ def test_an_answer_cut_short_is_a_source_error_and_routes_nothing(lc, bad_server
 
 
 def test_redirects_never_change_scheme_nor_lead_inside_from_outside(lc, bad_server, monkeypatch):
-    from leadctl import watching
+    from leadctl.intake import watch as watching
 
     lc.team(users=("tom",))
     csv = (HEADER + row(1)).encode()
@@ -108,7 +108,7 @@ def test_redirects_never_change_scheme_nor_lead_inside_from_outside(lc, bad_serv
 
 
 def test_a_source_that_drips_is_cut_off_at_the_overall_deadline(lc, bad_server, monkeypatch):
-    from leadctl import watching
+    from leadctl.intake import watch as watching
 
     monkeypatch.setattr(watching, "TIMEOUT", 2)
     lc.team(users=("tom",))

@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable
 from datetime import datetime
 
-from ..engine import Allocator, day_key, month_key, user_totals
+from ..domain.engine import Allocator, day_key, month_key, user_totals
 
 
 def allocator(policy, ledger, groups: Iterable[str], days: Iterable[str], rng: random.Random) -> Allocator:

@@ -185,7 +185,7 @@ class State:
         """Refuse the command (config changes: exit 2; lead actions: exit 1) when the actor lacks
         the right; `rights.refusal` decides."""
         from ..errors import PARTIAL, USAGE
-        from ..rights import AWAY, CONFIGURE, refusal
+        from ..domain.rights import AWAY, CONFIGURE, refusal
 
         if cfg is None:
             from ..errors import ConfigError

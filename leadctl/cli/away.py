@@ -28,14 +28,14 @@ def away_add(ctx: typer.Context, user: Annotated[str, typer.Argument(metavar="US
     Example: leadctl away add tom --from 2026-12-20 --to 2026-12-31 --backup stephanie
     """
     from ..render import plain, say
-    from ..rights import AWAY
+    from ..domain.rights import AWAY
 
     start, end = _date(start, "--from"), _date(end, "--to")
     made: list[int] = []
 
     def change(m, c):
         from ..errors import ConfigError
-        from ..rights import backup_refusal
+        from ..domain.rights import backup_refusal
 
         why = backup_refusal(c, state(ctx).actor, c.find_user(user).id, c.find_user(backup).id if backup else "")
         if why:
@@ -76,7 +76,7 @@ def away_remove(ctx: typer.Context, n: Annotated[int, typer.Argument(metavar="ID
 
     Example: leadctl away remove 3
     """
-    from ..rights import AWAY
+    from ..domain.rights import AWAY
 
     cfg = state(ctx).config()
     entry = next((a for a in cfg.away if a.id == n), None)

@@ -9,7 +9,7 @@ from typing import Callable
 
 import typer
 
-from ..rights import CONFIGURE
+from ..domain.rights import CONFIGURE
 from . import State, state
 
 
@@ -86,7 +86,7 @@ def _ledger_follows(ledger, old, new) -> None:
     if old is None or old.settings.timezone != new.settings.timezone:
         ledger.rebuild_usage(new.tz())  # a day's leads are counted on one day of the new zone
     if old is None or old.settings.phone_region != new.settings.phone_region:
-        from ..keys import phone_key
+        from ..domain.keys import phone_key
 
         region = new.settings.phone_region or None  # earlier leads match the numbers to come
         changed = ledger.rekey_phones(lambda phone: phone_key(phone, region))

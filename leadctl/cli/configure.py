@@ -6,7 +6,7 @@ import typer
 
 from . import MAX_NUMBER, SETUP, ListFormat, YesOpt, confirm, state
 from ..errors import ConfigError
-from ..rights import CONFIGURE
+from ..domain.rights import CONFIGURE
 from .change import _change, _ledger_follows, _say, _write_with_history, same_file
 
 

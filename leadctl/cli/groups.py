@@ -6,7 +6,7 @@ import typer
 
 from . import SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
 from ..errors import ConfigError
-from ..rights import CONFIGURE
+from ..domain.rights import CONFIGURE
 from .change import _change, _say
 
 
@@ -98,7 +98,7 @@ def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
 
 def _sla_scope(ctx: typer.Context, cfg, group) -> None:
     """Say how many open leads a new or changed SLA leaves alone (assigned before it)."""
-    from ..sla import not_covered
+    from ..assign.sla import not_covered
 
     ledger = state(ctx).ledger(cfg, create=False)
     try:

@@ -45,8 +45,8 @@ def leads_list(
     from itertools import islice
 
     from .. import render
-    from ..decide import QUEUED
-    from ..rights import pickup_refusal, pickup_statuses, visible_owner
+    from ..outcome import QUEUED
+    from ..domain.rights import pickup_refusal, pickup_statuses, visible_owner
 
     if fields and all_fields:
         raise LeadctlError("use either --fields or --all-fields, not both")
@@ -170,7 +170,7 @@ def leads_explain(
     Example: leadctl leads explain FB-0019
     """
     from .. import render
-    from ..explain import explain
+    from ..domain.explain import explain
 
     row, history = _lead_with_history(ctx, lead_id)
     render.say(explain(_public(row), history))
@@ -243,7 +243,7 @@ def pickup(
     """
     from datetime import datetime
 
-    from ..manual import pickup as do_pickup
+    from ..assign.manual import pickup as do_pickup
 
     st = state(ctx)
     cfg = st.config()
@@ -277,7 +277,7 @@ def reassign(
     import random
     from datetime import datetime
 
-    from ..manual import reassign as do_reassign
+    from ..assign.manual import reassign as do_reassign
 
     from . import confirm
 
@@ -310,7 +310,7 @@ def release(
     """
     from datetime import datetime
 
-    from ..manual import release as do_release
+    from ..assign.manual import release as do_release
 
     moves = _in_ledger(ctx, lambda st, cfg, ledger: do_release(
         cfg, ledger, lead_ids, datetime.now().astimezone(), actor=st.actor, note=note))
@@ -332,7 +332,7 @@ def leads_status(
     import json
     from datetime import datetime
 
-    from ..manual import set_status
+    from ..assign.manual import set_status
     from ..render import err, say
 
     if len(words) < 2:
@@ -373,7 +373,7 @@ def leads_convert(
     import random
     from datetime import datetime
 
-    from ..convert import convert
+    from ..assign.convert import convert
     from ..render import say
 
     done = _in_ledger(ctx, lambda st, cfg, ledger: convert(

@@ -76,7 +76,7 @@ def route(
 
     from .. import render
     from ..config import Watcher
-    from ..routing import REJECTED, Router
+    from ..assign.route import REJECTED, Router
 
     # What is loaded by now (Typer, rich, leadctl) lives as long as the process: out of the
     # collector's sight, and collections spaced for batches of thousands of short-lived rows
@@ -97,7 +97,7 @@ def route(
     if output is None:
         output = "table" if sys.stdout.isatty() else "jsonl"
     if dry_run:
-        from ..ledger import Rehearsal
+        from ..assign.rehearsal import Rehearsal
 
         ledger = Rehearsal(st.ledger(cfg, create=False))  # reads the ledger, writes nothing, locks nothing
     else:
@@ -189,7 +189,7 @@ class _Tally:
 
     def __init__(self, output: str, progress: "_Progress", watcher=None):
         from .. import render
-        from ..decide import OUTPUT_FIELDS
+        from ..outcome import OUTPUT_FIELDS
 
         self.output = output
         self.progress = progress
@@ -224,7 +224,7 @@ class _Tally:
 
     def add_batch(self, label: str, outcomes: list) -> None:
         """A committed batch's outcomes: counted, rejections reported, rows written at once."""
-        from ..decide import Outcome
+        from ..outcome import Outcome
 
         totals = self.totals
         rejected = totals["rejected"]
@@ -355,8 +355,8 @@ def drain(ctx: typer.Context,
     from datetime import datetime
 
     from .. import render
-    from ..decide import OUTPUT_FIELDS
-    from ..drain import drain as do_drain
+    from ..outcome import OUTPUT_FIELDS
+    from ..assign.drain import drain as do_drain
 
     st = state(ctx)
     cfg = st.config()
@@ -391,8 +391,8 @@ def tick(ctx: typer.Context,
     from datetime import datetime
 
     from .. import render
-    from ..drain import drain as do_drain
-    from ..sla import tick as do_tick
+    from ..assign.drain import drain as do_drain
+    from ..assign.sla import tick as do_tick
 
     st = state(ctx)
     cfg = st.config()

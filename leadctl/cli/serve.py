@@ -4,7 +4,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from ..rights import CONFIGURE
+from ..domain.rights import CONFIGURE
 from . import ROUTING, state
 from ..errors import LeadctlError
 

@@ -37,7 +37,7 @@ def simulate(
     from ..audit import parse_date
     from ..config import load
     from ..errors import LeadctlError
-    from ..simulate import check_span, simulate as replay, window
+    from ..assign.simulate import check_span, simulate as replay, window
 
     st = state(ctx)
     cfg = st.config()
@@ -53,7 +53,7 @@ def simulate(
         check_span(ledger, first, last, cfg)
         result = replay(cfg, plan, ledger, first, last, seed=seed, keep_leads=leads)
         if result.leads:
-            from ..rights import can_see, visible_owner
+            from ..domain.rights import can_see, visible_owner
 
             if visible_owner(cfg, st.actor.user) is not None:  # isolation: only the leads they may see
                 result.leads = [x for x in result.leads

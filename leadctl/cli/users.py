@@ -6,7 +6,7 @@ import typer
 
 from ..errors import LeadctlError
 from . import MAX_NUMBER, SETUP, LimitOpt, ListFormat, YesOpt, confirm, state
-from ..rights import CONFIGURE
+from ..domain.rights import CONFIGURE
 from .change import _change, _say
 
 

@@ -53,8 +53,8 @@ def watch(
     from .. import render
     from ..config import Watcher, duration_seconds
     from ..intake import Options
-    from ..routing import Router
-    from ..watching import SourceError, Watch, iterate
+    from ..assign.route import Router
+    from ..intake.watch import SourceError, Watch, iterate
 
     st = state(ctx)
     cfg = st.config()
@@ -106,7 +106,7 @@ class _Shower:
 
     def __init__(self, output: str, name: str):
         from .. import render
-        from ..decide import OUTPUT_FIELDS
+        from ..outcome import OUTPUT_FIELDS
 
         self.output, self.name = output, name
         self.warned: set[str] = set()  # a warning about the source is said once, not every poll

@@ -30,7 +30,7 @@ from .model import (
     Rule, Settings, User, condition_values, ordered_roles, to_dict,
 )
 from .starter import STARTER
-from .watch import Watcher, stamp
+from .reload import Watcher, stamp
 
 __all__ = [
     "add_group", "add_mapping", "add_member", "add_rule", "add_user", "edit_group", "edit_member", "edit_user",

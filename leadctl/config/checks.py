@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..engine import METHODS
+from ..domain.engine import METHODS
 from ..errors import ConfigError
 from .model import DUPLICATE_FIELDS, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config, Group
 
@@ -39,7 +39,7 @@ def check_timezone(tz: str) -> None:
 
 def check_phone_region(region: str, what: str = "--phone-region") -> str:
     """The region upper-cased, or ConfigError naming `what`."""
-    from ..keys import check_region
+    from ..domain.keys import check_region
 
     try:
         return check_region(region)
@@ -142,7 +142,7 @@ def _all_away(cfg: Config, group) -> str | None:
     from datetime import date, datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
-    from ..hours import parse as parse_hours
+    from ..domain.hours import parse as parse_hours
 
     users = {u.id: u for u in cfg.users}
     members = [users[m.user] for m in group.members if m.user in users and users[m.user].active]
@@ -196,7 +196,7 @@ def validate(cfg: Config) -> None:
         if u.timezone:
             check_timezone(u.timezone)
         if u.hours:
-            from ..hours import parse as parse_hours
+            from ..domain.hours import parse as parse_hours
 
             try:
                 parse_hours(u.hours)

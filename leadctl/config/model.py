@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine import Slot
+from ..domain.engine import Slot
 from ..errors import ConfigError
 
 

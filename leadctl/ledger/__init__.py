@@ -10,7 +10,6 @@ the config's history, in one SQLite file (the default) or on a PostgreSQL server
     schema.py       the tables' columns and SQLite's migrations
     sqlite.py       the SQLite store (the default)
     postgres.py     the PostgreSQL store (psycopg, imported only for a postgresql:// target)
-    rehearsal.py    a dry run's ledger: reads from the real one, writes kept in memory
     copy.py         `ledger copy`: every table from one store to another, counted and hashed
     errors.py       the ledger's failures, and what a `--db` names
 
@@ -21,12 +20,11 @@ from __future__ import annotations
 
 from . import store
 from .errors import URL_SCHEMES, DuplicateKey, LedgerBusy, LedgerError, LedgerRetry, target
-from .rehearsal import Rehearsal, Sandbox
 from .schema import EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, LEAD_SELECT, MIGRATIONS, _migrations
 from .sqlite import SQLITE_SIDE_FILES, SqliteLedger, remove_new_file
 from .store import Ledger
 
-__all__ = ["URL_SCHEMES", "DuplicateKey", "LedgerBusy", "LedgerError", "LedgerRetry", "target", "Rehearsal", "Sandbox",
+__all__ = ["URL_SCHEMES", "DuplicateKey", "LedgerBusy", "LedgerError", "LedgerRetry", "target",
            "EVENT_COLUMNS", "GROUP_METHODS", "LEAD_COLUMNS", "LEAD_SELECT", "MIGRATIONS", "_migrations",
            "SQLITE_SIDE_FILES", "SqliteLedger", "remove_new_file", "Ledger"]
 

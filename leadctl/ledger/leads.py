@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from ..engine import NOT_ASSIGNMENTS, counts
+from ..domain.engine import NOT_ASSIGNMENTS, counts
 from .schema import EVENT_COLUMNS, LEAD_COLUMNS, LEAD_SELECT, SLA_METHODS, _EVENT_ASSIGNMENT, _conditions
 
 def _quoted(moment: str) -> str:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from operator import itemgetter
 
-from ..engine import METHODS, SLA
+from ..domain.engine import METHODS, SLA
 
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-from ..engine import Rotation
+from ..domain.engine import Rotation
 
 class Usage:
     """Rotations and cap usage (a part of `Ledger`)."""
@@ -47,7 +47,7 @@ class Usage:
         from collections import Counter
         from datetime import date, datetime
 
-        from ..engine import day_key, month_key
+        from ..domain.engine import day_key, month_key
 
         totals: Counter = Counter()
         for minute, offset, user, group, n in self.conn.execute(

@@ -232,7 +232,7 @@ def _tick(service: Service, cfg) -> None:
 
     from ..actor import Actor
     from ..render import err
-    from ..sla import tick
+    from ..assign.sla import tick
 
     with service.writing:
         moved = tick(cfg, service.ledger(cfg), datetime.now().astimezone(), random.Random(), actor=Actor("serve", "serve"))
@@ -245,7 +245,7 @@ def _drain(service: Service, cfg) -> None:
     import random
 
     from ..actor import Actor
-    from ..drain import drain
+    from ..assign.drain import drain
     from ..render import err
 
     with service.writing:

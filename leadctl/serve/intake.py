@@ -64,9 +64,9 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
     from ..config import mapping as saved_mapping
     from ..intake import IntakeError, Options
     from ..ledger import LedgerBusy, LedgerError
-    from ..routing import REJECTED, Router
+    from ..assign.route import REJECTED, Router
 
-    from ..rights import POST_LEADS, refusal
+    from ..domain.rights import POST_LEADS, refusal
 
     found = _authenticate(service, headers, body, intake=True)
     if isinstance(found, Answer):

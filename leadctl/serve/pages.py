@@ -129,7 +129,7 @@ def _forbidden_form() -> Page:
 
 
 def _base(v: Visit, title: str, **extra) -> dict:
-    from ..rights import TEAM, refusal
+    from ..domain.rights import TEAM, refusal
 
     return {"title": title, "me": v.user.id, "csrf": v.session.csrf,
             "team": refusal(v.cfg, v.actor, TEAM) is None, **extra}
@@ -186,7 +186,7 @@ def inbox(v: Visit, now: datetime, page: int = 1) -> Page:
 
 def pickup_list(v: Visit, now: datetime) -> Page:
     """GET /pickup: the unassigned leads I may pick up, newest first."""
-    from ..rights import pickup_denied, pickup_refusal, pickup_statuses
+    from ..domain.rights import pickup_denied, pickup_refusal, pickup_statuses
 
     why = pickup_denied(v.user)  # (then nothing is looked for: every unassigned lead would be refused)
     allowed = () if why else (r for r in v.ledger.pickable(pickup_statuses(v.cfg, v.user), newest=True)
@@ -197,9 +197,9 @@ def pickup_list(v: Visit, now: datetime) -> Page:
 
 def lead_page(v: Visit, lead_id: str, *, status: int = 200, error: str | None = None, done: str | None = None) -> Page:
     """GET /leads/{id}: the lead, its history in words, and the actions my rights allow."""
-    from ..explain import explain
+    from ..domain.explain import explain
     from ..lead_view import lead_for, own_fields, public
-    from ..rights import REASSIGN, STATUS, pickup_refusal, refusal
+    from ..domain.rights import REASSIGN, STATUS, pickup_refusal, refusal
 
     shown = lead_for(v.cfg, v.ledger, lead_id, v.user.id) if "\0" not in lead_id else None
     if shown is None:
@@ -227,8 +227,8 @@ def lead_action(service: Service, v: Visit, lead_id: str, action: str, form: dic
     """POST /leads/{id}/{action} from a page: the same library call as the command; back to the
     lead's page (303) when done, else the page again with why (403: a right; 404: not there or
     not to be seen; 409: the lead's state; 400: the form)."""
-    from .. import manual
-    from ..convert import convert
+    from ..assign import manual
+    from ..assign.convert import convert
 
     if not csrf_ok(v.session, form.get("csrf")):
         return _forbidden_form()
@@ -288,7 +288,7 @@ def team(v: Visit, now: datetime, days: str | None) -> Page:
     month's use against caps, who is away or off hours, who is next, the queue, and a chart of
     what the group's method gave each member over the chosen window against their share."""
     from ..audit import group_view, today
-    from ..rights import TEAM, refusal
+    from ..domain.rights import TEAM, refusal
 
     why = refusal(v.cfg, v.actor, TEAM)
     if why:

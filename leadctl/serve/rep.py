@@ -15,7 +15,7 @@ def my_leads(service: Service, headers: dict, query: dict) -> Answer:
     """GET /me/leads: the leads the token's user may see (lead isolation applied). The
     ledger's own columns come first; the lead's fields as it came are under `fields` too,
     so a payload field named like a column (`assigned_to`, `group`) never stands in for it."""
-    from ..rights import visible_owner
+    from ..domain.rights import visible_owner
 
     found = _as_user(service, headers)
     if isinstance(found, Answer):
@@ -53,7 +53,7 @@ def my_quota(service: Service, headers: dict) -> Answer:
 def pick_up(service: Service, headers: dict, lead_id: str) -> Answer:
     """POST /leads/{id}/pickup: the token's user picks up a lead, under `leadctl pickup`'s rules."""
     from ..actor import token_actor
-    from ..manual import pickup
+    from ..assign.manual import pickup
 
     found = _as_user(service, headers)
     if isinstance(found, Answer):
@@ -107,7 +107,7 @@ def reassign(service: Service, headers: dict, lead_id: str, body: bytes) -> Answ
     """POST /leads/{id}/reassign `{"to": USER or GROUP, "note": ...}`: as `leadctl reassign`."""
     import random
 
-    from ..manual import reassign as move
+    from ..assign.manual import reassign as move
 
     def act(cfg, ledger, actor, request):
         if not request.get("to"):
@@ -120,7 +120,7 @@ def reassign(service: Service, headers: dict, lead_id: str, body: bytes) -> Answ
 
 def status(service: Service, headers: dict, lead_id: str, body: bytes) -> Answer:
     """POST /leads/{id}/status `{"status": ..., "note": ...}`: as `leadctl leads status` (one's own lead)."""
-    from ..manual import set_status
+    from ..assign.manual import set_status
 
     def act(cfg, ledger, actor, request):
         if not (request.get("status") or "").strip():
@@ -133,7 +133,7 @@ def status(service: Service, headers: dict, lead_id: str, body: bytes) -> Answer
 
 def release(service: Service, headers: dict, lead_id: str, body: bytes) -> Answer:
     """POST /leads/{id}/release `{"note": ...}`: as `leadctl release`."""
-    from ..manual import release as move
+    from ..assign.manual import release as move
 
     return _lead_action(service, headers, lead_id, body, lambda cfg, ledger, actor, request: move(
         cfg, ledger, [lead_id], datetime.now().astimezone(), actor=actor, note=request.get("note")))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from .config import Config
+from ..config import Config
 from .engine import NOBODY_AWAY, Away
 from .hours import Hours, parse
 

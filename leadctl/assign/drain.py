@@ -12,12 +12,13 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from .actor import Actor, channel_of, label_of
-from .assign.changes import Changes, apply
-from .assign.state import allocator
-from .config import Config
-from .decide import ASSIGNED, Outcome, Policy
-from .ledger import Ledger
+from ..actor import Actor, channel_of, label_of
+from .changes import Changes, apply
+from .state import allocator
+from ..config import Config
+from ..outcome import ASSIGNED, Outcome
+from .decide import Policy
+from ..ledger import Ledger
 
 
 def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, group: str | None = None,

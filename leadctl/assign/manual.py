@@ -12,17 +12,17 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from .actor import Actor, channel_of, label_of
-from .assign.changes import Changes, apply
-from .config import Config
-from .engine import STATUS
-from .errors import LeadctlError, Refused
-from .ledger import Ledger
-from .rights import PICKUP as MAY_PICK_UP
-from .rights import REASSIGN as MAY_REASSIGN
-from .rights import STATUS as MAY_SET_STATUS
-from .rights import can_see, pickup_refusal, refusal
-from .assign.state import Turns
+from ..actor import Actor, channel_of, label_of
+from .changes import Changes, apply
+from ..config import Config
+from ..domain.engine import STATUS
+from ..errors import LeadctlError, Refused
+from ..ledger import Ledger
+from ..domain.rights import PICKUP as MAY_PICK_UP
+from ..domain.rights import REASSIGN as MAY_REASSIGN
+from ..domain.rights import STATUS as MAY_SET_STATUS
+from ..domain.rights import can_see, pickup_refusal, refusal
+from .state import Turns
 from .decide import Policy
 
 PICKUP, MANUAL, RELEASE = "pickup", "manual", "release"

@@ -13,13 +13,13 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .actor import Actor, channel_of, label_of
-from .assign.changes import Changes, apply
-from .assign.state import allocator
-from .config import Config, Group, duration_seconds
+from ..actor import Actor, channel_of, label_of
+from .changes import Changes, apply
+from .state import allocator
+from ..config import Config, Group, duration_seconds
 from .decide import Policy
-from .engine import SLA
-from .ledger import Ledger
+from ..domain.engine import SLA
+from ..ledger import Ledger
 
 ESCALATED = "escalated"  # the method of an escalation after the last re-route: outside the rules
 

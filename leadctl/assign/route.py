@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from .actor import Actor, channel_of, label_of
-from .config import Config
-from .decide import _DAY, _FIELDS, _GROUP, _ID, QUEUED, REJECTED, REPEATED, UNASSIGNED, Outcome, Policy, _Lead, decide
-from .assign.changes import Changes, apply
-from .assign.state import allocator
-from .errors import LeadctlError
-from .intake import BadRecord, Record
-from .keys import email_key, phone_key
-from .ledger import LEAD_COLUMNS, Ledger
+from ..actor import Actor, channel_of, label_of
+from ..config import Config
+from ..outcome import QUEUED, REJECTED, UNASSIGNED, Outcome
+from .decide import _DAY, _FIELDS, _GROUP, _ID, REPEATED, Policy, _Lead, decide
+from .changes import Changes, apply
+from .state import allocator
+from ..errors import LeadctlError
+from ..intake import BadRecord, Record
+from ..domain.keys import email_key, phone_key
+from ..ledger import LEAD_COLUMNS, Ledger
 
 # Positions in a ledger row (LEAD_COLUMNS order)
 _ROW_ID, _ROW_OWNER, _ROW_METHOD, _ROW_REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))

@@ -14,8 +14,8 @@ its own (tests/test_rights.py checks that no other module reads a user's roles).
 
 from __future__ import annotations
 
-from .actor import Actor
-from .config import Config, User
+from ..actor import Actor
+from ..config import Config, User
 
 CONFIGURE = "configure"  # any change to the config (users, groups, rules, settings, tokens, notify…)
 REASSIGN = "reassign"  # reassign and release leads

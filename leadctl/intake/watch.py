@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from .decide import derived_id
-from .errors import LeadctlError
-from .intake import BadRecord, IntakeError, Options, Record, format_for, read_records
+from ..outcome import derived_id
+from ..errors import LeadctlError
+from . import BadRecord, IntakeError, Options, Record, format_for, read_records
 
 TIMEOUT = 30  # seconds a whole fetch may take (connecting, waiting and reading, together)
 MAX_SIZE = 256 << 20  # bytes a source may have
@@ -274,7 +274,7 @@ class Watch:
     def _same_person(self, old_id: str, record: Record) -> bool:
         """Whether `record` is the routed lead `old_id` edited in place: the same email or phone
         (a name fixed, a status filled in); else it is someone new in a deleted row's place."""
-        from .keys import email_key, phone_key
+        from ..domain.keys import email_key, phone_key
 
         old = self.ledger.lead(old_id)
         if old is None:
@@ -366,7 +366,7 @@ def _unterminated(body: bytes) -> bool:
 
 
 def _format_of(body: bytes) -> str:
-    from .intake.sniff import sniff_format
+    from .sniff import sniff_format
 
     return sniff_format(body[:4096])
 

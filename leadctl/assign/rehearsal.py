@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from ..engine import Rotation
-from .schema import LEAD_COLUMNS
-from .store import Ledger
+from ..domain.engine import Rotation
+from ..ledger.schema import LEAD_COLUMNS
+from ..ledger.store import Ledger
 
 
 class Rehearsal:

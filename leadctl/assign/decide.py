@@ -11,76 +11,22 @@ writes what they return; a dry run does the same against a rehearsal.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 
-from .config import RECORD_TYPES, Config, Group, condition_values
-from .availability import Availability
-from .engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
-from .errors import LeadctlError
-from .intake import Record
-from .keys import email_key, phone_key
+from ..config import RECORD_TYPES, Config, Group, condition_values
+from ..domain.availability import Availability
+from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
+from ..errors import LeadctlError
+from ..intake import Record
+from ..domain.keys import email_key, phone_key
+from ..dates import LocalTimes
+from ..outcome import ASSIGNED, QUEUED, REJECTED, SKIPPED, UNASSIGNED, Outcome, _json_text, _to_json, derived_id
 
-ASSIGNED, UNASSIGNED, SKIPPED, REJECTED = "assigned", "unassigned", "skipped", "rejected"
-QUEUED = "queued"  # nobody could take it now; it waits in its group's queue for `drain`
 REPEATED = "lead id repeated earlier in this input"
-OUTPUT_FIELDS = ("line", "lead_id", "status", "assigned_to", "group", "method", "reason")
 MAX_ID = 200
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
-
-
-def _encoders():
-    """JSON for a string and for a lead's fields, exactly as `JSONEncoder(ensure_ascii=False)`
-    writes them, but with the C encoder built once instead of once per call."""
-    from json import encoder
-
-    text = encoder.encode_basestring  # the C function where there is one
-    if encoder.c_make_encoder is None:  # no C accelerator (e.g. PyPy): the plain way
-        return text, json.JSONEncoder(ensure_ascii=False).encode
-    make = encoder.c_make_encoder(None, None, text, None, ": ", ", ", False, False, True)
-    return text, lambda fields: "".join(make(fields, 0))
-
-
-_json_text, _to_json = _encoders()
-
-
-def _json_str(value: str | None) -> str:
-    return "null" if value is None else _json_text(value)
-
-
-_TAILS: dict[tuple, str] = {}  # an outcome line's end, by (status, owner, group, method, reason)
-
-
-@dataclass(slots=True)
-class Outcome:
-    line: int
-    lead_id: str | None
-    status: str
-    assigned_to: str | None = None
-    group: str | None = None
-    method: str | None = None
-    reason: str | None = None
-
-    def json(self) -> str:
-        """The JSON Lines form of `as_dict()`, built directly (it is written once per record);
-        the part after the lead id repeats for lead after lead, so it is made once."""
-        tail_key = (self.status, self.assigned_to, self.group, self.method, self.reason)
-        tail = _TAILS.get(tail_key)
-        if tail is None:
-            if len(_TAILS) > 10_000:
-                _TAILS.clear()
-            tail = _TAILS[tail_key] = (
-                f', "status": "{self.status}", "assigned_to": {_json_str(self.assigned_to)},'
-                f' "group": {_json_str(self.group)}, "method": {_json_str(self.method)},'
-                f' "reason": {_json_str(self.reason)}}}'
-            )
-        lead_id = self.lead_id  # `_json_str`, written out: this runs once per record
-        return f'{{"line": {self.line}, "lead_id": {"null" if lead_id is None else _json_text(lead_id)}{tail}'
-
-    def as_dict(self) -> dict:
-        return {f: getattr(self, f) for f in OUTPUT_FIELDS}
 
 
 # A record that passed the checks and waits for its batch: a plain tuple, made and read
@@ -92,89 +38,6 @@ class Outcome:
 # (see Record), so that its fields become JSON without a dict walk.
 _Lead = tuple
 _ID, _FIELDS, _DAY, _GROUP = 1, 3, 5, 6  # positions in a _Lead
-
-
-def _sorted_encoder():
-    """`json.dumps(fields, sort_keys=True, ensure_ascii=False)`, exactly, with the C encoder made
-    once (a sheet without ids has every one of its rows' ids derived at every poll)."""
-    from json import encoder
-
-    if encoder.c_make_encoder is None:
-        return lambda fields: json.dumps(fields, sort_keys=True, ensure_ascii=False)
-    make = encoder.c_make_encoder(None, None, encoder.encode_basestring, None, ": ", ", ", True, False, True)
-    return lambda fields: "".join(make(fields, 0))
-
-
-_sorted_json = _sorted_encoder()
-
-
-def derived_id(fields: dict[str, str]) -> str:
-    """A stable id for a record that has none: the same content, the same id."""
-    import hashlib  # here: most inputs carry their ids, and importing it costs every run 2 ms
-
-    blob = _sorted_json(fields).encode("utf-8", "surrogatepass")
-    return "auto-" + hashlib.sha256(blob).hexdigest()[:20]
-
-
-def parse_when(text: str, tz: tzinfo, date_format: str = "") -> datetime:
-    """ISO 8601 (or another form `dates` reads, `date_format` deciding the ambiguous ones) to an
-    aware datetime in `tz`; without an offset it is read in `tz`."""
-    try:
-        dt = datetime.fromisoformat(text.strip())
-    except ValueError:
-        from .dates import read_other
-
-        dt = read_other(text, date_format)
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=tz)
-    return dt.astimezone(tz)
-
-
-class LocalTimes:
-    """`received_at` text -> (ISO 8601 with the zone's offset, local calendar day).
-
-    Exactly `parse_when(...).isoformat(timespec="seconds")`, but the common forms
-    `YYYY-MM-DDTHH:MM:SS` (no offset: local time) and `...+HH:MM` (what the ledger keeps,
-    what `simulate` reads back) are not parsed per record: the zone's
-    offset is looked up once per local minute (every offset change since 1973 falls on
-    a whole minute, and the minute is what the cache is keyed by) and appended.
-    """
-
-    def __init__(self, tz: tzinfo, date_format: str = ""):
-        self.tz = tz
-        self.date_format = date_format
-        self.offsets: dict[str, str] = {}  # local minute -> the zone's offset then
-        self.shifted: dict[str, tuple[str, str, str]] = {}  # minute and offset -> (local minute, offset, day)
-
-    def convert(self, text: str) -> tuple[str, str]:
-        if (len(text) == 25 and text[10] == "T" and text[16] == ":" and text[17] in "012345"
-                and text[18] in "0123456789" and text[19] in "+-" and text[22] == ":"):
-            # with an offset (as the ledger writes them): the minute in the zone is looked up
-            # once per (minute, offset); the seconds never change (offsets are whole minutes)
-            key = text[:16] + text[19:]
-            known = self.shifted.get(key)
-            if known is None:
-                if len(self.shifted) > 100_000:
-                    self.shifted.clear()
-                when = parse_when(text[:16] + ":00" + text[19:], self.tz).isoformat(timespec="seconds")
-                if len(when) != 25:  # the zone's offset then had seconds (local mean time, before 1900)
-                    exact = parse_when(text, self.tz)
-                    return exact.isoformat(timespec="seconds"), exact.date().isoformat()
-                known = self.shifted[key] = (when[:16], when[19:], when[:10])
-            minute, offset, day = known
-            return minute + text[16:19] + offset, day
-        if (len(text) == 19 and text[10] == "T" and text[16] == ":" and text[17] in "012345"
-                and text[18] in "0123456789"):
-            minute = text[:16]
-            offset = self.offsets.get(minute)
-            if offset is None:
-                if len(self.offsets) > 100_000:
-                    self.offsets.clear()
-                local = datetime.fromisoformat(minute).replace(tzinfo=self.tz)  # checks the date and time
-                offset = self.offsets[minute] = local.isoformat(timespec="seconds")[19:]
-            return text + offset, text[:10]
-        when = parse_when(text, self.tz, self.date_format)
-        return when.isoformat(timespec="seconds"), when.date().isoformat()
 
 
 @dataclass(slots=True)
@@ -267,7 +130,7 @@ class Policy:
             try:
                 received, local_day = self.local_times(raw_when)
             except (ValueError, OverflowError) as exc:
-                from .dates import Ambiguous
+                from ..dates import Ambiguous
 
                 return Outcome(
                     rec.line, lead_id, REJECTED, reason=f"received_at {exc}" if isinstance(exc, Ambiguous) else

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Iterator
 
-from .audit import fairness
-from .config import Config
-from .decide import ASSIGNED, QUEUED, REJECTED
-from .errors import LeadctlError
-from .intake import Record
-from .ledger import Ledger, Sandbox
+from ..audit import fairness
+from ..config import Config
+from ..outcome import ASSIGNED, QUEUED, REJECTED
+from ..errors import LeadctlError
+from ..intake import Record
+from ..ledger import Ledger
+from .rehearsal import Sandbox
 
 # A record's cells and layout make its fields' JSON for the ledger row (see `Record`); the
 # sandbox keeps no fields, so the replayed leads' JSON is not built again: one cell, printed as nothing.
@@ -98,7 +99,7 @@ def simulate(current: Config, proposed: Config, ledger: Ledger, since: date, unt
              seed: int | None = None, keep_leads: bool = False) -> Comparison:
     """Replay the leads received from `since` to `until` (local days of the current config)
     through `proposed`, and compare each lead's first owner with its actual one."""
-    from .routing import Router
+    from .route import Router
 
     start, end = _moment(current, since), _moment(current, until + timedelta(days=1))
     balanced = any(g.method == "balanced" for g in proposed.groups)

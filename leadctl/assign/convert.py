@@ -13,16 +13,16 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from .actor import Actor, channel_of, label_of
-from .config import Config
-from .engine import CONVERT, OWNER
-from .errors import LeadctlError, Refused
-from .ledger import Ledger
-from .ledger.schema import LEAD_COLUMNS
-from .assign.changes import Changes, apply
-from .assign.state import Turns
+from ..actor import Actor, channel_of, label_of
+from ..config import Config
+from ..domain.engine import CONVERT, OWNER
+from ..errors import LeadctlError, Refused
+from ..ledger import Ledger
+from ..ledger.schema import LEAD_COLUMNS
+from .changes import Changes, apply
+from .state import Turns
 from .decide import Policy
-from .rights import REASSIGN, STATUS, can_see, refusal
+from ..domain.rights import REASSIGN, STATUS, can_see, refusal
 
 TARGETS = ("contact", "deal")
 CONVERTED = "converted"  # the lead's status once converted (a closed status)
