@@ -53,7 +53,7 @@ class Leadctl:
 
         ledger = Ledger.open(self.db)
         try:
-            return {table: sorted(map(tuple, ledger.conn.execute(f"SELECT * FROM {table}").fetchall()), key=repr)
+            return {table: sorted(map(tuple, ledger.sql(f"SELECT * FROM {table}")), key=repr)
                     for table in ("leads", "events", "usage", "rotations", "passed_over_sets", "event_counts",
                                   "notifications", "config_history", "tokens", "conversions", "queue")}
         finally:
@@ -65,7 +65,7 @@ class Leadctl:
 
         ledger = Ledger.open(self.db)
         try:
-            return [tuple(r) for r in ledger.conn.execute(sql, params).fetchall()]
+            return [tuple(r) for r in ledger.sql(sql, params)]
         finally:
             ledger.close()
 

@@ -137,7 +137,7 @@ def test_a_failed_copy_removes_only_the_files_it_made(lc, tmp_path, monkeypatch)
         f.write_text("keep me")
 
     def interrupted(source, new):
-        new.conn.execute("CREATE TABLE scratch (x)")  # the new file exists, with SQLite's side files
+        new.sql("CREATE TABLE scratch (x)")  # the new file exists, with SQLite's side files
         raise LeadctlError("interrupted", 1)
 
     monkeypatch.setattr(leadctl.ledger.copy, "copy", interrupted)
@@ -415,7 +415,7 @@ def test_a_copy_stopped_by_sigterm_leaves_no_target_behind_and_can_be_run_again(
         "import leadctl.ledger.copy as c\n"
         "real = c.copy\n"
         "def stopped(source, new):\n"
-        "    new.conn.execute('CREATE TABLE scratch (x)')\n"
+        "    new.sql('CREATE TABLE scratch (x)')\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    time.sleep(5)\n"
         "    return real(source, new)\n"

@@ -25,7 +25,7 @@ def ledger(store, ledger_url, tmp_path):
 @pytest.mark.sqlite_only
 def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
     assert ledger.schema_version() == len(MIGRATIONS)
-    assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ledger.sql("PRAGMA journal_mode")[0][0] == "wal"
     assert stat.S_IMODE((tmp_path / "l.db").stat().st_mode) == 0o600
     again = Ledger.open(tmp_path / "l.db")  # opening twice migrates nothing twice
     assert again.schema_version() == len(MIGRATIONS)
@@ -34,7 +34,7 @@ def test_new_ledger_is_versioned_in_wal_mode_and_owner_only(tmp_path, ledger):
 
 @pytest.mark.sqlite_only
 def test_a_new_ledger_has_8k_pages_and_an_older_one_keeps_its_own(tmp_path, ledger):
-    assert ledger.conn.execute("PRAGMA page_size").fetchone()[0] == 8192
+    assert ledger.sql("PRAGMA page_size")[0][0] == 8192
     first = Ledger.open(tmp_path / "old.db")
     first.close()
     conn = sqlite3.connect(tmp_path / "old.db")  # rebuilt with 4 KiB pages, as leadctl before made them
@@ -43,7 +43,7 @@ def test_a_new_ledger_has_8k_pages_and_an_older_one_keeps_its_own(tmp_path, ledg
     conn.execute("VACUUM")
     conn.close()
     again = Ledger.open(tmp_path / "old.db")
-    assert again.conn.execute("PRAGMA page_size").fetchone()[0] == 4096  # never rewritten behind one's back
+    assert again.sql("PRAGMA page_size")[0][0] == 4096  # never rewritten behind one's back
     with again.write():
         again.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, None, None, None, None, None)])
     assert again.history("L1")[0]["assigned_to"] == "tom"
@@ -58,7 +58,7 @@ def test_the_fast_schema_check_knows_every_migration(ledger):
 
     registered = [m.name for m in _migrations().pending(Database(memory=True))]
     assert registered == list(MIGRATIONS)  # a new migration must be listed for the fast check
-    assert [m.name for m in _migrations().pending(Database(ledger.conn, execute_plugins=False))] == []
+    assert [m.name for m in _migrations().pending(Database(str(ledger.path), execute_plugins=False))] == []
     assert ledger.schema_version() == len(MIGRATIONS)
 
 
@@ -67,10 +67,10 @@ def test_events_are_append_only(ledger):
         ledger.insert_events([("L1", "2026-11-23T10:00:00+00:00", "tom", "g", "sequential", None, 1, "admin", None, None, "cli", None)])
     with pytest.raises((sqlite3.IntegrityError, LedgerError), match="append-only"):
         with ledger.write():
-            ledger.conn.execute("UPDATE events SET assigned_to = 'eve'")
+            ledger.sql("UPDATE events SET assigned_to = 'eve'")
     with pytest.raises((sqlite3.IntegrityError, LedgerError), match="append-only"):
         with ledger.write():
-            ledger.conn.execute("DELETE FROM events")
+            ledger.sql("DELETE FROM events")
     assert ledger.history("L1")[0]["assigned_to"] == "tom"
 
 
@@ -199,7 +199,7 @@ def test_a_new_ledger_is_made_without_sqlite_utils_and_has_its_exact_schema(tmp_
     reference = Database(tmp_path / "reference.db")
     _migrations().apply(reference)
     schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
-    assert made.execute(schema).fetchall() == reference.conn.execute(schema).fetchall()
+    assert made.execute(schema).fetchall() == reference.execute(schema).fetchall()
     record = "SELECT id, migration_set, name FROM _sqlite_migrations ORDER BY id"
-    assert made.execute(record).fetchall() == reference.conn.execute(record).fetchall()
+    assert made.execute(record).fetchall() == reference.execute(record).fetchall()
     assert [m.name for m in _migrations().pending(Database(made))] == []  # sqlite-utils sees it done

@@ -115,7 +115,7 @@ def test_an_expired_link_and_a_tampered_cookie_sign_nobody_in(team, server):
     ledger = Ledger.open(team.db)  # a minute and a second on: the link has expired
     try:
         with ledger.write():
-            ledger.conn.execute("UPDATE sign_ins SET expires_at = expires_at - 61 WHERE token_hash = ?",
+            ledger.sql("UPDATE sign_ins SET expires_at = expires_at - 61 WHERE token_hash = ?",
                                 (digest(url.rsplit("/", 1)[1]),))
     finally:
         ledger.close()

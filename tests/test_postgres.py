@@ -237,8 +237,8 @@ def test_both_stores_have_the_same_tables_and_columns(tmp_path, postgres):
     pg = Ledger.open(postgres.new_database())
     try:
         for table in TABLES:
-            sqlite_cols = [r[1] for r in lite.conn.execute(f"PRAGMA table_info({table})")]
-            pg_cols = [r[0] for r in pg.conn.execute(
+            sqlite_cols = [r[1] for r in lite.sql(f"PRAGMA table_info({table})")]
+            pg_cols = [r[0] for r in pg.sql(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()"
                 " ORDER BY ordinal_position",
                 (table,))]

@@ -153,7 +153,7 @@ def test_router_streams_an_endless_input_batch_by_batch(lc):
     outcomes = router.route(endless)
     first = [next(outcomes) for _ in range(120)]
     assert [o.assigned_to for o in first[:4]] == ["a", "b", "a", "b"]
-    assert ledger.conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 150  # three batches, no more
+    assert ledger.sql("SELECT count(*) FROM leads")[0][0] == 150  # three batches, no more
     ledger.close()
 
 
@@ -183,7 +183,7 @@ def test_router_handles_hostile_dates_and_colliding_ids(lc):
         assert [o.line for o in outcomes] == [r.line for r in records]
         kept = [o for o in outcomes if o.status in ("assigned", "unassigned")]
         assert len({o.lead_id for o in kept}) == len(kept)  # no id routed twice
-        stored = ledger.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+        stored = ledger.sql("SELECT count(*) FROM leads")[0][0]
         assert stored == len(kept)
         assert all(o.reason for o in outcomes if o.status in ("rejected", "skipped"))
         ledger.close()

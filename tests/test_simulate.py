@@ -193,7 +193,7 @@ def test_it_runs_while_a_router_holds_the_write_lock(lc):
     writer = Ledger.open(lc.db)
     try:
         with writer.write(groups={"tele-sales"}):
-            writer.conn.execute("UPDATE leads SET status = 'won' WHERE id = 'L1'")
+            writer.sql("UPDATE leads SET status = 'won' WHERE id = 'L1'")
             out = simulated(lc, proposed(lc))
     finally:
         writer.close()

@@ -33,12 +33,8 @@ class Rehearsal:
 
     @contextmanager
     def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[None]:
-        conn = self.real.conn
-        conn.execute("BEGIN")  # deferred: a read snapshot, no write lock
-        try:
+        with self.real.snapshot():  # a consistent read, no write lock
             yield None
-        finally:
-            conn.execute("ROLLBACK")
 
     def recover(self) -> None:
         """Nothing to reconnect: reads go to the real ledger, which a failure ends."""

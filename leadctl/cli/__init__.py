@@ -122,9 +122,9 @@ class _Root(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(1) from None
         except Exception as exc:
-            import sqlite3
+            from ..ledger.errors import store_failed
 
-            if isinstance(exc, sqlite3.Error):
+            if store_failed(exc):  # (the ledger's own failures are LeadctlErrors: this is a stray one)
                 # The ledger failed (locked past the busy timeout, disk full, damaged):
                 # the batch in flight was rolled back, every committed one is kept.
                 _err(f"error: the ledger failed: {exc}; committed work is kept, run the command again")
@@ -303,11 +303,11 @@ def confirm(question: str, yes: bool) -> None:
     raise LeadctlError(f"{question.rstrip('?')}: pass --yes to confirm; nothing was changed")
 
 
-MODULES = ("configure", "users", "groups", "rules", "away", "store", "route", "intake", "serve", "notify", "leads",
+MODULES = ("configure", "users", "groups", "rules", "away", "store", "route", "due", "intake", "serve", "notify", "leads",
            "audit", "simulate", "watch")  # each registers its commands
 # Which module holds each top-level command, so a run imports and builds only the one it needs.
 OWNER = {"init": "configure", "config": "configure", "settings": "configure", "user": "users", "group": "groups",
-         "rule": "rules", "away": "away", "route": "route", "drain": "route", "tick": "route", "intake": "intake", "leads": "leads", "pickup": "leads",
+         "rule": "rules", "away": "away", "route": "route", "drain": "due", "tick": "due", "intake": "intake", "leads": "leads", "pickup": "leads",
          "reassign": "leads", "release": "leads", "quota": "audit", "report": "audit", "simulate": "simulate", "watch": "watch",
          "serve": "serve", "token": "serve", "notify": "notify", "ledger": "store"}
 

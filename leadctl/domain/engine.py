@@ -12,32 +12,17 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left
-from collections.abc import Collection, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from .methods import (  # noqa: F401  (the members, rotations and methods, by name here too)
     BALANCED, METHODS, RANDOM, SEQUENTIAL, WEIGHTED, Eligible, Rotation, Slot, _start_index, pick,
 )
 from .methods import pick_random, pick_sequential, pick_weighted  # noqa: F401  (the methods, by name here too)
-
-
-SLA = "sla"  # a re-route by the group's method after the holder missed the SLA: counted, like routing
-
-
-def counts(method: str | None) -> bool:
-    """Whether an assignment by `method` counts towards caps (and moved a rotation): the group
-    methods and their SLA re-routes do; owner, creator, duplicate, pick-up, manual, escalation
-    and release never do."""
-    return method in METHODS or method == SLA
-
-# Methods that assign outside the group rules.
-OWNER = "owner"
-CREATOR = "creator"
-DUPLICATE = "duplicate"
-# The lead's side of a conversion to a contact or deal, in its history: no assignment at all.
-CONVERT = "convert"
-STATUS = "status"  # a status change, in the lead's history: no assignment either
-NOT_ASSIGNMENTS = frozenset({CONVERT, STATUS})  # history events that change nobody's leads
+from .kinds import (  # noqa: F401  (the kinds of assignment and their decisions, by name here too)
+    CONVERT, CREATOR, DUPLICATE, NOT_ASSIGNMENTS, OWNER, SLA, STATUS, Decision, counts, outside_rules,
+    passed_over_list, passed_over_text,
+)
 
 
 Away = frozenset  # of (user, why) pairs: who cannot take a lead at the lead's moment, and why
@@ -114,28 +99,6 @@ class GroupPlan:
         if i is not None:
             return (i + 1) % len(self.users)
         return _start_index(self.users, rotation)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    user: str | None
-    method: str | None
-    counted: bool
-    reason: str | None = None
-    passed_over: str | None = None  # "tom:daily cap,lewis:inactive": whose turn it was, and why not
-    backup_for: str | None = None  # the absent member whose turn this was (their backup got it)
-
-
-def passed_over_text(pairs: Sequence[tuple[str, str]]) -> str | None:
-    """The compact form kept in the ledger (user ids hold no `:` or `,`)."""
-    return ",".join(f"{user}:{why}" for user, why in pairs) or None
-
-
-def passed_over_list(text: str | None) -> list[dict]:
-    """The ledger's compact form as `[{"user": ..., "why": ...}]`."""
-    if not text:
-        return []
-    return [{"user": u, "why": w} for u, _, w in (item.partition(":") for item in text.split(","))]
 
 
 class Allocator:
@@ -413,29 +376,3 @@ class _Lane:
                                      for s in skipped])
 
         self.passed_over = passed_over
-
-
-def outside_rules(
-    *,
-    owner: str | None,
-    created_by: str | None,
-    duplicate_owner: str | None,
-    active_users: Collection[str],
-    assign_to_creator: bool,
-) -> tuple[Decision | None, str | None]:
-    """Precedence: owner > creator (if on) > duplicate (if on) > group method.
-
-    Returns (decision, note): a decision when someone outside the group rules
-    gets the lead, else None; `note` explains a named owner who could not be
-    used, so the lead is routed by the group and the reason says why.
-    """
-    note = None
-    if owner:
-        if owner in active_users:
-            return Decision(owner, OWNER, False), None
-        note = f"owner '{owner}' is not an active user"
-    if assign_to_creator and created_by and created_by in active_users:
-        return Decision(created_by, CREATOR, False, note), None
-    if duplicate_owner and duplicate_owner in active_users:
-        return Decision(duplicate_owner, DUPLICATE, False, note), None
-    return None, note

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import LeadctlError
-from .errors import LedgerBusy, busy_timeout_ms
+from .errors import DuplicateKey, LedgerBusy, LedgerError, busy_timeout_ms
 from .schema import (
     _LEAD_ASSIGNMENT, _MIGRATIONS_TABLE, _STEPS, EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS, _migrations,
 )
@@ -34,6 +34,11 @@ PAGE_SIZE = 8192  # bytes, for a new SQLite ledger
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+def _cause(exc: BaseException) -> str:
+    """What the store said, without the advice a failure inside a command adds."""
+    return str(exc).removeprefix("the ledger failed: ").removesuffix("; committed work is kept, run the command again")
+
+
 def remove_new_file(path: Path) -> None:
     """Take away an SQLite ledger file leadctl itself just made, and the side files SQLite
     made beside it; nothing else in its folder, whatever its name."""
@@ -41,11 +46,47 @@ def remove_new_file(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+class _Connection:
+    """sqlite3's connection, whose failures come out as the ledger's own, as PostgreSQL's do
+    (nothing above `ledger/` knows sqlite3): a lock held past the busy timeout is LedgerBusy,
+    a key already there DuplicateKey, any other failure (a full disk, a damaged file, a
+    trigger's refusal) LedgerError. The rest of the connection is sqlite3's own."""
+
+    __slots__ = ("raw", "where")
+
+    def __init__(self, raw: sqlite3.Connection, where: object):
+        self.raw = raw
+        self.where = where
+
+    def execute(self, sql: str, params=()):
+        try:
+            return self.raw.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self.failure(exc) from None
+
+    def executemany(self, sql: str, rows):
+        try:
+            return self.raw.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self.failure(exc) from None
+
+    def failure(self, exc: sqlite3.Error) -> LeadctlError:
+        text = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return LedgerBusy(f"ledger {self.where} is busy: another writer held it past the busy timeout ({text})")
+        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in text:
+            return DuplicateKey(text)
+        return LedgerError(f"the ledger failed: {text}; committed work is kept, run the command again")
+
+    def __getattr__(self, name: str):
+        return getattr(self.raw, name)
+
+
 class SqliteLedger(Ledger):
     """A ledger in an SQLite file (or in memory, for a ledger that does not exist yet)."""
 
     store = "SQLite"
-    duplicate_key: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+    duplicate_key: tuple[type[BaseException], ...] = (DuplicateKey,)
 
     def describe(self) -> str:
         """The store, its version and the schema's, for `config check`."""
@@ -71,7 +112,7 @@ class SqliteLedger(Ledger):
         where = path or "the ledger"
         try:
             timeout = busy_timeout_ms(busy_timeout)
-            conn = sqlite3.connect(target, timeout=timeout / 1000, isolation_level=None)
+            conn = _Connection(sqlite3.connect(target, timeout=timeout / 1000, isolation_level=None), where)
             conn.execute(f"PRAGMA busy_timeout={timeout}")
             ledger = cls(conn, path)
             ledger._check_kind()
@@ -82,8 +123,8 @@ class SqliteLedger(Ledger):
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             ledger._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise LeadctlError(f"cannot open ledger {where}: {exc}") from None
+        except (sqlite3.DatabaseError, LedgerError) as exc:
+            raise LeadctlError(f"cannot open ledger {where}: {_cause(exc)}") from None
         return ledger
 
     @classmethod
@@ -95,7 +136,8 @@ class SqliteLedger(Ledger):
         if not Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists():
             uri += "&immutable=1"
         try:
-            conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_ms() / 1000, isolation_level=None)
+            conn = _Connection(sqlite3.connect(uri, uri=True, timeout=busy_timeout_ms() / 1000,
+                                               isolation_level=None), path)
             ledger = cls(conn, path)
             ledger._check_kind()
             if ledger._applied() < set(MIGRATIONS):
@@ -103,8 +145,8 @@ class SqliteLedger(Ledger):
                     f"ledger {path} is read-only and was written by an older leadctl; open it once"
                     " where it can be written to upgrade it"
                 )
-        except sqlite3.DatabaseError as exc:
-            raise LeadctlError(f"cannot open ledger {path}: {exc}") from None
+        except (sqlite3.DatabaseError, LedgerError) as exc:
+            raise LeadctlError(f"cannot open ledger {path}: {_cause(exc)}") from None
         return ledger
 
     def _refuse_foreign(self) -> None:
@@ -126,7 +168,7 @@ class SqliteLedger(Ledger):
         from sqlite_utils import Database
 
         migrations = _migrations()
-        db = Database(self.conn, execute_plugins=False, recursive_triggers=False)
+        db = Database(self.conn.raw, execute_plugins=False, recursive_triggers=False)
         if not migrations.pending(db):
             return
         with self.write():
@@ -154,7 +196,7 @@ class SqliteLedger(Ledger):
     def _applied(self) -> set[str]:
         try:
             rows = self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'leadctl'")
-        except sqlite3.OperationalError:  # a new ledger: no migrations table yet
+        except LedgerError:  # a new ledger: no migrations table yet
             return set()
         return {name for (name,) in rows}
 
@@ -175,9 +217,10 @@ class SqliteLedger(Ledger):
     def _begin(self, groups: Iterable[str] | None) -> None:
         try:
             self.conn.execute("BEGIN IMMEDIATE")  # one writer at a time, whatever the groups
-        except sqlite3.OperationalError as exc:
-            kind = LedgerBusy if "locked" in str(exc) or "busy" in str(exc) else LeadctlError
-            raise kind(f"ledger {self.path} is busy or unwritable: {exc}") from None
+        except LedgerBusy:
+            raise
+        except LedgerError as exc:  # e.g. a read-only file
+            raise LeadctlError(f"ledger {self.path} is unwritable: {_cause(exc)}") from None
 
     def _rollback(self) -> None:
         self.conn.execute("ROLLBACK")

@@ -76,6 +76,18 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
     def close(self) -> None:
         self.conn.close()
 
+    @property
+    def broken(self) -> bool:
+        """Whether the connection is gone (a PostgreSQL server that dropped it): open anew."""
+        return bool(getattr(self.conn, "broken", False))
+
+    def sql(self, sql: str, params=()) -> list[tuple]:
+        """Any one statement and its rows, with the store's failures translated: for tools and
+        tests that look at (or deliberately damage) what the named methods do not show.
+        leadctl itself goes through the named methods."""
+        cur = self.conn.execute(sql, params)
+        return [tuple(r) for r in cur.fetchall()] if cur.description else []
+
     # -- what each store does its own way ----------------------------------------------------
     def describe(self) -> str:
         """The store, its version and the schema's, for `config check`."""

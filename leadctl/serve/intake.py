@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from datetime import datetime
 from urllib.parse import parse_qsl
 
@@ -90,7 +89,7 @@ def route_request(service: Service, body: bytes, headers: dict, query: dict) -> 
             service.routed.set()
     except LedgerBusy:
         return Answer(503, {"error": "the ledger is busy; retry"})
-    except (sqlite3.Error, LedgerError):  # a full disk, a server gone: nothing of the batch in flight was kept
+    except LedgerError:  # a full disk, a server gone: nothing of the batch in flight was kept
         return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
     except Unsupported as exc:
         return Answer(415, {"error": str(exc)}, token=token["name"])

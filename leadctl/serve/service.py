@@ -61,7 +61,7 @@ class Service:
 
         path = target(self.db) if self.db else cfg.ledger_path()
         kept = getattr(self.local, "ledger", None)
-        if kept is not None and (kept.target != path or getattr(kept.conn, "broken", False)):
+        if kept is not None and (kept.target != path or kept.broken):
             kept.close()  # another ledger now, or a PostgreSQL connection that dropped: open anew
             kept = None
         if kept is None:

@@ -1,0 +1,83 @@
+"""`leadctl drain` and `leadctl tick`: what waits or is due, done now (for cron; `serve` does both
+by itself): the queues handed out, and the SLA's re-routes."""
+
+import sys
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from . import ROUTING, state
+
+
+def drain(ctx: typer.Context,
+          group: Annotated[Optional[str], typer.Option("--group", metavar="GROUP", help="Only this group's queue.")] = None,
+          output: Annotated[Literal["table", "jsonl", "csv"], typer.Option(
+              "--output", "-o", help="table: a line per lead handed out and a summary; jsonl or csv: route's fields.")] = "table",
+          seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None) -> None:
+    """Hand out queued leads, oldest first, as capacity allows now (for cron; `serve` drains by itself).
+
+    Example: leadctl drain -o jsonl
+    """
+    import json
+    import random
+    from datetime import datetime
+
+    from .. import render
+    from ..outcome import OUTPUT_FIELDS
+    from ..assign.drain import drain as do_drain
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        out, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), group=group, actor=st.actor)
+    finally:
+        ledger.close()
+    rows = [o.as_dict() for o in out]
+    if output == "jsonl":
+        for r in rows:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+    elif output == "csv":
+        render.emit(rows, list(OUTPUT_FIELDS), "csv")
+    else:
+        for o in out:
+            render.say(f"{o.lead_id}: {o.assigned_to} ({o.group}, {o.method})")
+    render.err(f"drained {len(out)} lead(s); {left} still queued")
+
+
+def tick(ctx: typer.Context,
+         output: Annotated[Literal["table", "jsonl"], typer.Option(
+             "--output", "-o", help="table: a line per lead re-routed; jsonl: an object per lead.")] = "table",
+         seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None) -> None:
+    """Run what is due: SLA re-routes of leads not contacted in time, then the queues' drain (for cron;
+    `serve` does both by itself).
+
+    Example: */5 * * * * leadctl tick
+    """
+    import json
+    import random
+    from datetime import datetime
+
+    from .. import render
+    from ..assign.drain import drain as do_drain
+    from ..assign.sla import tick as do_tick
+
+    st = state(ctx)
+    cfg = st.config()
+    ledger = st.ledger(cfg)
+    try:
+        moved = do_tick(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
+        drained, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
+    finally:
+        ledger.close()
+    for r in moved:
+        if output == "jsonl":
+            sys.stdout.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")
+        else:
+            render.say(f"{r.lead_id}: {r.previous} -> {r.assigned_to} ({r.method}): {r.reason}")
+    render.err(f"re-routed {len(moved)} lead(s); drained {len(drained)}, {left} still queued")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("drain", rich_help_panel=ROUTING)(drain)
+    app.command("tick", rich_help_panel=ROUTING)(tick)
