@@ -2,10 +2,11 @@
 
 Every way a lead changes hands — routing, a drain, an SLA re-route, a reassign, a pick-up, a
 release, a conversion — and every status change decides first and then hands a `Changes` to
-`apply`, which writes it in the caller's transaction: new lead rows (their assignment events
-copied by the store), owner moves with their events, the queue in and out, conversions,
-statuses and their events, the allocator's usage and rotations, and the outbox (the new
-holders' notifications, the managers' alerts). Nothing else writes a holder or a status.
+`apply`, which adds the outbox rows of whom it tells and gives it to the store's one write
+path (`Ledger.apply`, ledger/store.py): new lead rows (their assignment events copied by the
+store), owner moves with their events, the queue in and out, conversions, statuses and their
+events, the outbox, and the allocator's usage and rotations, in the caller's transaction.
+Nothing else writes a holder or a status (tests/test_architecture.py holds it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ Move = tuple
 
 @dataclass
 class Changes:
+    """Everything one decision (a batch, a drain, a tick, an action) changes, before it is written."""
+
     leads: list[tuple] = field(default_factory=list)  # new lead rows (LEAD_COLUMNS order)
     moves: list[Move] = field(default_factory=list)  # leads that change hands
     queued: list[tuple[str, str, str]] = field(default_factory=list)  # (lead id, group, received_at) that wait
@@ -31,6 +34,10 @@ class Changes:
     statuses: list[tuple[str, str, str | None]] = field(default_factory=list)  # (lead id, status, first contact at)
     events: list[tuple] = field(default_factory=list)  # events that change nobody's leads (EVENT_COLUMNS order)
     conversions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (lead, type, new record, at)
+    actor: str | None = None  # who made the new leads' assignments, and through what (their events)
+    via: str | None = None
+    notifications: list[tuple] = field(default_factory=list)  # the outbox rows of `told` (see `apply`)
+    alerts: list[tuple] = field(default_factory=list)  # the outbox rows of `troubles`
     alloc: object | None = None  # the engine's Allocator: its moved usage and rotations are saved
 
     def move(self, lead_id: str, user: str | None, group: str | None, method: str, reason: str | None, at: str,
@@ -52,31 +59,15 @@ class Changes:
 
 def apply(ledger, cfg: Config, changes: Changes, now: datetime, *, notify: bool = True,
           actor: str | None = None, via: str | None = None) -> int:
-    """Write `changes` in the ledger's open transaction; returns how many new lead rows were
-    written (a lead id the ledger had already is left alone: the caller compares). `actor` and
-    `via` go on the new leads' assignment events."""
-    written = ledger.insert_routed(changes.leads, actor, via) if changes.leads else 0
-    if changes.queued:
-        ledger.enqueue(changes.queued)
-    if changes.moves:
-        ledger.set_owners(changes.moves)
-    if changes.dequeued:
-        ledger.dequeue(changes.dequeued)
-    for conversion in changes.conversions:
-        ledger.add_conversion(*conversion)
-    if changes.events:
-        ledger.insert_events(changes.events)
-    for lead_id, status, first_contact in changes.statuses:
-        ledger.set_status(lead_id, status, first_contact)
-    if notify:
+    """Write `changes` through the store's one write path (`ledger.apply`, in its open
+    transaction), with the outbox rows of whom it tells (unless `notify` is off); returns how
+    many new lead rows were written (a lead id the ledger had already is left alone: the
+    caller compares). `actor` and `via` go on the new leads' assignment events. A dry run's or
+    a simulation's store folds them into memory instead (`rehearsal`)."""
+    changes.actor, changes.via = actor, via
+    if notify and (changes.told or changes.troubles):
         from ..notify import alert_rows, outbox_rows
 
-        if changes.told:
-            ledger.queue_notifications(outbox_rows(cfg, changes.told, now))
-        if changes.troubles:
-            ledger.queue_alerts(alert_rows(cfg, changes.troubles, now))
-    alloc = changes.alloc
-    if alloc is not None:
-        ledger.save_usage(alloc.usage, alloc.dirty_usage)
-        ledger.save_rotations(alloc.rotations, alloc.dirty_rotations)
-    return written
+        changes.notifications = outbox_rows(cfg, changes.told, now) if changes.told else []
+        changes.alerts = alert_rows(cfg, changes.troubles, now) if changes.troubles else []
+    return ledger.apply(changes)

@@ -11,7 +11,6 @@ writes what they return; a dry run does the same against a rehearsal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -229,21 +228,20 @@ class Policy:
 
 
 def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier: dict, alloc: Allocator,
-           now: datetime, passed_over_ref: Callable[[str], object]) -> Decided:
+           now: datetime) -> Decided:
     """Decide a batch: one outcome per item, in order, and a ledger row per new lead.
 
     `seen`: the ids already recorded (skipped; those decided here are added); `earlier`:
     owned leads sharing an email or phone with the batch, by key (grown with this batch's
     leads); `alloc`: the groups' rotations and usage as of the batch, moved by the group
-    methods (its changes are what to save); `now`: the routing clock; `passed_over_ref(text)`:
-    how a row refers to a passed-over list (the ledger's number for it, or the text itself).
+    methods (its changes are what to save); `now`: the routing clock. A row holds the members
+    passed over as their text (the store keeps each list once, by number, when it writes).
     Precedence: owner > creator > duplicate > the group's method (`Policy.outside_or_method`).
     """
     out: list[Outcome] = []
     append = out.append
     lead_rows: list[tuple] = []
     add_lead = lead_rows.append
-    passed_ids: dict[str | None, object] = {None: None}  # passed-over list -> how a row refers to it
     plans, creator, region = policy.plans, policy.assign_to_creator, policy.region
     now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
     available = policy.availability
@@ -298,17 +296,13 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             for field, key in (("email", ekey), ("phone", pkey)):
                 if field in earlier and key:
                     earlier[field].setdefault(key, []).append((lead_id, kind, user))
-        passed = decision.passed_over  # kept once in the ledger, by number
-        passed_id = passed_ids.get(passed, passed_ids)  # (the dict itself: not there yet)
-        if passed_id is passed_ids:
-            passed_id = passed_ids[passed] = passed_over_ref(passed)
         method, reason = decision.method, decision.reason
         # The fields as JSON: a CSV row's through its header's layout, exactly `_to_json(f)`.
         add_lead((
             lead_id, kind, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
             received or now_at, layout % tuple(map(_json_text, cells)) if cells else _to_json(f),
             ekey, pkey,
-            group, user, method, reason, at if user else None, passed_id, decision.backup_for,
+            group, user, method, reason, at if user else None, decision.passed_over, decision.backup_for,
         ))
         append(Outcome(line, lead_id, status, user, group, method, reason))
     return Decided(out, lead_rows, skipped, queued)

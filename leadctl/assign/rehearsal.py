@@ -1,9 +1,11 @@
-"""A dry run's ledger: reads from the real one, writes kept in memory."""
+"""What a dry run and a simulation route against: the ledger's reads (a dry run: the real
+ledger's, and what the run decided so far; a simulation: an empty ledger at the window's
+start), and `apply`, which folds what each batch decided into memory instead of writing it."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from ..domain.engine import Rotation
@@ -12,12 +14,13 @@ from ..ledger.store import Ledger
 
 
 class Rehearsal:
-    """The ledger as a dry run sees it: every read goes to the real ledger, every
-    write stays in memory, so later batches of the run see earlier ones (ids to
-    skip, caps used, the rotation moved) while the file is never written or locked
-    for writing: other routers go on undisturbed.
+    """The ledger as a dry run sees it: every read goes to the real ledger, and what each
+    batch decided is folded into memory (`apply`), so later batches of the run see earlier
+    ones (ids to skip, caps used, the rotation moved) while the file is never written or
+    locked for writing: other routers go on undisturbed.
 
-    It offers the routing side of `Ledger`; nothing else needs a rehearsal.
+    It offers what routing reads of `Ledger` (`assign.state.Reads`) and `apply`; nothing
+    else needs a rehearsal.
     """
 
     def __init__(self, real: Ledger):
@@ -69,13 +72,18 @@ class Rehearsal:
             out[name] = Rotation.from_dict(json.loads(self.rotations[name]))
         return out
 
-    def save_usage(self, usage: Mapping[tuple[str, str, str], int], keys: Iterable[tuple[str, str, str]]) -> None:
-        for k in keys:
-            self.usage[k] = usage[k]
-
-    def save_rotations(self, rotations: Mapping[str, Rotation], names: Iterable[str]) -> None:
-        for n in names:
-            self.rotations[n] = json.dumps(rotations[n].to_dict())
+    def apply(self, changes) -> int:
+        """What a batch decided, folded into memory (a rehearsal writes nothing): its leads (ids
+        to skip, owners of duplicates, the open load), and the usage and rotations it moved.
+        Nobody is told, nothing is queued."""
+        self.insert_leads(changes.leads)
+        alloc = changes.alloc
+        if alloc is not None:
+            for k in alloc.dirty_usage:
+                self.usage[k] = alloc.usage[k]
+            for n in alloc.dirty_rotations:
+                self.rotations[n] = json.dumps(alloc.rotations[n].to_dict())
+        return len(changes.leads)
 
     def open_load(self, closed) -> dict[str, int]:
         """The real ledger's open leads per user, and those this rehearsal has handed out."""
@@ -100,22 +108,6 @@ class Rehearsal:
                     self.owners[field].setdefault(key, []).append((row[at["id"]], row[at["type"]], owner))
 
     savepoints = False  # a rehearsal decides every batch with the ids checked first
-
-    def queue_alerts(self, rows: list[tuple]) -> None:
-        """A rehearsal alerts nobody."""
-
-    def queue_notifications(self, rows: list[tuple]) -> None:
-        """A rehearsal tells nobody."""
-
-    def enqueue(self, rows) -> None:
-        """A rehearsal's queued leads wait nowhere."""
-
-    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
-        self.insert_leads(rows)
-        return len(rows)
-
-    def passed_over_ids(self, texts: Iterable[str]) -> dict[str, int]:
-        return {t: -i for i, t in enumerate(texts, 1)}  # nothing reads them back
 
     def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
         keys = list(keys)

@@ -245,8 +245,7 @@ class Router:
         alloc = allocator(policy, self.ledger, names | {policy.overflow[n] for n in names if n in policy.overflow},
                           {x[_DAY] or now_day for x in leads}, self.rng)
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
-        number = self.ledger.passed_over_ids
-        done = decide(policy, items, seen, earlier, alloc, now, lambda text: number([text])[text])
+        done = decide(policy, items, seen, earlier, alloc, now)
         changes = Changes(leads=done.rows, queued=done.queued, alloc=alloc)
         if self.notify:  # the reps' notifications and the managers' alerts, in the same transaction
             changes.told = [(r[_ROW_ID], r[_ROW_OWNER], r[_ROW_METHOD], r[_ROW_REASON]) for r in done.rows

@@ -13,10 +13,24 @@ import random
 from collections.abc import Iterable
 from datetime import datetime
 
-from ..domain.engine import Allocator, day_key, month_key, user_totals
+from typing import Protocol
+
+from ..domain.engine import Allocator, Rotation, day_key, month_key, user_totals
 
 
-def allocator(policy, ledger, groups: Iterable[str], days: Iterable[str], rng: random.Random) -> Allocator:
+class Reads(Protocol):
+    """What deciding reads of a store: the ledger itself, or a dry run's or simulation's stand-in
+    (`rehearsal`), which also takes `apply` (assign/changes.py) but folds instead of writing."""
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]: ...
+    def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]: ...
+    def load_usage(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str, str], int]: ...
+    def load_rotations(self, groups: Iterable[str]) -> dict[str, Rotation]: ...
+    def open_load(self, closed: Iterable[str]) -> dict[str, int]: ...
+    def apply(self, changes) -> int: ...
+
+
+def allocator(policy, ledger: Reads, groups: Iterable[str], days: Iterable[str], rng: random.Random) -> Allocator:
     """An allocator for the leads of `groups` (whose rotations may move: their overflow groups
     included by the caller) on `days` (local YYYY-MM-DD; their months too). Usage is loaded for
     those groups, or for every group when users have caps over all of them; the open load when

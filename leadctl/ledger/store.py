@@ -19,13 +19,14 @@ from .errors import target
 from .history import ConfigHistory
 from .leads import Leads
 from .outbox import Outbox
-from .schema import MIGRATIONS
+from .schema import LEAD_COLUMNS, MIGRATIONS
 from .usage import Usage
 from .waiting import Queue
 from .watches import Watches
 
 # kind ("sqlite", "postgresql") -> opener(target, create=, readonly=, busy_timeout=); see __init__
 OPENERS: dict[str, Callable[..., "Ledger"]] = {}
+_PASSED = LEAD_COLUMNS.index("passed_over")
 
 
 class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
@@ -136,6 +137,46 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
                       file: str | None = None) -> int:
         """Keep the config text a change replaced (and which file it was); returns the change's number."""
         raise NotImplementedError
+
+    # -- the one write path -----------------------------------------------------------
+    def apply(self, changes) -> int:
+        """Write what a decision changed (an `assign.changes.Changes`) in the open transaction,
+        in this order: new lead rows (their assignment events copied from them by the store; a
+        passed-over list kept once, by number), the queue's newcomers, owner moves with their
+        events, the queue's leavers, conversions, other events, statuses, the outbox, and the
+        allocator's usage and rotations. Returns how many new lead rows were written."""
+        written = 0
+        if changes.leads:
+            written = self.insert_routed(self._numbered(changes.leads), changes.actor, changes.via)
+        if changes.queued:
+            self.enqueue(changes.queued)
+        if changes.moves:
+            self.set_owners(changes.moves)
+        if changes.dequeued:
+            self.dequeue(changes.dequeued)
+        for conversion in changes.conversions:
+            self.add_conversion(*conversion)
+        if changes.events:
+            self.insert_events(changes.events)
+        for lead_id, status, first_contact in changes.statuses:
+            self.set_status(lead_id, status, first_contact)
+        if changes.notifications:
+            self.queue_notifications(changes.notifications)
+        if changes.alerts:
+            self.queue_alerts(changes.alerts)
+        alloc = changes.alloc
+        if alloc is not None:
+            self.save_usage(alloc.usage, alloc.dirty_usage)
+            self.save_rotations(alloc.rotations, alloc.dirty_rotations)
+        return written
+
+    def _numbered(self, rows: list[tuple]) -> list[tuple]:
+        """Lead rows with each passed-over list (text) as its number in `passed_over_sets`."""
+        texts = list(dict.fromkeys(r[_PASSED] for r in rows if r[_PASSED] is not None))  # numbered as first met
+        if not texts:
+            return rows
+        ids = self.passed_over_ids(texts)
+        return [r if r[_PASSED] is None else (*r[:_PASSED], ids[r[_PASSED]], *r[_PASSED + 1:]) for r in rows]
 
     # -- transactions --------------------------------------------------------------
     @contextmanager
