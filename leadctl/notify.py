@@ -214,7 +214,7 @@ def send_webhook(row: dict, text: str) -> None:
 def _sign_in_link(ledger, base_url: str, row: dict, now: datetime) -> str:
     from urllib.parse import quote
 
-    from .serve.session import EMAIL_LINK_TTL, issue_link
+    from .signin import EMAIL_LINK_TTL, issue_link
 
     return issue_link(ledger, base_url, row["user_id"], now, EMAIL_LINK_TTL, f"/leads/{quote(row['lead_id'], safe='')}")
 

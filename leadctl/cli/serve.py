@@ -94,7 +94,7 @@ def token_link(ctx: typer.Context,
 
     from .. import render
     from ..config import duration_seconds
-    from ..serve.session import issue_link
+    from ..signin import issue_link
 
     st = state(ctx)
     cfg = st.config()

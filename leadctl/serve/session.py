@@ -1,7 +1,8 @@
 """Signing in to serve's web pages: one-time links, the session cookie and CSRF tokens.
 
-A link (`leadctl token link USER`) carries a random secret; the ledger keeps its SHA-256, the
-user, where it leads and when it stops working, and marks it used the first time it is opened.
+A link (`leadctl token link USER`, made by `leadctl.signin`) carries a random secret; the ledger
+keeps its SHA-256, the user, where it leads and when it stops working, and marks it used the
+first time it is opened.
 Opening it starts a session: a random id the ledger keeps (as its SHA-256, so signing out or
 removing the user ends it at once) in a cookie signed with the ledger's key (itsdangerous),
 with the user and a random CSRF token that every form on the pages carries back. Nothing here reads the clock or
@@ -15,9 +16,6 @@ import secrets
 from dataclasses import dataclass
 
 COOKIE = "leadctl_session"
-LINK_PREFIX = "lcl_"  # a sign-in link's secret, recognisable in logs and secret scanners
-DEFAULT_LINK_TTL = 15 * 60  # seconds a link made by `token link` works (until used)
-EMAIL_LINK_TTL = 24 * 3600  # seconds a link in a notification email works
 SESSION_SECONDS = 12 * 3600  # how long a session lasts: a working day, then a new link
 KEY_NAME = "session-cookie"
 
@@ -27,10 +25,6 @@ class Session:
     user: str
     csrf: str
     id: str = ""  # the server-side session's id (the ledger keeps its hash)
-
-
-def new_link_secret() -> str:
-    return LINK_PREFIX + secrets.token_urlsafe(32)
 
 
 def new_key() -> str:
@@ -69,22 +63,3 @@ def read_cookie(key: str, value: str | None, max_age: int = SESSION_SECONDS) -> 
 def csrf_ok(session: Session, offered: object) -> bool:
     """Whether a form's CSRF token is the session's (compared in constant time)."""
     return isinstance(offered, str) and bool(offered) and hmac.compare_digest(offered.encode(), session.csrf.encode())
-
-
-def safe_next(path: str | None) -> str:
-    """Where a link may lead after signing in: a path on this server, else the inbox."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 for c in path):
-        return "/inbox"
-    return path
-
-
-def issue_link(ledger, base_url: str, user: str, now, ttl: int = DEFAULT_LINK_TTL, next_path: str = "/inbox") -> str:
-    """A new one-time sign-in link for `user` (kept in the ledger as its hash), leading to
-    `next_path` once opened: `BASE/signin/SECRET`."""
-    from ..tokens import digest
-
-    secret = new_link_secret()
-    with ledger.write():
-        ledger.add_sign_in(digest(secret), user, safe_next(next_path), now.isoformat(timespec="seconds"),
-                           int(now.timestamp()) + ttl)
-    return f"{base_url.rstrip('/')}/signin/{secret}"
