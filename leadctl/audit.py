@@ -53,7 +53,7 @@ def who_is_next(cfg: Config, ledger: Ledger, group: Group, now: datetime) -> str
 
     if group.method == "random":
         return None
-    return Turns(Policy(cfg, routing=False), ledger, group.name, now, random.Random(0)).next().user
+    return Turns(Policy(cfg, routing=False), ledger, group.name, now, random.Random(0)).next()[1].user
 
 
 def quota_rows(cfg: Config, ledger: Ledger, day: date, group: str | None = None,

@@ -89,11 +89,11 @@ def convert(cfg: Config, ledger: Ledger, lead_id: str, to: str, *, now: datetime
         user, group, method, reason, passed, backup_for = None, None, None, origin, None, None
         if pool is not None:
             turns = Turns(Policy(cfg, routing=False), ledger, pool.name, now, rng)
-            decision = turns.next()
+            group, decision = turns.next()
             if decision.user is None:
                 raise Refused(f"{decision.reason}; nothing was converted")
             changes.alloc = turns.alloc
-            user, group, method, passed = decision.user, pool.name, decision.method, decision.passed_over
+            user, method, passed = decision.user, decision.method, decision.passed_over
             backup_for = decision.backup_for
             reason = f"{origin}; owner is the group '{pool.name}'"
         elif target_user is not None or lead["assigned_to"]:

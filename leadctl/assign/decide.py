@@ -178,6 +178,22 @@ class Policy:
             return set(self.group_names)
         return groups | {self.overflow[g] for g in groups if g in self.overflow}
 
+    def turn(self, group: str, day: str, alloc: Allocator, away: Away = NOBODY_AWAY, backups=None, *,
+             leaving: str | None = None, overflow: bool = True) -> tuple[str, Decision]:
+        """Who gets the next lead of `group` on `day`, the one question every path asks (routing,
+        a drain, a reassign or conversion to a pool, "who is next", an SLA re-route): the
+        group's method over its eligible members (active, not `away` — else their backup under
+        the backup's own caps — within hours, under every cap and max_open; `leaving`: a member
+        who must not get it), and when nobody can, its overflow group's (one step; not for
+        `overflow=False`). Returns the group that gave it and the engine's decision (no user:
+        nobody could)."""
+        decision = alloc.assign(self.plans[group], day, leaving, away, backups)
+        if decision.user is None and overflow and group in self.overflow:
+            spilled = self.overflowed(group, day, alloc, away, backups)
+            if spilled is not None:
+                return spilled
+        return group, decision
+
     def overflowed(self, group: str, day: str, alloc: Allocator, away: Away, backups) -> tuple[str, Decision] | None:
         """When nobody in `group` could take a lead: its overflow group's decision (one step
         further at most), and that group; None when it has none or nobody there can either."""
@@ -242,13 +258,13 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
     append = out.append
     lead_rows: list[tuple] = []
     add_lead = lead_rows.append
-    plans, creator, region = policy.plans, policy.assign_to_creator, policy.region
+    creator, region = policy.assign_to_creator, policy.region
     now_at, now_day = now.isoformat(timespec="seconds"), now.date().isoformat()
     available = policy.availability
     everyone_in = available.always
     moment_now = available.at(now)  # who cannot take a lead at the routing clock's moment
     away_now, backups_now = moment_now.away, moment_now.backups
-    assign = alloc.assign
+    turn = policy.turn
     in_batch: set[str] = set()  # ids decided in this batch: a repeat is repeated in the input
     skipped: list[Outcome] = []
     queued: list[tuple[str, str, str]] = []
@@ -277,16 +293,14 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
         duplicate = policy.duplicate(kind, {"email": ekey, "phone": pkey}, earlier) if earlier else None
         if duplicate or f.get("owner") or (creator and f.get("created_by")):
             decision = policy.outside_or_method(f, group, day, alloc, duplicate, away, backups)
+            if decision.user is None and group in policy.overflow:  # nobody in the group: its overflow
+                group, decision = policy.overflowed(group, day, alloc, away, backups) or (group, decision)
         else:
-            decision = assign(plans[group], day, None, away, backups)
+            group, decision = turn(group, day, alloc, away, backups)
         user = decision.user
         status = ASSIGNED
-        if user is None:  # nobody in the group could take it now: its overflow, else its queue
-            spilled = policy.overflowed(group, day, alloc, away, backups) if group in policy.overflow else None
-            if spilled is not None:
-                group, decision = spilled
-                user = decision.user
-            elif group in policy.queues:
+        if user is None:  # nobody could take it now, not even in an overflow group: its queue
+            if group in policy.queues:
                 status = QUEUED
                 decision = Decision(None, None, False, f"queued: {decision.reason}")
                 queued.append((lead_id, group, received or now_at))

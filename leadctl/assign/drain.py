@@ -45,13 +45,10 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
             if row["missing"] or row["assigned_to"] is not None or name not in policy.plans:
                 changes.dequeued.append(lead_id)  # taken by hand meanwhile, or their group gone
                 continue
-            decision = alloc.assign(policy.plans[name], day, None, moment.away, moment.backups)
+            name, decision = policy.turn(name, day, alloc, moment.away, moment.backups)
             if decision.user is None:
-                spilled = policy.overflowed(name, day, alloc, moment.away, moment.backups)
-                if spilled is None:
-                    left += 1
-                    continue
-                name, decision = spilled
+                left += 1
+                continue
             reason = f"from the queue; {decision.reason}" if decision.reason else "from the queue"
             changes.move(lead_id, decision.user, name, decision.method, reason, at, actor=label_of(actor),
                          via=channel_of(actor), passed_over=decision.passed_over, backup_for=decision.backup_for)

@@ -188,14 +188,14 @@ def reassign(
                 continue
             # Someone leaving does not get their own leads back from the rotation; who is away or
             # off hours now is passed over (or stood in for), as routing would now.
-            decision = turns.next(from_user)
+            given_by, decision = turns.next(from_user)
             if decision.user is None:
                 moves.append(Move(lead_id, False, previous, reason=f"{decision.reason}; the lead keeps its owner"))
                 continue
-            changes.move(lead_id, decision.user, group.name, decision.method, decision.reason, at,
+            changes.move(lead_id, decision.user, given_by, decision.method, decision.reason, at,
                          actor=label_of(actor), via=channel_of(actor), note=note, passed_over=decision.passed_over,
                          backup_for=decision.backup_for)
             changes.tell(lead_id, decision.user, decision.method, note)
-            moves.append(Move(lead_id, True, previous, decision.user, group.name, decision.method))
+            moves.append(Move(lead_id, True, previous, decision.user, given_by, decision.method))
         apply(ledger, cfg, changes, now)
     return moves

@@ -98,7 +98,8 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
                     changes.trouble(g.name, lead["id"], f"{missed}, after {hops} re-route(s)")
                 continue
             held = frozenset((u, "held it") for u in holders)  # never back to anyone in this chain
-            decision = alloc.assign(policy.plans[g.name], day, None, moment.away | held, moment.backups)
+            # within the group (no overflow: the SLA asks the group that missed it to make up for it)
+            _, decision = policy.turn(g.name, day, alloc, moment.away | held, moment.backups, overflow=False)
             if decision.user is None:
                 changes.trouble(g.name, lead["id"], f"{missed}; {decision.reason}")
                 continue

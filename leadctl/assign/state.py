@@ -43,16 +43,18 @@ def allocator(policy, ledger: Reads, groups: Iterable[str], days: Iterable[str],
 
 
 class Turns:
-    """One group's next members at a moment, asked as routing asks (active, not away — else the
-    backup, under the backup's own caps — within hours, under every cap and `max_open`): for a
+    """One group's next members at a moment, asked as routing asks (`Policy.turn`): for a
     reassign to a group, a conversion to a pool and "who is next". `alloc` is what to save."""
 
-    def __init__(self, policy, ledger, group: str, now: datetime, rng: random.Random):
+    def __init__(self, policy, ledger: Reads, group: str, now: datetime, rng: random.Random):
+        self.policy, self.group = policy, group
         self.day = now.astimezone(policy.tz).date().isoformat()
-        self.alloc = allocator(policy, ledger, {group}, {self.day}, rng)
-        self.plan = policy.plans[group]
+        self.alloc = allocator(policy, ledger, policy.locks_for({group}), {self.day}, rng)
         self.moment = policy.availability.at(now)
 
     def next(self, leaving: str | None = None):
-        """The engine's decision for one lead (`leaving`: a member who must not get it)."""
-        return self.alloc.assign(self.plan, self.day, leaving, self.moment.away, self.moment.backups)
+        """(the group that gives it, the engine's decision) for one lead, as routing into the group
+        would decide it now (its overflow group when nobody there can); `leaving`: a member who
+        must not get it."""
+        return self.policy.turn(self.group, self.day, self.alloc, self.moment.away, self.moment.backups,
+                                leaving=leaving)
