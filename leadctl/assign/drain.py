@@ -16,6 +16,8 @@ from ..actor import Actor, channel_of, label_of
 from .changes import Changes, apply
 from .state import allocator
 from ..config import Config
+from ..config.service import require
+from ..domain.rights import INTAKE
 from ..outcome import ASSIGNED, Outcome
 from .decide import Policy
 from ..ledger import Ledger
@@ -25,6 +27,7 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
           actor: Actor | None = None, notify: bool = True) -> tuple[list[Outcome], int]:
     """Hand out what waits (in `group`, or every queue); returns the outcomes of the leads handed
     out, and how many still wait."""
+    require(cfg, actor, (INTAKE, None))
     if group is not None:
         cfg.group(group)
     policy = Policy(cfg, routing=False)

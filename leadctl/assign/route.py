@@ -19,6 +19,8 @@ from itertools import islice
 
 from ..actor import Actor, channel_of, label_of
 from ..config import Config
+from ..config.service import require
+from ..domain.rights import INTAKE
 from ..outcome import QUEUED, REJECTED, UNASSIGNED, Outcome
 from .decide import _DAY, _FIELDS, _GROUP, _ID, REPEATED, Policy, _Lead, decide
 from .changes import Changes, apply
@@ -135,6 +137,8 @@ class Router:
         on_batch: Callable[[int], None] | None = None,
     ):
         self.config = config
+        cfg = config()
+        require(cfg, actor, (INTAKE, None))  # rights at the door: the same for route, watch, serve and a dry run
         self.ledger = ledger
         self.clock = clock
         self.rng = rng
@@ -148,7 +152,7 @@ class Router:
         self.recorded = 0  # leads written to the ledger (committed) so far
         self.optimistic = True  # no batch has met an id already in the ledger yet
         self.cfg: Config | None = None
-        self._use(config())
+        self._use(cfg)
         self.start_row = ledger.last_rowid()  # leads recorded past it came during this run
 
     def _use(self, cfg: Config) -> None:

@@ -96,11 +96,16 @@ def check_span(ledger: Ledger, since: date, until: date, cfg: Config) -> None:
 
 
 def simulate(current: Config, proposed: Config, ledger: Ledger, since: date, until: date, *,
-             seed: int | None = None, keep_leads: bool = False) -> Comparison:
+             seed: int | None = None, keep_leads: bool = False, actor=None) -> Comparison:
     """Replay the leads received from `since` to `until` (local days of the current config)
-    through `proposed`, and compare each lead's first owner with its actual one."""
+    through `proposed`, and compare each lead's first owner with its actual one. With
+    isolation, the moved leads listed for `actor` are only those they may see."""
+    from ..config.service import require
+    from ..domain.rights import SIMULATE, can_see, visible_owner
     from .route import Router
 
+    require(current, actor, (SIMULATE, None))
+    check_span(ledger, since, until, current)
     start, end = _moment(current, since), _moment(current, until + timedelta(days=1))
     balanced = any(g.method == "balanced" for g in proposed.groups)
     sandbox = Sandbox(ledger, start, duplicates=proposed.settings.duplicates, balanced=balanced)
@@ -130,6 +135,9 @@ def simulate(current: Config, proposed: Config, ledger: Ledger, since: date, unt
                     if out.leads is not None:
                         out.leads.append((o.lead_id, owner, o.assigned_to))
                 out.total += 1
+        viewer = actor.user if actor is not None else None
+        if out.leads and visible_owner(current, viewer) is not None:  # never a lead they may not see
+            out.leads = [x for x in out.leads if can_see(current, viewer, ledger.lead(x[0]) or {"assigned_to": ""})]
     out.fairness = _fairness(current, proposed, actual_counts, simulated_counts)
     return out
 

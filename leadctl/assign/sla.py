@@ -17,6 +17,8 @@ from ..actor import Actor, channel_of, label_of
 from .changes import Changes, apply
 from .state import allocator
 from ..config import Config, Group, duration_seconds
+from ..config.service import require
+from ..domain.rights import INTAKE
 from .decide import Policy
 from ..domain.engine import SLA
 from ..ledger import Ledger
@@ -59,6 +61,7 @@ def not_covered(cfg: Config, ledger: Ledger, group: Group) -> int:
 def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, actor: Actor | None = None,
          notify: bool = True) -> list[Reroute]:
     """Re-route what is due now; returns what moved (and what stayed, with `assigned_to` None)."""
+    require(cfg, actor, (INTAKE, None))
     groups = {g.name: g for g in cfg.groups if g.contact_within}
     if not groups:
         return []

@@ -184,8 +184,7 @@ class State:
     def require(self, action: str, cfg=None, *, for_user: str | None = None) -> None:
         """Refuse the command (config changes: exit 2; lead actions: exit 1) when the actor lacks
         the right; `rights.refusal` decides."""
-        from ..errors import PARTIAL, USAGE
-        from ..domain.rights import AWAY, CONFIGURE, refusal
+        from ..config.service import require
 
         if cfg is None:
             from ..errors import ConfigError
@@ -194,11 +193,7 @@ class State:
                 cfg = self.config() if self.config_path.exists() else None
             except ConfigError:
                 cfg = None
-        if cfg is None:
-            return  # no config (yet), or one that cannot be read: no users, nobody to refuse
-        why = refusal(cfg, self.actor, action, for_user=for_user)
-        if why:
-            raise LeadctlError(f"{why}; nothing was changed", USAGE if action in (CONFIGURE, AWAY) else PARTIAL)
+        require(cfg, self.actor, (action, for_user))
 
     @property
     def command(self) -> str:

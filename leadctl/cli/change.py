@@ -1,9 +1,6 @@
-"""A config change from the command line: load under the lock, apply a pure change from
-`leadctl.config`, validate the whole result, write it in place, and keep the text it
-replaced in the ledger's history (with the actor and the command), in one ledger
-transaction with whatever the ledger must redo. A refused change exits 2 and leaves the
-file byte-for-byte as it was.
-"""
+"""A config change from the command line: `config.service` does it (rights, lock, validation,
+the write, the history); here, what the command says about it and what the ledger must redo
+when the config changes under it."""
 
 from typing import Callable
 
@@ -21,52 +18,31 @@ def _say(message: str) -> None:
 
 def _change(ctx: typer.Context, change: Callable, message: str | None = None,
             in_ledger: Callable | None = None, right: tuple[str, str | None] = (CONFIGURE, None)):
-    """Load, change, validate and write the config under its lock.
-
-    The file is edited, not rewritten (comments and layout kept); the text it
-    replaces goes into the ledger's config history with the actor and the
-    command, in the same ledger transaction as `in_ledger(ledger, old, new)`
-    (when given), which commits only once the file is written.
-    """
-    from .. import config as cfgmod
+    """`config.service.change` for this command: the config edited (comments and layout
+    kept), its old text in the ledger's history with the actor and the command, in the same
+    ledger transaction as `in_ledger(ledger, old, new)`; rights asked at its door."""
+    from ..config import service
 
     st: State = state(ctx)
-    with cfgmod.locked(st.config_path):
-        cfg, old_text = cfgmod.load_text(st.config_path)
-        st.require(right[0], cfg, for_user=right[1])
-        new = change(cfgmod, cfg)
-        if new == cfg:
-            _say("nothing to change: the config already says that (the file was not written)")
-            return new
-        text = cfgmod.render_text(new, cfg, old_text)
-        _write_with_history(st, new, text, old_text, in_ledger and (lambda ledger: in_ledger(ledger, cfg, new)),
-                            right=right)
-        st._cfg = new
+    new, changed = service.change(st.config_path, st.actor, change, command=st.command, open_ledger=st.ledger,
+                                  in_ledger=in_ledger, right=right)
+    if not changed:
+        _say("nothing to change: the config already says that (the file was not written)")
+        return new
+    st._cfg = new
     if message:
         _say(message)
     return new
 
 
-def _write_with_history(st: State, cfg, text: str, previous: str, in_ledger: Callable | None = None,
-                        command: str | None = None, right: tuple[str, str | None] = (CONFIGURE, None)) -> int:
-    """Write the config text, keeping `previous` in the ledger's history; returns the change's number."""
-    from datetime import datetime
+def _write_with_history(st: State, cfg, text: str, previous: str, in_ledger: Callable | None = None, *,
+                        current) -> int:
+    """`config.service.write` for this command (init --force, restore, revert): the caller
+    holds the lock; `current` is the config as it is now (None: it cannot be read)."""
+    from ..config import service
 
-    from .. import config as cfgmod
-
-    st.require(right[0], for_user=right[1])  # the config as it is now decides (not the one about to be written)
-    ledger = st.ledger(cfg)  # the history lives in the ledger: made here if there is none yet
-    try:
-        with ledger.write():
-            if in_ledger:
-                in_ledger(ledger)
-            at = datetime.now().astimezone(cfg.tz()).isoformat(timespec="seconds")
-            n = ledger.record_config(at, st.actor.label, command or st.command, previous, st.actor.channel,
-                                     str(cfg.path.resolve()))
-            cfgmod.write_text(cfg.path, text)
-    finally:
-        ledger.close()
-    return n
+    return service.write(cfg, text, previous, st.actor, command=st.command, open_ledger=st.ledger, current=current,
+                         in_ledger=in_ledger)
 
 
 def same_file(st: State, n: int, file: str | None) -> None:

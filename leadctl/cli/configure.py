@@ -39,7 +39,11 @@ def init(
         with cfgmod.locked(path):
             old_text = path.read_text(encoding="utf-8", errors="replace")
             starter = cfgmod.parse(STARTER.encode(), path)
-            _write_with_history(st, starter, STARTER, old_text)
+            try:
+                current = cfgmod.parse(old_text.encode("utf-8"), path)
+            except ConfigError:
+                current = None  # a broken file: nobody to ask
+            _write_with_history(st, starter, STARTER, old_text, current=current)
         _say(f"replaced {path} with a starter config; `leadctl config history` can bring the old one back")
         return
     st.ledger().close()  # first: if the ledger cannot be made, no config is written either
@@ -160,7 +164,7 @@ def config_restore(ctx: typer.Context,
                 raise ConfigError(f"the config before change {n} is not a valid config either ({exc}); nothing"
                                   " changed") from None
             confirm(f"Put back the text from before change {n}? It is not a valid config ({exc})", yes)
-            m = _write_with_history(st, current, previous, current_text)
+            m = _write_with_history(st, current, previous, current_text, current=current)
             _say(f"restored the text as it was before change {n} (this is change {m}); it is not a valid config:"
                  f" {exc}; fix it in an editor, or `leadctl config restore {m}` to undo this")
             return
@@ -170,7 +174,7 @@ def config_restore(ctx: typer.Context,
         confirm(f"Replace the config with the version from before change {n}?", yes)
 
         m = _write_with_history(st, restored, previous, current_text,
-                                lambda ledger: _ledger_follows(ledger, current, restored))
+                                lambda ledger: _ledger_follows(ledger, current, restored), current=current)
     _say(f"restored the config as it was before change {n} (this is change {m})")
 
 
@@ -229,7 +233,7 @@ def config_revert(ctx: typer.Context,
         confirm(f"Undo change {n} (`{changes[0]['command']}`): {rv.describe(paths)}?", yes)
         text = cfgmod.render_text(reverted, current, current_text)
         m = _write_with_history(st, reverted, text, current_text,
-                                lambda ledger: _ledger_follows(ledger, current, reverted))
+                                lambda ledger: _ledger_follows(ledger, current, reverted), current=current)
     _say(f"undid change {n}: {rv.describe(paths)} as before it (this is change {m})")
 
 

@@ -6,6 +6,7 @@ import typer
 
 from . import MAX_NUMBER, LimitOpt, ROUTING, state
 from ..config import MAX_ATTEMPTS, MAX_RETRY_SECONDS
+from ..domain.rights import CONFIGURE
 from ..errors import LeadctlError
 
 TEMPFAIL = 75  # `notify send` when a delivery failed and will be retried (sysexits.h EX_TEMPFAIL)
@@ -128,6 +129,7 @@ def notify_retry(ctx: typer.Context,
         raise LeadctlError("name the notifications (ID...) or pass --failed: one or the other")
     st = state(ctx)
     cfg = st.config()
+    st.require(CONFIGURE, cfg)  # operating the outbox is the admins'
     ledger = st.ledger(cfg)
     try:
         with ledger.write():

@@ -37,7 +37,7 @@ def simulate(
     from ..audit import parse_date
     from ..config import load
     from ..errors import LeadctlError
-    from ..assign.simulate import check_span, simulate as replay, window
+    from ..assign.simulate import simulate as replay, window
 
     st = state(ctx)
     cfg = st.config()
@@ -50,14 +50,7 @@ def simulate(
                          parse_date(until, "--until") if until else None, datetime.now().astimezone())
     ledger = st.ledger(cfg, create=False)
     try:
-        check_span(ledger, first, last, cfg)
-        result = replay(cfg, plan, ledger, first, last, seed=seed, keep_leads=leads)
-        if result.leads:
-            from ..domain.rights import can_see, visible_owner
-
-            if visible_owner(cfg, st.actor.user) is not None:  # isolation: only the leads they may see
-                result.leads = [x for x in result.leads
-                                if can_see(cfg, st.actor.user, ledger.lead(x[0]) or {"assigned_to": ""})]
+        result = replay(cfg, plan, ledger, first, last, seed=seed, keep_leads=leads, actor=st.actor)
     finally:
         ledger.close()
     _show(result, fmt, proposed)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 import typer
 
 from . import SETUP, state
+from ..domain.rights import CONFIGURE
 from ..errors import LeadctlError
 
 ledger_app = typer.Typer(help="The ledger itself: copy it to another store (SQLite file or PostgreSQL).",
@@ -35,6 +36,7 @@ def ledger_copy(
 
     st = state(ctx)
     cfg = st.config() if st.config_path.exists() else None
+    st.require(CONFIGURE, cfg)  # the whole ledger, every lead: the admins'
     where = st.ledger_path(cfg)
     dest = target(to)
     if isinstance(where, str) == isinstance(dest, str) and (

@@ -24,10 +24,12 @@ POST_LEADS = "post_leads"  # send leads in over serve's POST /leads
 AWAY = "away"  # add or remove leave (for oneself; for others: managers and above)
 STATUS = "status"  # change a lead's status (one's own; others': the reassign right or managers and above)
 TEAM = "team"  # see the team: every group's use, who is away, who is next (serve's /team page)
+INTAKE = "intake"  # route, watch, drain, tick: bring leads in and hand out what is due (the output names every holder)
+SIMULATE = "simulate"  # replay the past through a proposed config (reads only; isolation applies to what it lists)
 
 ADMINS = frozenset({"owner", "admin"})
 MANAGERS = frozenset({"owner", "admin", "manager"})  # see everything, act for others
-ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS, AWAY, STATUS, TEAM)
+ACTIONS = (CONFIGURE, REASSIGN, PICKUP, POST_LEADS, AWAY, STATUS, TEAM, INTAKE, SIMULATE)
 
 
 def acting_user(cfg: Config, actor: Actor | None) -> User | None:
@@ -66,6 +68,9 @@ def refusal(cfg: Config, actor: Actor | None, action: str, *, for_user: str | No
                                or ("manager" in roles and _share_a_group(cfg, user.id, for_user))):
         return (f"user '{user.id}' may enter leave only for themselves: for '{for_user}' that needs a manager of"
                 " their group, or the admin or owner role")
+    if action == INTAKE and not sees_all(user, cfg):
+        return (f"user '{user.id}' may not route leads: they see only their own leads (isolation), and routing"
+                " names every lead's holder")
     if action == TEAM and not roles & MANAGERS:
         return f"user '{user.id}' may not see the team page: that needs the manager, admin or owner role"
     if action == PICKUP and for_user is not None and for_user != user.id and not roles & MANAGERS:
