@@ -37,11 +37,8 @@ def quota(
     when = parse_date(day, "--date") if day else today(cfg, now)
     if group:
         cfg.group(group)
-    ledger = st.ledger(cfg, create=False)
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         rows = quota_rows(cfg, ledger, when, group, now)
-    finally:
-        ledger.close()
     title = f"Quota on {when.isoformat()} and in {when.isoformat()[:7]} ({cfg.settings.timezone})"
     if limit is not None:
         rows = rows[:limit]
@@ -99,26 +96,21 @@ def report(
         raise LeadctlError(f"--by '{by}' is not one of user, group, day, month, method, source or field:NAME")
     if by.startswith("field:") and not by[6:].strip():
         raise LeadctlError("--by field:NAME needs the field's name, e.g. --by field:campaign")
-    ledger = st.ledger(cfg, create=False)
     if by_field:
         from ..audit import field_counts, field_rows
 
         column = "source" if by == "source" else by[6:].strip()
-        try:
+        with st.ledger(cfg, create=False) as ledger:
             rows = field_rows(field_counts(cfg, ledger, window, column, group=group, user=user,
                                            viewer=st.actor.user), column)
-        finally:
-            ledger.close()
         _show(rows[:limit] if limit is not None else rows, [column, "count", "share", "by_method"], fmt,
               f"Assignments by {column}, {since or 'the start'} to {until or 'today'}")
         return
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         counts = window_counts(cfg, ledger, window, group=group, user=user)
         contact = contact_stats(cfg, ledger, window) if by == "user" else {}
         # Fairness is about the whole group, whoever the rows are filtered to.
         group_counts = window_counts(cfg, ledger, window, group=group) if user else counts
-    finally:
-        ledger.close()
     rows = report_rows(counts, by)
     extra = ["first_contact_median_s", "first_contact_p90_s", "sla_misses"] if by == "user" else []
     for r in rows if by == "user" else ():

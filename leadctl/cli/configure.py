@@ -84,11 +84,8 @@ def config_check(ctx: typer.Context) -> None:
     )
     path = st.ledger_path(cfg)
     if isinstance(path, str) or path.exists():
-        ledger = st.ledger(cfg, create=False)
-        try:
+        with st.ledger(cfg, create=False) as ledger:
             render.say(f"{ledger.path}: {ledger.describe()}, {ledger.count_leads()} lead(s)")
-        finally:
-            ledger.close()
     else:
         render.say(f"{path}: no ledger yet (the first route creates it)")
 
@@ -111,11 +108,8 @@ def config_history(ctx: typer.Context, fmt: ListFormat = "table",
         cfg = st.config()
     except ConfigError:
         pass  # a broken config is exactly when the history is wanted
-    ledger = st.ledger(cfg, create=False)
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         rows = ledger.config_history()
-    finally:
-        ledger.close()
     if limit is not None:
         rows = rows[-limit:] if limit > 0 else []
     if cfg is not None:
@@ -148,11 +142,8 @@ def config_restore(ctx: typer.Context,
         except ConfigError:
             current, current_text = None, (st.config_path.read_text(encoding="utf-8", errors="replace")
                                             if st.config_path.exists() else "")
-        ledger = st.ledger(current, create=False)
-        try:
+        with st.ledger(current, create=False) as ledger:
             found = ledger.config_before(n)
-        finally:
-            ledger.close()
         if found is None:
             raise ConfigError(f"there is no change {n} in the config history (see `leadctl config history`)")
         previous, file = found
@@ -194,11 +185,8 @@ def config_revert(ctx: typer.Context,
     st.require(CONFIGURE)
     with cfgmod.locked(st.config_path):
         current, current_text = cfgmod.load_text(st.config_path)
-        ledger = st.ledger(current, create=False)
-        try:
+        with st.ledger(current, create=False) as ledger:
             changes = ledger.config_changes_from(n)
-        finally:
-            ledger.close()
         if not changes or changes[0]["n"] != n:
             raise ConfigError(f"there is no change {n} in the config history (see `leadctl config history`)")
         same_file(st, n, changes[0]["file"])

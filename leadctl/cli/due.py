@@ -28,11 +28,8 @@ def drain(ctx: typer.Context,
 
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         out, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), group=group, actor=st.actor)
-    finally:
-        ledger.close()
     rows = [o.as_dict() for o in out]
     if output == "jsonl":
         for r in rows:
@@ -64,12 +61,9 @@ def tick(ctx: typer.Context,
 
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         moved = do_tick(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
         drained, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
-    finally:
-        ledger.close()
     for r in moved:
         if output == "jsonl":
             sys.stdout.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")

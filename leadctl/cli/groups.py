@@ -100,11 +100,8 @@ def _sla_scope(ctx: typer.Context, cfg, group) -> None:
     """Say how many open leads a new or changed SLA leaves alone (assigned before it)."""
     from ..assign.sla import not_covered
 
-    ledger = state(ctx).ledger(cfg, create=False)
-    try:
+    with state(ctx).ledger(cfg, create=False) as ledger:
         left = not_covered(cfg, ledger, group)
-    finally:
-        ledger.close()
     if left:
         _say(f"{left} open lead(s) of group '{group.name}' were assigned before this SLA and are not covered by it;"
              " it covers leads assigned from now on")
@@ -157,9 +154,8 @@ def group_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
 
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg, create=False)
-    view = group_view(cfg, ledger, cfg.group(name))
-    ledger.close()
+    with st.ledger(cfg, create=False) as ledger:
+        view = group_view(cfg, ledger, cfg.group(name))
     if fmt == "json":
         import json
 

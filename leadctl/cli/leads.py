@@ -58,8 +58,7 @@ def leads_list(
     if group:
         cfg.group(group)
     visible = visible_owner(cfg, st.actor.user)  # what the actor may see (--as USER: that user)
-    ledger = st.ledger(cfg, create=False)
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         if owner is not None:
             owner = _owner_named(cfg, ledger, owner)
 
@@ -85,8 +84,6 @@ def leads_list(
         rows = render.LocalTimes(cfg.tz()).rows(rows, ("received_at", "assigned_at"))
         # The same columns on a terminal as off one: a table for people is no other listing.
         render.emit(rows, columns or LIST_COLUMNS, fmt, title="Leads", empty="no leads match", nowrap=["type"])
-    finally:
-        ledger.close()
 
 
 def _owner_named(cfg, ledger, name: str) -> str:
@@ -182,11 +179,8 @@ def _lead_with_history(ctx: typer.Context, lead_id: str) -> tuple[dict, list[dic
 
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg, create=False)
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         found = lead_for(cfg, ledger, lead_id, st.actor.user)
-    finally:
-        ledger.close()
     if found is None:
         raise Refused(f"unknown lead '{lead_id}'")
     return found
@@ -200,11 +194,8 @@ def _in_ledger(ctx: typer.Context, act):
     """`act(state, config, ledger)` with the ledger open (made if missing), closed afterwards."""
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         return act(st, cfg, ledger)
-    finally:
-        ledger.close()
 
 
 def _report_moves(moves, fmt: str) -> None:
@@ -250,11 +241,8 @@ def pickup(
     user = user or st.actor.user
     if user is None:
         raise LeadctlError("say who picks it up: --user USER")
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         move = do_pickup(cfg, ledger, lead_id, user, datetime.now().astimezone(), actor=st.actor, note=note)
-    finally:
-        ledger.close()
     _report_moves([move], fmt)
 
 
@@ -285,12 +273,9 @@ def reassign(
     cfg = st.config()
     if from_user is not None and not lead_ids and (to is None) != (to_group is None):
         confirm(f"Move every lead of '{from_user}' to {f'user {to!r}' if to else f'group {to_group!r}'}?", yes)
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         moves = do_reassign(cfg, ledger, lead_ids, now=datetime.now().astimezone(), rng=random.Random(seed),
                             from_user=from_user, to_user=to, to_group=to_group, actor=st.actor, note=note)
-    finally:
-        ledger.close()
     if not moves:
         from ..render import err
 

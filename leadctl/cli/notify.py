@@ -72,11 +72,8 @@ def notify_send(ctx: typer.Context) -> None:
 
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         counts = send_due(cfg, ledger, datetime.now().astimezone(), password=os.environ.get("LEADCTL_SMTP_PASSWORD"))
-    finally:
-        ledger.close()
     line = f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}"
     if counts["superseded"]:
         line += f", superseded {counts['superseded']} (the lead changed hands first)"
@@ -103,11 +100,8 @@ def notify_list(ctx: typer.Context,
 
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg, create=False)
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         rows = ledger.notifications(status, limit)
-    finally:
-        ledger.close()
     rows = render.LocalTimes(cfg.tz()).rows(rows, ("next_at", "sent_at", "created_at"))
     render.emit(rows, ["id", "lead_id", "user", "channel", "address", "method", "status", "attempts", "next_at", "last_error",
                        "sent_at"], fmt, title="Notifications", empty="no notifications")
@@ -130,12 +124,9 @@ def notify_retry(ctx: typer.Context,
     st = state(ctx)
     cfg = st.config()
     st.require(CONFIGURE, cfg)  # operating the outbox is the admins'
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         with ledger.write():
             n = ledger.retry_notifications(None if failed else list(ids), datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    finally:
-        ledger.close()
     render.err(f"{n} notification(s) due again")
     if not failed and n < len(set(ids)):
         raise LeadctlError("some ids are unknown or being sent right now (see `leadctl notify list`)", 1)

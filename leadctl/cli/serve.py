@@ -60,13 +60,10 @@ def token_add(ctx: typer.Context,
     check_name(name, "token")
     bound = cfg.find_user(user).id if user else None
     secret = new_token()
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         with ledger.write():
             ledger.add_token(name, "hmac" if hmac_ else "bearer", None if hmac_ else digest(secret),
                              secret if hmac_ else None, bound, datetime.now().astimezone().isoformat(timespec="seconds"))
-    finally:
-        ledger.close()
     render.say(secret)
     render.err(f"token '{name}' made: keep it now, it is not shown again"
                + (" (send X-Hub-Signature-256: sha256=HMAC-SHA256 of the body with it)" if hmac_ else ""))
@@ -107,12 +104,9 @@ def token_link(ctx: typer.Context,
     if seconds > 7 * 86400:
         raise LeadctlError(f"--ttl '{ttl}' is longer than 7d: a sign-in link is for now, not for later")
     base = cfg.base_url or f"http://127.0.0.1:{port or cfg.port or DEFAULT_PORT}"
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         url = issue_link(ledger, base, who.id, datetime.now().astimezone(), seconds,
                          f"/leads/{quote(lead, safe='')}" if lead else "/inbox")
-    finally:
-        ledger.close()
     render.say(url)
     render.err(f"sign-in link for '{who.id}': works once, for {ttl}")
 
@@ -128,11 +122,8 @@ def token_list(ctx: typer.Context,
 
     st = state(ctx)
     cfg = st.config()
-    ledger = st.ledger(cfg, create=False)
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         rows = ledger.tokens()
-    finally:
-        ledger.close()
     rows = render.LocalTimes(cfg.tz()).rows(rows, ("created_at", "revoked_at"))
     render.emit(rows, ["name", "kind", "user", "created_at", "revoked_at"], fmt, title="Tokens",
                 empty="no tokens yet: leadctl token add NAME")
@@ -151,12 +142,9 @@ def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar
     st = state(ctx)
     cfg = st.config()
     st.require(CONFIGURE, cfg)
-    ledger = st.ledger(cfg)
-    try:
+    with st.ledger(cfg) as ledger:
         with ledger.write():
             done = ledger.revoke_token(name, datetime.now().astimezone().isoformat(timespec="seconds"))
-    finally:
-        ledger.close()
     if not done:
         raise LeadctlError(f"no live token '{name}' (see `leadctl token list`)")
     render.err(f"revoked token '{name}'")

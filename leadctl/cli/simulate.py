@@ -48,11 +48,8 @@ def simulate(
     plan = load(proposed)  # validated exactly as the config is; its errors name its path
     first, last = window(cfg, parse_date(since, "--since") if since else None,
                          parse_date(until, "--until") if until else None, datetime.now().astimezone())
-    ledger = st.ledger(cfg, create=False)
-    try:
+    with st.ledger(cfg, create=False) as ledger:
         result = replay(cfg, plan, ledger, first, last, seed=seed, keep_leads=leads, actor=st.actor)
-    finally:
-        ledger.close()
     _show(result, fmt, proposed)
 
 

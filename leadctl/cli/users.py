@@ -128,9 +128,8 @@ def user_remove(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metav
 
     cfg = _change(ctx, lambda m, c: m.remove_user(c, user_id), f"removed user '{user_id}' from the config and every group",
                   in_ledger=revoke_tokens)
-    ledger = st.ledger(cfg, create=False)
-    open_leads = sum(1 for _ in ledger.leads(owner=user_id))
-    ledger.close()
+    with st.ledger(cfg, create=False) as ledger:
+        open_leads = sum(1 for _ in ledger.leads(owner=user_id))
     if open_leads:
         _say(f"'{user_id}' still owns {open_leads} lead(s); move them with"
              f" `leadctl reassign --from {user_id} --to USER` or `--to-group GROUP`")

@@ -77,6 +77,12 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @property
     def broken(self) -> bool:
         """Whether the connection is gone (a PostgreSQL server that dropped it): open anew."""
