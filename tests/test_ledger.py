@@ -82,10 +82,14 @@ def test_a_failed_write_rolls_back_everything(ledger):
     assert ledger.load_usage([("g", "D2026-11-23")]) == {}
 
 
-def test_dry_run_write_rolls_back(ledger):
-    with ledger.write(dry_run=True):
+def test_a_nested_write_that_fails_rolls_back_alone(ledger):
+    with ledger.write():
         ledger.save_rotations({"g": Rotation(last="tom")}, ["g"])
-    assert ledger.load_rotations(["g"]) == {}
+        with pytest.raises(RuntimeError):
+            with ledger.write():  # a savepoint: what a routing batch writes optimistically
+                ledger.save_rotations({"h": Rotation(last="ann")}, ["h"])
+                raise RuntimeError("an id collided")
+    assert ledger.load_rotations(["g", "h"]) == {"g": Rotation(last="tom")}
 
 
 def test_usage_and_rotations_round_trip(ledger):

@@ -35,7 +35,7 @@ class Rehearsal:
     transient: tuple[type[BaseException], ...] = ()
 
     @contextmanager
-    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[None]:
+    def write(self, groups: Iterable[str] | None = None) -> Iterator[None]:
         with self.real.snapshot():  # a consistent read, no write lock
             yield None
 
@@ -140,7 +140,7 @@ class Sandbox(Rehearsal):
         self.load: dict[str, int] = {}  # owner -> open simulated leads
 
     @contextmanager
-    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[None]:
+    def write(self, groups: Iterable[str] | None = None) -> Iterator[None]:
         yield None
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:

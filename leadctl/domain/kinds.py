@@ -13,11 +13,14 @@ from .methods import METHODS
 SLA = "sla"  # a re-route by the group's method after the holder missed the SLA: counted, like routing
 
 
+COUNTED = frozenset((*METHODS, SLA))  # the methods whose assignments count towards caps
+
+
 def counts(method: str | None) -> bool:
     """Whether an assignment by `method` counts towards caps (and moved a rotation): the group
     methods and their SLA re-routes do; owner, creator, duplicate, pick-up, manual, escalation
-    and release never do."""
-    return method in METHODS or method == SLA
+    and release never do. The stores write `counted` on each event from COUNTED."""
+    return method in COUNTED
 
 # Methods that assign outside the group rules.
 OWNER = "owner"

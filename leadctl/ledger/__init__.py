@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from . import store
 from .errors import URL_SCHEMES, DuplicateKey, LedgerBusy, LedgerError, LedgerRetry, target
-from .schema import EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, LEAD_SELECT, MIGRATIONS, _migrations
+from .schema import EVENT_COLUMNS, COUNTED_METHODS, LEAD_COLUMNS, LEAD_SELECT, MIGRATIONS, _migrations
 from .sqlite import SQLITE_SIDE_FILES, SqliteLedger, remove_new_file
 from .store import Ledger
 
 __all__ = ["URL_SCHEMES", "DuplicateKey", "LedgerBusy", "LedgerError", "LedgerRetry", "target",
-           "EVENT_COLUMNS", "GROUP_METHODS", "LEAD_COLUMNS", "LEAD_SELECT", "MIGRATIONS", "_migrations",
+           "EVENT_COLUMNS", "COUNTED_METHODS", "LEAD_COLUMNS", "LEAD_SELECT", "MIGRATIONS", "_migrations",
            "SQLITE_SIDE_FILES", "SqliteLedger", "remove_new_file", "Ledger"]
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from ..errors import LeadctlError
 from ..redact import display, scrub
 from .errors import DuplicateKey, LedgerBusy, LedgerError, LedgerRetry, busy_timeout_ms
-from .schema import EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS, postgres_steps
+from .schema import EVENT_COLUMNS, COUNTED_METHODS, LEAD_COLUMNS, MIGRATIONS, postgres_steps
 from .store import Ledger
 
 _LOCK_SPACE = 0x1EAD  # advisory lock keys: (_LOCK_SPACE, 0) the ledger, (_LOCK_SPACE + 1, crc) a group
@@ -298,7 +298,7 @@ class PgLedger(Ledger):
                     copy.write_row(row)
         except Exception as exc:
             raise conn._failure(exc) from None
-        methods = ",".join(f"'{m}'" for m in GROUP_METHODS)
+        methods = ",".join(f"'{m}'" for m in COUNTED_METHODS)
         (written,) = conn.execute(
             f"WITH new AS (INSERT INTO leads ({columns}) SELECT {columns} FROM leadctl_batch ORDER BY n"
             "  ON CONFLICT (id) DO NOTHING"

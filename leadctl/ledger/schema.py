@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from operator import itemgetter
 
-from ..domain.engine import METHODS, SLA
+from ..domain.kinds import COUNTED, METHODS, SLA
 
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
@@ -30,7 +30,7 @@ LEAD_COLUMNS = (
     "passed_over", "backup_for",
 )
 LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
-GROUP_METHODS = METHODS  # the assignments that count towards caps (engine.counts), for SQL
+COUNTED_METHODS = tuple(sorted(COUNTED))  # whether an event counts is decided in Python (kinds.counts): this, for SQL
 # what an SLA covers: leads handed out by a group's method (routing, a drain) or an SLA re-route;
 # never an owner, creator, duplicate, pick-up, manual assignment or escalation
 SLA_METHODS = (*METHODS, SLA)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from ..errors import LeadctlError
 from .errors import DuplicateKey, LedgerBusy, LedgerError, busy_timeout_ms
 from .schema import (
-    _LEAD_ASSIGNMENT, _MIGRATIONS_TABLE, _STEPS, EVENT_COLUMNS, GROUP_METHODS, LEAD_COLUMNS, MIGRATIONS, _migrations,
+    _LEAD_ASSIGNMENT, _MIGRATIONS_TABLE, _STEPS, EVENT_COLUMNS, COUNTED_METHODS, LEAD_COLUMNS, MIGRATIONS, _migrations,
 )
 from .store import Ledger
 
@@ -250,7 +250,7 @@ class SqliteLedger(Ledger):
         written = conn.executemany(  # an id already there is left alone; the caller counts
             f"INSERT INTO leads ({','.join(LEAD_COLUMNS)}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", rows
         ).rowcount
-        methods = ",".join(f"'{m}'" for m in GROUP_METHODS)
+        methods = ",".join(f"'{m}'" for m in COUNTED_METHODS)
         conn.execute(
             f"INSERT INTO events ({','.join(EVENT_COLUMNS)})"
             f" SELECT id, assigned_at, assigned_to, group_name, method, reason, method IN ({methods}), ?, NULL,"

@@ -186,7 +186,7 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
 
     # -- transactions --------------------------------------------------------------
     @contextmanager
-    def write(self, dry_run: bool = False, groups: Iterable[str] | None = None) -> Iterator[object]:
+    def write(self, groups: Iterable[str] | None = None) -> Iterator[None]:
         """One write transaction, taken up front (BEGIN IMMEDIATE) so that two
         routers serialise on the lock instead of reading stale rotations.
 
@@ -194,32 +194,27 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
         moves; a store that can lock less than everything (PostgreSQL) lets
         batches for other groups go on meanwhile. None: the whole ledger.
 
-        Inside an open transaction it nests as a savepoint: a dry run wraps the
-        whole command in one transaction that is rolled back at the end, and
-        every batch inside sees the batches before it.
+        Inside an open transaction it nests as a savepoint, rolled back alone on a
+        failure: a routing batch writes optimistically inside one, and decides again
+        when an id collides (assign/route.py).
         """
         if self.conn.in_transaction:
             self.conn.execute("SAVEPOINT nested")
             try:
-                yield self.conn
+                yield None
             except BaseException:
                 self.conn.execute("ROLLBACK TO nested")
                 self.conn.execute("RELEASE nested")
                 raise
-            if dry_run:
-                self.conn.execute("ROLLBACK TO nested")
             self.conn.execute("RELEASE nested")
             return
         self._begin(groups)
         try:
-            yield self.conn
+            yield None
         except BaseException:
             self._rollback()
             raise
-        if dry_run:
-            self._rollback()
-        else:
-            self.conn.execute("COMMIT")
+        self.conn.execute("COMMIT")
 
     def _rows(self, sql: str, params) -> Iterator[dict]:
         cur = self.conn.execute(sql, params)
