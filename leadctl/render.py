@@ -88,6 +88,18 @@ def note(message: str) -> None:
     console().print(Text(clean(message.rstrip("\n"))))
 
 
+def json_out(value: Any, *, indent: int | None = None) -> None:
+    """One JSON document on stdout (exact: no escaping beyond JSON's own)."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=indent) + "\n")
+
+
+def jsonl_out(rows: Iterable[Any]) -> None:
+    """JSON Lines on stdout: one object (or a line already written as JSON) a line."""
+    write = sys.stdout.write
+    for row in rows:
+        write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
+
+
 def say(message: str) -> None:
     """One plain line on stdout, control characters escaped."""
     sys.stdout.write(clean(message.rstrip("\n")) + "\n")

@@ -1,7 +1,6 @@
 """`leadctl drain` and `leadctl tick`: what waits or is due, done now (for cron; `serve` does both
 by itself): the queues handed out, and the SLA's re-routes."""
 
-import sys
 from typing import Annotated, Literal, Optional
 
 import typer
@@ -18,7 +17,6 @@ def drain(ctx: typer.Context,
 
     Example: leadctl drain -o jsonl
     """
-    import json
     import random
     from datetime import datetime
 
@@ -32,8 +30,7 @@ def drain(ctx: typer.Context,
         out, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), group=group, actor=st.actor)
     rows = [o.as_dict() for o in out]
     if output == "jsonl":
-        for r in rows:
-            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+        render.jsonl_out(rows)
     elif output == "csv":
         render.emit(rows, list(OUTPUT_FIELDS), "csv")
     else:
@@ -51,7 +48,6 @@ def tick(ctx: typer.Context,
 
     Example: */5 * * * * leadctl tick
     """
-    import json
     import random
     from datetime import datetime
 
@@ -64,11 +60,10 @@ def tick(ctx: typer.Context,
     with st.ledger(cfg) as ledger:
         moved = do_tick(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
         drained, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
-    for r in moved:
-        if output == "jsonl":
-            sys.stdout.write(json.dumps(r.as_dict(), ensure_ascii=False) + "\n")
-        else:
-            render.say(f"{r.lead_id}: {r.previous} -> {r.assigned_to} ({r.method}): {r.reason}")
+    if output == "jsonl":
+        render.jsonl_out(r.as_dict() for r in moved)
+    for r in moved if output != "jsonl" else ():
+        render.say(f"{r.lead_id}: {r.previous} -> {r.assigned_to} ({r.method}): {r.reason}")
     render.err(f"re-routed {len(moved)} lead(s); drained {len(drained)}, {left} still queued")
 
 

@@ -62,10 +62,7 @@ def _show(result, fmt: str, proposed: Path) -> None:
         if fmt == "table":
             return
     if fmt == "json":
-        import json
-        import sys
-
-        sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2) + "\n")
+        render.json_out(result.as_dict(), indent=2)
         return
     if fmt == "csv":
         if result.leads is not None:

@@ -27,9 +27,6 @@ def ledger_copy(
 
     Example: leadctl ledger copy --to postgresql://leadctl@db.internal/leads
     """
-    import json
-    import sys
-
     from .. import render
     from ..ledger import Ledger, remove_new_file, target
     from ..ledger.copy import TABLES, copy
@@ -65,9 +62,8 @@ def ledger_copy(
         source.close()
     rows = [{"table": t, "rows": sums[t].rows} for t in TABLES]
     if fmt == "json":
-        sys.stdout.write(json.dumps({"from": str(source.path), "to": str(new.path), "store": new.store,
-                                     "tables": {r["table"]: r["rows"] for r in rows}, "sha256": digest},
-                                    ensure_ascii=False) + "\n")
+        render.json_out({"from": str(source.path), "to": str(new.path), "store": new.store,
+                         "tables": {r["table"]: r["rows"] for r in rows}, "sha256": digest})
         return
     render.table(rows, ["table", "rows"], title=f"Copied to {new.path}", right=["rows"])
     render.note(f"copied {source.path} to {new.store} ledger {new.path}: every table's row count and content"

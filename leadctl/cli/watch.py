@@ -134,7 +134,7 @@ class _Shower:
                 rejected = True
                 render.err(f"watch {self.name}: line {o.line}: {o.reason}")
             if self.output == "jsonl":
-                sys.stdout.write(o.json() + "\n")
+                render.jsonl_out([o.json()])
             elif self.csv is not None:
                 self.csv.row(o.as_dict())
         sys.stdout.flush()
