@@ -122,3 +122,18 @@ def test_changes_are_data_until_applied(tmp_path, ledger):
     with ledger.write():
         apply(ledger, cfg, changes, MONDAY)
     assert [e["assigned_to"] for e in ledger.history("X1")] == ["a"]
+
+
+def test_a_conversion_to_a_pool_asks_the_same_question(tmp_path, ledger):
+    from leadctl.assign.convert import convert
+    from leadctl.assign.route import Router
+
+    cfg = team(tmp_path, away_backup="e")
+    cfg = c.add_group(cfg, c.Group(name="am", record_type="contact"))
+    for u in ("a", "b"):
+        cfg = c.add_member(cfg, "am", c.Member(user=u))
+    Router(lambda: cfg, ledger, clock=lambda: MONDAY, rng=random.Random(1),
+           notify=False).route(records("L1")).__next__()
+    done = convert(cfg, ledger, "L1", "contact", now=MONDAY, rng=random.Random(1), owner="am")
+    assert (done.record_id, done.assigned_to, done.group) == ("L1:contact", "e", "am")  # a away: e stands in
+    assert ledger.lead("L1")["status"] == "converted" and ledger.converted_from("L1:contact") == "L1"
