@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..config import Config
+from ..ledger.schema import LEAD_COLUMNS
 
 # A move: (lead id, new holder or None, group, method, reason, at, actor, via, passed-over text
 # or None, backup_for, note); an event: EVENT_COLUMNS (ledger/schema.py)
@@ -38,6 +39,7 @@ class Changes:
     via: str | None = None
     notifications: list[tuple] = field(default_factory=list)  # the outbox rows of `told` (see `apply`)
     alerts: list[tuple] = field(default_factory=list)  # the outbox rows of `troubles`
+    crm_writes: list[tuple] = field(default_factory=list)  # (crm, lead id, owner or None, at): one per holder change
     alloc: object | None = None  # the engine's Allocator: its moved usage and rotations are saved
 
     def move(self, lead_id: str, user: str | None, group: str | None, method: str, reason: str | None, at: str,
@@ -57,6 +59,20 @@ class Changes:
         self.troubles[group] = (first, n + 1, said)
 
 
+_OWNER = LEAD_COLUMNS.index("assigned_to")  # a new lead row's holder
+
+
+def owed_to_crms(cfg: Config, changes: Changes, now: datetime) -> list[tuple]:
+    """One owner write per CRM for each new lead with a holder and each move (a release too:
+    its owner is None), in the order they happen."""
+    from datetime import timezone
+
+    at = now.astimezone(timezone.utc).isoformat(timespec="seconds")
+    holders = [(row[0], row[_OWNER]) for row in changes.leads if row[_OWNER] is not None]
+    holders += [(move[0], move[1]) for move in changes.moves]
+    return [(crm.name, lead_id, owner, at) for lead_id, owner in holders for crm in cfg.crms]
+
+
 def apply(ledger, cfg: Config, changes: Changes, now: datetime, *, notify: bool = True,
           actor: str | None = None, via: str | None = None) -> int:
     """Write `changes` through the store's one write path (`ledger.apply`, in its open
@@ -65,6 +81,8 @@ def apply(ledger, cfg: Config, changes: Changes, now: datetime, *, notify: bool 
     caller compares). `actor` and `via` go on the new leads' assignment events. A dry run's or
     a simulation's store folds them into memory instead (`rehearsal`)."""
     changes.actor, changes.via = actor, via
+    if cfg.crms:  # every change of holder is owed to every CRM, in the same transaction
+        changes.crm_writes = owed_to_crms(cfg, changes, now)
     if notify and (changes.told or changes.troubles):
         from ..notify import alert_rows, outbox_rows
 

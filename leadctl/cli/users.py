@@ -75,7 +75,9 @@ def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar
               daily: UserCapOpt("daily") = None, monthly: UserCapOpt("monthly") = None,
               active: Annotated[Optional[bool], typer.Option("--active/--inactive",
                                 help="An inactive user is skipped by every group and gets no leads.")] = None,
-              notify: NotifyOpt = None, webhook_url: HookOpt = None) -> None:
+              notify: NotifyOpt = None, webhook_url: HookOpt = None,
+              crm: Annotated[Optional[list[str]], typer.Option("--crm", metavar="NAME=OWNER_ID",
+                             help="Their owner id in the CRM NAME (repeatable; NAME= forgets it).")] = None) -> None:
     """Change a user (--role given here replaces the whole set of roles).
 
     Example: leadctl user edit tom --inactive
@@ -86,11 +88,21 @@ def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar
 
     if hours and no_hours:
         raise LeadctlError("use either --hours or --no-hours, not both")
-    _change(ctx, lambda m, c: m.edit_user(c, user_id, name=name, email=email,
-                                          roles=ordered_roles(role) if role else None, pickup=pickup,
-                                          reassign=reassign, os_user=os_user, timezone=timezone,
-                                          hours="" if no_hours else hours, daily=daily, monthly=monthly,
-                                          active=active, notify=notify, webhook_url=webhook_url),
+    ids = {}
+    for pair in crm or ():
+        crm_name, sep, owner_id = pair.partition("=")
+        if not sep or not crm_name.strip():
+            raise LeadctlError(f"--crm '{pair}' is not NAME=OWNER_ID (e.g. --crm hubspot=51234)")
+        ids[crm_name.strip()] = owner_id.strip()
+
+    def edit(m, c):
+        c = m.edit_user(c, user_id, name=name, email=email, roles=ordered_roles(role) if role else None,
+                        pickup=pickup, reassign=reassign, os_user=os_user, timezone=timezone,
+                        hours="" if no_hours else hours, daily=daily, monthly=monthly, active=active,
+                        notify=notify, webhook_url=webhook_url)
+        return m.set_crm_ids(c, {user_id: ids}) if ids else c
+
+    _change(ctx, edit,
             f"updated user '{user_id}'",
             in_ledger=lambda ledger, old, new: _end_sessions(ledger, new.find_user(user_id).id) if active is False else None)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .checks import check_count, check_email, check_name
-from .model import Config, Group, Member, Rule, User
+from .model import Config, Crm, Group, Member, Rule, User
 
 
 def add_user(cfg: Config, user: User) -> Config:
@@ -182,3 +182,33 @@ def remove_away(cfg: Config, n: int) -> Config:
     if not any(a.id == n for a in cfg.away):
         raise ConfigError(f"no away entry {n} (see `leadctl away list`)")
     return replace(cfg, away=tuple(a for a in cfg.away if a.id != n))
+
+
+def add_crm(cfg: Config, crm: Crm) -> Config:
+    """A CRM owners are written back to (`crm add`)."""
+    check_name(crm.name, "crm")
+    if any(c.name == crm.name for c in cfg.crms):
+        raise ConfigError(f"crm '{crm.name}' exists already (`leadctl crm remove {crm.name}` first)")
+    return replace(cfg, crms=cfg.crms + (crm,))
+
+
+def remove_crm(cfg: Config, name: str) -> Config:
+    """A CRM no longer written to; the users' owner ids for it go with it."""
+    if not any(c.name == name for c in cfg.crms):
+        raise ConfigError(f"unknown crm '{name}' (see `leadctl crm list`)")
+    users = tuple(replace(u, crm=tuple(p for p in u.crm if p[0] != name)) for u in cfg.users)
+    return replace(cfg, crms=tuple(c for c in cfg.crms if c.name != name), users=users)
+
+
+def set_crm_ids(cfg: Config, ids: dict[str, dict[str, str]]) -> Config:
+    """Users' owner ids: {user id: {crm name: owner id, or "" to forget it}}."""
+    known = {c.name for c in cfg.crms}
+    for user, by_crm in ids.items():
+        for crm in by_crm:
+            if crm not in known:
+                raise ConfigError(f"unknown crm '{crm}' (see `leadctl crm list`)")
+        old = cfg.find_user(user)
+        merged = {**dict(old.crm), **by_crm}
+        cfg = edit_user(cfg, old.id, crm=tuple(sorted((k, v.strip()) for k, v in merged.items() if v.strip())))
+    return cfg
+

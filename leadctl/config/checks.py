@@ -90,6 +90,34 @@ def parse_day(text: str, option: str):
     return day
 
 
+def _check_crms(cfg: Config, p: str) -> None:
+    """Each CRM: a known kind, a name, an address where the kind has no public one, variable
+    names that are names; each user's owner ids name a CRM that is there."""
+    from .model import CRM_OBJECTS
+
+    names = set()
+    for c in cfg.crms:
+        check_name(c.name, "crm")
+        names.add(c.name)
+        if c.kind not in CRM_OBJECTS:
+            raise ConfigError(f"{p}: crm '{c.name}': unknown kind '{c.kind}' (use {', '.join(CRM_OBJECTS)})")
+        if not c.api:
+            raise ConfigError(f"{p}: crm '{c.name}': a {c.kind} CRM needs --base-url (its instance's address,"
+                              " e.g. https://yourorg.my.salesforce.com)")
+        if not c.api.startswith(("https://", "http://")):
+            raise ConfigError(f"{p}: crm '{c.name}': base_url must be an http(s) address")
+        for key in ("token_env", "secret_env"):
+            value = getattr(c, key)
+            if value and not value.replace("_", "").isalnum():
+                raise ConfigError(f"{p}: crm '{c.name}': {key} '{value}' is not an environment variable's name")
+        if not c.id_field.strip():
+            raise ConfigError(f"{p}: crm '{c.name}': id_field must not be empty")
+    for u in cfg.users:
+        for crm, _ in u.crm:
+            if crm not in names:
+                raise ConfigError(f"{p}: user '{u.id}': an owner id for crm '{crm}', which is not in [crm]")
+
+
 def _check_overflow(cfg: Config, p: str) -> None:
     """An overflow names another group of the same record type, and no chain comes back."""
     groups = {g.name: g for g in cfg.groups}
@@ -170,6 +198,7 @@ def _all_away(cfg: Config, group) -> str | None:
 def validate(cfg: Config) -> None:
     """Raise ConfigError naming the first thing at fault; the file is not trusted."""
     p = cfg.path.name
+    _check_crms(cfg, p)
     check_timezone(cfg.settings.timezone)
     if cfg.settings.phone_region:
         check_phone_region(cfg.settings.phone_region, f"{p}: [settings] phone_region")
@@ -290,6 +319,13 @@ def _fate(g: Group) -> str:
 def warnings(cfg: Config) -> list[str]:
     """Things that are valid but probably not what the admin wants."""
     out = []
+    members = {m.user for g in cfg.groups for m in g.members}
+    for c in cfg.crms:
+        unmapped = [u.id for u in cfg.users if u.active and u.id in members and not u.crm_id(c.name)]
+        if unmapped:
+            out.append(f"crm '{c.name}': {len(unmapped)} user(s) have no owner id there ({', '.join(unmapped[:5])}):"
+                       f" their leads' owner cannot be written (`leadctl crm owners {c.name} --sync`, or"
+                       f" `leadctl user edit USER --crm {c.name}=ID`)")
     users = {u.id: u for u in cfg.users}
     for g in cfg.groups:
         if not g.members:

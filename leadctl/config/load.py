@@ -9,7 +9,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from .checks import validate
-from .model import CLOSED_STATUSES, DEFAULT_TIMEZONE, Away, Config, Group, Member, Notify, Rule, Settings, User, ordered_roles
+from .model import (
+    CLOSED_STATUSES, DEFAULT_TIMEZONE, Away, Config, Crm, Group, Member, Notify, Rule, Settings, User, ordered_roles,
+)
 
 
 MAX_CONFIG = 16 << 20  # bytes: a config of thousands of users and rules is well under a megabyte
@@ -70,7 +72,7 @@ def _check_keys(data: Any, allowed: set[str] | None, what: str, path: Path) -> d
 def _typed(value: Any, kind: type, key: str, what: str, path: Path) -> Any:
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not ok:
-        names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+        names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}
         raise ConfigError(f"{_where(path, what)}: '{key}' must be {names[kind]}")
     return value
 
@@ -92,7 +94,8 @@ def _moment(value: Any, key: str, what: str, path: Path) -> str:
 
 
 def from_dict(data: dict, path: Path) -> Config:
-    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify", "serve", "away"},
+    top = _check_keys(data, {"ledger", "settings", "users", "groups", "routing", "intake", "notify", "serve", "away",
+                             "crm"},
                       "", path)
     ledger = top.get("ledger")
     if ledger is not None:
@@ -116,7 +119,7 @@ def from_dict(data: dict, path: Path) -> Config:
     for uid, u in _check_keys(top.get("users", {}), None, "[users]", path).items():
         what = f"user '{uid}'"
         _check_keys(u, {"name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "notify",
-                        "webhook_url", "timezone", "hours", "daily", "monthly"}, what, path)
+                        "webhook_url", "timezone", "hours", "daily", "monthly", "crm"}, what, path)
         users.append(
             User(
                 id=uid,
@@ -133,6 +136,8 @@ def from_dict(data: dict, path: Path) -> Config:
                 active=_typed(u.get("active", True), bool, "active", what, path),
                 notify=_typed(u.get("notify", True), bool, "notify", what, path),
                 webhook_url=_typed(u.get("webhook_url", ""), str, "webhook_url", what, path),
+                crm=tuple(sorted((str(k), _typed(v, str, f"crm.{k}", what, path))
+                                 for k, v in _typed(u.get("crm", {}), dict, "crm", what, path).items())),
             )
         )
 
@@ -231,7 +236,19 @@ def from_dict(data: dict, path: Path) -> Config:
         ledger=ledger,
         mappings=mappings,
         away=tuple(away),
+        crms=_crms(top.get("crm", {}), path),
     )
+
+
+def _crms(table: Any, path: Path) -> tuple:
+    out = []
+    for name, c in _check_keys(table, None, "[crm]", path).items():
+        what = f"crm '{name}'"
+        _check_keys(c, {"kind", "object", "id_field", "base_url", "token_env", "secret_env"}, what, path)
+        if "kind" not in c:
+            raise ConfigError(f"{_where(path, what)}: 'kind' is missing (hubspot, salesforce, pipedrive or sell)")
+        out.append(Crm(name, **{k: _typed(v, str, k, what, path) for k, v in c.items()}))
+    return tuple(out)
 
 
 def _day(value, key: str, what: str, path) -> str:

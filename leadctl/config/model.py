@@ -57,6 +57,11 @@ class User:
     hours: str = ""  # when they take leads, e.g. "mon-fri 09:00-17:30" (default: always)
     daily: int = 0  # what the group methods give them in all groups together, a day (0 = no limit)
     monthly: int = 0  # ... and a month
+    crm: tuple[tuple[str, str], ...] = ()  # (CRM name, their owner id there), by CRM name
+
+    def crm_id(self, crm: str) -> str | None:
+        """Their owner id in the CRM named `crm`, or None when it is not known."""
+        return next((owner for name, owner in self.crm if name == crm), None)
 
     @property
     def role(self) -> str:
@@ -73,6 +78,38 @@ def ordered_roles(roles) -> tuple[str, ...]:
 
 
 SMTP_SECURITY = ("none", "starttls", "ssl")
+
+# The CRMs leadctl writes owners back to: each kind's default object and public API address
+# (Salesforce has none: every org has its own instance URL).
+CRM_OBJECTS = {"hubspot": "contacts", "salesforce": "Lead", "pipedrive": "leads", "sell": "leads"}
+CRM_BASE_URLS = {"hubspot": "https://api.hubapi.com", "salesforce": "", "pipedrive": "https://api.pipedrive.com",
+                 "sell": "https://api.getbase.com"}
+
+
+@dataclass(frozen=True)
+class Crm:
+    """A CRM the owner of each lead is written back to: `[crm.NAME]` in the config. Its token is
+    read from the environment variable `token_env` only: never kept, printed or logged."""
+
+    name: str
+    kind: str  # hubspot | salesforce | pipedrive | sell
+    object: str = ""  # the record type written (default: the kind's, CRM_OBJECTS)
+    id_field: str = "id"  # the lead field holding the CRM record's id
+    base_url: str = ""  # the API's address (default: the kind's, CRM_BASE_URLS)
+    token_env: str = ""  # the variable holding the API token (default: NAME_TOKEN, upper case)
+    secret_env: str = ""  # the variable holding the webhook signing secret, if webhooks come in
+
+    @property
+    def record_object(self) -> str:
+        return self.object or CRM_OBJECTS.get(self.kind, "")
+
+    @property
+    def api(self) -> str:
+        return (self.base_url or CRM_BASE_URLS.get(self.kind, "")).rstrip("/")
+
+    @property
+    def token_variable(self) -> str:
+        return self.token_env or "".join(c if c.isalnum() else "_" for c in self.name.upper()) + "_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -160,6 +197,7 @@ class Config:
     base_url: str = ""  # [serve] base_url: where `serve` is reached from outside (links in emails)
     port: int = 0  # [serve] port: where `serve` listens (and `token link` points) unless --port says; 0: 8080
     away: tuple[Away, ...] = ()  # leave entries, [[away]] in the file
+    crms: tuple[Crm, ...] = ()  # where owners are written back, [crm.NAME] in the file
 
     # -- look-ups -----------------------------------------------------------
     def user(self, user_id: str) -> User:
@@ -263,7 +301,8 @@ def to_dict(cfg: Config) -> dict:
                **({"reassign": True} if u.reassign else {}), **({"os_user": u.os_user} if u.os_user else {}),
                **({"timezone": u.timezone} if u.timezone else {}), **({"hours": u.hours} if u.hours else {}),
                **({"daily": u.daily} if u.daily else {}), **({"monthly": u.monthly} if u.monthly else {}),
-               **({} if u.notify else {"notify": False}), **({"webhook_url": u.webhook_url} if u.webhook_url else {})}
+               **({} if u.notify else {"notify": False}), **({"webhook_url": u.webhook_url} if u.webhook_url else {}),
+               **({"crm": dict(u.crm)} if u.crm else {})}
         for u in cfg.users
     }
     data["groups"] = {
@@ -297,6 +336,10 @@ def to_dict(cfg: Config) -> dict:
         data["notify"] = changed
     if cfg.base_url or cfg.port:
         data["serve"] = {**({"base_url": cfg.base_url} if cfg.base_url else {}), **({"port": cfg.port} if cfg.port else {})}
+    if cfg.crms:
+        data["crm"] = {c.name: {"kind": c.kind, **{k: getattr(c, k) for k in ("object", "base_url", "token_env",
+                                                                           "secret_env") if getattr(c, k)},
+                                **({"id_field": c.id_field} if c.id_field != "id" else {})} for c in cfg.crms}
     if cfg.away:
         data["away"] = [{"id": a.id, "user": a.user, "from": a.start, "to": a.end,
                          **({"backup": a.backup} if a.backup else {}), **({"note": a.note} if a.note else {})}

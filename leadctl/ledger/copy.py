@@ -35,6 +35,8 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "queue": (("n", "lead_id", "group_name", "received_at"), "n"),
     "sign_ins": (("token_hash", "user_id", "next_path", "created_at", "expires_at", "used_at"), "token_hash"),
     "keys": (("name", "value"), "name"),
+    "crm_writes": (("n", "crm", "lead_id", "owner", "status", "attempts", "next_at", "claimed_until", "last_error",
+                    "crm_owner", "written_owner_id", "created_at", "sent_at"), "n"),
     "sessions": (("id_hash", "user_id", "created_at", "expires_at", "ended_at"), "id_hash"),
     "watches": (("source", "etag", "last_modified", "header", "pending_header", "row_ids", "polled_at"), "source"),
 }

@@ -95,3 +95,20 @@ class Outbox:
             cur = self.conn.executemany("UPDATE notifications SET status = 'pending', next_at = ?, attempts = 0"
                                         " WHERE id = ? AND status != 'sending'", [(now, i) for i in ids])
         return cur.rowcount
+
+    # -- owner writes owed to CRMs ------------------------------------------------------------
+    def queue_crm_writes(self, rows: list[tuple]) -> None:
+        """(crm, lead id, owner or None, created/next at) for each change of holder and CRM."""
+        self.conn.executemany("INSERT INTO crm_writes (crm, lead_id, owner, status, attempts, next_at, created_at)"
+                              " VALUES (?, ?, ?, 'pending', 0, ?, ?)", [(c, i, o, at, at) for c, i, o, at in rows])
+
+    def crm_counts(self) -> dict[tuple[str, str], int]:
+        """(crm, status) -> how many owner writes."""
+        return {(crm, status): n for crm, status, n in self.conn.execute(
+            "SELECT crm, status, count(*) FROM crm_writes GROUP BY crm, status")}
+
+    def crm_writes(self, crm: str | None = None) -> list[dict]:
+        """Owner writes, oldest first (of one CRM, or all)."""
+        where, params = (" WHERE crm = ?", (crm,)) if crm else ("", ())
+        return list(self._rows("SELECT n, crm, lead_id, owner, status, attempts, next_at, last_error, crm_owner,"
+                               f" written_owner_id, created_at, sent_at FROM crm_writes{where} ORDER BY n", params))

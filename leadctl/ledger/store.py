@@ -149,8 +149,8 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
         """Write what a decision changed (an `assign.changes.Changes`) in the open transaction,
         in this order: new lead rows (their assignment events copied from them by the store; a
         passed-over list kept once, by number), the queue's newcomers, owner moves with their
-        events, the queue's leavers, conversions, other events, statuses, the outbox, and the
-        allocator's usage and rotations. Returns how many new lead rows were written."""
+        events, the queue's leavers, conversions, other events, statuses, the outbox (notifications,
+        alerts, owner writes owed to CRMs), and the allocator's usage and rotations. Returns how many new lead rows were written."""
         written = 0
         if changes.leads:
             written = self.insert_routed(self._numbered(changes.leads), changes.actor, changes.via)
@@ -170,6 +170,8 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
             self.queue_notifications(changes.notifications)
         if changes.alerts:
             self.queue_alerts(changes.alerts)
+        if changes.crm_writes:
+            self.queue_crm_writes(changes.crm_writes)
         alloc = changes.alloc
         if alloc is not None:
             self.save_usage(alloc.usage, alloc.dirty_usage)

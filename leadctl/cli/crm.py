@@ -1,0 +1,120 @@
+"""`leadctl crm ...`: the CRMs each lead's owner is written back to, and who is who there."""
+
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from . import SETUP, ListFormat, state
+from .change import _change, _say
+
+crm_app = typer.Typer(help="The CRM the team works in (HubSpot, Salesforce, Pipedrive, Zendesk Sell): the owner of"
+                           " each lead is written back to it.", no_args_is_help=True)
+
+Kind = Literal["hubspot", "salesforce", "pipedrive", "sell"]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The CRM's name in the config, e.g. hubspot.")]
+
+
+@crm_app.command("add")
+def crm_add(ctx: typer.Context, name: NameArg,
+            kind: Annotated[Kind, typer.Option("--kind", help="Which CRM it is.")],
+            obj: Annotated[Optional[str], typer.Option("--object", metavar="OBJECT",
+                           help="The record type written (default: HubSpot contacts, Salesforce Lead, Pipedrive"
+                                " leads, Sell leads).")] = None,
+            id_field: Annotated[Optional[str], typer.Option("--id-field", metavar="FIELD",
+                                help="The lead field holding the CRM record's id (default: the lead's id).")] = None,
+            base_url: Annotated[Optional[str], typer.Option("--base-url", metavar="URL",
+                                help="The API's address (default: the vendor's; Salesforce: your instance's).")] = None,
+            token_env: Annotated[Optional[str], typer.Option("--token-env", metavar="VAR",
+                                 help="The environment variable holding the API token (default: NAME_TOKEN)."
+                                      " The token itself is never stored.")] = None,
+            secret_env: Annotated[Optional[str], typer.Option("--secret-env", metavar="VAR",
+                                  help="The environment variable holding the webhook signing secret.")] = None) -> None:
+    """Add a CRM to write each lead's owner back to.
+
+    Example: leadctl crm add hubspot --kind hubspot --token-env HUBSPOT_TOKEN
+    Example: leadctl crm add sf --kind salesforce --base-url https://acme.my.salesforce.com --token-env SF_TOKEN
+    """
+    from ..config import Crm
+
+    crm = Crm(name, kind, obj or "", (id_field or "id").strip(), (base_url or "").strip(), token_env or "",
+              secret_env or "")
+    _change(ctx, lambda m, c: m.add_crm(c, crm), f"added crm '{name}' ({kind}); its token is read from"
+            f" ${crm.token_variable} when owners are written")
+
+
+@crm_app.command("remove")
+def crm_remove(ctx: typer.Context, name: NameArg) -> None:
+    """Stop writing owners to a CRM (the users' owner ids there go too).
+
+    Example: leadctl crm remove hubspot
+    """
+    _change(ctx, lambda m, c: m.remove_crm(c, name), f"removed crm '{name}'")
+
+
+@crm_app.command("list")
+def crm_list(ctx: typer.Context,
+             fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table"
+             ) -> None:
+    """List the CRMs owners are written to.
+
+    Example: leadctl crm list --format json
+    """
+    import os
+
+    from .. import render
+
+    cfg = state(ctx).config()
+    rows = [{"name": c.name, "kind": c.kind, "object": c.record_object, "id_field": c.id_field, "base_url": c.api,
+             "token_env": c.token_variable, "token_set": bool(os.environ.get(c.token_variable)),
+             "secret_env": c.secret_env or None,
+             "mapped_users": sum(1 for u in cfg.users if u.crm_id(c.name))} for c in cfg.crms]
+    render.emit(rows, list(rows[0]) if rows else ["name", "kind"], fmt, title="CRMs",
+                empty="no CRM yet: leadctl crm add NAME --kind hubspot|salesforce|pipedrive|sell")
+
+
+@crm_app.command("owners")
+def crm_owners(ctx: typer.Context, name: NameArg, fmt: ListFormat = "table") -> None:
+    """Who is who in a CRM: each leadctl user and their owner id there (none: their leads'
+    owner cannot be written; set it with `leadctl user edit USER --crm NAME=ID`).
+
+    Example: leadctl crm owners hubspot
+    """
+    from .. import render
+    from ..errors import ConfigError
+
+    cfg = state(ctx).config()
+    if not any(c.name == name for c in cfg.crms):
+        raise ConfigError(f"unknown crm '{name}' (see `leadctl crm list`)")
+    rows = [{"user": u.id, "email": u.email or None, "owner_id": u.crm_id(name), "active": u.active}
+            for u in cfg.users]
+    render.emit(rows, ["user", "email", "owner_id", "active"], fmt, title=f"Owners in {name}",
+                empty="no users yet")
+    unmapped = [r["user"] for r in rows if r["owner_id"] is None and r["active"]]
+    if unmapped:
+        _say(f"{len(unmapped)} active user(s) without an owner id in {name}: {', '.join(unmapped[:10])}")
+
+
+@crm_app.command("status")
+def crm_status(ctx: typer.Context,
+               fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table"
+               ) -> None:
+    """Owner writes per CRM: pending, sent, superseded, conflict, failed.
+
+    Example: leadctl crm status --format json
+    """
+    from .. import render
+
+    st = state(ctx)
+    cfg = st.config()
+    with st.ledger(cfg, create=False) as ledger:
+        counts = ledger.crm_counts()
+    rows = [{"crm": c.name, **{s: counts.get((c.name, s), 0) for s in CRM_STATUSES}} for c in cfg.crms]
+    render.emit(rows, ["crm", *CRM_STATUSES], fmt, title="Owner writes", right=list(CRM_STATUSES),
+                empty="no CRM yet: leadctl crm add NAME --kind hubspot|salesforce|pipedrive|sell")
+
+
+CRM_STATUSES = ("pending", "sent", "superseded", "conflict", "failed")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(crm_app, name="crm", rich_help_panel=SETUP)
