@@ -4,6 +4,8 @@ itself, `crm push`, comes next)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 STORES = ("sqlite", "postgresql")
@@ -79,3 +81,78 @@ def test_without_a_crm_nothing_is_owed(lc):
     lc.team(users=("tom",))
     lc.jsonl("route", "--format", "jsonl", input='{"id": "N1"}\n')
     assert lc.query("SELECT count(*) FROM crm_writes") == [(0,)]
+
+
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture
+def hubspot():
+    from tests.crm_fakes import HubSpot
+
+    fake = HubSpot(TOKEN, owners={"51234": "tom@example.com", "51235": "ann@example.com"})
+    yield fake
+    fake.stop()
+
+
+def pushed(lc, code: int = 0):
+    result = lc("crm", "push", "--once", ok=None)
+    assert result.exit_code == code, result.stderr
+    return result
+
+
+def test_hubspot_owners_are_written_read_compare_write_in_order_per_lead(lc, hubspot, monkeypatch):
+    import time
+
+    monkeypatch.setenv("HUB_TOKEN", TOKEN)
+    lc.team(users=("tom", "ann"))
+    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
+    lc("user", "edit", "tom", "--crm", "hub=51234")
+    lc("user", "edit", "ann", "--crm", "hub=51235")
+    hubspot.records.update({"101": None, "102": None, "103": None})
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "101"}\n{"id": "102"}\n{"id": "103"}\n')  # tom, ann, tom
+    outputs = [pushed(lc)]
+    assert hubspot.records == {"101": "51234", "102": "51235", "103": "51234"}
+    assert [m for m, p, _ in hubspot.log if p.endswith("/101")] == ["GET", "PATCH"]  # read, then write
+    lc("reassign", "102", "--to", "tom")
+    lc("reassign", "102", "--to", "ann")  # before the first went: it is superseded
+    hubspot.records["103"] = "99999"  # someone changed it in HubSpot
+    lc("reassign", "103", "--to", "ann")
+    outputs.append(pushed(lc))
+    assert hubspot.writes("102") == ["51235"] and hubspot.records["103"] == "99999"  # never overwritten
+    status = lc.json("crm", "status")[0]
+    assert (status["sent"], status["superseded"], status["conflict"], status["pending"]) == (4, 1, 1, 0)
+    conflict = lc.query("SELECT lead_id, crm_owner, last_error FROM crm_writes WHERE status = 'conflict'")
+    assert conflict == [("103", "99999", "the owner in hub is 99999, set there")]
+    hubspot.fail = [(429, {"Retry-After": "1"})]  # rate limited: waited, then retried
+    lc("reassign", "101", "--to", "ann")
+    outputs.append(pushed(lc, 75))
+    time.sleep(1.1)
+    outputs.append(pushed(lc))
+    assert hubspot.records["101"] == "51235"
+    lc("release", "101")  # cleared, as HubSpot still shows what leadctl wrote
+    outputs.append(pushed(lc))
+    assert hubspot.records["101"] is None
+    monkeypatch.setenv("HUB_TOKEN", "wrong-" + TOKEN)
+    lc("reassign", "102", "--to", "tom")
+    refused = pushed(lc, 1)
+    (error,) = lc.query("SELECT last_error FROM crm_writes WHERE status = 'failed'")[0]
+    assert error.startswith("HTTP 401: Authentication credentials not found") and "\n" not in error
+    everything = "".join(o.stdout + o.stderr for o in [*outputs, refused]) + repr(lc.snapshot())
+    everything += "".join(repr(r) for r in lc.query("SELECT * FROM crm_writes")) + lc.config.read_text()
+    assert TOKEN not in everything  # the token is in no output, no ledger row, not in the config
+
+
+@pytest.mark.any_store
+def test_owners_are_read_from_hubspot_and_mapped_by_email(lc, hubspot, monkeypatch):
+    monkeypatch.setenv("HUB_TOKEN", TOKEN)
+    lc.team(users=("tom", "ann", "zed"))
+    lc("user", "edit", "tom", "--email", "Tom@Example.com")
+    lc("user", "edit", "ann", "--email", "ann@example.com")
+    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
+    synced = lc("crm", "owners", "hub", "--sync", "--format", "json")
+    assert {r["user"]: r["owner_id"] for r in json.loads(synced.stdout)} == {"tom": "51234", "ann": "51235", "zed": None}
+    assert "zed" in synced.stderr  # the unmapped are named
+    assert [p for _, p, _ in hubspot.log].count("/crm/v3/owners") == 2  # paged
+    monkeypatch.delenv("HUB_TOKEN")
+    assert lc("crm", "owners", "hub", "--sync", ok=None).exit_code == 2

@@ -73,18 +73,28 @@ def crm_list(ctx: typer.Context,
 
 
 @crm_app.command("owners")
-def crm_owners(ctx: typer.Context, name: NameArg, fmt: ListFormat = "table") -> None:
+def crm_owners(ctx: typer.Context, name: NameArg, fmt: ListFormat = "table",
+               sync: Annotated[bool, typer.Option("--sync", help="Read the CRM's owners and map them to users by"
+                                                  " email (any case) first.")] = False) -> None:
     """Who is who in a CRM: each leadctl user and their owner id there (none: their leads'
-    owner cannot be written; set it with `leadctl user edit USER --crm NAME=ID`).
+    owner cannot be written; set it with `leadctl user edit USER --crm NAME=ID`, or --sync).
 
-    Example: leadctl crm owners hubspot
+    Example: leadctl crm owners hubspot --sync
     """
     from .. import render
     from ..errors import ConfigError
 
     cfg = state(ctx).config()
-    if not any(c.name == name for c in cfg.crms):
+    crm = next((c for c in cfg.crms if c.name == name), None)
+    if crm is None:
         raise ConfigError(f"unknown crm '{name}' (see `leadctl crm list`)")
+    if sync:
+        from ..crm import owners_by_email
+
+        found = owners_by_email(cfg, crm)
+        if found:
+            cfg = _change(ctx, lambda m, c: m.set_crm_ids(c, {u: {name: i} for u, i in found.items()}),
+                          f"mapped {len(found)} user(s) to their owner in {name} by email")
     rows = [{"user": u.id, "email": u.email or None, "owner_id": u.crm_id(name), "active": u.active}
             for u in cfg.users]
     render.emit(rows, ["user", "email", "owner_id", "active"], fmt, title=f"Owners in {name}",
@@ -114,6 +124,56 @@ def crm_status(ctx: typer.Context,
 
 
 CRM_STATUSES = ("pending", "sent", "superseded", "conflict", "failed")
+
+
+@crm_app.command("push")
+def crm_push(ctx: typer.Context,
+             once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit (for cron): exit 0"
+                                                " when nothing failed, 75 when writes wait for a retry, 1 when one"
+                                                " failed.")] = False,
+             every: Annotated[int, typer.Option("--every", metavar="SECONDS", min=1, max=3600,
+                                                help="Without --once: seconds between rounds.")] = 5) -> None:
+    """Write each lead's owner to the CRMs (read, compare, write): what every change of holder
+    queued, in order per lead; a write overtaken by a newer one for the same lead is superseded.
+
+    Example: leadctl crm push --once
+    """
+    import signal
+    import threading
+    from datetime import datetime
+
+    from .. import render
+    from ..crm import push
+    from ..domain.rights import CONFIGURE
+
+    st = state(ctx)
+    st.require(CONFIGURE)  # operating the outbox is the admins'
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    said: set[str] = set()
+
+    def say(message: str) -> None:
+        if message not in said:  # once per run, not every round
+            said.add(message)
+            render.err(message)
+
+    while True:
+        cfg = st.config()
+        with st.ledger(cfg) as ledger:
+            counts = push(cfg, ledger, datetime.now().astimezone(), say=say)
+        if counts or once:
+            render.err("owner writes: " + (" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "none due"))
+        if once:
+            if counts["failed"]:
+                raise typer.Exit(1)
+            if counts["retry"]:
+                raise typer.Exit(75)
+            return
+        st._cfg = None  # a config edited meanwhile applies from the next round
+        if stop.wait(every):
+            return
 
 
 def register(app: typer.Typer) -> None:

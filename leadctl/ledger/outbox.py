@@ -112,3 +112,36 @@ class Outbox:
         where, params = (" WHERE crm = ?", (crm,)) if crm else ("", ())
         return list(self._rows("SELECT n, crm, lead_id, owner, status, attempts, next_at, last_error, crm_owner,"
                                f" written_owner_id, created_at, sent_at FROM crm_writes{where} ORDER BY n", params))
+
+    def claim_crm_writes(self, crm: str, now: str, until: str, limit: int) -> list[dict]:
+        """The CRM's due owner writes, oldest first, claimed for this pusher until `until` (in the
+        caller's write transaction: two pushers never claim the same row; a claim that ran out
+        is due again). First, a pending write with a newer one for the same lead is superseded:
+        only a lead's latest owner is written."""
+        self.conn.execute(
+            "UPDATE crm_writes SET status = 'superseded', claimed_until = NULL WHERE crm = ? AND status = 'pending'"
+            " AND n < (SELECT max(w.n) FROM crm_writes w WHERE w.crm = crm_writes.crm AND w.lead_id = crm_writes.lead_id)",
+            (crm,))
+        rows = list(self._rows(
+            "SELECT w.n, w.lead_id, w.owner, w.attempts, l.fields FROM crm_writes w LEFT JOIN leads l ON l.id = w.lead_id"
+            " WHERE w.crm = ? AND w.status = 'pending' AND w.next_at <= ?"
+            " AND (w.claimed_until IS NULL OR w.claimed_until <= ?) ORDER BY w.n LIMIT ?", (crm, now, now, limit)))
+        self.conn.executemany("UPDATE crm_writes SET claimed_until = ?, attempts = attempts + 1 WHERE n = ?",
+                              [(until, r["n"]) for r in rows])
+        return rows
+
+    def last_crm_owner(self, crm: str, lead_id: str) -> str | None:
+        """The owner id leadctl last wrote to the CRM for this lead (None: never)."""
+        row = self.conn.execute("SELECT written_owner_id FROM crm_writes WHERE crm = ? AND lead_id = ?"
+                                " AND status = 'sent' ORDER BY n DESC LIMIT 1", (crm, lead_id)).fetchone()
+        return row[0] if row else None
+
+    def finish_crm_write(self, n: int, status: str, at: str, *, written: str | None = None,
+                         crm_owner: str | None = None, error: str | None = None, next_at: str | None = None) -> None:
+        """How a claimed write went: sent (with the owner id written), conflict (the CRM's owner),
+        failed (its message), or pending again at `next_at` (a retry)."""
+        self.conn.execute(
+            "UPDATE crm_writes SET status = ?, claimed_until = NULL, written_owner_id = ?, crm_owner = ?,"
+            " last_error = ?, next_at = coalesce(?, next_at), sent_at = ? WHERE n = ?",
+            (status, written, crm_owner, error, next_at, at if status == "sent" else None, n))
+

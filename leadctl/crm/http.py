@@ -1,0 +1,78 @@
+"""JSON over HTTPS to a CRM's API, with its answers sorted the way delivery needs: a value, a
+`Wait` (429: try again after the CRM's own delay; a timeout or 5xx: back off) or a `Refused`
+(any other 4xx: failed, with the CRM's own message in one line). The token goes in the
+Authorization header only: never in an error, a log line or the ledger."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+
+TIMEOUT = 20  # seconds a call may take
+
+
+class Wait(Exception):
+    """Try again later: `after` seconds when the CRM said (Retry-After), else None (back off)."""
+
+    def __init__(self, message: str, after: float | None = None):
+        super().__init__(message)
+        self.after = after
+
+
+class Refused(Exception):
+    """The CRM refused the call (4xx other than 429): the write failed, with its message."""
+
+
+def call(method: str, url: str, token: str, body: dict | None = None, headers: dict | None = None,
+         rate_headers: tuple[str, ...] = ()) -> dict:
+    """One call; the answer's JSON (an empty object for an empty body)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": "leadctl",
+        **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            raw = answer.read()
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode("utf-8", "replace")
+        if exc.code == 429:
+            raise Wait(f"rate limited (HTTP 429){_message(text)}", _retry_after(exc.headers, rate_headers)) from None
+        if exc.code >= 500:
+            raise Wait(f"HTTP {exc.code}{_message(text)}") from None
+        raise Refused(f"HTTP {exc.code}{_message(text)}") from None
+    except (socket.timeout, TimeoutError):
+        raise Wait(f"no answer within {TIMEOUT} s") from None
+    except urllib.error.URLError as exc:
+        raise Wait(f"cannot reach the CRM: {getattr(exc.reason, 'strerror', None) or exc.reason}") from None
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise Wait("the CRM's answer was not JSON") from None
+
+
+def _message(text: str) -> str:
+    """The CRM's own message, one line, bounded (HubSpot `message`, Pipedrive `error`, …)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    found = None
+    if isinstance(data, dict):
+        found = data.get("message") or data.get("error") or data.get("error_description")
+    elif isinstance(data, list) and data and isinstance(data[0], dict):  # Salesforce: [{"message": ...}]
+        found = data[0].get("message")
+    text = str(found or text).strip().replace("\n", " ")
+    return f": {text[:200]}" if text else ""
+
+
+def _retry_after(headers, rate_headers: tuple[str, ...]) -> float | None:
+    """Seconds to wait: Retry-After when the CRM sent it, else None (back off)."""
+    value = headers.get("Retry-After") if headers else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,45 @@
+"""HubSpot's calls, exactly as its API documents them (CRM v3):
+
+- a record's owner: `GET /crm/v3/objects/{object}/{id}?properties=hubspot_owner_id`, the answer's
+  `properties.hubspot_owner_id` (https://developers.hubspot.com/docs/api/crm/contacts);
+- write it: `PATCH /crm/v3/objects/{object}/{id}` with `{"properties": {"hubspot_owner_id": "ID"}}`
+  (an empty string clears it);
+- the owners: `GET /crm/v3/owners?limit=100[&after=CURSOR]`, each `{"id", "email", ...}`, paged
+  by `paging.next.after` (https://developers.hubspot.com/docs/api/crm/owners) — the owner id a
+  record takes is `id`, not `userId`.
+
+Authentication: a private app's access token as a bearer token. A 429 carries Retry-After
+(and `X-HubSpot-RateLimit-*`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from .http import call
+
+PROPERTY = "hubspot_owner_id"
+
+
+def read_owner(crm, token: str, record_id: str) -> str | None:
+    answer = call("GET", f"{_record(crm, record_id)}?properties={PROPERTY}", token)
+    return (answer.get("properties") or {}).get(PROPERTY) or None
+
+
+def write_owner(crm, token: str, record_id: str, owner_id: str | None) -> None:
+    call("PATCH", _record(crm, record_id), token, {"properties": {PROPERTY: owner_id or ""}})
+
+
+def owners(crm, token: str) -> list[tuple[str, str]]:
+    """(owner id, email) of every owner."""
+    out, after = [], None
+    while True:
+        page = call("GET", f"{crm.api}/crm/v3/owners?limit=100" + (f"&after={quote(after)}" if after else ""), token)
+        out += [(str(o["id"]), o.get("email") or "") for o in page.get("results", []) if "id" in o]
+        after = ((page.get("paging") or {}).get("next") or {}).get("after")
+        if not after:
+            return out
+
+
+def _record(crm, record_id: str) -> str:
+    return f"{crm.api}/crm/v3/objects/{quote(crm.record_object, safe='')}/{quote(record_id, safe='')}"

@@ -1,0 +1,97 @@
+"""Local stand-ins for the CRMs' APIs, each speaking exactly the requests and answers its vendor
+documents (paths, methods, headers, bodies, status codes), on a free loopback port, always
+stopped by the fixture that starts it. One class per vendor, with the documentation it follows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from tests.ports import free_port
+
+
+class HubSpot:
+    """HubSpot CRM v3 (https://developers.hubspot.com/docs/api/crm/contacts and
+    https://developers.hubspot.com/docs/api/crm/owners): GET and PATCH
+    /crm/v3/objects/{object}/{id} with `properties.hubspot_owner_id`, GET /crm/v3/owners paged by
+    `paging.next.after`; a private app token as `Authorization: Bearer`; errors as
+    `{"status": "error", "message": ..., "category": ...}`; 429 with Retry-After."""
+
+    def __init__(self, token: str, owners: dict[str, str] | None = None):
+        self.token = token
+        self.records: dict[str, str | None] = {}  # contact id -> hubspot_owner_id
+        self.owners = owners or {}  # owner id -> email
+        self.log: list[tuple[str, str, dict | None]] = []  # (method, path, body)
+        self.fail: list[tuple[int, dict]] = []  # the next answers instead: (status, headers)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body: dict | None, headers: dict | None = None):
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json;charset=utf-8")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, status: int, message: str, category: str, headers: dict | None = None):
+                self._answer(status, {"status": "error", "message": message, "category": category,
+                                      "correlationId": "5b0e0b5c-0000-0000-0000-000000000000"}, headers)
+
+            def _handle(self, method: str):
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                fake.log.append((method, url.path, body))
+                if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    return self._error(401, "Authentication credentials not found. This API supports OAuth 2.0"
+                                            " authentication and you can find more details at"
+                                            " https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                                       "INVALID_AUTHENTICATION")
+                if fake.fail:
+                    status, headers = fake.fail.pop(0)
+                    return self._error(status, "You have reached your secondly limit.", "RATE_LIMITS", headers)
+                parts = url.path.strip("/").split("/")
+                if parts[:3] == ["crm", "v3", "owners"] and method == "GET":
+                    owners = sorted(fake.owners.items())
+                    after = int(parse_qs(url.query).get("after", ["0"])[0])
+                    page = owners[after:after + 1]  # one a page: the paging is used
+                    more = {"paging": {"next": {"after": str(after + 1)}}} if after + 1 < len(owners) else {}
+                    return self._answer(200, {"results": [{"id": i, "email": e, "userId": 900 + n}
+                                                          for n, (i, e) in enumerate(page)], **more})
+                if parts[:4] == ["crm", "v3", "objects", "contacts"] and len(parts) == 5:
+                    record = parts[4]
+                    if record not in fake.records:
+                        return self._error(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
+                    if method == "PATCH":
+                        fake.records[record] = body["properties"]["hubspot_owner_id"] or None
+                    return self._answer(200, {"id": record, "properties": {
+                        "hubspot_owner_id": fake.records[record]}, "archived": False})
+                return self._error(404, "Not found", "NOT_FOUND")
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_PATCH(self):
+                self._handle("PATCH")
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def writes(self, record: str) -> list[str | None]:
+        """The owners PATCHed to a record, in order."""
+        return [b["properties"]["hubspot_owner_id"] for m, p, b in self.log if m == "PATCH" and p.endswith(f"/{record}")]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
