@@ -95,3 +95,71 @@ class HubSpot:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Pipedrive:
+    """Pipedrive API v1 (https://developers.pipedrive.com/docs/api/v1/Leads and /Users): GET and
+    PATCH /api/v1/leads/{id} with `owner_id` (a number), GET /api/v1/users; a personal API token
+    as the `api_token` query parameter (or an OAuth bearer token); every answer
+    `{"success": ..., "data": ...}`, errors `{"success": false, "error": ..., "errorCode": N}`."""
+
+    def __init__(self, token: str, users: dict[int, str] | None = None):
+        self.token = token
+        self.leads: dict[str, int | None] = {}  # lead id -> owner_id
+        self.users = users or {}
+        self.log: list[tuple[str, str, dict | None]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self, method: str):
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                fake.log.append((method, url.path, body))
+                given = parse_qs(url.query).get("api_token", [None])[0]
+                bearer = self.headers.get("Authorization")
+                if given != fake.token and bearer != f"Bearer {fake.token}":
+                    return self._answer(401, {"success": False, "error": "unauthorized access", "errorCode": 401,
+                                              "error_info": "Please check developers.pipedrive.com"})
+                parts = url.path.strip("/").split("/")
+                if parts == ["api", "v1", "users"] and method == "GET":
+                    return self._answer(200, {"success": True, "data": [
+                        {"id": i, "email": e, "name": e.split("@")[0], "active_flag": True} for i, e in fake.users.items()]})
+                if parts[:3] == ["api", "v1", "leads"] and len(parts) == 4:
+                    lead = parts[3]
+                    if lead not in fake.leads:
+                        return self._answer(404, {"success": False, "error": "Lead not found", "errorCode": 404})
+                    if method == "PATCH":
+                        fake.leads[lead] = body["owner_id"]
+                    return self._answer(200, {"success": True, "data": {"id": lead, "title": "Lead",
+                                                                        "owner_id": fake.leads[lead]}})
+                return self._answer(404, {"success": False, "error": "Not found", "errorCode": 404})
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_PATCH(self):
+                self._handle("PATCH")
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def writes(self, lead: str) -> list[int]:
+        return [b["owner_id"] for m, p, b in self.log if m == "PATCH" and p.endswith(f"/{lead}")]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -156,3 +156,40 @@ def test_owners_are_read_from_hubspot_and_mapped_by_email(lc, hubspot, monkeypat
     assert [p for _, p, _ in hubspot.log].count("/crm/v3/owners") == 2  # paged
     monkeypatch.delenv("HUB_TOKEN")
     assert lc("crm", "owners", "hub", "--sync", ok=None).exit_code == 2
+
+
+PIPEDRIVE_TOKEN = "0123456789abcdef0123456789abcdef01234567"  # a personal API token: in the query
+
+
+@pytest.fixture
+def pipedrive():
+    from tests.crm_fakes import Pipedrive
+
+    fake = Pipedrive(PIPEDRIVE_TOKEN, users={17: "tom@example.com", 18: "ann@example.com"})
+    yield fake
+    fake.stop()
+
+
+def test_a_thousand_leads_are_written_once_to_hubspot_and_to_pipedrive_in_order(lc, hubspot, pipedrive, monkeypatch):
+    monkeypatch.setenv("HUB_TOKEN", TOKEN)
+    monkeypatch.setenv("PIPE_TOKEN", PIPEDRIVE_TOKEN)
+    lc.team(users=("tom", "ann"))
+    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
+    lc("crm", "add", "pipe", "--kind", "pipedrive", "--base-url", pipedrive.url)
+    lc("user", "edit", "tom", "--crm", "hub=51234", "--crm", "pipe=17")
+    lc("user", "edit", "ann", "--crm", "hub=51235", "--crm", "pipe=18")
+    ids = [str(1000 + i) for i in range(1000)]
+    hubspot.records.update(dict.fromkeys(ids))
+    pipedrive.leads.update(dict.fromkeys(ids))
+    lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "{i}"}}\n' for i in ids))
+    pushed(lc)
+    assert all(len(hubspot.writes(i)) == 1 and len(pipedrive.writes(i)) == 1 for i in ids)
+    assert hubspot.records["1000"] == "51234" and pipedrive.leads["1001"] == 18
+    lc("reassign", "1000", "--to", "ann")  # written after the first: two writes, in order
+    lc("reassign", "1001", "--to", "tom")  # overtaken before it went: superseded
+    lc("reassign", "1001", "--to", "ann")
+    pushed(lc)
+    assert hubspot.writes("1000") == ["51234", "51235"] and pipedrive.writes("1000") == [17, 18]
+    assert pipedrive.writes("1001") == [18]  # ann already: nothing more written
+    assert {r["crm"]: r["superseded"] for r in lc.json("crm", "status")} == {"hub": 1, "pipe": 1}
+    assert all(PIPEDRIVE_TOKEN not in repr(r) for r in lc.query("SELECT * FROM crm_writes"))

@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from . import hubspot
+from . import hubspot, pipedrive
 from .http import Refused, Wait
 
-VENDORS = {"hubspot": hubspot}  # (salesforce, pipedrive, sell: the next step)
+VENDORS = {"hubspot": hubspot, "pipedrive": pipedrive}  # (salesforce, sell: the next step)
 BATCH = 100  # writes claimed at once per CRM
 CLAIM_SECONDS = 120  # how long a claim holds before another pusher may take the write
 MAX_BACKOFF = 3600  # seconds a retry waits at most

@@ -26,11 +26,12 @@ class Refused(Exception):
 
 
 def call(method: str, url: str, token: str, body: dict | None = None, headers: dict | None = None,
-         rate_headers: tuple[str, ...] = ()) -> dict:
-    """One call; the answer's JSON (an empty object for an empty body)."""
+         rate_headers: tuple[str, ...] = (), *, bearer: bool = True) -> dict:
+    """One call; the answer's JSON (an empty object for an empty body). `bearer`: the token goes
+    in the Authorization header (else the caller put it where its CRM asks)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": "leadctl",
+        **({"Authorization": f"Bearer {token}"} if bearer else {}), "Accept": "application/json", "User-Agent": "leadctl",
         **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
@@ -46,6 +47,8 @@ def call(method: str, url: str, token: str, body: dict | None = None, headers: d
         raise Wait(f"no answer within {TIMEOUT} s") from None
     except urllib.error.URLError as exc:
         raise Wait(f"cannot reach the CRM: {getattr(exc.reason, 'strerror', None) or exc.reason}") from None
+    except (OSError, ValueError) as exc:  # a connection reset mid-answer, a malformed address
+        raise Wait(f"cannot reach the CRM: {type(exc).__name__}") from None
     if not raw.strip():
         return {}
     try:
