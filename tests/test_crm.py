@@ -124,6 +124,11 @@ def test_hubspot_owners_are_written_read_compare_write_in_order_per_lead(lc, hub
     assert (status["sent"], status["superseded"], status["conflict"], status["pending"]) == (4, 1, 1, 0)
     conflict = lc.query("SELECT lead_id, crm_owner, last_error FROM crm_writes WHERE status = 'conflict'")
     assert conflict == [("103", "99999", "the owner in hub is 99999, set there")]
+    hubspot.records["101"] = None  # emptied in HubSpot by hand
+    differences = {r["lead_id"]: (r["crm_owner"], r["why"]) for r in lc.json("crm", "reconcile", "hub")}
+    assert differences == {"103": ("99999", "conflict: changed in the CRM; not overwritten"),
+                           "101": (None, "no owner in the CRM")}
+    hubspot.records["101"] = "51234"
     hubspot.fail = [(429, {"Retry-After": "1"})]  # rate limited: waited, then retried
     lc("reassign", "101", "--to", "ann")
     outputs.append(pushed(lc, 75))

@@ -126,6 +126,34 @@ def crm_status(ctx: typer.Context,
 CRM_STATUSES = ("pending", "sent", "superseded", "conflict", "failed")
 
 
+@crm_app.command("reconcile")
+def crm_reconcile(ctx: typer.Context, name: NameArg,
+                  limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, max=100_000,
+                                                     help="Compare the newest N held leads (default 100).")] = 100,
+                  fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table"
+                  ) -> None:
+    """What differs between the ledger and a CRM: the writes left as conflicts (a person changed
+    the owner there), and held leads whose owner there is not their holder.
+
+    Example: leadctl crm reconcile hubspot --limit 500
+    """
+    from .. import render
+    from ..crm import reconcile
+    from ..domain.rights import CONFIGURE
+    from ..errors import ConfigError
+
+    st = state(ctx)
+    cfg = st.config()
+    st.require(CONFIGURE, cfg)
+    crm = next((c for c in cfg.crms if c.name == name), None)
+    if crm is None:
+        raise ConfigError(f"unknown crm '{name}' (see `leadctl crm list`)")
+    with st.ledger(cfg, create=False) as ledger:
+        rows = reconcile(cfg, crm, ledger, limit=limit)
+    render.emit(rows, ["lead_id", "holder", "crm_owner", "why"], fmt, title=f"Differences with {name}",
+                empty=f"the ledger and {name} agree")
+
+
 @crm_app.command("push")
 def crm_push(ctx: typer.Context,
              once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit (for cron): exit 0"

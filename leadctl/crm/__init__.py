@@ -113,6 +113,40 @@ def owners_by_email(cfg, crm, *, token_of: Callable[[str], str | None] = os.envi
             if u.email and u.email.strip().lower() in by_email and u.crm_id(crm.name) != by_email[u.email.strip().lower()]}
 
 
+def reconcile(cfg, crm, ledger, *, limit: int = 100, token_of: Callable[[str], str | None] = os.environ.get) -> list[dict]:
+    """What differs between the ledger and the CRM: every write left as a conflict, then the
+    first `limit` held leads whose owner in the CRM is not their holder's owner id there."""
+    from ..errors import LeadctlError
+
+    vendor = VENDORS.get(crm.kind)
+    token = token_of(crm.token_variable)
+    if vendor is None or not token:
+        raise LeadctlError(f"cannot read {crm.name}: " + ("not built yet for " + crm.kind if vendor is None
+                                                          else f"no token in ${crm.token_variable}"))
+    rows, seen = [], set()
+    for w in reversed(ledger.crm_writes(crm.name)):
+        if w["status"] == "conflict" and w["lead_id"] not in seen:
+            seen.add(w["lead_id"])
+            rows.append({"lead_id": w["lead_id"], "holder": w["owner"], "crm_owner": w["crm_owner"],
+                         "why": "conflict: changed in the CRM; not overwritten"})
+    ids = {u.id: u.crm_id(crm.name) for u in cfg.users}
+    for lead in ledger.leads(limit=limit, newest=True):
+        if lead["assigned_to"] is None or lead["id"] in seen:
+            continue
+        record_id = _record_id(crm, {"lead_id": lead["id"], "fields": lead["fields"]})
+        try:
+            current = vendor.read_owner(crm, token, record_id) if record_id else None
+        except Refused as exc:
+            rows.append({"lead_id": lead["id"], "holder": lead["assigned_to"], "crm_owner": None, "why": str(exc)})
+            continue
+        except Wait as exc:
+            raise LeadctlError(f"cannot read {crm.name}: {exc}; try again", 1) from None
+        if current != ids.get(lead["assigned_to"]):
+            rows.append({"lead_id": lead["id"], "holder": lead["assigned_to"], "crm_owner": current,
+                         "why": "differs" if current else "no owner in the CRM"})
+    return rows
+
+
 def _record_id(crm, row: dict) -> str | None:
     """The CRM record's id: the lead's `id_field` (its name in any case), or its id."""
     if crm.id_field == "id":
