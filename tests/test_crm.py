@@ -1,12 +1,14 @@
-"""The CRM the team works in: configured, who is who there, and every change of a lead's holder
-owed to each CRM in the same transaction as the change (issue 34, first part: the writing
-itself, `crm push`, comes next)."""
+"""The CRM the team works in: configured, who is who there, every change of a lead's holder
+owed to each CRM in the same transaction as the change, and written back by `crm push` (and
+`serve`) to a local HubSpot and Pipedrive that speak their vendors' documented calls."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+
+from tests.test_serve import server  # noqa: F401  (a fixture: servers are always stopped)
 
 STORES = ("sqlite", "postgresql")
 
@@ -198,3 +200,21 @@ def test_a_thousand_leads_are_written_once_to_hubspot_and_to_pipedrive_in_order(
     assert pipedrive.writes("1001") == [18]  # ann already: nothing more written
     assert {r["crm"]: r["superseded"] for r in lc.json("crm", "status")} == {"hub": 1, "pipe": 1}
     assert all(PIPEDRIVE_TOKEN not in repr(r) for r in lc.query("SELECT * FROM crm_writes"))
+
+
+def test_serve_writes_the_owner_of_a_posted_lead_to_the_crm_on_its_own(lc, hubspot, server):  # noqa: F811
+    import time
+
+    lc.team(users=("tom",))
+    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
+    lc("user", "edit", "tom", "--crm", "hub=51234")
+    hubspot.records["777"] = None
+    secret = lc("token", "add", "web").stdout.strip()
+    srv = server(env={"HUB_TOKEN": TOKEN})
+    assert srv.post('{"id": "777"}', token=secret)[0] == 200
+    deadline = time.monotonic() + 30
+    while hubspot.records["777"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert hubspot.records["777"] == "51234"
+    _, log = srv.stop()
+    assert "owner writes: sent=1" in log and TOKEN not in log

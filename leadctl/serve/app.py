@@ -268,6 +268,7 @@ def _deliver_forever(service: Service) -> None:
 
     password = os.environ.get("LEADCTL_SMTP_PASSWORD")
     drained_at, drained_for, ticked_at = 0.0, None, 0.0
+    said: set[str] = set()  # what stops a CRM as a whole, said once
     while True:
         service.routed.wait(NOTIFY_EVERY)
         service.routed.clear()
@@ -290,6 +291,28 @@ def _deliver_forever(service: Service) -> None:
             continue
         if counts:
             err("notifications: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        if cfg.crms:
+            _push_owners(service, cfg, said)
+
+
+def _push_owners(service: Service, cfg, said: set[str]) -> None:
+    """The owner writes owed to the CRMs, delivered as `crm push` does (a failure is said, and
+    the next round tries again); what stops a CRM as a whole is said once."""
+    from ..crm import push
+    from ..render import err
+
+    def say(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            err(message)
+
+    try:
+        counts = push(cfg, service.ledger(cfg), datetime.now().astimezone(), say=say)
+    except Exception as exc:  # a locked or broken ledger: try again next round
+        err(f"owner writes: {exc}")
+        return
+    if counts:
+        err("owner writes: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
 def run(service: Service, host: str, port: int, max_body: int) -> None:
