@@ -23,6 +23,7 @@ class HubSpot:
     def __init__(self, token: str, owners: dict[str, str] | None = None):
         self.token = token
         self.records: dict[str, str | None] = {}  # contact id -> hubspot_owner_id
+        self.properties: dict[str, dict[str, str]] = {}  # contact id -> its other properties
         self.owners = owners or {}  # owner id -> email
         self.log: list[tuple[str, str, dict | None]] = []  # (method, path, body)
         self.fail: list[tuple[int, dict]] = []  # the next answers instead: (status, headers)
@@ -74,6 +75,7 @@ class HubSpot:
                     if method == "PATCH":
                         fake.records[record] = body["properties"]["hubspot_owner_id"] or None
                     return self._answer(200, {"id": record, "properties": {
+                        **fake.properties.get(record, {}), "hs_object_id": record,
                         "hubspot_owner_id": fake.records[record]}, "archived": False})
                 return self._error(404, "Not found", "NOT_FOUND")
 

@@ -218,3 +218,47 @@ def test_serve_writes_the_owner_of_a_posted_lead_to_the_crm_on_its_own(lc, hubsp
     assert hubspot.records["777"] == "51234"
     _, log = srv.stop()
     assert "owner writes: sent=1" in log and TOKEN not in log
+
+
+def test_a_hubspot_contact_creation_webhook_routes_the_contact_and_writes_its_owner(lc, hubspot, server):  # noqa: F811
+    import base64
+    import hashlib
+    import hmac
+    import time
+
+    secret = "hubspot-app-client-secret"
+    lc.team(users=("tom",))
+    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN",
+       "--secret-env", "HUB_SECRET")
+    lc("user", "edit", "tom", "--crm", "hub=51234")
+    hubspot.records["9001"] = None
+    hubspot.properties["9001"] = {"email": "nia@example.com", "firstname": "Nia", "createdate": "2026-12-07T10:00:00Z"}
+    srv = server(env={"HUB_TOKEN": TOKEN, "HUB_SECRET": secret})
+    uri = f"http://127.0.0.1:{srv.port}/crm/hub/webhook"
+    body = json.dumps([{"eventId": 100, "subscriptionId": 25, "portalId": 33, "appId": 1160452, "occurredAt":
+                        1796637600000, "subscriptionType": "contact.creation", "attemptNumber": 0,
+                        "objectId": 9001, "changeFlag": "CREATED", "changeSource": "CRM"}])
+
+    def signed(at_ms: int, key: str = secret, text: str | None = None) -> dict:
+        mac = hmac.new(key.encode(), f"POST{uri}{body if text is None else text}{at_ms}".encode(), hashlib.sha256).digest()
+        return {"X-HubSpot-Signature-v3": base64.b64encode(mac).decode(), "X-HubSpot-Request-Timestamp": str(at_ms)}
+
+    now = int(time.time() * 1000)
+    for headers in (signed(now - 6 * 60 * 1000), signed(now, "another-secret"), {}):
+        status, answer, _ = srv.post(body, path="/crm/hub/webhook", headers=headers)
+        assert status == 401, answer
+    assert lc.query("SELECT count(*) FROM leads") == [(0,)]  # nothing stored
+    status, answer, _ = srv.post(body, path="/crm/hub/webhook", headers=signed(now))
+    assert status == 200 and answer["outcomes"][0]["assigned_to"] == "tom", answer
+    lead = lc.json("leads", "show", "9001")
+    assert (lead["email"], lead["fields"]["firstname"]) == ("nia@example.com", "Nia")
+    deadline = time.monotonic() + 30
+    while hubspot.records["9001"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert hubspot.records["9001"] == "51234"  # the owner written back
+    again = srv.post(body, path="/crm/hub/webhook", headers=signed(int(time.time() * 1000)))
+    assert again[0] == 200 and again[1]["outcomes"][0]["status"] == "skipped"  # a repeated event: nothing twice
+    status, answer, _ = srv.post("not json", path="/crm/hub/webhook", headers=signed(now, text="not json"))
+    assert status == 400 and "not JSON" in answer["error"]  # signed, but not HubSpot's: 400, nothing stored
+    _, log = srv.stop()
+    assert secret not in log and TOKEN not in log

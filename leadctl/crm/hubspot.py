@@ -30,6 +30,16 @@ def write_owner(crm, token: str, record_id: str, owner_id: str | None) -> None:
     call("PATCH", _record(crm, record_id), token, {"properties": {PROPERTY: owner_id or ""}})
 
 
+def record(crm, token: str, record_id: str) -> dict[str, str]:
+    """A record's properties as a lead's fields (its `id` the record's id): what HubSpot returns
+    by default for the object, and the owner."""
+    answer = call("GET", f"{_record(crm, record_id)}?properties=email,firstname,lastname,phone,company,{PROPERTY}",
+                  token)
+    fields = {k: str(v) for k, v in (answer.get("properties") or {}).items() if v not in (None, "")}
+    fields.pop(PROPERTY, None)  # leadctl decides the owner
+    return {**fields, "id": str(answer.get("id") or record_id), "source": fields.get("source") or "hubspot"}
+
+
 def owners(crm, token: str) -> list[tuple[str, str]]:
     """(owner id, email) of every owner."""
     out, after = [], None

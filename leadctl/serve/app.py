@@ -82,6 +82,15 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         query = dict(request.query_params)
         return respond(request, await run_in_threadpool(route_request, service, body, headers, query))
 
+    async def post_crm_webhook(request):
+        from .crm import crm_request
+
+        body = await read_body(request)
+        if isinstance(body, Answer):
+            return respond(request, body)
+        return respond(request, await run_in_threadpool(crm_request, service, request.path_params["name"], body,
+                                                        lower(request), str(request.url)))
+
     async def get_health(request):
         return respond(request, await run_in_threadpool(health, service))
 
@@ -171,6 +180,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
 
     app = Starlette(exception_handlers={404: not_here, 405: not_here, Exception: crashed}, routes=[
         Route("/leads", post_leads, methods=["POST"]),
+        Route("/crm/{name}/webhook", post_crm_webhook, methods=["POST"]),
         Route("/leads/{lead_id:path}/pickup", page_or_api(pages.action("pickup"), post_pickup), methods=["POST"]),
         Route("/leads/{lead_id:path}/reassign", page_or_api(pages.action("reassign"), lead_change(rep.reassign)),
               methods=["POST"]),
