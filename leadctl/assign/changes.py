@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..config import Config
-from ..ledger.schema import LEAD_COLUMNS
 
 # A move: (lead id, new holder or None, group, method, reason, at, actor, via, passed-over text
 # or None, backup_for, note); an event: EVENT_COLUMNS (ledger/schema.py)
@@ -39,7 +38,9 @@ class Changes:
     via: str | None = None
     notifications: list[tuple] = field(default_factory=list)  # the outbox rows of `told` (see `apply`)
     alerts: list[tuple] = field(default_factory=list)  # the outbox rows of `troubles`
-    crm_writes: list[tuple] = field(default_factory=list)  # (crm, lead id, owner or None, at): one per holder change
+    crm_writes: list[tuple] = field(default_factory=list)  # (crm, lead id, owner or None, at): one per move
+    crms: tuple[str, ...] = ()  # the CRMs each new lead with a holder is owed to (written by the store)
+    owed_at: str | None = None
     alloc: object | None = None  # the engine's Allocator: its moved usage and rotations are saved
 
     def move(self, lead_id: str, user: str | None, group: str | None, method: str, reason: str | None, at: str,
@@ -59,18 +60,15 @@ class Changes:
         self.troubles[group] = (first, n + 1, said)
 
 
-_OWNER = LEAD_COLUMNS.index("assigned_to")  # a new lead row's holder
-
-
-def owed_to_crms(cfg: Config, changes: Changes, now: datetime) -> list[tuple]:
-    """One owner write per CRM for each new lead with a holder and each move (a release too:
-    its owner is None), in the order they happen."""
+def owe_to_crms(cfg: Config, changes: Changes, now: datetime) -> None:
+    """One owner write per CRM for each new lead with a holder (the store copies them from the
+    rows it writes, as it does their events) and each move (a release too: its owner is None),
+    in the order they happen."""
     from datetime import timezone
 
     at = now.astimezone(timezone.utc).isoformat(timespec="seconds")
-    holders = [(row[0], row[_OWNER]) for row in changes.leads if row[_OWNER] is not None]
-    holders += [(move[0], move[1]) for move in changes.moves]
-    return [(crm.name, lead_id, owner, at) for lead_id, owner in holders for crm in cfg.crms]
+    changes.crms, changes.owed_at = tuple(c.name for c in cfg.crms), at
+    changes.crm_writes = [(crm.name, move[0], move[1], at) for move in changes.moves for crm in cfg.crms]
 
 
 def apply(ledger, cfg: Config, changes: Changes, now: datetime, *, notify: bool = True,
@@ -82,7 +80,7 @@ def apply(ledger, cfg: Config, changes: Changes, now: datetime, *, notify: bool 
     a simulation's store folds them into memory instead (`rehearsal`)."""
     changes.actor, changes.via = actor, via
     if cfg.crms:  # every change of holder is owed to every CRM, in the same transaction
-        changes.crm_writes = owed_to_crms(cfg, changes, now)
+        owe_to_crms(cfg, changes, now)
     if notify and (changes.told or changes.troubles):
         from ..notify import alert_rows, outbox_rows
 

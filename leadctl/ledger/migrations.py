@@ -286,8 +286,9 @@ def m008_crm_writes(db):
             sent_at TEXT
         )"""
     )
-    db.execute("CREATE INDEX crm_writes_due ON crm_writes(crm, status, next_at)")
-    db.execute("CREATE INDEX crm_writes_lead ON crm_writes(crm, lead_id, n)")
+    # one index (each is paid for on every routed lead): a CRM's pending writes by lead (the
+    # claim, and superseding), its sent ones by lead (what leadctl last wrote)
+    db.execute("CREATE INDEX crm_writes_by_status ON crm_writes(crm, status, lead_id)")
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

@@ -120,7 +120,8 @@ class Outbox:
         only a lead's latest owner is written."""
         self.conn.execute(
             "UPDATE crm_writes SET status = 'superseded', claimed_until = NULL WHERE crm = ? AND status = 'pending'"
-            " AND n < (SELECT max(w.n) FROM crm_writes w WHERE w.crm = crm_writes.crm AND w.lead_id = crm_writes.lead_id)",
+            " AND n < (SELECT max(w.n) FROM crm_writes w WHERE w.crm = crm_writes.crm AND w.status = 'pending'"
+            " AND w.lead_id = crm_writes.lead_id)",
             (crm,))
         rows = list(self._rows(
             "SELECT w.n, w.lead_id, w.owner, w.attempts, l.fields FROM crm_writes w LEFT JOIN leads l ON l.id = w.lead_id"

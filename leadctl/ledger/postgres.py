@@ -282,7 +282,8 @@ class PgLedger(Ledger):
                           (texts,))
         return dict(self.conn.execute("SELECT text, id FROM passed_over_sets WHERE text = ANY(?)", (texts,)))
 
-    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
+    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None,
+                      crms: tuple[str, ...] = (), owed_at: str | None = None) -> int:
         """The batch's leads go in by COPY into a session-local table (psycopg formats COPY rows
         in C: binding 16 arrays of 2,000 values as parameters cost 4x more), then one statement
         moves them into `leads` (an id already there is left alone) and writes their assignment
@@ -310,9 +311,12 @@ class PgLedger(Ledger):
             "  SELECT substr(assigned_at, 1, 16), substr(assigned_at, 20), assigned_to, coalesce(group_name, ''),"
             "  method, count(*) FROM new WHERE assigned_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
             "  ON CONFLICT (minute, utc_offset, assigned_to, group_name, method)"
-            "  DO UPDATE SET n = event_counts.n + excluded.n)"
+            "  DO UPDATE SET n = event_counts.n + excluded.n),"
+            " owed AS (INSERT INTO crm_writes (crm, lead_id, owner, status, attempts, next_at, created_at)"
+            "  SELECT c.name, id, assigned_to, 'pending', 0, ?, ? FROM new CROSS JOIN unnest(?::text[]) AS c(name)"
+            "  WHERE assigned_to IS NOT NULL ORDER BY rowid, c.name)"
             " SELECT count(*) FROM new",
-            (actor, via),
+            (actor, via, owed_at, owed_at, list(crms)),
         ).fetchone()
         conn.execute("DELETE FROM leadctl_batch")
         return written

@@ -135,8 +135,10 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
         """The number of each passed-over list, added the first time it is seen."""
         raise NotImplementedError
 
-    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None) -> int:
-        """A batch of routed leads and their assignment events; how many were new."""
+    def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None,
+                      crms: tuple[str, ...] = (), owed_at: str | None = None) -> int:
+        """A batch of routed leads and their assignment events (and for each with a holder, an
+        owner write owed to each of `crms`, at `owed_at`); how many were new."""
         raise NotImplementedError
 
     def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None,
@@ -153,7 +155,8 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
         alerts, owner writes owed to CRMs), and the allocator's usage and rotations. Returns how many new lead rows were written."""
         written = 0
         if changes.leads:
-            written = self.insert_routed(self._numbered(changes.leads), changes.actor, changes.via)
+            written = self.insert_routed(self._numbered(changes.leads), changes.actor, changes.via,
+                                         changes.crms, changes.owed_at)
         if changes.queued:
             self.enqueue(changes.queued)
         if changes.moves:
