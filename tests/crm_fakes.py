@@ -165,3 +165,115 @@ class Pipedrive:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _Fake:
+    """What the stand-ins share: a loopback server, a request log, a bearer token checked."""
+
+    def __init__(self, token: str):
+        self.token = token
+        self.log: list[tuple[str, str, dict | None, dict]] = []  # (method, path, body, headers)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status: int, body=None):
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                if body is not None:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self, method: str):
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                fake.log.append((method, url.path, body, dict(self.headers)))
+                if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    return fake.unauthorized(self)
+                return fake.handle(self, method, url, body)
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_PATCH(self):
+                self._handle("PATCH")
+
+            def do_PUT(self):
+                self._handle("PUT")
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def writes(self, record: str) -> list:
+        return [b for m, p, b, _ in self.log if m in ("PATCH", "PUT") and p.endswith(f"/{record}")]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Salesforce(_Fake):
+    """Salesforce REST API v60.0 (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
+    resources_sobject_retrieve.htm, dome_update_fields.htm, resources_query.htm): GET
+    /services/data/v60.0/sobjects/Lead/{id}?fields=OwnerId; PATCH with {"OwnerId"} answers 204;
+    GET /services/data/v60.0/query?q=SOQL → {"totalSize", "done", "records": [...]}; errors
+    [{"message", "errorCode"}]."""
+
+    def __init__(self, token: str, users: dict[str, str] | None = None):
+        super().__init__(token)
+        self.records: dict[str, str] = {}  # Lead id -> OwnerId
+        self.users = users or {}
+
+    def unauthorized(self, h):
+        h.answer(401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+
+    def handle(self, h, method, url, body):
+        parts = url.path.strip("/").split("/")
+        if parts[:4] == ["services", "data", "v60.0", "query"]:
+            return h.answer(200, {"totalSize": len(self.users), "done": True, "records": [
+                {"attributes": {"type": "User"}, "Id": i, "Email": e} for i, e in self.users.items()]})
+        if parts[:5] == ["services", "data", "v60.0", "sobjects", "Lead"] and len(parts) == 6:
+            record = parts[5]
+            if record not in self.records:
+                return h.answer(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+            if method == "PATCH":
+                self.records[record] = body["OwnerId"]
+                return h.answer(204)
+            return h.answer(200, {"attributes": {"type": "Lead"}, "Id": record, "OwnerId": self.records[record]})
+        return h.answer(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+
+
+class Sell(_Fake):
+    """Zendesk Sell Core API v2 (https://developer.zendesk.com/api-reference/sales-crm/resources/leads/,
+    .../users/): GET /v2/leads/{id} → {"data": {..., "owner_id"}, "meta": {"type": "lead"}}; PUT with
+    {"data": {"owner_id": N}}; GET /v2/users → {"items": [{"data": {...}, "meta": {...}}]}; errors
+    {"errors": [{"error": {"code", "message"}}]}."""
+
+    def __init__(self, token: str, users: dict[int, str] | None = None):
+        super().__init__(token)
+        self.records: dict[str, int] = {}
+        self.users = users or {}
+
+    def unauthorized(self, h):
+        h.answer(401, {"errors": [{"error": {"code": "unauthorized", "message": "Invalid access token"}}]})
+
+    def handle(self, h, method, url, body):
+        parts = url.path.strip("/").split("/")
+        if parts == ["v2", "users"]:
+            return h.answer(200, {"items": [{"data": {"id": i, "email": e}, "meta": {"type": "user"}}
+                                            for i, e in self.users.items()], "meta": {"type": "collection"}})
+        if parts[:2] == ["v2", "leads"] and len(parts) == 3:
+            record = parts[2]
+            if record not in self.records:
+                return h.answer(404, {"errors": [{"error": {"code": "not_found", "message": "Resource not found"}}]})
+            if method == "PUT":
+                self.records[record] = body["data"]["owner_id"]
+            return h.answer(200, {"data": {"id": int(record), "owner_id": self.records[record]}, "meta": {"type": "lead"}})
+        return h.answer(404, {"errors": [{"error": {"code": "not_found", "message": "Resource not found"}}]})

@@ -262,3 +262,46 @@ def test_a_hubspot_contact_creation_webhook_routes_the_contact_and_writes_its_ow
     assert status == 400 and "not JSON" in answer["error"]  # signed, but not HubSpot's: 400, nothing stored
     _, log = srv.stop()
     assert secret not in log and TOKEN not in log
+
+
+@pytest.mark.parametrize("kind", ["salesforce", "sell"])
+def test_salesforce_and_sell_owners_are_written_as_their_apis_document(lc, kind, monkeypatch):
+    from tests.crm_fakes import Salesforce, Sell
+
+    fake = (Salesforce if kind == "salesforce" else Sell)(
+        "tok-123", users={"0055": "tom@example.com", "0056": "ann@example.com"} if kind == "salesforce"
+        else {55: "tom@example.com", 56: "ann@example.com"})
+    try:
+        monkeypatch.setenv("CRM_TOKEN", "tok-123")
+        lc.team(users=("tom", "ann"))
+        lc("user", "edit", "tom", "--email", "tom@example.com")
+        lc("user", "edit", "ann", "--email", "ann@example.com")
+        lc("crm", "add", "c", "--kind", kind, "--base-url", fake.url, "--token-env", "CRM_TOKEN")
+        lc("crm", "owners", "c", "--sync")
+        tom, ann = ("0055", "0056") if kind == "salesforce" else ("55", "56")
+        assert {r["user"]: r["owner_id"] for r in lc.json("crm", "owners", "c")} == {"tom": tom, "ann": ann}
+        start = {"1": "005X", "2": "005X"} if kind == "salesforce" else {"1": 99, "2": 99}
+        fake.records.update(start)  # an owner from before (the integration user): not a person's
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "1"}\n{"id": "2"}\n')  # tom, ann
+        lc("crm", "owners", "c")  # (a listing touches nothing)
+        pushed(lc)  # conflicts: someone else owns them in the CRM
+        assert fake.writes("1") == [] and {r["crm"]: r["conflict"] for r in lc.json("crm", "status")} == {"c": 2}
+        fake.records.update({"1": None, "2": None})  # emptied there
+        lc("reassign", "1", "--to", "ann")
+        lc("reassign", "2", "--to", "tom")
+        pushed(lc)
+        if kind == "salesforce":
+            assert fake.writes("1") == [{"OwnerId": ann}] and fake.records == {"1": ann, "2": tom}
+            assert all(h.get("Sforce-Auto-Assign") == "FALSE" for m, _, _, h in fake.log if m == "PATCH")
+        else:
+            assert fake.writes("1") == [{"data": {"owner_id": 56}}] and fake.records == {"1": 56, "2": 55}
+        lc("release", "1")
+        pushed(lc)  # every record has an owner there: nothing cleared
+        assert fake.records["1"] == (ann if kind == "salesforce" else 56)
+        monkeypatch.setenv("CRM_TOKEN", "expired")
+        lc("reassign", "2", "--to", "ann")
+        pushed(lc, 1)
+        (error,) = lc.query("SELECT last_error FROM crm_writes WHERE status = 'failed'")[0]
+        assert error == ("HTTP 401: Session expired or invalid" if kind == "salesforce" else "HTTP 401: Invalid access token")
+    finally:
+        fake.stop()

@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from . import hubspot, pipedrive
+from . import hubspot, pipedrive, salesforce, sell
 from .http import Refused, Wait
 
-VENDORS = {"hubspot": hubspot, "pipedrive": pipedrive}  # (salesforce, sell: the next step)
+VENDORS = {"hubspot": hubspot, "pipedrive": pipedrive, "salesforce": salesforce, "sell": sell}
 BATCH = 100  # writes claimed at once per CRM
 CLAIM_SECONDS = 120  # how long a claim holds before another pusher may take the write
 MAX_BACKOFF = 3600  # seconds a retry waits at most

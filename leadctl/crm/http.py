@@ -68,6 +68,9 @@ def _message(text: str) -> str:
         found = data.get("message") or data.get("error") or data.get("error_description")
     elif isinstance(data, list) and data and isinstance(data[0], dict):  # Salesforce: [{"message": ...}]
         found = data[0].get("message")
+    if isinstance(data, dict) and isinstance(data.get("errors"), list) and data["errors"]:  # Sell
+        first = data["errors"][0]
+        found = ((first.get("error") or {}).get("message") if isinstance(first, dict) else None) or found
     text = str(found or text).strip().replace("\n", " ")
     return f": {text[:200]}" if text else ""
 
