@@ -13,162 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 from tests.ports import free_port
 
 
-class HubSpot:
-    """HubSpot CRM v3 (https://developers.hubspot.com/docs/api/crm/contacts and
-    https://developers.hubspot.com/docs/api/crm/owners): GET and PATCH
-    /crm/v3/objects/{object}/{id} with `properties.hubspot_owner_id`, GET /crm/v3/owners paged by
-    `paging.next.after`; a private app token as `Authorization: Bearer`; errors as
-    `{"status": "error", "message": ..., "category": ...}`; 429 with Retry-After."""
-
-    def __init__(self, token: str, owners: dict[str, str] | None = None):
-        self.token = token
-        self.records: dict[str, str | None] = {}  # contact id -> hubspot_owner_id
-        self.properties: dict[str, dict[str, str]] = {}  # contact id -> its other properties
-        self.owners = owners or {}  # owner id -> email
-        self.log: list[tuple[str, str, dict | None]] = []  # (method, path, body)
-        self.fail: list[tuple[int, dict]] = []  # the next answers instead: (status, headers)
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, status: int, body: dict | None, headers: dict | None = None):
-                data = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _error(self, status: int, message: str, category: str, headers: dict | None = None):
-                self._answer(status, {"status": "error", "message": message, "category": category,
-                                      "correlationId": "5b0e0b5c-0000-0000-0000-000000000000"}, headers)
-
-            def _handle(self, method: str):
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
-                fake.log.append((method, url.path, body))
-                if self.headers.get("Authorization") != f"Bearer {fake.token}":
-                    return self._error(401, "Authentication credentials not found. This API supports OAuth 2.0"
-                                            " authentication and you can find more details at"
-                                            " https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-                                       "INVALID_AUTHENTICATION")
-                if fake.fail:
-                    status, headers = fake.fail.pop(0)
-                    return self._error(status, "You have reached your secondly limit.", "RATE_LIMITS", headers)
-                parts = url.path.strip("/").split("/")
-                if parts[:3] == ["crm", "v3", "owners"] and method == "GET":
-                    owners = sorted(fake.owners.items())
-                    after = int(parse_qs(url.query).get("after", ["0"])[0])
-                    page = owners[after:after + 1]  # one a page: the paging is used
-                    more = {"paging": {"next": {"after": str(after + 1)}}} if after + 1 < len(owners) else {}
-                    return self._answer(200, {"results": [{"id": i, "email": e, "userId": 900 + n}
-                                                          for n, (i, e) in enumerate(page)], **more})
-                if parts[:4] == ["crm", "v3", "objects", "contacts"] and len(parts) == 5:
-                    record = parts[4]
-                    if record not in fake.records:
-                        return self._error(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
-                    if method == "PATCH":
-                        fake.records[record] = body["properties"]["hubspot_owner_id"] or None
-                    return self._answer(200, {"id": record, "properties": {
-                        **fake.properties.get(record, {}), "hs_object_id": record,
-                        "hubspot_owner_id": fake.records[record]}, "archived": False})
-                return self._error(404, "Not found", "NOT_FOUND")
-
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_PATCH(self):
-                self._handle("PATCH")
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def writes(self, record: str) -> list[str | None]:
-        """The owners PATCHed to a record, in order."""
-        return [b["properties"]["hubspot_owner_id"] for m, p, b in self.log if m == "PATCH" and p.endswith(f"/{record}")]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Pipedrive:
-    """Pipedrive API v1 (https://developers.pipedrive.com/docs/api/v1/Leads and /Users): GET and
-    PATCH /api/v1/leads/{id} with `owner_id` (a number), GET /api/v1/users; a personal API token
-    as the `api_token` query parameter (or an OAuth bearer token); every answer
-    `{"success": ..., "data": ...}`, errors `{"success": false, "error": ..., "errorCode": N}`."""
-
-    def __init__(self, token: str, users: dict[int, str] | None = None):
-        self.token = token
-        self.leads: dict[str, int | None] = {}  # lead id -> owner_id
-        self.users = users or {}
-        self.log: list[tuple[str, str, dict | None]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, status: int, body: dict):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _handle(self, method: str):
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
-                fake.log.append((method, url.path, body))
-                given = parse_qs(url.query).get("api_token", [None])[0]
-                bearer = self.headers.get("Authorization")
-                if given != fake.token and bearer != f"Bearer {fake.token}":
-                    return self._answer(401, {"success": False, "error": "unauthorized access", "errorCode": 401,
-                                              "error_info": "Please check developers.pipedrive.com"})
-                parts = url.path.strip("/").split("/")
-                if parts == ["api", "v1", "users"] and method == "GET":
-                    return self._answer(200, {"success": True, "data": [
-                        {"id": i, "email": e, "name": e.split("@")[0], "active_flag": True} for i, e in fake.users.items()]})
-                if parts[:3] == ["api", "v1", "leads"] and len(parts) == 4:
-                    lead = parts[3]
-                    if lead not in fake.leads:
-                        return self._answer(404, {"success": False, "error": "Lead not found", "errorCode": 404})
-                    if method == "PATCH":
-                        fake.leads[lead] = body["owner_id"]
-                    return self._answer(200, {"success": True, "data": {"id": lead, "title": "Lead",
-                                                                        "owner_id": fake.leads[lead]}})
-                return self._answer(404, {"success": False, "error": "Not found", "errorCode": 404})
-
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_PATCH(self):
-                self._handle("PATCH")
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def writes(self, lead: str) -> list[int]:
-        return [b["owner_id"] for m, p, b in self.log if m == "PATCH" and p.endswith(f"/{lead}")]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class _Fake:
-    """What the stand-ins share: a loopback server, a request log, a bearer token checked."""
+    """What the stand-ins share: a loopback server, a request log, the token checked; each vendor
+    says how it refuses (`unauthorized`) and answers (`handle`)."""
 
     def __init__(self, token: str):
         self.token = token
@@ -179,11 +26,13 @@ class _Fake:
             def log_message(self, *args):
                 pass
 
-            def answer(self, status: int, body=None):
+            def answer(self, status: int, body=None, headers: dict | None = None):
                 data = json.dumps(body).encode() if body is not None else b""
                 self.send_response(status)
                 if body is not None:
                     self.send_header("Content-Type", "application/json")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -193,7 +42,7 @@ class _Fake:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
                 fake.log.append((method, url.path, body, dict(self.headers)))
-                if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                if not fake.authorized(self.headers, url):
                     return fake.unauthorized(self)
                 return fake.handle(self, method, url, body)
 
@@ -211,12 +60,104 @@ class _Fake:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.port}"
 
+    def authorized(self, headers, url) -> bool:
+        return headers.get("Authorization") == f"Bearer {self.token}"
+
     def writes(self, record: str) -> list:
         return [b for m, p, b, _ in self.log if m in ("PATCH", "PUT") and p.endswith(f"/{record}")]
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class HubSpot(_Fake):
+    """HubSpot CRM v3 (https://developers.hubspot.com/docs/api/crm/contacts and
+    https://developers.hubspot.com/docs/api/crm/owners): GET and PATCH
+    /crm/v3/objects/{object}/{id} with `properties.hubspot_owner_id`, GET /crm/v3/owners paged by
+    `paging.next.after`; a private app token as `Authorization: Bearer`; errors as
+    `{"status": "error", "message": ..., "category": ...}`; 429 with Retry-After."""
+
+    def __init__(self, token: str, owners: dict[str, str] | None = None):
+        super().__init__(token)
+        self.records: dict[str, str | None] = {}  # contact id -> hubspot_owner_id
+        self.properties: dict[str, dict[str, str]] = {}  # contact id -> its other properties
+        self.owners = owners or {}  # owner id -> email
+        self.fail: list[tuple[int, dict]] = []  # the next answers instead: (status, headers)
+
+    @staticmethod
+    def error(h, status: int, message: str, category: str, headers: dict | None = None):
+        h.answer(status, {"status": "error", "message": message, "category": category,
+                          "correlationId": "5b0e0b5c-0000-0000-0000-000000000000"}, headers)
+
+    def unauthorized(self, h):
+        self.error(h, 401, "Authentication credentials not found. This API supports OAuth 2.0 authentication and"
+                           " you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                   "INVALID_AUTHENTICATION")
+
+    def handle(self, h, method, url, body):
+        if self.fail:
+            status, headers = self.fail.pop(0)
+            return self.error(h, status, "You have reached your secondly limit.", "RATE_LIMITS", headers)
+        parts = url.path.strip("/").split("/")
+        if parts[:3] == ["crm", "v3", "owners"] and method == "GET":
+            owners = sorted(self.owners.items())
+            after = int(parse_qs(url.query).get("after", ["0"])[0])
+            page = owners[after:after + 1]  # one a page: the paging is used
+            more = {"paging": {"next": {"after": str(after + 1)}}} if after + 1 < len(owners) else {}
+            return h.answer(200, {"results": [{"id": i, "email": e, "userId": 900 + n}
+                                              for n, (i, e) in enumerate(page)], **more})
+        if parts[:4] == ["crm", "v3", "objects", "contacts"] and len(parts) == 5:
+            record = parts[4]
+            if record not in self.records:
+                return self.error(h, 404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
+            if method == "PATCH":
+                self.records[record] = body["properties"]["hubspot_owner_id"] or None
+            return h.answer(200, {"id": record, "properties": {
+                **self.properties.get(record, {}), "hs_object_id": record,
+                "hubspot_owner_id": self.records[record]}, "archived": False})
+        return self.error(h, 404, "Not found", "NOT_FOUND")
+
+    def writes(self, record: str) -> list[str | None]:
+        """The owners PATCHed to a record, in order."""
+        return [b["properties"]["hubspot_owner_id"] for b in super().writes(record)]
+
+
+class Pipedrive(_Fake):
+    """Pipedrive API v1 (https://developers.pipedrive.com/docs/api/v1/Leads and /Users): GET and
+    PATCH /api/v1/leads/{id} with `owner_id` (a number), GET /api/v1/users; a personal API token
+    as the `api_token` query parameter (or an OAuth bearer token); every answer
+    `{"success": ..., "data": ...}`, errors `{"success": false, "error": ..., "errorCode": N}`."""
+
+    def __init__(self, token: str, users: dict[int, str] | None = None):
+        super().__init__(token)
+        self.leads: dict[str, int | None] = {}  # lead id -> owner_id
+        self.users = users or {}
+
+    def authorized(self, headers, url) -> bool:
+        return (parse_qs(url.query).get("api_token", [None])[0] == self.token
+                or headers.get("Authorization") == f"Bearer {self.token}")
+
+    def unauthorized(self, h):
+        h.answer(401, {"success": False, "error": "unauthorized access", "errorCode": 401,
+                       "error_info": "Please check developers.pipedrive.com"})
+
+    def handle(self, h, method, url, body):
+        parts = url.path.strip("/").split("/")
+        if parts == ["api", "v1", "users"] and method == "GET":
+            return h.answer(200, {"success": True, "data": [
+                {"id": i, "email": e, "name": e.split("@")[0], "active_flag": True} for i, e in self.users.items()]})
+        if parts[:3] == ["api", "v1", "leads"] and len(parts) == 4:
+            lead = parts[3]
+            if lead not in self.leads:
+                return h.answer(404, {"success": False, "error": "Lead not found", "errorCode": 404})
+            if method == "PATCH":
+                self.leads[lead] = body["owner_id"]
+            return h.answer(200, {"success": True, "data": {"id": lead, "title": "Lead", "owner_id": self.leads[lead]}})
+        return h.answer(404, {"success": False, "error": "Not found", "errorCode": 404})
+
+    def writes(self, lead: str) -> list[int]:
+        return [b["owner_id"] for b in super().writes(lead)]
 
 
 class Salesforce(_Fake):

@@ -115,7 +115,7 @@ def test_hubspot_owners_are_written_read_compare_write_in_order_per_lead(lc, hub
     lc.jsonl("route", "--format", "jsonl", input='{"id": "101"}\n{"id": "102"}\n{"id": "103"}\n')  # tom, ann, tom
     outputs = [pushed(lc)]
     assert hubspot.records == {"101": "51234", "102": "51235", "103": "51234"}
-    assert [m for m, p, _ in hubspot.log if p.endswith("/101")] == ["GET", "PATCH"]  # read, then write
+    assert [m for m, p, *_ in hubspot.log if p.endswith("/101")] == ["GET", "PATCH"]  # read, then write
     lc("reassign", "102", "--to", "tom")
     lc("reassign", "102", "--to", "ann")  # before the first went: it is superseded
     hubspot.records["103"] = "99999"  # someone changed it in HubSpot
@@ -160,7 +160,7 @@ def test_owners_are_read_from_hubspot_and_mapped_by_email(lc, hubspot, monkeypat
     synced = lc("crm", "owners", "hub", "--sync", "--format", "json")
     assert {r["user"]: r["owner_id"] for r in json.loads(synced.stdout)} == {"tom": "51234", "ann": "51235", "zed": None}
     assert "zed" in synced.stderr  # the unmapped are named
-    assert [p for _, p, _ in hubspot.log].count("/crm/v3/owners") == 2  # paged
+    assert [p for _, p, *_ in hubspot.log].count("/crm/v3/owners") == 2  # paged
     monkeypatch.delenv("HUB_TOKEN")
     assert lc("crm", "owners", "hub", "--sync", ok=None).exit_code == 2
 
