@@ -2,11 +2,13 @@
 inside (the clock's moment and a seeded `random.Random` in the Allocator are passed in).
 
 `Policy` is what deciding needs of a config (compiled rules, group plans, who is who);
-`Policy.prepare` checks one record (id, type, receipt time, group) into a lead to decide, or
-an outcome that rejects it; `decide` decides a whole batch — skip, precedence (owner >
-creator > duplicate > the group's method), the engine's allocation — and returns the
-outcomes and the ledger rows as data. `routing.Router` reads the ledger, calls these and
-writes what they return; a dry run does the same against a rehearsal.
+`Policy.turn` is the one question every path asks (the group's method over its eligible
+members, then its overflow group); `Policy.prepare` checks one record (id, type, receipt time,
+group) into a lead to decide, or an outcome that rejects it; `decide` decides a whole batch —
+skip, precedence (owner > creator > duplicate > the group's method) — and returns the
+outcomes and the ledger rows as data. `route.Router` loads what it needs (`state`), calls
+these and hands what they return to `changes.apply`; a dry run does the same against a
+rehearsal, which folds instead of writing.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 Records are read into batches (idle-closing on live input); for each batch, inside one
 write transaction, the router reads what deciding needs from the ledger (ids already
-there, owners of earlier duplicates, rotations and usage), calls `decide.decide`, and
-writes what it returns: leads, events, usage, rotations and the reps' notifications
-together. A killed run loses at most the batch in flight, and a re-run skips what was
-committed.
+there, owners of earlier duplicates; rotations and usage through `state.allocator`), calls
+`decide`, and hands what it returns to `changes.apply` (leads, events, usage, rotations, the
+reps' notifications, owner writes owed to CRMs, together). Rights are asked at its door. A
+killed run loses at most the batch in flight, and a re-run skips what was committed.
 """
 
 from __future__ import annotations

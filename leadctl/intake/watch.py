@@ -214,7 +214,7 @@ class Poll:
 
 
 class Watch:
-    """One source kept routed through `router` (a routing.Router on the ledger)."""
+    """One source kept routed through `router` (an assign.route.Router on the ledger)."""
 
     def __init__(self, source: str, router, ledger, options: Callable[[], Options], fmt: str | None,
                  fetch: Callable[[str, str | None, str | None], Fetched] | None = None):
