@@ -305,3 +305,52 @@ def test_salesforce_and_sell_owners_are_written_as_their_apis_document(lc, kind,
         assert error == ("HTTP 401: Session expired or invalid" if kind == "salesforce" else "HTTP 401: Invalid access token")
     finally:
         fake.stop()
+
+
+def test_a_429_waits_as_long_as_the_crm_says():
+    from email.message import Message
+
+    from leadctl.crm.http import _retry_after
+
+    def headers(**items):
+        m = Message()
+        for k, v in items.items():
+            m[k.replace("_", "-")] = v
+        return m
+
+    assert _retry_after(headers(Retry_After="3")) == 3.0
+    assert _retry_after(headers(X_HubSpot_RateLimit_Interval_Milliseconds="10000")) == 10.0
+    assert _retry_after(headers(x_ratelimit_reset="7")) == 7.0
+    assert _retry_after(headers(Retry_After="soon")) is None and _retry_after(headers()) is None
+
+
+def test_pipedrive_and_salesforce_webhooks_route_the_new_record(lc, server):  # noqa: F811
+    import base64
+
+    lc.team(users=("tom", "ann"))
+    lc("crm", "add", "pipe", "--kind", "pipedrive", "--base-url", "http://127.0.0.1:9", "--secret-env", "PIPE_SECRET")
+    lc("crm", "add", "sf", "--kind", "salesforce", "--base-url", "http://127.0.0.1:9")
+    intake = lc("token", "add", "flow").stdout.strip()
+    srv = server(env={"PIPE_SECRET": "pipe-secret"})
+    basic = {"Authorization": "Basic " + base64.b64encode(b"leadctl:pipe-secret").decode()}
+    v1 = {"v": 1, "meta": {"action": "added", "object": "lead", "id": "5c9d6e30", "v": 1},
+          "current": {"id": "5c9d6e30", "title": "Acme deal", "owner_id": 17, "source_name": "API"}, "previous": None}
+    v2 = {"meta": {"action": "create", "entity": "person", "entity_id": "88", "version": "2.0"},
+          "data": {"id": 88, "name": "Ada", "owner_id": 18}, "previous": None}
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"leadctl:guess").decode()}
+    assert srv.post(json.dumps(v1), path="/crm/pipe/webhook", headers=wrong)[0] == 401
+    assert srv.post(json.dumps(v1), path="/crm/pipe/webhook")[0] == 401
+    assert lc.query("SELECT count(*) FROM leads") == [(0,)]
+    for event, lead in ((v1, "5c9d6e30"), (v2, "88")):
+        status, answer, _ = srv.post(json.dumps(event), path="/crm/pipe/webhook", headers=basic)
+        assert status == 200 and answer["outcomes"][0]["lead_id"] == lead, answer
+    assert lc.json("leads", "show", "88")["fields"]["name"] == "Ada"
+    updated = {**v1, "meta": {**v1["meta"], "action": "updated"}}
+    assert srv.post(json.dumps(updated), path="/crm/pipe/webhook", headers=basic)[0] == 400  # not a new record
+    status, answer, _ = srv.post('{"id": "00Q5g000001", "Company": "Acme"}', path="/crm/sf/webhook", token=intake)
+    assert status == 200 and answer["outcomes"][0]["lead_id"] == "00Q5g000001"
+    assert srv.post('{"id": "00Q5g000002"}', path="/crm/sf/webhook")[0] == 401  # no credentials
+    owed = lc.query("SELECT crm, lead_id FROM crm_writes ORDER BY n")
+    assert {lead for _, lead in owed} == {"5c9d6e30", "88", "00Q5g000001"} and {c for c, _ in owed} == {"pipe", "sf"}
+    _, log = srv.stop()
+    assert "pipe-secret" not in log

@@ -26,7 +26,7 @@ class Refused(Exception):
 
 
 def call(method: str, url: str, token: str, body: dict | None = None, headers: dict | None = None,
-         rate_headers: tuple[str, ...] = (), *, bearer: bool = True) -> dict:
+         *, bearer: bool = True) -> dict:
     """One call; the answer's JSON (an empty object for an empty body). `bearer`: the token goes
     in the Authorization header (else the caller put it where its CRM asks)."""
     data = json.dumps(body).encode() if body is not None else None
@@ -39,7 +39,7 @@ def call(method: str, url: str, token: str, body: dict | None = None, headers: d
     except urllib.error.HTTPError as exc:
         text = exc.read().decode("utf-8", "replace")
         if exc.code == 429:
-            raise Wait(f"rate limited (HTTP 429){_message(text)}", _retry_after(exc.headers, rate_headers)) from None
+            raise Wait(f"rate limited (HTTP 429){_message(text)}", _retry_after(exc.headers)) from None
         if exc.code >= 500:
             raise Wait(f"HTTP {exc.code}{_message(text)}") from None
         raise Refused(f"HTTP {exc.code}{_message(text)}") from None
@@ -75,10 +75,22 @@ def _message(text: str) -> str:
     return f": {text[:200]}" if text else ""
 
 
-def _retry_after(headers, rate_headers: tuple[str, ...]) -> float | None:
-    """Seconds to wait: Retry-After when the CRM sent it, else None (back off)."""
-    value = headers.get("Retry-After") if headers else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
+# What a 429 says of when to try again, beside Retry-After (seconds): HubSpot's rate-limit window
+# (milliseconds), Pipedrive's seconds until its window resets.
+_WINDOWS = (("X-HubSpot-RateLimit-Interval-Milliseconds", 0.001), ("x-ratelimit-reset", 1.0))
+
+
+def _retry_after(headers) -> float | None:
+    """Seconds to wait: Retry-After when the CRM sent it, else what its own rate-limit headers
+    say (HubSpot's window, Pipedrive's reset), else None (back off)."""
+    if not headers:
         return None
+    for name, unit in (("Retry-After", 1.0), *_WINDOWS):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * unit)
+        except ValueError:
+            continue
+    return None

@@ -1,4 +1,5 @@
-"""A CRM's webhooks, checked and read: HubSpot's v3 signature and its events.
+"""A CRM's webhooks, checked and read: HubSpot's v3 signature and its events; Pipedrive's basic
+authentication and its `added`/`create` events.
 
 HubSpot (https://developers.hubspot.com/docs/api/webhooks/validating-requests): the header
 `X-HubSpot-Signature-v3` is the base64 of HMAC-SHA256, keyed with the app's client secret, over
@@ -50,3 +51,36 @@ def hubspot_created(body: bytes) -> list[str]:
     ids = [str(e["objectId"]) for e in events
            if str(e.get("subscriptionType", "")).endswith(".creation") and e.get("objectId") is not None]
     return list(dict.fromkeys(ids))
+
+
+def check_basic(secret: str, authorization: str | None) -> None:
+    """Pipedrive's webhooks carry the secret as HTTP basic auth's password
+    (https://pipedrive.readme.io/docs/guide-for-webhooks): raise BadSignature unless it is."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        raise BadSignature("missing HTTP basic authentication")
+    try:
+        _, _, password = base64.b64decode(authorization[6:].strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise BadSignature("malformed HTTP basic authentication") from None
+    if not hmac.compare_digest(password.encode(), secret.encode()):
+        raise BadSignature("wrong password")
+
+
+def pipedrive_created(body: bytes) -> dict[str, str] | None:
+    """The new record's fields from a Pipedrive webhook (v1: `meta.action` "added" and the record
+    in `current`; v2: "create" and `data`), its `id` the record's id; None for another event."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise Unreadable("the body is not JSON") from None
+    if not isinstance(event, dict) or not isinstance(event.get("meta"), dict):
+        raise Unreadable("the body is not a Pipedrive webhook (no meta)")
+    if event["meta"].get("action") not in ("added", "create"):
+        return None
+    record = event.get("current") if event.get("current") is not None else event.get("data")
+    if not isinstance(record, dict) or record.get("id") in (None, ""):
+        raise Unreadable("the event carries no record with an id")
+    fields = {k: str(v) for k, v in record.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+              and k not in ("owner_id", "user_id", "creator_user_id")}  # leadctl decides the owner
+    return {**fields, "id": str(record["id"]), "source": fields.get("source") or "pipedrive"}
+
