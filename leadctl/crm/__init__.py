@@ -29,16 +29,13 @@ MAX_BACKOFF = 3600  # seconds a retry waits at most
 def push(cfg, ledger, now: datetime, *, token_of: Callable[[str], str | None] = os.environ.get,
          say: Callable[[str], None] = lambda message: None) -> Counter:
     """Deliver the owner writes due at `now` to every CRM; counts by outcome (sent, conflict,
-    failed, retry). What stops a CRM as a whole (no token, a kind not built yet) is said."""
+    failed, retry). What stops a CRM as a whole (no token) is said."""
     counts: Counter = Counter()
     stamp = now.astimezone(timezone.utc)
     at = stamp.isoformat(timespec="seconds")
     until = (stamp + timedelta(seconds=CLAIM_SECONDS)).isoformat(timespec="seconds")
     for crm in cfg.crms:
-        vendor = VENDORS.get(crm.kind)
-        if vendor is None:
-            say(f"crm '{crm.name}': writing owners to {crm.kind} is not built yet; its writes wait")
-            continue
+        vendor = VENDORS[crm.kind]  # (the config's kinds are these: checks.py)
         token = token_of(crm.token_variable)
         if not token:
             say(f"crm '{crm.name}': no token in ${crm.token_variable}; its writes wait")
@@ -97,10 +94,7 @@ def owners_by_email(cfg, crm, *, token_of: Callable[[str], str | None] = os.envi
     """{leadctl user: their owner id in the CRM}, matched by email (any case), read from the CRM."""
     from ..errors import LeadctlError
 
-    vendor = VENDORS.get(crm.kind)
-    if vendor is None:
-        raise LeadctlError(f"reading {crm.kind}'s owners is not built yet: map them with"
-                           f" `leadctl user edit USER --crm {crm.name}=ID`")
+    vendor = VENDORS[crm.kind]
     token = token_of(crm.token_variable)
     if not token:
         raise LeadctlError(f"no token in ${crm.token_variable} to read {crm.name}'s owners with")
@@ -118,11 +112,10 @@ def reconcile(cfg, crm, ledger, *, limit: int = 100, token_of: Callable[[str], s
     first `limit` held leads whose owner in the CRM is not their holder's owner id there."""
     from ..errors import LeadctlError
 
-    vendor = VENDORS.get(crm.kind)
+    vendor = VENDORS[crm.kind]
     token = token_of(crm.token_variable)
-    if vendor is None or not token:
-        raise LeadctlError(f"cannot read {crm.name}: " + ("not built yet for " + crm.kind if vendor is None
-                                                          else f"no token in ${crm.token_variable}"))
+    if not token:
+        raise LeadctlError(f"cannot read {crm.name}: no token in ${crm.token_variable}")
     rows, seen = [], set()
     for w in reversed(ledger.crm_writes(crm.name)):
         if w["status"] == "conflict" and w["lead_id"] not in seen:
