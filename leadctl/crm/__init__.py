@@ -39,8 +39,9 @@ def push(cfg, ledger, now: datetime, *, token_of: Callable[[str], str | None] = 
         token = token_of(crm.token_variable)
         if not token:
             say(f"crm '{crm.name}': no token in ${crm.token_variable}; its writes wait")
-            counts["retry"] += sum(n for (name, status), n in ledger.crm_counts().items()
-                                   if name == crm.name and status == "pending")
+            waiting = ledger.crm_counts().get((crm.name, "pending"), 0)
+            if waiting:
+                counts["retry"] += waiting
             continue
         while True:
             with ledger.write():
