@@ -38,9 +38,8 @@ class Changes:
     via: str | None = None
     notifications: list[tuple] = field(default_factory=list)  # the outbox rows of `told` (see `apply`)
     alerts: list[tuple] = field(default_factory=list)  # the outbox rows of `troubles`
-    crm_writes: list[tuple] = field(default_factory=list)  # (crm, lead id, owner or None, at): one per move
-    crms: tuple[str, ...] = ()  # the CRMs each new lead with a holder is owed to (written by the store)
-    owed_at: str | None = None
+    crm_writes: list[tuple] = field(default_factory=list)  # (lead id, owner or None, at): one per move
+    owed_at: str | None = None  # set: each new lead with a holder is owed to the CRMs (written by the store)
     alloc: object | None = None  # the engine's Allocator: its moved usage and rotations are saved
 
     def move(self, lead_id: str, user: str | None, group: str | None, method: str, reason: str | None, at: str,
@@ -60,15 +59,14 @@ class Changes:
         self.troubles[group] = (first, n + 1, said)
 
 
-def owe_to_crms(cfg: Config, changes: Changes, now: datetime) -> None:
-    """One owner write per CRM for each new lead with a holder (the store copies them from the
-    rows it writes, as it does their events) and each move (a release too: its owner is None),
-    in the order they happen."""
+def owe_to_crms(changes: Changes, now: datetime) -> None:
+    """An owner write owed to the CRMs for each new lead with a holder (the store copies them
+    from the rows it writes, as it does their events) and each move (a release too: its owner
+    is None), in the order they happen; `crm push` makes each one write per CRM."""
     from datetime import timezone
 
-    at = now.astimezone(timezone.utc).isoformat(timespec="seconds")
-    changes.crms, changes.owed_at = tuple(c.name for c in cfg.crms), at
-    changes.crm_writes = [(crm.name, move[0], move[1], at) for move in changes.moves for crm in cfg.crms]
+    changes.owed_at = now.astimezone(timezone.utc).isoformat(timespec="seconds")
+    changes.crm_writes = [(move[0], move[1], changes.owed_at) for move in changes.moves]
 
 
 def apply(ledger, cfg: Config, changes: Changes, now: datetime, *, notify: bool = True,
@@ -80,7 +78,7 @@ def apply(ledger, cfg: Config, changes: Changes, now: datetime, *, notify: bool 
     a simulation's store folds them into memory instead (`rehearsal`)."""
     changes.actor, changes.via = actor, via
     if cfg.crms:  # every change of holder is owed to every CRM, in the same transaction
-        owe_to_crms(cfg, changes, now)
+        owe_to_crms(changes, now)
     if notify and (changes.told or changes.troubles):
         from ..notify import alert_rows, outbox_rows
 

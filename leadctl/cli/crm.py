@@ -117,7 +117,7 @@ def crm_status(ctx: typer.Context,
     st = state(ctx)
     cfg = st.config()
     with st.ledger(cfg, create=False) as ledger:
-        counts = ledger.crm_counts()
+        counts = ledger.crm_counts([c.name for c in cfg.crms])
     rows = [{"crm": c.name, **{s: counts.get((c.name, s), 0) for s in CRM_STATUSES}} for c in cfg.crms]
     render.emit(rows, ["crm", *CRM_STATUSES], fmt, title="Owner writes", right=list(CRM_STATUSES),
                 empty="no CRM yet: leadctl crm add NAME --kind hubspot|salesforce|pipedrive|sell")

@@ -34,18 +34,19 @@ def push(cfg, ledger, now: datetime, *, token_of: Callable[[str], str | None] = 
     stamp = now.astimezone(timezone.utc)
     at = stamp.isoformat(timespec="seconds")
     until = (stamp + timedelta(seconds=CLAIM_SECONDS)).isoformat(timespec="seconds")
+    names = [c.name for c in cfg.crms]
     for crm in cfg.crms:
         vendor = VENDORS[crm.kind]  # (the config's kinds are these: checks.py)
         token = token_of(crm.token_variable)
         if not token:
             say(f"crm '{crm.name}': no token in ${crm.token_variable}; its writes wait")
-            waiting = ledger.crm_counts().get((crm.name, "pending"), 0)
+            waiting = ledger.crm_counts([crm.name]).get((crm.name, "pending"), 0)
             if waiting:
                 counts["retry"] += waiting
             continue
         while True:
             with ledger.write():
-                rows = ledger.claim_crm_writes(crm.name, at, until, BATCH)
+                rows = ledger.claim_crm_writes(crm.name, names, at, until, BATCH)
             if not rows:
                 break
             for row in rows:

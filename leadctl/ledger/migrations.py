@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
               "m005_via_backups_conversions_queue", "m006_sign_ins_watches", "m007_history_files_sessions",
-              "m008_crm_writes")
+              "m008_crm_writes", "m009_crm_writes_due")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -289,6 +289,21 @@ def m008_crm_writes(db):
     # one index (each is paid for on every routed lead): a CRM's pending writes by lead (the
     # claim, and superseding), its sent ones by lead (what leadctl last wrote)
     db.execute("CREATE INDEX crm_writes_by_status ON crm_writes(crm, status, lead_id)")
+
+
+@_step
+def m009_crm_writes_due(db):
+    # What routing pays for the CRMs, cut: a change of holder is queued once, as a row owed to
+    # every CRM (`crm` '*'), whatever the number of CRMs; the first `crm push` after it fans
+    # it out into one row per configured CRM (outbox.py). m008's index (a key of text, inserted
+    # all over its tree) cost a routed lead two-thirds of its writes; three partial ones
+    # instead: the pending writes of each CRM (and the '*' ones) in order, appended at the
+    # end (the one a routed lead pays for); a CRM's pending writes by lead (what a newer write
+    # supersedes) and its sent ones by lead (what leadctl last wrote), both indexed at push time.
+    db.execute("DROP INDEX crm_writes_by_status")
+    db.execute("CREATE INDEX crm_writes_pending ON crm_writes(crm, n) WHERE status = 'pending'")
+    db.execute("CREATE INDEX crm_writes_pending_leads ON crm_writes(lead_id) WHERE status = 'pending' AND crm <> '*'")
+    db.execute("CREATE INDEX crm_writes_sent ON crm_writes(crm, lead_id, n) WHERE status = 'sent'")
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .schema import _conditions
 
+EVERY_CRM = "*"  # the `crm` of an owner write owed to every CRM, not yet made one per CRM
+
 class Outbox:
     """Notifications (a part of `Ledger`)."""
 
@@ -97,15 +99,23 @@ class Outbox:
         return cur.rowcount
 
     # -- owner writes owed to CRMs ------------------------------------------------------------
+    # A change of holder is queued once, owed to every CRM (`crm` EVERY_CRM: what routing pays,
+    # whatever the number of CRMs); a pusher's claim first fans those out into one write per
+    # configured CRM, superseding what they overtake.
     def queue_crm_writes(self, rows: list[tuple]) -> None:
-        """(crm, lead id, owner or None, created/next at) for each change of holder and CRM."""
+        """(lead id, owner or None, created/next at) for each change of holder."""
         self.conn.executemany("INSERT INTO crm_writes (crm, lead_id, owner, status, attempts, next_at, created_at)"
-                              " VALUES (?, ?, ?, 'pending', 0, ?, ?)", [(c, i, o, at, at) for c, i, o, at in rows])
+                              f" VALUES ('{EVERY_CRM}', ?, ?, 'pending', 0, ?, ?)", [(i, o, at, at) for i, o, at in rows])
 
-    def crm_counts(self) -> dict[tuple[str, str], int]:
-        """(crm, status) -> how many owner writes."""
-        return {(crm, status): n for crm, status, n in self.conn.execute(
+    def crm_counts(self, crms: list[str]) -> dict[tuple[str, str], int]:
+        """(crm, status) -> how many owner writes (those owed to every CRM and not yet fanned
+        out are pending for each of `crms`)."""
+        counts = {(crm, status): n for crm, status, n in self.conn.execute(
             "SELECT crm, status, count(*) FROM crm_writes GROUP BY crm, status")}
+        owed = counts.pop((EVERY_CRM, "pending"), 0)
+        for crm in crms:
+            counts[(crm, "pending")] = counts.get((crm, "pending"), 0) + owed
+        return counts
 
     def crm_writes(self, crm: str | None = None) -> list[dict]:
         """Owner writes, oldest first (of one CRM, or all)."""
@@ -113,16 +123,11 @@ class Outbox:
         return list(self._rows("SELECT n, crm, lead_id, owner, status, attempts, next_at, last_error, crm_owner,"
                                f" written_owner_id, created_at, sent_at FROM crm_writes{where} ORDER BY n", params))
 
-    def claim_crm_writes(self, crm: str, now: str, until: str, limit: int) -> list[dict]:
+    def claim_crm_writes(self, crm: str, crms: list[str], now: str, until: str, limit: int) -> list[dict]:
         """The CRM's due owner writes, oldest first, claimed for this pusher until `until` (in the
         caller's write transaction: two pushers never claim the same row; a claim that ran out
-        is due again). First, a pending write with a newer one for the same lead is superseded:
-        only a lead's latest owner is written."""
-        self.conn.execute(
-            "UPDATE crm_writes SET status = 'superseded', claimed_until = NULL WHERE crm = ? AND status = 'pending'"
-            " AND n < (SELECT max(w.n) FROM crm_writes w WHERE w.crm = crm_writes.crm AND w.status = 'pending'"
-            " AND w.lead_id = crm_writes.lead_id)",
-            (crm,))
+        is due again). First the writes owed to every CRM become one for each of `crms`."""
+        self._fan_out_crm_writes(crms)
         rows = list(self._rows(
             "SELECT w.n, w.lead_id, w.owner, w.attempts, l.fields FROM crm_writes w LEFT JOIN leads l ON l.id = w.lead_id"
             " WHERE w.crm = ? AND w.status = 'pending' AND w.next_at <= ?"
@@ -130,6 +135,30 @@ class Outbox:
         self.conn.executemany("UPDATE crm_writes SET claimed_until = ?, attempts = attempts + 1 WHERE n = ?",
                               [(until, r["n"]) for r in rows])
         return rows
+
+    def _fan_out_crm_writes(self, crms: list[str]) -> None:
+        """Each write owed to every CRM becomes one per CRM, in order; only a lead's latest is
+        pending (its earlier ones, and the pending writes they overtake, are `superseded`: only
+        a lead's latest owner is written)."""
+        owed = self.conn.execute(
+            "SELECT w.n, w.lead_id, w.owner, w.next_at, w.created_at, max(w.n) OVER (PARTITION BY w.lead_id),"
+            " l.id IS NOT NULL, l.assigned_to FROM crm_writes w LEFT JOIN leads l ON l.id = w.lead_id"
+            f" WHERE w.crm = '{EVERY_CRM}' AND w.status = 'pending' ORDER BY w.n").fetchall()
+        if not owed or not crms:
+            return
+        self.conn.executemany("UPDATE crm_writes SET status = 'superseded', claimed_until = NULL"
+                              f" WHERE lead_id = ? AND status = 'pending' AND crm <> '{EVERY_CRM}'",
+                              [(lead,) for lead in {row[1] for row in owed}])
+        # a lead's latest write carries its holder now (a change made while no CRM was
+        # configured queued nothing)
+        self.conn.executemany(
+            "INSERT INTO crm_writes (crm, lead_id, owner, status, attempts, next_at, created_at)"
+            " VALUES (?, ?, ?, ?, 0, ?, ?)",
+            [(crm, lead, holder if n == latest and known else owner, "pending" if n == latest else "superseded",
+              next_at, created)
+             for n, lead, owner, next_at, created, latest, known, holder in owed for crm in crms])
+        self.conn.execute(f"DELETE FROM crm_writes WHERE crm = '{EVERY_CRM}' AND status = 'pending' AND n <= ?",
+                          (owed[-1][0],))
 
     def last_crm_owner(self, crm: str, lead_id: str) -> str | None:
         """The owner id leadctl last wrote to the CRM for this lead (None: never)."""

@@ -283,7 +283,7 @@ class PgLedger(Ledger):
         return dict(self.conn.execute("SELECT text, id FROM passed_over_sets WHERE text = ANY(?)", (texts,)))
 
     def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None,
-                      crms: tuple[str, ...] = (), owed_at: str | None = None) -> int:
+                      owed_at: str | None = None) -> int:
         """The batch's leads go in by COPY into a session-local table (psycopg formats COPY rows
         in C: binding 16 arrays of 2,000 values as parameters cost 4x more), then one statement
         moves them into `leads` (an id already there is left alone) and writes their assignment
@@ -313,10 +313,10 @@ class PgLedger(Ledger):
             "  ON CONFLICT (minute, utc_offset, assigned_to, group_name, method)"
             "  DO UPDATE SET n = event_counts.n + excluded.n),"
             " owed AS (INSERT INTO crm_writes (crm, lead_id, owner, status, attempts, next_at, created_at)"
-            "  SELECT c.name, id, assigned_to, 'pending', 0, ?, ? FROM new CROSS JOIN unnest(?::text[]) AS c(name)"
-            "  WHERE assigned_to IS NOT NULL ORDER BY rowid, c.name)"
+            "  SELECT '*', id, assigned_to, 'pending', 0, ?, ? FROM new"
+            "  WHERE assigned_to IS NOT NULL AND ?::text IS NOT NULL ORDER BY rowid)"
             " SELECT count(*) FROM new",
-            (actor, via, owed_at, owed_at, list(crms)),
+            (actor, via, owed_at, owed_at, owed_at),
         ).fetchone()
         conn.execute("DELETE FROM leadctl_batch")
         return written

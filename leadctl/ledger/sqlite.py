@@ -241,9 +241,9 @@ class SqliteLedger(Ledger):
         ))
 
     def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None,
-                      crms: tuple[str, ...] = (), owed_at: str | None = None) -> int:
+                      owed_at: str | None = None) -> int:
         """A batch of routed leads (rows in LEAD_COLUMNS order), and an assignment event for
-        each one that has an owner (and an owner write owed to each of `crms`), copied from the
+        each one that has an owner (and, at `owed_at`, an owner write owed to the CRMs), copied from the
         rows just written by SQLite itself: no event row crosses from Python (that binding, not
         the writing, was the cost)."""
         conn = self.conn
@@ -259,10 +259,10 @@ class SqliteLedger(Ledger):
             " passed_over, ?, backup_for FROM leads WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid",
             (actor, via, last),
         )
-        for crm in crms:
+        if owed_at is not None:  # one owner write owed to every CRM (outbox.py fans it out)
             conn.execute("INSERT INTO crm_writes (crm, lead_id, owner, status, attempts, next_at, created_at)"
-                         " SELECT ?, id, assigned_to, 'pending', 0, ?, ? FROM leads"
-                         " WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid", (crm, owed_at, owed_at, last))
+                         " SELECT '*', id, assigned_to, 'pending', 0, ?, ? FROM leads"
+                         " WHERE rowid > ? AND assigned_to IS NOT NULL ORDER BY rowid", (owed_at, owed_at, last))
         if written == len(rows):  # counted from the rows in hand (a GROUP BY made SQLite sort them)
             self._count_assignments(map(_LEAD_ASSIGNMENT, rows))
         else:  # some ids were there already: count what was written

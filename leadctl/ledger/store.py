@@ -136,9 +136,9 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
         raise NotImplementedError
 
     def insert_routed(self, rows: list[tuple], actor: str | None, via: str | None = None,
-                      crms: tuple[str, ...] = (), owed_at: str | None = None) -> int:
-        """A batch of routed leads and their assignment events (and for each with a holder, an
-        owner write owed to each of `crms`, at `owed_at`); how many were new."""
+                      owed_at: str | None = None) -> int:
+        """A batch of routed leads and their assignment events (and for each with a holder, when
+        `owed_at` is given, an owner write owed to the CRMs); how many were new."""
         raise NotImplementedError
 
     def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None,
@@ -156,7 +156,7 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
         written = 0
         if changes.leads:
             written = self.insert_routed(self._numbered(changes.leads), changes.actor, changes.via,
-                                         changes.crms, changes.owed_at)
+                                         changes.owed_at)
         if changes.queued:
             self.enqueue(changes.queued)
         if changes.moves:
