@@ -55,6 +55,9 @@ class _Fake:
             def do_PUT(self):
                 self._handle("PUT")
 
+            def do_POST(self):
+                self._handle("POST")
+
         self.port = free_port()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
@@ -74,7 +77,10 @@ class _Fake:
 class HubSpot(_Fake):
     """HubSpot CRM v3 (https://developers.hubspot.com/docs/api/crm/contacts and
     https://developers.hubspot.com/docs/api/crm/owners): GET and PATCH
-    /crm/v3/objects/{object}/{id} with `properties.hubspot_owner_id`, GET /crm/v3/owners paged by
+    /crm/v3/objects/{object}/{id} with `properties.hubspot_owner_id`; POST
+    /crm/v3/objects/{object}/batch/read (`{"properties", "inputs": [{"id"}]}`: 200, or 207 with
+    `errors[].context.ids` for those not found) and .../batch/update (`{"inputs": [{"id",
+    "properties"}]}`), up to 100 inputs (more: 400); GET /crm/v3/owners paged by
     `paging.next.after`; a private app token as `Authorization: Bearer`; errors as
     `{"status": "error", "message": ..., "category": ...}`; 429 with Retry-After."""
 
@@ -107,6 +113,8 @@ class HubSpot(_Fake):
             more = {"paging": {"next": {"after": str(after + 1)}}} if after + 1 < len(owners) else {}
             return h.answer(200, {"results": [{"id": i, "email": e, "userId": 900 + n}
                                               for n, (i, e) in enumerate(page)], **more})
+        if parts[:4] == ["crm", "v3", "objects", "contacts"] and parts[4:5] == ["batch"] and method == "POST":
+            return self.batch(h, parts[5], body)
         if parts[:4] == ["crm", "v3", "objects", "contacts"] and len(parts) == 5:
             record = parts[4]
             if record not in self.records:
@@ -118,9 +126,40 @@ class HubSpot(_Fake):
                 "hubspot_owner_id": self.records[record]}, "archived": False})
         return self.error(h, 404, "Not found", "NOT_FOUND")
 
+    def batch(self, h, action: str, body: dict):
+        inputs = body.get("inputs") or []
+        if len(inputs) > 100:
+            return self.error(h, 400, "Batch input must be at most 100 items", "VALIDATION_ERROR")
+        missing = [i["id"] for i in inputs if i["id"] not in self.records]
+        if action == "update":
+            if missing:  # a batch update is taken whole or refused whole
+                return self.error(h, 404, f"Object not found. objectId: {missing[0]}", "OBJECT_NOT_FOUND")
+            for i in inputs:
+                self.records[i["id"]] = i["properties"]["hubspot_owner_id"] or None
+        elif action != "read":
+            return self.error(h, 404, "Not found", "NOT_FOUND")
+        results = [{"id": i["id"], "properties": {"hs_object_id": i["id"], "hubspot_owner_id": self.records[i["id"]]},
+                    "archived": False} for i in inputs if i["id"] in self.records]
+        answer = {"status": "COMPLETE", "results": results, "startedAt": "2026-12-07T10:00:00Z",
+                  "completedAt": "2026-12-07T10:00:01Z"}
+        if missing:
+            answer |= {"numErrors": 1, "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                                                   "message": "Could not get some CONTACT objects, they may be"
+                                                              " deleted or not exist.", "context": {"ids": missing}}]}
+        return h.answer(207 if missing else 200, answer)
+
     def writes(self, record: str) -> list[str | None]:
-        """The owners PATCHed to a record, in order."""
-        return [b["properties"]["hubspot_owner_id"] for b in super().writes(record)]
+        """The owners written to a record (one at a time, or in a batch), in order."""
+        out = []
+        for m, p, b, _ in self.log:
+            if m == "PATCH" and p.endswith(f"/{record}"):
+                out.append(b["properties"]["hubspot_owner_id"])
+            elif m == "POST" and p.endswith("/batch/update"):
+                out += [i["properties"]["hubspot_owner_id"] for i in b["inputs"] if i["id"] == record]
+        return out
+
+    def calls(self, path_end: str) -> int:
+        return sum(1 for _, p, _, _ in self.log if p.endswith(path_end))
 
 
 class Pipedrive(_Fake):
@@ -162,21 +201,37 @@ class Pipedrive(_Fake):
 
 class Salesforce(_Fake):
     """Salesforce REST API v60.0 (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
-    resources_sobject_retrieve.htm, dome_update_fields.htm, resources_query.htm): GET
+    resources_sobject_retrieve.htm, dome_update_fields.htm, resources_query.htm,
+    resources_composite_sobjects_collections_retrieve_post.htm,
+    resources_composite_sobjects_collections_update.htm): GET
     /services/data/v60.0/sobjects/Lead/{id}?fields=OwnerId; PATCH with {"OwnerId"} answers 204;
-    GET /services/data/v60.0/query?q=SOQL → {"totalSize", "done", "records": [...]}; errors
-    [{"message", "errorCode"}]."""
+    POST /services/data/v60.0/composite/sobjects/Lead with {"ids", "fields"} → a list in the
+    order asked, null for a record not found; PATCH /services/data/v60.0/composite/sobjects with
+    {"allOrNone": false, "records": [{"attributes": {"type"}, "id", ...}]} (at most 200) → a
+    SaveResult {"id", "success", "errors"} each; GET /services/data/v60.0/query?q=SOQL →
+    {"totalSize", "done", "records": [...]}; errors [{"message", "errorCode"}]; every answer
+    says `Sforce-Limit-Info: api-usage=USED/LIMIT`, and over the limit a call is 403
+    REQUEST_LIMIT_EXCEEDED."""
 
     def __init__(self, token: str, users: dict[str, str] | None = None):
         super().__init__(token)
         self.records: dict[str, str] = {}  # Lead id -> OwnerId
         self.users = users or {}
+        self.used, self.limit = 0, 15000
 
     def unauthorized(self, h):
         h.answer(401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
 
     def handle(self, h, method, url, body):
+        self.used += 1
+        answer = h.answer
+        h.answer = lambda status, body=None, headers=None: answer(
+            status, body, {**(headers or {}), "Sforce-Limit-Info": f"api-usage={self.used}/{self.limit}"})
+        if self.used > self.limit:
+            return h.answer(403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
         parts = url.path.strip("/").split("/")
+        if parts[:5] == ["services", "data", "v60.0", "composite", "sobjects"]:
+            return self.collection(h, method, parts[5:], body)
         if parts[:4] == ["services", "data", "v60.0", "query"]:
             return h.answer(200, {"totalSize": len(self.users), "done": True, "records": [
                 {"attributes": {"type": "User"}, "Id": i, "Email": e} for i, e in self.users.items()]})
@@ -189,6 +244,34 @@ class Salesforce(_Fake):
                 return h.answer(204)
             return h.answer(200, {"attributes": {"type": "Lead"}, "Id": record, "OwnerId": self.records[record]})
         return h.answer(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+
+    def collection(self, h, method, rest, body):
+        if method == "POST" and rest == ["Lead"]:
+            return h.answer(200, [{"attributes": {"type": "Lead"}, "Id": i, "OwnerId": self.records[i]}
+                                  if i in self.records else None for i in body["ids"]])
+        if method == "PATCH" and not rest:
+            if len(body["records"]) > 200:
+                return h.answer(400, [{"errorCode": "EXCEEDED_ID_LIMIT", "message": "record limit reached. cannot submit more than 200 records into this call"}])
+            results = []
+            for record in body["records"]:
+                if record["id"] in self.records:
+                    self.records[record["id"]] = record["OwnerId"]
+                    results.append({"id": record["id"], "success": True, "errors": []})
+                else:
+                    results.append({"success": False, "errors": [{"statusCode": "ENTITY_IS_DELETED",
+                                                                  "message": "entity is deleted", "fields": []}]})
+            return h.answer(200, results)
+        return h.answer(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+
+    def writes(self, record: str) -> list:
+        """The owners written to a record (one at a time, or in a collection), in order."""
+        out = []
+        for m, p, b, _ in self.log:
+            if m == "PATCH" and p.endswith(f"/{record}"):
+                out.append(b)
+            elif m == "PATCH" and p.endswith("/composite/sobjects"):
+                out += [{"OwnerId": r["OwnerId"]} for r in b["records"] if r["id"] == record]
+        return out
 
 
 class Sell(_Fake):

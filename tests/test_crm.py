@@ -28,7 +28,7 @@ def test_a_crm_is_configured_by_the_names_of_its_variables_never_its_token(crm_t
     listed = {c["name"]: c for c in lc.json("crm", "list")}
     assert listed["hub"] == {"name": "hub", "kind": "hubspot", "object": "contacts", "id_field": "id",
                              "base_url": "https://api.hubapi.com", "token_env": "HUB_TOKEN", "token_set": True,
-                             "secret_env": None, "mapped_users": 0}
+                             "secret_env": None, "placeholder_owners": [], "mapped_users": 0}
     assert listed["pipe"]["token_env"] == "PIPE_TOKEN" and listed["pipe"]["object"] == "leads"
     assert "pat-na1-secret-value" not in lc.config.read_text() + lc("crm", "list").stdout
     text = lc.config.read_bytes()
@@ -127,7 +127,9 @@ def test_hubspot_owners_are_written_read_compare_write_in_order_per_lead(lc, hub
     lc.jsonl("route", "--format", "jsonl", input='{"id": "101"}\n{"id": "102"}\n{"id": "103"}\n')  # tom, ann, tom
     outputs = [pushed(lc)]
     assert hubspot.records == {"101": "51234", "102": "51235", "103": "51234"}
-    assert [m for m, p, *_ in hubspot.log if p.endswith("/101")] == ["GET", "PATCH"]  # read, then write
+    # three due at once: one batch read, then one batch write (read, compare, write)
+    assert [(m, p) for m, p, *_ in hubspot.log] == [("POST", "/crm/v3/objects/contacts/batch/read"),
+                                                    ("POST", "/crm/v3/objects/contacts/batch/update")]
     lc("reassign", "102", "--to", "tom")
     lc("reassign", "102", "--to", "ann")  # before the first went: it is superseded
     hubspot.records["103"] = "99999"  # someone changed it in HubSpot
@@ -225,6 +227,7 @@ def test_a_thousand_leads_are_written_once_to_hubspot_and_to_pipedrive_in_order(
     pushed(lc)
     assert all(len(hubspot.writes(i)) == 1 and len(pipedrive.writes(i)) == 1 for i in ids)
     assert hubspot.records["1000"] == "51234" and pipedrive.leads["1001"] == 18
+    assert hubspot.calls("/batch/read") == hubspot.calls("/batch/update") == 10  # in batches of 100
     lc("reassign", "1000", "--to", "ann")  # written after the first: two writes, in order
     lc("reassign", "1001", "--to", "tom")  # overtaken before it went: superseded
     lc("reassign", "1001", "--to", "ann")
@@ -233,6 +236,71 @@ def test_a_thousand_leads_are_written_once_to_hubspot_and_to_pipedrive_in_order(
     assert pipedrive.writes("1001") == [18]  # ann already: nothing more written
     assert {r["crm"]: r["superseded"] for r in lc.json("crm", "status")} == {"hub": 1, "pipe": 1}
     assert all(PIPEDRIVE_TOKEN not in repr(r) for r in lc.query("SELECT * FROM crm_writes"))
+
+
+@pytest.mark.any_store
+def test_a_record_missing_from_a_batch_fails_alone_and_a_batch_refused_whole_goes_one_by_one(lc, hubspot, monkeypatch):
+    monkeypatch.setenv("HUB_TOKEN", TOKEN)
+    lc.team(users=("tom", "ann"))
+    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
+    lc("user", "edit", "tom", "--crm", "hub=51234")
+    lc("user", "edit", "ann", "--crm", "hub=51235")
+    ids = [f"C{i}" for i in range(250)]
+    hubspot.records.update({i: None for i in ids if i != "C7"})  # C7 is not in HubSpot
+    lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "{i}"}}\n' for i in ids))
+    pushed(lc, 1)  # a write failed
+    assert all(len(hubspot.writes(i)) == 1 for i in ids if i != "C7")
+    sizes = [len(b["inputs"]) for m, p, b, _ in hubspot.log if p.endswith("/batch/update")]
+    assert sizes == [99, 100, 50]  # claims of 200, batches of up to 100; C7 was not written
+    assert lc.query("SELECT lead_id, last_error FROM crm_writes WHERE status = 'failed'") == [
+        ("C7", "no contacts 'C7' in hub")]
+    for i in ("C0", "C1", "C2"):
+        lc("reassign", i, "--to", "ann" if hubspot.records[i] == "51234" else "tom")
+    del hubspot.records["C1"]  # gone between the read and the write: HubSpot refuses the batch whole
+    real = hubspot.batch
+
+    def batch(h, action, body):  # the read still finds C1 (as it was before it went)
+        if action == "read":
+            hubspot.records["C1"] = "51235"
+            try:
+                return real(h, action, body)
+            finally:
+                del hubspot.records["C1"]
+        return real(h, action, body)
+
+    hubspot.batch = batch
+    pushed(lc, 1)
+    calls = [(m, p.rsplit("/", 2)[-2:]) for m, p, *_ in hubspot.log][-4:]
+    assert calls == [("POST", ["batch", "update"]), ("PATCH", ["contacts", "C0"]), ("PATCH", ["contacts", "C1"]),
+                     ("PATCH", ["contacts", "C2"])]  # the batch refused whole, then one by one
+    assert (hubspot.records["C0"], hubspot.records["C2"]) == ("51235", "51235")
+    failed = dict(lc.query("SELECT lead_id, last_error FROM crm_writes WHERE status = 'failed'"))
+    assert failed["C1"].startswith("HTTP 404: Object not found") and len(failed) == 2
+
+
+def test_over_salesforces_api_limit_the_writes_wait_an_hour(lc, monkeypatch):
+    from datetime import datetime
+
+    from tests.crm_fakes import Salesforce
+
+    fake = Salesforce("tok-1", users={"0055": "tom@example.com"})
+    try:
+        monkeypatch.setenv("CRM_TOKEN", "tok-1")
+        lc.team(users=("tom",))
+        lc("crm", "add", "sf", "--kind", "salesforce", "--base-url", fake.url, "--token-env", "CRM_TOKEN")
+        lc("user", "edit", "tom", "--crm", "sf=0055")
+        fake.records.update({"1": None, "2": None})
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "1"}\n{"id": "2"}\n')
+        fake.limit = fake.used + 1  # the read goes; the write is over the org's daily limit
+        pushed(lc, 75)
+        assert fake.records == {"1": None, "2": None}
+        rows = lc.query("SELECT created_at, next_at, last_error FROM crm_writes WHERE crm = 'sf'")
+        for created, next_at, error in rows:
+            waited = datetime.fromisoformat(next_at) - datetime.fromisoformat(created)
+            assert 3590 <= waited.total_seconds() <= 3700 and "REQUEST_LIMIT_EXCEEDED" not in error
+            assert error == "over the API limit (HTTP 403): TotalRequests Limit exceeded."
+    finally:
+        fake.stop()
 
 
 def test_serve_writes_the_owner_of_a_posted_lead_to_the_crm_on_its_own(lc, hubspot, server):  # noqa: F811
@@ -309,7 +377,10 @@ def test_salesforce_and_sell_owners_are_written_as_their_apis_document(lc, kind,
         lc.team(users=("tom", "ann"))
         lc("user", "edit", "tom", "--email", "tom@example.com")
         lc("user", "edit", "ann", "--email", "ann@example.com")
-        lc("crm", "add", "c", "--kind", kind, "--base-url", fake.url, "--token-env", "CRM_TOKEN")
+        placeholder = "005P" if kind == "salesforce" else "97"  # the integration user creating the records
+        lc("crm", "add", "c", "--kind", kind, "--base-url", fake.url, "--token-env", "CRM_TOKEN",
+           "--placeholder-owner", placeholder)
+        assert lc.json("crm", "list")[0]["placeholder_owners"] == [placeholder]
         lc("crm", "owners", "c", "--sync")
         tom, ann = ("0055", "0056") if kind == "salesforce" else ("55", "56")
         assert {r["user"]: r["owner_id"] for r in lc.json("crm", "owners", "c")} == {"tom": tom, "ann": ann}
@@ -331,6 +402,11 @@ def test_salesforce_and_sell_owners_are_written_as_their_apis_document(lc, kind,
         lc("release", "1")
         pushed(lc)  # every record has an owner there: nothing cleared
         assert fake.records["1"] == (ann if kind == "salesforce" else 56)
+        # owned by the integration user (or, in Salesforce, a queue: 00G…): nobody's yet, so written
+        fake.records.update({"3": "005P", "4": "00G5e000001"} if kind == "salesforce" else {"3": 97, "4": 97})
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "3"}\n{"id": "4"}\n')
+        pushed(lc)
+        assert (fake.records["3"], fake.records["4"]) == ((tom, ann) if kind == "salesforce" else (55, 56))
         monkeypatch.setenv("CRM_TOKEN", "expired")
         lc("reassign", "2", "--to", "ann")
         pushed(lc, 1)
@@ -355,6 +431,8 @@ def test_a_429_waits_as_long_as_the_crm_says():
     assert _retry_after(headers(X_HubSpot_RateLimit_Interval_Milliseconds="10000")) == 10.0
     assert _retry_after(headers(x_ratelimit_reset="7")) == 7.0
     assert _retry_after(headers(Retry_After="soon")) is None and _retry_after(headers()) is None
+    assert _retry_after(headers(Sforce_Limit_Info="api-usage=15000/15000")) == 3600.0  # Salesforce: used up
+    assert _retry_after(headers(Sforce_Limit_Info="api-usage=18/15000")) is None
 
 
 def test_pipedrive_and_salesforce_webhooks_route_the_new_record(lc, server):  # noqa: F811

@@ -28,7 +28,11 @@ def crm_add(ctx: typer.Context, name: NameArg,
                                  help="The environment variable holding the API token (default: NAME_TOKEN)."
                                       " The token itself is never stored.")] = None,
             secret_env: Annotated[Optional[str], typer.Option("--secret-env", metavar="VAR",
-                                  help="The environment variable holding the webhook signing secret.")] = None) -> None:
+                                  help="The environment variable holding the webhook signing secret.")] = None,
+            placeholder: Annotated[Optional[list[str]], typer.Option(
+                "--placeholder-owner", metavar="OWNER_ID",
+                help="An owner id there that means nobody has the record yet (the integration user that creates"
+                     " them, an unassigned queue): overwritten like an empty owner. Repeat for more.")] = None) -> None:
     """Add a CRM to write each lead's owner back to.
 
     Example: leadctl crm add hubspot --kind hubspot --token-env HUBSPOT_TOKEN
@@ -37,7 +41,7 @@ def crm_add(ctx: typer.Context, name: NameArg,
     from ..config import Crm
 
     crm = Crm(name, kind, obj or "", (id_field or "id").strip(), (base_url or "").strip(), token_env or "",
-              secret_env or "")
+              secret_env or "", tuple(p.strip() for p in placeholder or ()))
     _change(ctx, lambda m, c: m.add_crm(c, crm), f"added crm '{name}' ({kind}); its token is read from"
             f" ${crm.token_variable} when owners are written")
 
@@ -66,7 +70,7 @@ def crm_list(ctx: typer.Context,
     cfg = state(ctx).config()
     rows = [{"name": c.name, "kind": c.kind, "object": c.record_object, "id_field": c.id_field, "base_url": c.api,
              "token_env": c.token_variable, "token_set": bool(os.environ.get(c.token_variable)),
-             "secret_env": c.secret_env or None,
+             "secret_env": c.secret_env or None, "placeholder_owners": list(c.placeholder_owners),
              "mapped_users": sum(1 for u in cfg.users if u.crm_id(c.name))} for c in cfg.crms]
     render.emit(rows, list(rows[0]) if rows else ["name", "kind"], fmt, title="CRMs",
                 empty="no CRM yet: leadctl crm add NAME --kind hubspot|salesforce|pipedrive|sell")

@@ -112,6 +112,8 @@ def _check_crms(cfg: Config, p: str) -> None:
                 raise ConfigError(f"{p}: crm '{c.name}': {key} '{value}' is not an environment variable's name")
         if not c.id_field.strip():
             raise ConfigError(f"{p}: crm '{c.name}': id_field must not be empty")
+        if any(not owner for owner in c.placeholder_owners):
+            raise ConfigError(f"{p}: crm '{c.name}': a placeholder owner must not be empty")
     for u in cfg.users:
         for crm, _ in u.crm:
             if crm not in names:

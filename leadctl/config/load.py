@@ -244,10 +244,14 @@ def _crms(table: Any, path: Path) -> tuple:
     out = []
     for name, c in _check_keys(table, None, "[crm]", path).items():
         what = f"crm '{name}'"
-        _check_keys(c, {"kind", "object", "id_field", "base_url", "token_env", "secret_env"}, what, path)
+        _check_keys(c, {"kind", "object", "id_field", "base_url", "token_env", "secret_env", "placeholder_owners"},
+                    what, path)
         if "kind" not in c:
             raise ConfigError(f"{_where(path, what)}: 'kind' is missing (hubspot, salesforce, pipedrive or sell)")
-        out.append(Crm(name, **{k: _typed(v, str, k, what, path) for k, v in c.items()}))
+        placeholders = tuple(_typed(v, str, "placeholder_owners", what, path).strip()
+                             for v in _typed(c.get("placeholder_owners", []), list, "placeholder_owners", what, path))
+        out.append(Crm(name, **{k: _typed(v, str, k, what, path) for k, v in c.items() if k != "placeholder_owners"},
+                       placeholder_owners=placeholders))
     return tuple(out)
 
 

@@ -98,6 +98,15 @@ class Crm:
     base_url: str = ""  # the API's address (default: the kind's, CRM_BASE_URLS)
     token_env: str = ""  # the variable holding the API token (default: NAME_TOKEN, upper case)
     secret_env: str = ""  # the variable holding the webhook signing secret, if webhooks come in
+    # owner ids there that mean nobody has the record yet (the integration user that creates
+    # them, an unassigned queue): leadctl overwrites them as it does an empty owner
+    placeholder_owners: tuple[str, ...] = ()
+
+    def placeholder(self, owner_id: str | None) -> bool:
+        """Whether the CRM's owner `owner_id` means nobody has it: empty, one of
+        `placeholder_owners`, or (Salesforce) a queue, whose ids start with 00G."""
+        return (owner_id is None or owner_id in self.placeholder_owners
+                or (self.kind == "salesforce" and owner_id.startswith("00G")))
 
     @property
     def record_object(self) -> str:
@@ -339,7 +348,9 @@ def to_dict(cfg: Config) -> dict:
     if cfg.crms:
         data["crm"] = {c.name: {"kind": c.kind, **{k: getattr(c, k) for k in ("object", "base_url", "token_env",
                                                                            "secret_env") if getattr(c, k)},
-                                **({"id_field": c.id_field} if c.id_field != "id" else {})} for c in cfg.crms}
+                                **({"id_field": c.id_field} if c.id_field != "id" else {}),
+                                **({"placeholder_owners": list(c.placeholder_owners)} if c.placeholder_owners else {})}
+                           for c in cfg.crms}
     if cfg.away:
         data["away"] = [{"id": a.id, "user": a.user, "from": a.start, "to": a.end,
                          **({"backup": a.backup} if a.backup else {}), **({"note": a.note} if a.note else {})}

@@ -6,6 +6,7 @@ Authorization header only: never in an error, a log line or the ledger."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -22,11 +23,16 @@ class Wait(Exception):
 
 
 class Refused(Exception):
-    """The CRM refused the call (4xx other than 429): the write failed, with its message."""
+    """The CRM refused the call (4xx other than 429): the write failed, with its message.
+    `everything`: it would refuse any call (401, 403: the token), not this one alone."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.everything = status in (401, 403)
 
 
 def call(method: str, url: str, token: str, body: dict | None = None, headers: dict | None = None,
-         *, bearer: bool = True) -> dict:
+         *, bearer: bool = True) -> dict | list:
     """One call; the answer's JSON (an empty object for an empty body). `bearer`: the token goes
     in the Authorization header (else the caller put it where its CRM asks)."""
     data = json.dumps(body).encode() if body is not None else None
@@ -40,9 +46,11 @@ def call(method: str, url: str, token: str, body: dict | None = None, headers: d
         text = exc.read().decode("utf-8", "replace")
         if exc.code == 429:
             raise Wait(f"rate limited (HTTP 429){_message(text)}", _retry_after(exc.headers)) from None
+        if exc.code == 403 and "REQUEST_LIMIT_EXCEEDED" in text:  # Salesforce: the org's daily API limit
+            raise Wait(f"over the API limit (HTTP 403){_message(text)}", _retry_after(exc.headers)) from None
         if exc.code >= 500:
             raise Wait(f"HTTP {exc.code}{_message(text)}") from None
-        raise Refused(f"HTTP {exc.code}{_message(text)}") from None
+        raise Refused(f"HTTP {exc.code}{_message(text)}", exc.code) from None
     except (socket.timeout, TimeoutError):
         raise Wait(f"no answer within {TIMEOUT} s") from None
     except urllib.error.URLError as exc:
@@ -80,9 +88,15 @@ def _message(text: str) -> str:
 _WINDOWS = (("X-HubSpot-RateLimit-Interval-Milliseconds", 0.001), ("x-ratelimit-reset", 1.0))
 
 
+# Salesforce's limit is a rolling 24 hours, said as `Sforce-Limit-Info: api-usage=USED/LIMIT`:
+# used up, try again in an hour (calls age out of the window as they came in).
+_SALESFORCE_LIMIT = re.compile(r"api-usage=(\d+)/(\d+)")
+SALESFORCE_PAUSE = 3600.0
+
+
 def _retry_after(headers) -> float | None:
     """Seconds to wait: Retry-After when the CRM sent it, else what its own rate-limit headers
-    say (HubSpot's window, Pipedrive's reset), else None (back off)."""
+    say (HubSpot's window, Pipedrive's reset, Salesforce's usage), else None (back off)."""
     if not headers:
         return None
     for name, unit in (("Retry-After", 1.0), *_WINDOWS):
@@ -93,4 +107,7 @@ def _retry_after(headers) -> float | None:
             return max(0.0, float(value) * unit)
         except ValueError:
             continue
+    usage = _SALESFORCE_LIMIT.search(headers.get("Sforce-Limit-Info") or "")
+    if usage and int(usage.group(1)) >= int(usage.group(2)):
+        return SALESFORCE_PAUSE
     return None

@@ -20,6 +20,8 @@ from .http import call
 
 _API_TOKEN = re.compile(r"^[0-9a-f]{40}$")
 
+CLEARS = False  # every record has an owner: a release leaves it as it is
+
 
 def read_owner(crm, token: str, record_id: str) -> str | None:
     owner = (_call(crm, token, "GET", _record(crm, record_id)).get("data") or {}).get("owner_id")
@@ -28,9 +30,7 @@ def read_owner(crm, token: str, record_id: str) -> str | None:
     return str(owner) if owner not in (None, "", 0) else None
 
 
-def write_owner(crm, token: str, record_id: str, owner_id: str | None) -> None:
-    if owner_id is None:
-        return  # every Pipedrive record has an owner: nothing to clear
+def write_owner(crm, token: str, record_id: str, owner_id: str) -> None:
     method = "PATCH" if crm.record_object == "leads" else "PUT"
     _call(crm, token, method, _record(crm, record_id), {"owner_id": int(owner_id) if owner_id.isdigit() else owner_id})
 

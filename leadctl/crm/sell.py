@@ -15,15 +15,15 @@ from urllib.parse import quote
 
 from .http import call
 
+CLEARS = False  # every record has an owner: a release leaves it as it is
+
 
 def read_owner(crm, token: str, record_id: str) -> str | None:
     owner = (call("GET", _record(crm, record_id), token).get("data") or {}).get("owner_id")
     return str(owner) if owner not in (None, "") else None
 
 
-def write_owner(crm, token: str, record_id: str, owner_id: str | None) -> None:
-    if owner_id is None:
-        return  # every Sell record has an owner: nothing to clear
+def write_owner(crm, token: str, record_id: str, owner_id: str) -> None:
     call("PUT", _record(crm, record_id), token, {"data": {"owner_id": int(owner_id) if owner_id.isdigit() else owner_id}})
 
 

@@ -160,11 +160,16 @@ class Outbox:
         self.conn.execute(f"DELETE FROM crm_writes WHERE crm = '{EVERY_CRM}' AND status = 'pending' AND n <= ?",
                           (owed[-1][0],))
 
-    def last_crm_owner(self, crm: str, lead_id: str) -> str | None:
-        """The owner id leadctl last wrote to the CRM for this lead (None: never)."""
-        row = self.conn.execute("SELECT written_owner_id FROM crm_writes WHERE crm = ? AND lead_id = ?"
-                                " AND status = 'sent' ORDER BY n DESC LIMIT 1", (crm, lead_id)).fetchone()
-        return row[0] if row else None
+    def last_crm_owners(self, crm: str, lead_ids: list[str]) -> dict[str, str | None]:
+        """{lead id: the owner id leadctl last wrote to the CRM for it} (absent: never)."""
+        last: dict[str, str | None] = {}
+        for i in range(0, len(lead_ids), 500):
+            chunk = lead_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            last.update((lead, owner) for lead, owner in self.conn.execute(
+                f"SELECT lead_id, written_owner_id FROM crm_writes WHERE crm = ? AND status = 'sent'"
+                f" AND lead_id IN ({marks}) ORDER BY n", [crm, *chunk]))
+        return last
 
     def finish_crm_write(self, n: int, status: str, at: str, *, written: str | None = None,
                          crm_owner: str | None = None, error: str | None = None, next_at: str | None = None) -> None:
