@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..config import RECORD_TYPES, Config, Group, condition_values
+from ..config import RECORD_TYPES, Config, Group
+from ..domain.rulebook import RuleBook
 from ..domain.availability import Availability
 from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
 from ..errors import LeadctlError
@@ -73,9 +74,7 @@ class Policy:
         self.local_times = LocalTimes(self.tz, cfg.settings.date_format).convert
         self.forced = forced
         self.plans = {g.name: plan_for(cfg, g) for g in cfg.groups}
-        self.rules = [
-            (tuple((k.lower(), condition_values(v)) for k, v in r.when), cfg.group(r.group)) for r in cfg.rules
-        ]
+        self.rules = RuleBook(cfg)  # each condition compiled once
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         self.active = cfg.active_users()
         # `owner` / `created_by` name a user by id in any case, or by the user's email.
@@ -94,22 +93,6 @@ class Policy:
         self.queues = frozenset(g.name for g in cfg.groups if g.queue)
         self.balanced = frozenset(g.name for g in cfg.groups if g.method == "balanced")
         self.closed = cfg.settings.closed_statuses
-
-    def _group_by_rules(self, fields: dict[str, str], kind: str) -> Group | None:
-        """The first rule the fields match whose group takes this record type, else the
-        default group (--group is checked first). A matching rule whose group takes another
-        type is passed over; when no group fits, the first that matched is returned, for
-        the rejection to name."""
-        low = {k.lower(): v.strip().lower() for k, v in fields.items()}
-        first = None
-        for conditions, group in self.rules:
-            if all(low.get(k) in values for k, values in conditions):
-                if group.record_type == kind:
-                    return group
-                first = first or group
-        if first is None or (self.default is not None and self.default.record_type == kind):
-            return self.default
-        return first
 
     def prepare(self, rec: Record) -> _Lead | Outcome:
         """A record checked into a lead to decide (id, type, receipt time and day, group), or
@@ -145,7 +128,7 @@ class Policy:
         if pool is not None and pool.record_type == kind:
             group = pool  # the owner names a distribution pool: it takes the lead, by its method
         elif group is None:
-            group = self._group_by_rules(fields, kind) if self.rules else self.default
+            group = self.rules.group_for(fields, kind) if self.rules else self.default
         if group is None:
             return Outcome(
                 rec.line, lead_id, REJECTED,

@@ -1,6 +1,6 @@
 """`leadctl rule ...`: which group a lead goes to, in order, and the default group."""
 
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -15,15 +15,21 @@ rule_app = typer.Typer(help="Routing rules: which group a lead goes to.", no_arg
 @rule_app.command("add")
 def rule_add(ctx: typer.Context,
              group: Annotated[str, typer.Option("--group", help="Where matching leads go.")],
-             when: Annotated[list[str], typer.Option("--when", metavar="FIELD=VALUE[|VALUE...]",
-                             help="A condition; repeat for more (all must match; case-insensitive); A|B matches either.")],
+             when: Annotated[Optional[list[str]], typer.Option(
+                 "--when", metavar="COND",
+                 help="A condition; repeat for more (all must hold; with --any, one): F=V, F!=V, F=A|B, F~TEXT"
+                      " (contains), F^=TEXT, F$=TEXT (starts/ends with), F>N, F>=N, F<N, F<=N (numbers),"
+                      " F=/REGEX/, F? (present). Text is compared in any case. None: every lead.")] = None,
+             any_of: Annotated[bool, typer.Option("--any", help="One condition is enough (default: all).")] = False,
              at: Annotated[Optional[int], typer.Option("--at", metavar="N", help="Put it at position N (1 = tried first).")] = None) -> None:
     """Add a rule; rules are tried in order and the first match wins.
 
     Example: leadctl rule add --group partners --when source=partner|referral --at 1
+    Example: leadctl rule add --group enterprise --when country=US|CA --when employees>=500
     """
     where = f" as rule {at}" if at is not None else ""
-    _change(ctx, lambda m, c: m.add_rule(c, group, when, at), f"added a rule sending leads to '{group}'{where}")
+    _change(ctx, lambda m, c: m.add_rule(c, group, when or [], at, any_of=any_of),
+            f"added a rule sending leads to '{group}'{where}")
 
 
 @rule_app.command("move")
@@ -45,14 +51,16 @@ def rule_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
     Example: leadctl rule list --format json
     """
     from .. import render
+    from ..domain.conditions import describe, to_data
 
     cfg = state(ctx).config()
-    rows = [{"number": i, "group": r.group, "when": dict(r.when), "default": False} for i, r in enumerate(cfg.rules, 1)]
+    rows = [{"number": i, "group": r.group, "when": to_data(r.when) if r.when is not None else {}, "default": False}
+            for i, r in enumerate(cfg.rules, 1)]  # `when` as the file has it
     if cfg.default_group:
         rows.append({"number": None, "group": cfg.default_group, "when": None, "default": True})
     if fmt not in ("json", "jsonl"):
-        for r in rows:
-            r["when"] = " and ".join(f"{k}={v}" for k, v in r["when"].items()) if r["when"] else "(no rule matches)"
+        for r, rule in zip(rows, [*cfg.rules, None]):
+            r["when"] = describe(rule.when) if rule is not None else "(no rule matches)"
             r["number"] = "default" if r["default"] else r["number"]
     render.emit(rows, ["number", "group", "when", "default"], fmt, limit=limit,
                 title=f"Rules (default group: {cfg.default_group or 'none'})",
@@ -75,6 +83,59 @@ def rule_default(ctx: typer.Context, group: GroupArg) -> None:
     Example: leadctl rule default tele-sales
     """
     _change(ctx, lambda m, c: m.set_default(c, group), f"leads that match no rule now go to '{group}'")
+
+
+@rule_app.command("test")
+def rule_test(ctx: typer.Context,
+              file: Annotated[Optional[str], typer.Argument(metavar="[FILE]",
+                              help="CSV or JSON Lines records; none or - reads stdin.")] = None,
+              fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table"
+              ) -> None:
+    """Which rule each record meets, and why not the earlier ones: routes nothing, writes
+    nothing. For each record: the rule met (its number, or `default`), the group, and for each
+    earlier rule the first condition that failed.
+
+    Example: leadctl rule test leads.csv
+    Example: echo '{"country": "US", "employees": "800"}' | leadctl rule test -o json
+    """
+    import os
+    import sys
+
+    from .. import render
+    from ..domain.rulebook import RuleBook
+    from ..errors import LeadctlError
+    from ..intake import BadRecord, IntakeError, format_for, read_records
+
+    cfg = state(ctx).config()
+    name = file or "-"
+    if name == "-" and sys.stdin.isatty():
+        raise LeadctlError("no input: give a FILE, or pipe records in (e.g. cat leads.csv | leadctl rule test)")
+    if name != "-" and not os.path.isfile(name):
+        raise LeadctlError(f"input file {name} not found" if not os.path.exists(name) else f"input {name} is not a file")
+    book = RuleBook(cfg)
+    rows = []
+    stream = sys.stdin.buffer if name == "-" else open(name, "rb")
+    try:
+        for rec in read_records(stream, format_for(None if name == "-" else name, None)):
+            if isinstance(rec, BadRecord):
+                render.err(f"line {rec.line}: {rec.reason}")
+                continue
+            kind = (rec.fields.get("type") or "").strip().lower() or "lead"
+            trace = book.trace(rec.fields, kind)
+            rows.append({"line": rec.line, "id": (rec.fields.get("id") or "").strip() or None,
+                         "rule": trace.number if trace.number is not None else "default", "group": trace.group,
+                         "failed": trace.misses})
+    except IntakeError as exc:
+        raise LeadctlError(str(exc)) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if fmt == "table":
+        for r in rows:
+            r["failed"] = "; ".join(f"rule {m['rule']}: {m['failed']}" for m in r["failed"]) or "-"
+            r["group"] = r["group"] or "(none: rejected)"
+    render.emit(rows, ["line", "id", "rule", "group", "failed"], fmt, title="Rules met", right=["line"],
+                empty="no records")
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .changes import (
     add_group, add_mapping, add_member, add_rule, add_user, edit_group, edit_member, edit_user, mapping, move_rule,
-    add_away, parse_condition, remove_away, remove_group, remove_mapping, remove_member, remove_rule, remove_user, set_default,
+    add_away, remove_away, remove_group, remove_mapping, remove_member, remove_rule, remove_user, set_default,
     add_crm, remove_crm, set_crm_ids,
 )
 from .checks import (
@@ -28,18 +28,18 @@ from .files import LOCK_TIMEOUT, lock_path, locked, render_text, save, write_ato
 from .load import from_dict, load, load_text, parse
 from .model import (
     CRM_OBJECTS, DEFAULT_TIMEZONE, DUPLICATE_FIELDS, Away, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config, Crm, Group,
-    Member, Notify, Rule, Settings, User, condition_values, ordered_roles, to_dict,
+    Member, Notify, Rule, Settings, User, ordered_roles, to_dict,
 )
 from .starter import STARTER
 from .reload import Watcher, stamp
 
 __all__ = [
     "add_group", "add_mapping", "add_member", "add_rule", "add_user", "edit_group", "edit_member", "edit_user",
-    "mapping", "move_rule", "add_away", "remove_away", "parse_condition", "remove_group", "remove_mapping", "remove_member", "remove_rule",
+    "mapping", "move_rule", "add_away", "remove_away", "remove_group", "remove_mapping", "remove_member", "remove_rule",
     "remove_user", "set_default", "MAX_ATTEMPTS", "MAX_COUNT", "MAX_RETRY_SECONDS", "check_count", "check_email", "duration_seconds", "parse_day",
     "check_name", "check_phone_region", "check_timezone", "validate", "warnings", "LOCK_TIMEOUT", "lock_path",
     "locked", "render_text", "save", "write_atomic", "write_text", "from_dict", "load", "load_text", "parse",
     "DEFAULT_TIMEZONE", "DUPLICATE_FIELDS", "Away", "NAME_RE", "RECORD_TYPES", "ROLES", "SMTP_SECURITY", "Config", "Group",
-    "Member", "Notify", "Rule", "Settings", "User", "condition_values", "ordered_roles", "to_dict", "STARTER", "Watcher", "stamp",
+    "Member", "Notify", "Rule", "Settings", "User", "ordered_roles", "to_dict", "STARTER", "Watcher", "stamp",
     "add_crm", "remove_crm", "set_crm_ids", "CRM_OBJECTS", "Crm",
 ]

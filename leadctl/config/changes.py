@@ -100,16 +100,6 @@ def remove_member(cfg: Config, group: str, user: str) -> Config:
     return edit_group(cfg, group, members=tuple(m for m in g.members if m.user != user))
 
 
-def parse_condition(text: str) -> tuple[str, str]:
-    """`FIELD=VALUE`, or `FIELD=A|B|...` (any of the values): kept as written, spaces trimmed."""
-    field_name, sep, value = text.partition("=")
-    field_name = field_name.strip()
-    values = [v.strip() for v in value.split("|")]
-    if not sep or not field_name or not all(values):
-        raise ConfigError(f"--when '{text}' must look like FIELD=VALUE or FIELD=A|B, e.g. source=facebook")
-    return field_name, "|".join(values)
-
-
 def _rule_position(cfg: Config, number: int, what: str, extra: int = 0) -> int:
     if not 1 <= number <= len(cfg.rules) + extra:
         if not cfg.rules and not extra:
@@ -118,12 +108,17 @@ def _rule_position(cfg: Config, number: int, what: str, extra: int = 0) -> int:
     return number - 1
 
 
-def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = None) -> Config:
-    """A rule at the end, or at position `at` (1 = tried first; the rules after it move down)."""
+def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = None, *, any_of: bool = False) -> Config:
+    """A rule at the end, or at position `at` (1 = tried first; the rules after it move down):
+    leads meeting every condition (`any_of`: one of them; none given: every lead) go to `group`."""
+    from ..domain.conditions import All, Any, BadCondition, parse
+
     cfg.group(group)
-    if not conditions:
-        raise ConfigError("a rule needs at least one --when FIELD=VALUE")
-    when = tuple(parse_condition(c) for c in conditions)
+    try:
+        parts = tuple(parse(c) for c in conditions)
+    except BadCondition as exc:
+        raise ConfigError(str(exc)) from None
+    when = None if not parts else parts[0] if len(parts) == 1 else (Any(parts) if any_of else All(parts))
     i = len(cfg.rules) if at is None else _rule_position(cfg, at, "--at", extra=1)
     return replace(cfg, rules=cfg.rules[:i] + (Rule(group, when),) + cfg.rules[i:])
 

@@ -281,8 +281,6 @@ def validate(cfg: Config) -> None:
     for i, r in enumerate(cfg.rules, 1):
         if r.group not in seen_groups:
             raise ConfigError(f"{p}: rule {i}: unknown group '{r.group}'")
-        if not r.when:
-            raise ConfigError(f"{p}: rule {i}: needs at least one FIELD=VALUE condition")
     if cfg.default_group is not None and cfg.default_group not in seen_groups:
         raise ConfigError(f"{p}: [routing] default_group: unknown group '{cfg.default_group}'")
     n = cfg.notify
@@ -318,9 +316,26 @@ def _fate(g: Group) -> str:
     return "wait in its queue (`leadctl drain`)" if g.queue else "stay unassigned"
 
 
+def unreachable_rules(cfg: Config) -> list[str]:
+    """The rules that can never take a lead: an earlier rule, for the same record type, takes
+    every lead they could (as far as their conditions on the same fields tell)."""
+    from ..domain.conditions import covers, describe
+
+    out = []
+    kinds = {g.name: g.record_type for g in cfg.groups}
+    for j, later in enumerate(cfg.rules):
+        for i, earlier in enumerate(cfg.rules[:j]):
+            if kinds.get(earlier.group) == kinds.get(later.group) and covers(earlier.when, later.when):
+                out.append(f"rule {j + 1} ({describe(later.when)} -> {later.group}) can never match: rule {i + 1}"
+                           f" ({describe(earlier.when)} -> {earlier.group}) takes every lead it could"
+                           f" (`leadctl rule move {j + 1} --to {i + 1}`, or remove one of them)")
+                break
+    return out
+
+
 def warnings(cfg: Config) -> list[str]:
     """Things that are valid but probably not what the admin wants."""
-    out = []
+    out = unreachable_rules(cfg)
     members = {m.user for g in cfg.groups for m in g.members}
     for c in cfg.crms:
         unmapped = [u.id for u in cfg.users if u.active and u.id in members and not u.crm_id(c.name)]

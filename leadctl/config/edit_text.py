@@ -48,7 +48,7 @@ def _apply(node: Any, old: dict, new: dict) -> None:
         elif _tables(value) and isinstance(before, list) and _tables(before):
             _apply_list(node[key], before, value)
         else:
-            node[key] = value  # tomlkit keeps the line's comment
+            node[key] = _fresh(value) if _tables(value) else value  # tomlkit keeps the line's comment
 
 
 def _add(node: Any, key: str, value: Any) -> None:
@@ -97,10 +97,28 @@ def _apply_list(array: Any, old: list[dict], new: list[dict]) -> None:
             _apply(array[position], by_id[ident], item)
             position += 1
         else:
-            array.append(item)
+            array.append({k: _inline(v) for k, v in item.items()})
             position += 1
     if [_identity(_plain(x)) for x in array] != new_ids:
         raise CannotEdit("new entries would not land in order")
+
+
+def _inline(value: Any) -> Any:
+    """A table inside an entry of a list of tables (a rule's `when`) written on its line:
+    `when = { all = [{ field = "country", op = "in", value = ["US", "CA"] }, ...] }`."""
+    import tomlkit
+
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        for k, v in value.items():
+            table[k] = _inline(v)
+        return table
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        array = tomlkit.array()
+        for v in value:
+            array.append(_inline(v))
+        return array
+    return value
 
 
 def _plain(item: Any) -> dict:
@@ -118,4 +136,6 @@ def _fresh(value: Any) -> Any:
             table[k] = v
         table.add(tomlkit.nl())
         return table
+    if _tables(value):  # a list of tables: the tables inside each entry on their lines
+        return [{k: _inline(v) for k, v in item.items()} for item in value]
     return value

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ..domain.conditions import BadCondition, from_data
 from ..errors import ConfigError
 from .checks import validate
 from .model import (
@@ -186,13 +187,11 @@ def from_dict(data: dict, path: Path) -> Config:
     for i, r in enumerate(_typed(routing.get("rules", []), list, "rules", "[routing]", path), 1):
         what = f"rule {i}"
         _check_keys(r, {"group", "when"}, what, path)
-        when = _check_keys(r.get("when", {}), None, f"{what} 'when'", path)
-        rules.append(
-            Rule(
-                group=_typed(r.get("group", ""), str, "group", what, path),
-                when=tuple((str(k), _typed(v, str, k, what, path)) for k, v in when.items()),
-            )
-        )
+        try:
+            when = from_data(r["when"], "when") if "when" in r else None
+        except BadCondition as exc:
+            raise ConfigError(f"{_where(path, what)}: {exc}") from None
+        rules.append(Rule(group=_typed(r.get("group", ""), str, "group", what, path), when=when))
 
     intake = _check_keys(top.get("intake", {}), {"mappings"}, "[intake]", path)
     mappings = {}

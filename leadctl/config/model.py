@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..domain.conditions import Condition, to_data
 from ..domain.engine import Slot
 from ..errors import ConfigError
 
@@ -181,8 +182,11 @@ class Group:
 
 @dataclass(frozen=True)
 class Rule:
+    """`[[routing.rules]]`: the leads whose fields meet `when` (None: every lead) go to `group`,
+    by its method."""
+
     group: str
-    when: tuple[tuple[str, str], ...]
+    when: Condition | None = None
 
 
 def lead_link(base_url: str, lead_id: str) -> str:
@@ -284,11 +288,6 @@ class Config:
         return ZoneInfo(self.settings.timezone)
 
 
-def condition_values(value: str) -> frozenset[str]:
-    """The values a condition accepts, compared case-insensitively: `A|B` is either."""
-    return frozenset(v.strip().lower() for v in value.split("|"))
-
-
 def to_dict(cfg: Config) -> dict:
     data: dict[str, Any] = {}
     if cfg.ledger:
@@ -335,7 +334,8 @@ def to_dict(cfg: Config) -> dict:
     routing: dict[str, Any] = {}
     if cfg.default_group:
         routing["default_group"] = cfg.default_group
-    routing["rules"] = [{"group": r.group, "when": dict(r.when)} for r in cfg.rules]
+    routing["rules"] = [{"group": r.group, **({"when": to_data(r.when)} if r.when is not None else {})}
+                        for r in cfg.rules]
     data["routing"] = routing
     if cfg.mappings:
         data["intake"] = {"mappings": {name: dict(m) for name, m in cfg.mappings.items()}}

@@ -1,0 +1,63 @@
+"""Which rule a lead meets: the config's rules in order, each condition compiled once; the
+first rule the lead's fields meet whose group takes its record type decides, else the default
+group. `trace` says the same for a person (`rule test`): the rule met, and for each earlier
+one the first condition that failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import Config, Group
+from .conditions import compile_condition, first_failure
+
+
+def lowered(fields: dict[str, str]) -> dict[str, str]:
+    """A lead's fields as conditions read them: names and values in lower case, values trimmed."""
+    return {k.lower(): v.strip().lower() for k, v in fields.items()}
+
+
+@dataclass
+class Trace:
+    """What the rules made of one record: the rule met (its number; None: the default group),
+    the group it goes to (None: nowhere), and why each earlier rule did not take it."""
+
+    number: int | None
+    group: str | None
+    misses: list[dict] = field(default_factory=list)  # {"rule": n, "failed": "condition (its value)"}
+
+
+class RuleBook:
+    def __init__(self, cfg: Config):
+        self.rules = [(n, r, compile_condition(r.when), cfg.group(r.group)) for n, r in enumerate(cfg.rules, 1)]
+        self.default = cfg.group(cfg.default_group) if cfg.default_group else None
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def group_for(self, fields: dict[str, str], kind: str) -> Group | None:
+        """The first rule the fields meet whose group takes this record type, else the default
+        group. A rule met whose group takes another type is passed over; when no group fits,
+        the first one met is returned, for the rejection to name it."""
+        low = lowered(fields)
+        first = None
+        for _, _, test, group in self.rules:
+            if test(low):
+                if group.record_type == kind:
+                    return group
+                first = first or group
+        if first is None or (self.default is not None and self.default.record_type == kind):
+            return self.default
+        return first
+
+    def trace(self, fields: dict[str, str], kind: str) -> Trace:
+        low = lowered(fields)
+        misses = []
+        for number, rule, test, group in self.rules:
+            if not test(low):
+                misses.append({"rule": number, "failed": first_failure(rule.when, low)})
+            elif group.record_type != kind:
+                misses.append({"rule": number, "failed": f"group '{group.name}' takes {group.record_type}s, not {kind}s"})
+            else:
+                return Trace(number, group.name, misses)
+        return Trace(None, self.default.name if self.default else None, misses)

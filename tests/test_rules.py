@@ -1,0 +1,135 @@
+"""Rules as teams write them: every `--when` operator, conditions nested in the file, numbers
+compared as numbers, a bad regex refused naming its rule, the rule an earlier one starves found
+by `config check`, and `rule test` saying which rule each record meets and why not the others."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leadctl.domain.conditions import All, Any, Not, compile_condition, covers, from_data, parse
+
+
+def meets(text: str, **fields: str) -> bool:
+    return compile_condition(parse(text))({k.lower(): v.strip().lower() for k, v in fields.items()})
+
+
+@pytest.mark.parametrize("condition, yes, no", [
+    ("country=US", {"country": " us "}, {"country": "USA"}),
+    ("country!=US", {"country": "DE"}, {"country": "us"}),
+    ("country!=US", {}, {"country": "US"}),  # a lead without the field is not US
+    ("country=US|CA", {"country": "ca"}, {"country": "MX"}),
+    ("company~acme", {"company": "The ACME Corp"}, {"company": "Apex"}),
+    ("title^=VP", {"title": "vp of sales"}, {"title": "SVP"}),
+    ("email$=@acme.com", {"email": "Ann@Acme.com"}, {"email": "ann@notacme.co"}),
+    ("employees>500", {"employees": "501"}, {"employees": "500"}),
+    ("employees>=500", {"employees": "500.0"}, {"employees": "499.9"}),
+    ("employees<10", {"employees": "-3"}, {"employees": "10"}),
+    ("employees<=10", {"employees": " 10 "}, {"employees": "ten"}),  # a non-number never matches
+    ("employees>5", {"employees": "1e3"}, {"employees": "nan"}),
+    ("phone=/^\\+49/", {"phone": "+49 30 1234"}, {"phone": "0049 30"}),
+    ("name=/smith$/", {"name": "Ann SMITH"}, {"name": "Smithers"}),  # case-insensitive, searched
+    ("notes?", {"notes": "call"}, {"notes": "  "}),
+    ("notes?", {"notes": "x"}, {}),
+])
+def test_each_when_operator(condition, yes, no):
+    assert meets(condition, **yes) and not meets(condition, **no)
+
+
+def test_conditions_nest_in_the_file_and_the_short_form_still_reads():
+    cond = from_data({"all": [{"field": "country", "op": "in", "value": ["US", "CA"]},
+                              {"any": [{"field": "employees", "op": "gte", "value": 500},
+                                       {"field": "tier", "op": "eq", "value": "gold"}]},
+                              {"not": {"field": "email", "op": "ends_with", "value": "@gmail.com"}}]})
+    assert isinstance(cond, All) and isinstance(cond.parts[1], Any) and isinstance(cond.parts[2], Not)
+    test = compile_condition(cond)
+    assert test({"country": "ca", "employees": "800", "email": "a@b.com"})
+    assert test({"country": "us", "employees": "3", "tier": "gold"})
+    assert not test({"country": "us", "employees": "3", "tier": "silver"})
+    assert not test({"country": "us", "tier": "gold", "email": "x@gmail.com"})
+    short = compile_condition(from_data({"source": "Partner|referral", "type": "lead"}))
+    assert short({"source": "referral", "type": "lead"}) and not short({"source": "referral", "type": "deal"})
+
+
+def test_an_earlier_rule_that_takes_every_lead_a_later_one_could():
+    assert covers(parse("country=US|CA"), All((parse("country=us"), parse("employees>1000"))))
+    assert covers(parse("employees>10"), parse("employees>=20")) and not covers(parse("employees>10"), parse("employees>=5"))
+    assert covers(parse("email~acme"), parse("email$=@acme.com")) and covers(parse("title^=v"), parse("title^=vp"))
+    assert not covers(parse("country=US"), parse("region=US"))  # other fields: cannot tell
+    assert not covers(parse("country=US"), Any((parse("country=us"), parse("country=ca"))))
+
+
+def test_rules_route_by_numbers_text_and_nesting(lc):
+    lc.team(users=("tom", "stephanie", "lewis", "denise"))
+    for group, member in (("enterprise", "denise"), ("partners", "lewis")):
+        lc("group", "add", group)
+        lc("group", "member", "add", group, member)
+    lc("rule", "add", "--group", "enterprise", "--when", "country=US|CA", "--when", "employees>=500")
+    lc("rule", "add", "--group", "partners", "--when", "source^=partner", "--when", "email$=@reseller.io", "--any")
+    text = lc.config.read_text()
+    assert 'when = {all = [{field = "country", op = "in", value = ["US", "CA"]}, {field = "employees", op = "gte",' \
+           ' value = 500}]}' in text  # one line in the file, as a person would write it
+    out = lc.jsonl("route", input="id,country,employees,source,email\n"
+                                  "E1,us,800,web,a@b.com\n"      # enterprise
+                                  "E2,CA,many,web,b@b.com\n"     # not a number: not enterprise
+                                  "P1,de,10,Partner-Portal,c@c.com\n"
+                                  "P2,fr,10,web,d@reseller.io\n"
+                                  "D1,us,499,web,e@e.com\n")
+    assert [(o["lead_id"], o["group"]) for o in out] == [
+        ("E1", "enterprise"), ("E2", "tele-sales"), ("P1", "partners"), ("P2", "partners"), ("D1", "tele-sales")]
+    assert [o["assigned_to"] for o in out if o["group"] != "tele-sales"] == ["denise", "lewis", "lewis"]
+
+
+def test_a_bad_rule_is_exit_2_naming_it_and_changes_nothing(lc):
+    lc.team(users=("tom",))
+    before = lc.config.read_bytes()
+    for when, words in (("x=/(/", "regex does not compile"), ("size>abc", "'abc' is not a number"),
+                        ("size", "must look like FIELD=VALUE"), ("=3", "names no field")):
+        refused = lc("rule", "add", "--group", "tele-sales", "--when", when, ok=None)
+        assert refused.exit_code == 2 and words in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert lc.config.read_bytes() == before
+    assert "rules = []" in lc.config.read_text()
+    lc.config.write_text(lc.config.read_text().replace("rules = []", 'rules = [{group = "tele-sales",'
+                         ' when = {any = [{field = "name", op = "regex", value = "[a-"}]}}]'))
+    broken = lc("config", "check", ok=None)
+    assert broken.exit_code == 2 and "rule 1" in broken.stderr and "does not compile" in broken.stderr
+    lc.config.write_text(lc.config.read_text().replace('op = "regex"', 'op = "like"'))
+    broken = lc("route", input="id\nX1\n", ok=None)
+    assert broken.exit_code == 2 and "unknown op 'like'" in broken.stderr
+    assert lc.query("SELECT count(*) FROM leads") == [(0,)]
+
+
+def test_config_check_finds_a_rule_an_earlier_one_starves(lc):
+    lc.team(users=("tom", "ann"))
+    lc("group", "add", "big")
+    lc("group", "member", "add", "big", "ann")
+    lc("rule", "add", "--group", "big", "--when", "country=US|CA")
+    lc("rule", "add", "--group", "tele-sales", "--when", "country=us", "--when", "employees>1000")
+    lc("rule", "add", "--group", "tele-sales", "--when", "country=de")
+    checked = lc("config", "check")
+    assert checked.exit_code == 0
+    assert "rule 2 (country=us and employees>1000 -> tele-sales) can never match: rule 1" in checked.stderr
+    assert "rule 3" not in checked.stderr
+
+
+def test_rule_test_says_which_rule_each_record_meets_and_writes_nothing(lc):
+    lc.team(users=("tom", "ann"))
+    lc("group", "add", "big")
+    lc("group", "member", "add", "big", "ann")
+    lc("rule", "add", "--group", "big", "--when", "country=US|CA", "--when", "employees>=500")
+    lc("rule", "add", "--group", "big", "--when", "source=partner")
+    before = lc.snapshot()
+    data = "id,country,employees,source\nA,US,800,web\nB,us,20,partner\nC,DE,many,web\n"
+    table = lc("rule", "test", input=data).stdout
+    assert "employees>=500 (employees is '20')" in table and "default" in table
+    rows = json.loads(lc("rule", "test", "-o", "json", input=data).stdout)
+    assert [(r["id"], r["rule"], r["group"]) for r in rows] == [("A", 1, "big"), ("B", 2, "big"),
+                                                                ("C", "default", "tele-sales")]
+    assert rows[1]["failed"] == [{"rule": 1, "failed": "employees>=500 (employees is '20')"}]
+    assert rows[2]["failed"] == [{"rule": 1, "failed": "country=US|CA (country is 'de')"},
+                                 {"rule": 2, "failed": "source=partner (source is 'web')"}]
+    assert lc.snapshot() == before  # nothing routed, nothing written
+    path = lc.write("one.jsonl", '{"id": "J", "country": "CA", "employees": "500"}\nnot json\n')
+    both = lc("rule", "test", str(path), "-o", "json", ok=None)
+    assert json.loads(both.stdout)[0]["rule"] == 1 and "line 2" in both.stderr  # a bad line said, the rest tested
