@@ -133,3 +133,49 @@ def test_rule_test_says_which_rule_each_record_meets_and_writes_nothing(lc):
     path = lc.write("one.jsonl", '{"id": "J", "country": "CA", "employees": "500"}\nnot json\n')
     both = lc("rule", "test", str(path), "-o", "json", ok=None)
     assert json.loads(both.stdout)[0]["rule"] == 1 and "line 2" in both.stderr  # a bad line said, the rest tested
+
+
+def test_the_indexed_rulebook_meets_the_same_rule_as_trying_each_in_order():
+    """Property: for random rules (every operator, nesting, several rules on one field, regexes
+    side by side) and random leads, `RuleBook.group_for` (index, prefilters, one generated
+    function) picks the same rule as testing each rule's condition in order."""
+    from types import SimpleNamespace
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from leadctl.domain.rulebook import RuleBook, lowered
+
+    values = st.sampled_from(["us", "ca", "de", "acme", "ac", "me", "10", "500", "1e3", "x y", ""])
+    fields = st.sampled_from(["country", "size", "email", "source"])
+    leaf = st.one_of(
+        st.builds(lambda f, v: parse(f"{f}={v or 'x'}"), fields, values),
+        st.builds(lambda f, v: parse(f"{f}!={v}"), fields, values),
+        st.builds(lambda f, a, b: parse(f"{f}={a or 'q'}|{b or 'r'}"), fields, values, values),
+        st.builds(lambda f, op, v: parse(f"{f}{op}{v or 'z'}"), fields, st.sampled_from(["~", "^=", "$="]), values),
+        st.builds(lambda f, op, n: parse(f"{f}{op}{n}"), fields, st.sampled_from([">", ">=", "<", "<="]),
+                  st.integers(-5, 600)),
+        st.builds(lambda f, r: parse(f"{f}=/{r}/"), fields, st.sampled_from(["^a", "e$", "c.m", "(a|d)e", "[0-9]+"])),
+        st.builds(lambda f: parse(f"{f}?"), fields),
+    )
+    condition = st.recursive(leaf, lambda inner: st.one_of(
+        st.builds(lambda ps: All(tuple(ps)), st.lists(inner, min_size=2, max_size=3)),
+        st.builds(lambda ps: Any(tuple(ps)), st.lists(inner, min_size=2, max_size=3)),
+        st.builds(Not, inner)), max_leaves=5)
+    lead = st.dictionaries(fields, values, max_size=4)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(condition, min_size=1, max_size=12), st.lists(lead, min_size=1, max_size=8))
+    def check(conditions, leads):
+        groups = {f"g{i}": SimpleNamespace(name=f"g{i}", record_type="lead") for i in range(len(conditions))}
+        cfg = SimpleNamespace(rules=[SimpleNamespace(when=c, group=f"g{i}") for i, c in enumerate(conditions)],
+                              default_group=None, group=groups.__getitem__)
+        book = RuleBook(cfg)
+        tests = [compile_condition(c) for c in conditions]
+        for fields_ in leads:
+            low = lowered(fields_)
+            expected = next((f"g{i}" for i, t in enumerate(tests) if t(low)), None)
+            got = book.group_for(fields_, "lead")
+            assert (got.name if got else None) == expected, (conditions, fields_)
+
+    check()
