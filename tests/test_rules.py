@@ -146,8 +146,8 @@ def test_the_indexed_rulebook_meets_the_same_rule_as_trying_each_in_order():
 
     from leadctl.domain.rulebook import RuleBook, lowered
 
-    values = st.sampled_from(["us", "ca", "de", "acme", "ac", "me", "10", "500", "1e3", "x y", ""])
-    fields = st.sampled_from(["country", "size", "email", "source"])
+    values = st.sampled_from(["us", "acme", "me", "10", "1e3", ""])  # few: leads meet rules often
+    fields = st.sampled_from(["country", "size", "email"])
     leaf = st.one_of(
         st.builds(lambda f, v: parse(f"{f}={v or 'x'}"), fields, values),
         st.builds(lambda f, v: parse(f"{f}!={v}"), fields, values),
@@ -164,7 +164,7 @@ def test_the_indexed_rulebook_meets_the_same_rule_as_trying_each_in_order():
         st.builds(Not, inner)), max_leaves=5)
     lead = st.dictionaries(fields, values, max_size=4)
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=500, deadline=None)
     @given(st.lists(condition, min_size=1, max_size=12), st.lists(lead, min_size=1, max_size=8))
     def check(conditions, leads):
         groups = {f"g{i}": SimpleNamespace(name=f"g{i}", record_type="lead") for i in range(len(conditions))}
