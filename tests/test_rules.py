@@ -175,7 +175,41 @@ def test_the_indexed_rulebook_meets_the_same_rule_as_trying_each_in_order():
         for fields_ in leads:
             low = lowered(fields_)
             expected = next((f"g{i}" for i, t in enumerate(tests) if t(low)), None)
-            got = book.group_for(fields_, "lead")
+            got, _ = book.group_for(fields_, "lead")
             assert (got.name if got else None) == expected, (conditions, fields_)
 
     check()
+
+
+def test_tags_route_to_the_members_who_have_them_else_the_whole_group_unless_strict(lc):
+    lc.team(users=("tom", "stephanie", "lewis", "denise"))
+    lc("user", "edit", "stephanie", "--tag", "lang:de", "--tag", "LANG:fr")
+    lc("user", "edit", "lewis", "--tag", "lang:de")
+    assert lc.json("user", "list")[1]["tags"] == ["lang:de", "lang:fr"]  # kept in lower case, sorted
+    lc("rule", "add", "--group", "tele-sales", "--when", "language?", "--require-tag", "lang:{language}")
+    out = lc.jsonl("route", input="id,language\nA,DE\nB,de\nC,fr\nD,\nE,it\n")
+    got = {o["lead_id"]: (o["assigned_to"], o["reason"]) for o in out}
+    assert [got[i][0] for i in "ABC"] == ["stephanie", "lewis", "stephanie"]  # the rotation among those tagged
+    assert "tom (no tag lang:de)" in lc("leads", "explain", "A").stdout  # passed over, and why
+    assert got["D"] == ("lewis", None)  # no language: the rule does not apply (`language?`): the next in turn
+    assert got["E"][0] == "denise" and got["E"][1].startswith("nobody with lang:it could take it: the whole group")
+    lc("user", "edit", "lewis", "--untag", "lang:de")
+    refused = lc("user", "edit", "lewis", "--untag", "lang:de", ok=None)
+    assert refused.exit_code == 2 and "has no tag 'lang:de'" in refused.stderr
+    bad = lc("user", "edit", "lewis", "--tag", "two words", ok=None)
+    assert bad.exit_code == 2 and "tag 'two words'" in bad.stderr
+
+
+def test_strict_tags_wait_in_the_queue_instead_of_going_to_anyone(lc):
+    lc.team(users=("tom", "stephanie"))
+    lc("group", "edit", "tele-sales", "--queue")
+    lc("user", "edit", "stephanie", "--tag", "product:crm")
+    lc("rule", "add", "--group", "tele-sales", "--when", "product=crm", "--require-tag", "product:crm",
+       "--strict-tags")
+    assert lc.json("rule", "list")[0]["require_tags"] == ["product:crm"]
+    lc("group", "member", "edit", "tele-sales", "stephanie", "--daily", "1")
+    out = lc.jsonl("route", input="id,product\nP1,crm\nP2,crm\nP3,web\n", ok=None)
+    assert [(o["lead_id"], o["status"], o["assigned_to"]) for o in out] == [
+        ("P1", "assigned", "stephanie"), ("P2", "queued", None), ("P3", "assigned", "tom")]
+    refused = lc("rule", "add", "--group", "tele-sales", "--strict-tags", ok=None)
+    assert refused.exit_code == 2 and "strict_tags needs require_tags" in refused.stderr

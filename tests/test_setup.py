@@ -49,7 +49,7 @@ def test_users_and_groups_round_trip_through_the_file(lc):
     users = lc.json("user", "list")
     assert users == [{"id": "tom", "name": "Tom", "email": "tom@example.com", "role": "trusted", "roles": ["trusted"],
                       "pickup": True, "reassign": False, "os_user": "tom", "active": True, "groups": ["tele-sales"],
-                      "timezone": "UTC", "hours": None, "daily": 0, "monthly": 0}]
+                      "timezone": "UTC", "hours": None, "daily": 0, "monthly": 0, "tags": []}]
     show = lc.json("group", "show", "tele-sales")
     assert show["method"] == "weighted" and show["pickup_statuses"] == ["new", "no-answer"]
     assert show["members"][0]["daily_limit"] == 10 and show["members"][0]["weight"] == 5
@@ -153,9 +153,11 @@ def test_rules_list_in_order_and_remove_by_number(lc):
     lc("rule", "add", "--group", "ads", "--when", "source=google-ads", "--when", "type=lead")
     lc("rule", "add", "--group", "tele-sales", "--when", "source=facebook")
     assert lc.json("rule", "list") == [
-        {"number": 1, "group": "ads", "when": {"source": "google-ads", "type": "lead"}, "default": False},
-        {"number": 2, "group": "tele-sales", "when": {"source": "facebook"}, "default": False},
-        {"number": None, "group": "tele-sales", "when": None, "default": True},
+        {"number": 1, "group": "ads", "when": {"source": "google-ads", "type": "lead"}, "default": False,
+         "require_tags": [], "strict_tags": False},
+        {"number": 2, "group": "tele-sales", "when": {"source": "facebook"}, "default": False,
+         "require_tags": [], "strict_tags": False},
+        {"number": None, "group": "tele-sales", "when": None, "default": True, "require_tags": [], "strict_tags": False},
     ]
     lc("rule", "remove", "1")
     assert [r["group"] for r in lc.json("rule", "list")] == ["tele-sales", "tele-sales"]
@@ -183,7 +185,8 @@ def test_rules_go_in_at_a_position_move_and_match_any_of_several_values(lc):
         assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, (bad, result.stderr)
         assert lc.config.read_text() == before
     csv_out = lc("rule", "list", "--format", "csv").stdout.splitlines()
-    assert csv_out[0] == "number,group,when,default" and csv_out[-1] == "default,tele-sales,(no rule matches),true"
+    assert csv_out[0] == "number,group,when,default,require_tags,strict_tags"
+    assert csv_out[-1] == "default,tele-sales,(no rule matches),true,,false"
 
 
 def test_a_rule_whose_group_takes_another_type_is_passed_over_for_the_next_that_fits(lc):

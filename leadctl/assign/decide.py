@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import RECORD_TYPES, Config, Group
-from ..domain.rulebook import RuleBook
+from ..domain.rulebook import RuleBook, needed_tags
 from ..domain.availability import Availability
 from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
 from ..errors import LeadctlError
@@ -33,11 +33,12 @@ DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 
 # A record that passed the checks and waits for its batch: a plain tuple, made and read
 # once per lead (a dataclass costs four times as much to make), unpacked where it is read:
-#   (line, id, type, fields, received, day, group, cells, layout)
+#   (line, id, type, fields, received, day, group, cells, layout, needs)
 # received: its own received_at, ISO 8601 in the zone; None: the batch's now.
 # day: with --clock received, the local day of `received`, which caps count by.
 # group: the Group it goes to. cells, layout: a CSV row's values and its header's JSON layout
-# (see Record), so that its fields become JSON without a dict walk.
+# (see Record), so that its fields become JSON without a dict walk. needs: None, or the tags
+# the rule that chose the group asks of a member, and whether strictly (`rulebook.needed_tags`).
 _Lead = tuple
 _ID, _FIELDS, _DAY, _GROUP = 1, 3, 5, 6  # positions in a _Lead
 
@@ -93,6 +94,8 @@ class Policy:
         self.queues = frozenset(g.name for g in cfg.groups if g.queue)
         self.balanced = frozenset(g.name for g in cfg.groups if g.method == "balanced")
         self.closed = cfg.settings.closed_statuses
+        self.tags = {u.id: frozenset(u.tags) for u in cfg.users}  # what a rule's --require-tag asks of them
+        self._lacking: dict[tuple[str, ...], Away] = {}  # tags asked -> who lacks them, and why
 
     def prepare(self, rec: Record) -> _Lead | Outcome:
         """A record checked into a lead to decide (id, type, receipt time and day, group), or
@@ -122,13 +125,13 @@ class Policy:
                 )
             if self.replay:
                 day = local_day
-        group = self.forced
+        group, rule = self.forced, None
         owner = fields.get("owner")
         pool = self.pools.get(owner.strip().lower()) if owner and self.pools else None
         if pool is not None and pool.record_type == kind:
             group = pool  # the owner names a distribution pool: it takes the lead, by its method
         elif group is None:
-            group = self.rules.group_for(fields, kind) if self.rules else self.default
+            group, rule = self.rules.group_for(fields, kind) if self.rules else (self.default, None)
         if group is None:
             return Outcome(
                 rec.line, lead_id, REJECTED,
@@ -139,7 +142,11 @@ class Policy:
                 rec.line, lead_id, REJECTED, group=group.name,
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
-        return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout)
+        needs = None
+        if rule is not None and rule.require_tags:
+            tags = needed_tags(rule, fields)
+            needs = (tags, rule.strict_tags) if tags else None
+        return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout, needs)
 
     def user(self, name: str) -> str | None:
         """The user id a payload names (an id in any case, or an email); unknown names as given."""
@@ -178,6 +185,25 @@ class Policy:
             if spilled is not None:
                 return spilled
         return group, decision
+
+    def turn_with_tags(self, group: str, day: str, alloc: Allocator, away: Away, backups, tags: tuple[str, ...],
+                       strict: bool) -> tuple[str, Decision]:
+        """`turn` among the members with every one of `tags` (the others miss their turn as a
+        capped member does, "no tag ..."); when none of them can take it, the whole group's turn
+        (the reason says so), unless `strict`."""
+        lacking = self._lacking.get(tags)
+        if lacking is None:
+            lacking = self._lacking[tags] = frozenset(
+                (user, f"no tag {next(t for t in tags if t not in have)}")
+                for user, have in self.tags.items() if not have.issuperset(tags))
+        gone, decision = self.turn(group, day, alloc, away | lacking if away else lacking, backups)
+        if decision.user is not None or strict:
+            return gone, decision
+        gone, decision = self.turn(group, day, alloc, away, backups)
+        why = f"nobody with {' and '.join(tags)} could take it: the whole group"
+        return gone, Decision(decision.user, decision.method, decision.counted,
+                              f"{why}; {decision.reason}" if decision.reason else why,
+                              decision.passed_over, decision.backup_for)
 
     def overflowed(self, group: str, day: str, alloc: Allocator, away: Away, backups) -> tuple[str, Decision] | None:
         """When nobody in `group` could take a lead: its overflow group's decision (one step
@@ -257,7 +283,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
         if x.__class__ is not _Lead:
             append(x)
             continue
-        line, lead_id, kind, f, received, x_day, x_group, cells, layout = x
+        line, lead_id, kind, f, received, x_day, x_group, cells, layout, needs = x
         if lead_id in seen:
             skipped.append(Outcome(line, lead_id, SKIPPED, reason=REPEATED if lead_id in in_batch else None))
             append(skipped[-1])
@@ -280,8 +306,10 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             decision = policy.outside_or_method(f, group, day, alloc, duplicate, away, backups)
             if decision.user is None and group in policy.overflow:  # nobody in the group: its overflow
                 group, decision = policy.overflowed(group, day, alloc, away, backups) or (group, decision)
-        else:
+        elif needs is None:
             group, decision = turn(group, day, alloc, away, backups)
+        else:
+            group, decision = policy.turn_with_tags(group, day, alloc, away, backups, *needs)
         user = decision.user
         status = ASSIGNED
         if user is None:  # nobody could take it now, not even in an overflow group: its queue

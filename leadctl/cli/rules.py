@@ -21,14 +21,23 @@ def rule_add(ctx: typer.Context,
                       " (contains), F^=TEXT, F$=TEXT (starts/ends with), F>N, F>=N, F<N, F<=N (numbers),"
                       " F=/REGEX/, F? (present). Text is compared in any case. None: every lead.")] = None,
              any_of: Annotated[bool, typer.Option("--any", help="One condition is enough (default: all).")] = False,
+             require_tag: Annotated[Optional[list[str]], typer.Option(
+                 "--require-tag", metavar="TAG",
+                 help="Only members with this tag take its leads (repeatable: every one); {field} takes the"
+                      " lead's value, e.g. lang:{language}. If none of them can, the whole group does.")] = None,
+             strict_tags: Annotated[bool, typer.Option(
+                 "--strict-tags", help="If no member with the tags can take a lead, it waits (queue) or stays"
+                                       " unassigned, as a capped group's lead does, instead of going to the whole group.")] = False,
              at: Annotated[Optional[int], typer.Option("--at", metavar="N", help="Put it at position N (1 = tried first).")] = None) -> None:
     """Add a rule; rules are tried in order and the first match wins.
 
     Example: leadctl rule add --group partners --when source=partner|referral --at 1
     Example: leadctl rule add --group enterprise --when country=US|CA --when employees>=500
+    Example: leadctl rule add --group support --when language? --require-tag lang:{language}
     """
     where = f" as rule {at}" if at is not None else ""
-    _change(ctx, lambda m, c: m.add_rule(c, group, when or [], at, any_of=any_of),
+    _change(ctx, lambda m, c: m.add_rule(c, group, when or [], at, any_of=any_of, require_tags=require_tag,
+                                         strict_tags=strict_tags),
             f"added a rule sending leads to '{group}'{where}")
 
 
@@ -54,15 +63,23 @@ def rule_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
     from ..domain.conditions import describe, to_data
 
     cfg = state(ctx).config()
-    rows = [{"number": i, "group": r.group, "when": to_data(r.when) if r.when is not None else {}, "default": False}
+    rows = [{"number": i, "group": r.group, "when": to_data(r.when) if r.when is not None else {}, "default": False,
+             "require_tags": list(r.require_tags), "strict_tags": r.strict_tags}
             for i, r in enumerate(cfg.rules, 1)]  # `when` as the file has it
     if cfg.default_group:
-        rows.append({"number": None, "group": cfg.default_group, "when": None, "default": True})
+        rows.append({"number": None, "group": cfg.default_group, "when": None, "default": True,
+                     "require_tags": [], "strict_tags": False})
+    columns = ["number", "group", "when", "default", "require_tags", "strict_tags"]
     if fmt not in ("json", "jsonl"):
         for r, rule in zip(rows, [*cfg.rules, None]):
             r["when"] = describe(rule.when) if rule is not None else "(no rule matches)"
             r["number"] = "default" if r["default"] else r["number"]
-    render.emit(rows, ["number", "group", "when", "default"], fmt, limit=limit,
+            if fmt == "table":
+                r["members"] = ("with " + ", ".join(r["require_tags"]) + (" only" if r["strict_tags"] else "")
+                                if r["require_tags"] else "all")
+        if fmt == "table":
+            columns = ["number", "group", "when", "members", "default"]
+    render.emit(rows, columns, fmt, limit=limit,
                 title=f"Rules (default group: {cfg.default_group or 'none'})",
                 empty="no rules and no default group: `leadctl rule default GROUP`")
 

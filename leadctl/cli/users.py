@@ -77,12 +77,17 @@ def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar
                                 help="An inactive user is skipped by every group and gets no leads.")] = None,
               notify: NotifyOpt = None, webhook_url: HookOpt = None,
               crm: Annotated[Optional[list[str]], typer.Option("--crm", metavar="NAME=OWNER_ID",
-                             help="Their owner id in the CRM NAME (repeatable; NAME= forgets it).")] = None) -> None:
+                             help="Their owner id in the CRM NAME (repeatable; NAME= forgets it).")] = None,
+              tag: Annotated[Optional[list[str]], typer.Option("--tag", metavar="TAG",
+                             help="Give them a tag (a skill a rule may require: lang:de, product:crm); repeatable.")] = None,
+              untag: Annotated[Optional[list[str]], typer.Option("--untag", metavar="TAG",
+                               help="Take a tag away; repeatable.")] = None) -> None:
     """Change a user (--role given here replaces the whole set of roles).
 
     Example: leadctl user edit tom --inactive
     Example: leadctl user edit dana --role manager --role trusted
     Example: leadctl user edit tom --timezone Europe/Berlin --hours "mon-fri 09:00-17:30"
+    Example: leadctl user edit stephanie --tag lang:de --tag lang:fr
     """
     from ..config import ordered_roles
 
@@ -100,6 +105,8 @@ def user_edit(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar
                         pickup=pickup, reassign=reassign, os_user=os_user, timezone=timezone,
                         hours="" if no_hours else hours, daily=daily, monthly=monthly, active=active,
                         notify=notify, webhook_url=webhook_url)
+        if tag or untag:
+            c = m.tag_user(c, user_id, tag, untag)
         return m.set_crm_ids(c, {user_id: ids}) if ids else c
 
     _change(ctx, edit,
@@ -160,9 +167,9 @@ def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
     rows = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "roles": list(u.roles),
              "pickup": u.pickup, "reassign": u.reassign, "os_user": u.os_user or u.id, "active": u.active,
              "groups": groups[u.id], "timezone": u.timezone or cfg.settings.timezone, "hours": u.hours or None,
-             "daily": u.daily, "monthly": u.monthly} for u in cfg.users]
+             "daily": u.daily, "monthly": u.monthly, "tags": list(u.tags)} for u in cfg.users]
     columns = ["id", "name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "groups",
-               "timezone", "hours", "daily", "monthly"]
+               "timezone", "hours", "daily", "monthly", "tags"]
     if fmt == "table":  # narrower: the permissions in one column (`role`, the highest, is for older scripts)
         for r in rows:
             r["permissions"] = [p for p in ("pickup", "reassign") if r[p]]
@@ -170,6 +177,8 @@ def user_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
                                               if r[k]) or "-"
         columns = ["id", *(c for c in ("name", "email") if render.plain() or any(r[c] for r in rows)),
                    "roles", "permissions", "active", "groups"]  # (drawn: no empty name or email column)
+        if any(u.tags for u in cfg.users):
+            columns.append("tags")
         if any(u.daily or u.monthly for u in cfg.users):
             columns.append("caps (all groups)")
     render.emit(rows, columns, fmt, limit=limit,

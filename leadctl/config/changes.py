@@ -30,6 +30,17 @@ def edit_user(cfg: Config, user_id: str, **changes: Any) -> Config:
     return replace(cfg, users=tuple(new if u.id == user_id else u for u in cfg.users))
 
 
+def tag_user(cfg: Config, user_id: str, add: list[str] | None = None, remove: list[str] | None = None) -> Config:
+    """The user with tags added and taken away (in any case; kept in lower case, sorted)."""
+    old = cfg.find_user(user_id)
+    gone = {t.strip().lower() for t in remove or ()}
+    missing = sorted(gone - set(old.tags))
+    if missing:
+        raise ConfigError(f"user '{old.id}' has no tag '{missing[0]}' (their tags: {', '.join(old.tags) or 'none'})")
+    tags = (set(old.tags) | {t.strip().lower() for t in add or ()}) - gone
+    return edit_user(cfg, old.id, tags=tuple(sorted(tags)))
+
+
 def remove_user(cfg: Config, user_id: str) -> Config:
     user_id = cfg.find_user(user_id).id
     groups = tuple(
@@ -108,9 +119,11 @@ def _rule_position(cfg: Config, number: int, what: str, extra: int = 0) -> int:
     return number - 1
 
 
-def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = None, *, any_of: bool = False) -> Config:
+def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = None, *, any_of: bool = False,
+             require_tags: list[str] | None = None, strict_tags: bool = False) -> Config:
     """A rule at the end, or at position `at` (1 = tried first; the rules after it move down):
-    leads meeting every condition (`any_of`: one of them; none given: every lead) go to `group`."""
+    leads meeting every condition (`any_of`: one of them; none given: every lead) go to `group`
+    (to its members with every one of `require_tags`)."""
     from ..domain.conditions import All, Any, BadCondition, parse
 
     cfg.group(group)
@@ -120,7 +133,8 @@ def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = No
         raise ConfigError(str(exc)) from None
     when = None if not parts else parts[0] if len(parts) == 1 else (Any(parts) if any_of else All(parts))
     i = len(cfg.rules) if at is None else _rule_position(cfg, at, "--at", extra=1)
-    return replace(cfg, rules=cfg.rules[:i] + (Rule(group, when),) + cfg.rules[i:])
+    tags = tuple(dict.fromkeys(t.strip().lower() for t in require_tags or ()))
+    return replace(cfg, rules=cfg.rules[:i] + (Rule(group, when, tags, strict_tags),) + cfg.rules[i:])
 
 
 def move_rule(cfg: Config, number: int, to: int) -> Config:

@@ -8,6 +8,7 @@ import re
 from ..domain.engine import METHODS
 from ..errors import ConfigError
 from .model import DUPLICATE_FIELDS, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config, Group
+from .rule_checks import check_tag
 
 
 MAX_COUNT = 1_000_000_000  # the largest cap or weight: beyond any team, within every store's integers
@@ -235,6 +236,8 @@ def validate(cfg: Config) -> None:
                 raise ConfigError(f"{p}: user '{u.id}': {exc}") from None
         for key in ("daily", "monthly"):
             check_count(getattr(u, key), f"{p}: user '{u.id}': {key}")
+        for tag in u.tags:
+            check_tag(tag, f"{p}: user '{u.id}'")
     accounts: dict[str, str] = {}
     for u in cfg.users:  # an OS account acts as one user at most
         account = u.os_user or u.id
@@ -281,6 +284,10 @@ def validate(cfg: Config) -> None:
     for i, r in enumerate(cfg.rules, 1):
         if r.group not in seen_groups:
             raise ConfigError(f"{p}: rule {i}: unknown group '{r.group}'")
+        for tag in r.require_tags:
+            check_tag(tag, f"{p}: rule {i}", fields=True)
+        if r.strict_tags and not r.require_tags:
+            raise ConfigError(f"{p}: rule {i}: strict_tags needs require_tags (--require-tag TAG)")
     if cfg.default_group is not None and cfg.default_group not in seen_groups:
         raise ConfigError(f"{p}: [routing] default_group: unknown group '{cfg.default_group}'")
     n = cfg.notify
@@ -316,25 +323,10 @@ def _fate(g: Group) -> str:
     return "wait in its queue (`leadctl drain`)" if g.queue else "stay unassigned"
 
 
-def unreachable_rules(cfg: Config) -> list[str]:
-    """The rules that can never take a lead: an earlier rule, for the same record type, takes
-    every lead they could (as far as their conditions on the same fields tell)."""
-    from ..domain.conditions import covers, describe
-
-    out = []
-    kinds = {g.name: g.record_type for g in cfg.groups}
-    for j, later in enumerate(cfg.rules):
-        for i, earlier in enumerate(cfg.rules[:j]):
-            if kinds.get(earlier.group) == kinds.get(later.group) and covers(earlier.when, later.when):
-                out.append(f"rule {j + 1} ({describe(later.when)} -> {later.group}) can never match: rule {i + 1}"
-                           f" ({describe(earlier.when)} -> {earlier.group}) takes every lead it could"
-                           f" (`leadctl rule move {j + 1} --to {i + 1}`, or remove one of them)")
-                break
-    return out
-
-
 def warnings(cfg: Config) -> list[str]:
     """Things that are valid but probably not what the admin wants."""
+    from .rule_checks import unreachable_rules
+
     out = unreachable_rules(cfg)
     members = {m.user for g in cfg.groups for m in g.members}
     for c in cfg.crms:

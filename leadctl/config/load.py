@@ -120,7 +120,7 @@ def from_dict(data: dict, path: Path) -> Config:
     for uid, u in _check_keys(top.get("users", {}), None, "[users]", path).items():
         what = f"user '{uid}'"
         _check_keys(u, {"name", "email", "role", "roles", "pickup", "reassign", "os_user", "active", "notify",
-                        "webhook_url", "timezone", "hours", "daily", "monthly", "crm"}, what, path)
+                        "webhook_url", "timezone", "hours", "daily", "monthly", "crm", "tags"}, what, path)
         users.append(
             User(
                 id=uid,
@@ -139,6 +139,8 @@ def from_dict(data: dict, path: Path) -> Config:
                 webhook_url=_typed(u.get("webhook_url", ""), str, "webhook_url", what, path),
                 crm=tuple(sorted((str(k), _typed(v, str, f"crm.{k}", what, path))
                                  for k, v in _typed(u.get("crm", {}), dict, "crm", what, path).items())),
+                tags=tuple(sorted({_typed(t, str, "tags", what, path).strip().lower()
+                                   for t in _typed(u.get("tags", []), list, "tags", what, path)})),
             )
         )
 
@@ -186,12 +188,15 @@ def from_dict(data: dict, path: Path) -> Config:
     rules = []
     for i, r in enumerate(_typed(routing.get("rules", []), list, "rules", "[routing]", path), 1):
         what = f"rule {i}"
-        _check_keys(r, {"group", "when"}, what, path)
+        _check_keys(r, {"group", "when", "require_tags", "strict_tags"}, what, path)
         try:
             when = from_data(r["when"], "when") if "when" in r else None
         except BadCondition as exc:
             raise ConfigError(f"{_where(path, what)}: {exc}") from None
-        rules.append(Rule(group=_typed(r.get("group", ""), str, "group", what, path), when=when))
+        tags = tuple(_typed(t, str, "require_tags", what, path).strip().lower()
+                     for t in _typed(r.get("require_tags", []), list, "require_tags", what, path))
+        rules.append(Rule(group=_typed(r.get("group", ""), str, "group", what, path), when=when, require_tags=tags,
+                          strict_tags=_typed(r.get("strict_tags", False), bool, "strict_tags", what, path)))
 
     intake = _check_keys(top.get("intake", {}), {"mappings"}, "[intake]", path)
     mappings = {}

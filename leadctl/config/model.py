@@ -59,6 +59,7 @@ class User:
     daily: int = 0  # what the group methods give them in all groups together, a day (0 = no limit)
     monthly: int = 0  # ... and a month
     crm: tuple[tuple[str, str], ...] = ()  # (CRM name, their owner id there), by CRM name
+    tags: tuple[str, ...] = ()  # skills a rule may require (`lang:de`, `product:crm`), lower case, sorted
 
     def crm_id(self, crm: str) -> str | None:
         """Their owner id in the CRM named `crm`, or None when it is not known."""
@@ -183,10 +184,12 @@ class Group:
 @dataclass(frozen=True)
 class Rule:
     """`[[routing.rules]]`: the leads whose fields meet `when` (None: every lead) go to `group`,
-    by its method."""
+    by its method; with `require_tags`, to the members who have those tags."""
 
     group: str
     when: Condition | None = None
+    require_tags: tuple[str, ...] = ()  # only members with every tag take its leads (`{field}`: the lead's value)
+    strict_tags: bool = False  # nobody with them can: it waits or stays unassigned (else: the whole group)
 
 
 def lead_link(base_url: str, lead_id: str) -> str:
@@ -310,7 +313,7 @@ def to_dict(cfg: Config) -> dict:
                **({"timezone": u.timezone} if u.timezone else {}), **({"hours": u.hours} if u.hours else {}),
                **({"daily": u.daily} if u.daily else {}), **({"monthly": u.monthly} if u.monthly else {}),
                **({} if u.notify else {"notify": False}), **({"webhook_url": u.webhook_url} if u.webhook_url else {}),
-               **({"crm": dict(u.crm)} if u.crm else {})}
+               **({"crm": dict(u.crm)} if u.crm else {}), **({"tags": list(u.tags)} if u.tags else {})}
         for u in cfg.users
     }
     data["groups"] = {
@@ -334,8 +337,9 @@ def to_dict(cfg: Config) -> dict:
     routing: dict[str, Any] = {}
     if cfg.default_group:
         routing["default_group"] = cfg.default_group
-    routing["rules"] = [{"group": r.group, **({"when": to_data(r.when)} if r.when is not None else {})}
-                        for r in cfg.rules]
+    routing["rules"] = [{"group": r.group, **({"when": to_data(r.when)} if r.when is not None else {}),
+                         **({"require_tags": list(r.require_tags)} if r.require_tags else {}),
+                         **({"strict_tags": True} if r.strict_tags else {})} for r in cfg.rules]
     data["routing"] = routing
     if cfg.mappings:
         data["intake"] = {"mappings": {name: dict(m) for name, m in cfg.mappings.items()}}

@@ -6,15 +6,36 @@ one the first condition that failed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ..config import Config, Group
-from .conditions import compile_condition, first_failure, first_of, key_of
+from ..config import Config, Group, Rule
+from .condition_tests import first_of
+from .conditions import compile_condition, first_failure, key_of
 
 
 def lowered(fields: dict[str, str]) -> dict[str, str]:
     """A lead's fields as conditions read them: names and values in lower case, values trimmed."""
     return {k.lower(): v.strip().lower() for k, v in fields.items()}
+
+
+_PLACE = re.compile(r"\{([^{}]+)\}")
+
+
+def needed_tags(rule: Rule, fields: dict[str, str]) -> tuple[str, ...]:
+    """The tags a lead routed by `rule` asks of a member: each `{field}` filled with the lead's
+    value (in lower case). A tag whose field the lead leaves empty asks nothing (the lead does
+    not say what it needs)."""
+    out = []
+    for tag in rule.require_tags:
+        if "{" in tag:
+            low = {k.lower(): v.strip().lower() for k, v in fields.items()}
+            values = [low.get(m.group(1).strip().lower(), "") for m in _PLACE.finditer(tag)]
+            if not all(values):
+                continue
+            tag = _PLACE.sub(lambda m: low.get(m.group(1).strip().lower(), ""), tag)
+        out.append(tag)
+    return tuple(out)
 
 
 @dataclass
@@ -58,10 +79,11 @@ class RuleBook:
             return found[0] if found else []
         return sorted(set().union(*found))
 
-    def group_for(self, fields: dict[str, str], kind: str) -> Group | None:
-        """The first rule the fields meet whose group takes this record type, else the default
-        group. A rule met whose group takes another type is passed over; when no group fits,
-        the first one met is returned, for the rejection to name it."""
+    def group_for(self, fields: dict[str, str], kind: str) -> tuple[Group | None, Rule | None]:
+        """The first rule the fields meet whose group takes this record type, and its group;
+        else the default group (and no rule). A rule met whose group takes another type is
+        passed over; when no group fits, the first one met is returned, for the rejection to
+        name it."""
         low = lowered(fields)
         first = None
         rules, end, start = self.rules, len(self.rules), 0
@@ -72,18 +94,18 @@ class RuleBook:
                     break
                 group = rules[i][3]
                 if group.record_type == kind:
-                    return group
-                first, start = first or group, i + 1
+                    return group, rules[i][1]
+                first, start = first or (group, rules[i][1]), i + 1
             if k == end:
                 break
-            _, _, test, group = rules[k]
+            _, rule, test, group = rules[k]
             if test(low):
                 if group.record_type == kind:
-                    return group
-                first = first or group
+                    return group, rule
+                first = first or (group, rule)
             start = k + 1
         if first is None or (self.default is not None and self.default.record_type == kind):
-            return self.default
+            return self.default, None
         return first
 
     def trace(self, fields: dict[str, str], kind: str) -> Trace:

@@ -1,0 +1,96 @@
+"""Many rules' conditions run against a lead in one call: `first_of` makes one function of
+many conditions (generated source, values passed by name, a prefilter per field and kind of
+text test) for the rules no index narrows (`rulebook.py`). What a condition means, and its
+plain test (`compile_condition`), are `conditions.py`; a property test holds them together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .conditions import _COMPARE, NUMERIC, All, Any, Condition, Not, _number_in
+
+
+def first_of(conditions: list[tuple[int, Condition]]) -> Callable[[dict, int, int], int]:
+    """One function for many conditions, each with its number: `first(low, start, stop)` is the
+    number of the first in [start, stop) that the fields meet, else `stop` (`rulebook` tries
+    the rules no index narrows with it). Each field is read once, and the text tests on one
+    field are first asked all at once — `endswith` a tuple of every suffix, one regex of every
+    text contained, one of every pattern — so a lead whose value can meet none of them pays
+    one C call for them all, and each condition a few comparisons."""
+    code = _Code()
+    lines = [f"    if start <= {n} < stop and {code.expression(cond) if cond is not None else True}:\n"
+             f"        return {n}\n" for n, cond in conditions]
+    exec(f"def first(low, start, stop):\n{code.prelude()}{''.join(lines)}    return stop\n", code.names)  # noqa: S102
+    return code.names["first"]
+
+
+class _Code:
+    """The source of `first_of`'s function: every value a name in `names` (never text of a
+    rule), a variable per field read once, a prefilter per field and kind of text test."""
+
+    def __init__(self):
+        self.names: dict[str, object] = {"_number_in": _number_in}
+        self.fields: dict[str, str] = {}  # field -> its variable
+        self.filters: dict[tuple[str, str], tuple[str, list[str]]] = {}  # (field, op) -> (variable, values)
+
+    def name_of(self, value) -> str:
+        key = f"_{len(self.names)}"
+        self.names[key] = value
+        return key
+
+    def expression(self, cond: Condition) -> str:
+        if isinstance(cond, (All, Any)):
+            joiner = " and " if isinstance(cond, All) else " or "
+            return "(" + joiner.join(self.expression(p) for p in cond.parts) + ")"
+        if isinstance(cond, Not):
+            return f"(not {self.expression(cond.part)})"
+        op, value = cond.op, cond.value
+        v = self.fields.setdefault(cond.field, f"f{len(self.fields)}")
+        if op == "exists":
+            return f"bool({v})"
+        if op in NUMERIC:
+            return f"_number_in({v}, {self.name_of(_COMPARE[op])}, {self.name_of(value)})"
+        if op == "in":
+            return f"({v} in {self.name_of(frozenset(x.lower() for x in value))})"
+        if op in ("eq", "ne"):
+            return f"({v} {'==' if op == 'eq' else '!='} {self.name_of(value.lower())})"
+        var, values = self.filters.setdefault((cond.field, op), (f"p{len(self.filters)}", []))
+        values.append(value if op == "regex" else value.lower())
+        if op == "regex":
+            return f"({var} and {self.name_of(re.compile(value, re.IGNORECASE).search)}({v}) is not None)"
+        if op == "contains":
+            return f"({var} and {self.name_of(value.lower())} in {v})"
+        method = "startswith" if op == "starts_with" else "endswith"
+        return f"({var} and {v}.{method}({self.name_of(value.lower())}))"
+
+    def prelude(self) -> str:
+        """The fields read, then each prefilter: could any test of its kind on its field hold?"""
+        out = "".join(f"    {v} = low.get({self.name_of(field)})\n" for field, v in self.fields.items())
+        for (field, op), (var, values) in self.filters.items():
+            v = self.fields[field]
+            if op in ("starts_with", "ends_with"):
+                method = "startswith" if op == "starts_with" else "endswith"
+                test = f"{v}.{method}({self.name_of(tuple(values))})"
+            elif op == "regex" and not _combinable(values):
+                test = "True"  # each pattern on its own
+            else:
+                pattern = "|".join(f"(?:{x})" for x in values) if op == "regex" else "|".join(map(re.escape, values))
+                test = f"{self.name_of(re.compile(pattern, re.IGNORECASE).search)}({v}) is not None"
+            out += f"    {var} = {v} is not None and {test}\n"
+        return out
+
+
+def _combinable(patterns: list[str]) -> bool:
+    """Whether the patterns mean the same side by side in one alternation: none refers back to
+    a group by number or name, or sets flags for the whole pattern, and together they compile."""
+    if any(re.search(r"\\[1-9]|\(\?P=|\(\?[aiLmsux]+\)", p) for p in patterns):
+        return False
+    try:
+        re.compile("|".join(f"(?:{x})" for x in patterns), re.IGNORECASE)
+    except re.error:
+        return False
+    return True
+
+
