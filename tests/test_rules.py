@@ -213,3 +213,90 @@ def test_strict_tags_wait_in_the_queue_instead_of_going_to_anyone(lc):
         ("P1", "assigned", "stephanie"), ("P2", "queued", None), ("P3", "assigned", "tom")]
     refused = lc("rule", "add", "--group", "tele-sales", "--strict-tags", ok=None)
     assert refused.exit_code == 2 and "strict_tags needs require_tags" in refused.stderr
+
+
+TERRITORIES = """territory,country,state,zip,target,priority
+bay,United States,,94*,ann,
+sf-exact,us,,94105,tom,
+sf-narrow,US,,941*,west,
+valley,US,,95000-95999,west,
+valley-core,US,,95100-95199,lewis,
+california,US,California,,west,
+california-vip,US,CA,,denise,5
+bavaria,Germany,Bavaria,,denise,
+nsw,AU,New South Wales,,west,
+bc,CA,BC,,west,
+germany,DEU,,,rest,
+"""
+
+
+@pytest.fixture
+def territory_team(lc):
+    lc.team(users=("tom", "ann", "lewis", "denise"), group="rest")
+    lc("group", "add", "west")
+    lc("group", "member", "add", "west", "tom")
+    lc.write("t.csv", TERRITORIES)
+    lc("territory", "import", str(lc.folder / "t.csv"))
+    lc("rule", "add", "--territories", "--when", "country?")
+    return lc
+
+
+def test_the_most_specific_territory_wins_then_the_higher_priority(territory_team):
+    lc = territory_team
+    out = lc.jsonl("route", input="id,country,state,zip\n"
+                                  "A,US,CA,94105\n"       # exact zip > longer prefix > prefix > state
+                                  "B,USA,ca,94110\n"      # prefix 941* (longer) over 94*
+                                  "C,us,California,94010\n"  # prefix 94*
+                                  "D,US,NV,95150\n"       # the narrower range
+                                  "E,US,NV,95900\n"       # the wider range
+                                  "F,US,California,90001\n"  # state: priority 5 over 0
+                                  "G,Germany,Bayern,80331\n"  # state by its German name and its English one
+                                  "H,DE,,10115\n"         # country (alpha-3 in the table)
+                                  "I,Australia,NSW,2000\n"
+                                  "J,Canada,British Columbia,V5K\n"
+                                  "K,FR,,75001\n")         # in no territory: the default group
+    got = {o["lead_id"]: (o["assigned_to"], o["group"], o["method"]) for o in out}
+    assert got["A"] == ("tom", "rest", "territory")
+    assert got["B"][1] == "west" and got["C"][0] == "ann" and got["D"][0] == "lewis" and got["E"][1] == "west"
+    assert got["F"][0] == "denise" and got["G"][0] == "denise" and got["H"][1] == "rest"
+    assert got["I"][1] == got["J"][1] == "west" and got["K"][1] == "rest" and got["K"][2] == "sequential"
+    reasons = {o["lead_id"]: o["reason"] for o in out}
+    assert reasons["A"] == "territory 'sf-exact' (US, zip 94105)"
+    assert reasons["D"].startswith("territory 'valley-core' (US, zip range 95100-95199)")
+    assert "the territory table (counted towards their own caps)" in lc("leads", "explain", "A").stdout
+    tested = json.loads(lc("rule", "test", "-o", "json", input="id,country,zip\nX,US,94105\nY,FR,1\n").stdout)
+    assert tested[0]["decided_by"] == "territory 'sf-exact' (US, zip 94105), line 3 -> tom"
+    assert tested[1]["decided_by"] == "no territory holds it"
+
+
+def test_a_territorys_user_who_cannot_take_it_hands_it_to_the_fallback(territory_team):
+    lc = territory_team
+    lc("user", "edit", "tom", "--daily", "1")  # tom's own cap, over every group and territory
+    out = lc.jsonl("route", input="id,country,zip\nT1,US,94105\nT2,US,94105\n")
+    assert (out[0]["assigned_to"], out[0]["method"]) == ("tom", "territory")
+    assert (out[1]["assigned_to"], out[1]["group"], out[1]["method"]) == ("ann", "rest", "sequential")
+    assert out[1]["reason"].startswith("territory 'sf-exact' (US, zip 94105), and tom cannot take it (")
+
+
+def test_territory_import_refuses_a_bad_row_naming_its_line_and_check_finds_overlaps_and_gaps(territory_team):
+    lc = territory_team
+    table = (lc.folder / "territories.csv").read_text()
+    for text, words in (("territory,country,target\nx,Atlantis,rest\n", "line 2: unknown country 'Atlantis'"),
+                        ("territory,country,zip,target\nx,US,9500-94000,rest\n", "line 2: zip range"),
+                        ("territory,country,target\nx,US,nobody\n", "line 2: target 'nobody' is no group or user"),
+                        ("territory,country,target,priority\nx,US,rest,high\n", "priority 'high'"),
+                        ("country,target\nUS,rest\n", "no territory column")):
+        path = lc.write("bad.csv", text)
+        refused = lc("territory", "import", str(path), ok=None)
+        assert refused.exit_code == 2 and words in refused.stderr, (text, refused.stderr)
+    assert (lc.folder / "territories.csv").read_text() == table  # nothing changed
+    assert lc("territory", "check").exit_code == 0
+    lc.jsonl("route", input="id,country,state\nG1,FR,\nG2,FR,\nG3,US,TX\n")
+    checked = lc("territory", "check")
+    assert "gap: FR: 2 lead(s)" in checked.stdout and "gap: US / TX: 1 lead(s)" in checked.stdout
+    lc.write("more.csv", "territory,country,state,zip,target,priority\nbay2,US,,94*,tom,\n")
+    lc("territory", "import", str(lc.folder / "more.csv"))
+    overlapping = lc("territory", "check", ok=None)
+    assert overlapping.exit_code == 1 and "overlap: line 2 (territory 'bay'" in overlapping.stdout
+    lc("territory", "import", str(lc.folder / "more.csv"), "--replace")
+    assert [r["territory"] for r in lc.json("territory", "list", "-o", "json")] == ["bay2"]

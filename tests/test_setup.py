@@ -154,10 +154,10 @@ def test_rules_list_in_order_and_remove_by_number(lc):
     lc("rule", "add", "--group", "tele-sales", "--when", "source=facebook")
     assert lc.json("rule", "list") == [
         {"number": 1, "group": "ads", "when": {"source": "google-ads", "type": "lead"}, "default": False,
-         "require_tags": [], "strict_tags": False},
+         "require_tags": [], "strict_tags": False, "territories": False},
         {"number": 2, "group": "tele-sales", "when": {"source": "facebook"}, "default": False,
-         "require_tags": [], "strict_tags": False},
-        {"number": None, "group": "tele-sales", "when": None, "default": True, "require_tags": [], "strict_tags": False},
+         "require_tags": [], "strict_tags": False, "territories": False},
+        {"number": None, "group": "tele-sales", "when": None, "default": True, "require_tags": [], "strict_tags": False, "territories": False},
     ]
     lc("rule", "remove", "1")
     assert [r["group"] for r in lc.json("rule", "list")] == ["tele-sales", "tele-sales"]
@@ -185,8 +185,8 @@ def test_rules_go_in_at_a_position_move_and_match_any_of_several_values(lc):
         assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, (bad, result.stderr)
         assert lc.config.read_text() == before
     csv_out = lc("rule", "list", "--format", "csv").stdout.splitlines()
-    assert csv_out[0] == "number,group,when,default,require_tags,strict_tags"
-    assert csv_out[-1] == "default,tele-sales,(no rule matches),true,,false"
+    assert csv_out[0] == "number,group,when,default,require_tags,strict_tags,territories"
+    assert csv_out[-1] == "default,tele-sales,(no rule matches),true,,false,false"
 
 
 def test_a_rule_whose_group_takes_another_type_is_passed_over_for_the_next_that_fits(lc):

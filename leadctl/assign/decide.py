@@ -18,6 +18,8 @@ from datetime import datetime
 
 from ..config import RECORD_TYPES, Config, Group
 from ..domain.rulebook import RuleBook, needed_tags
+from . import turns
+from .territory_table import load_table
 from ..domain.availability import Availability
 from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
 from ..errors import LeadctlError
@@ -95,7 +97,14 @@ class Policy:
         self.balanced = frozenset(g.name for g in cfg.groups if g.method == "balanced")
         self.closed = cfg.settings.closed_statuses
         self.tags = {u.id: frozenset(u.tags) for u in cfg.users}  # what a rule's --require-tag asks of them
-        self._lacking: dict[tuple[str, ...], Away] = {}  # tags asked -> who lacks them, and why
+        self.lacking: dict[tuple[str, ...], Away] = {}  # tags asked -> who lacks them, and why
+        self.territories = load_table(cfg) if any(r.territories for r in cfg.rules) else None
+        self.user_plans: dict = {}  # a territory's user -> their one-person plan (turns.to_user)
+        self.targets = {g.name: g for g in cfg.groups}
+        territory_users = sorted({r.target for r in self.territories.rows if r.target not in self.targets}
+                                 if self.territories else ())
+        self.territory_plans = tuple(turns.territory_plan(u) for u in territory_users)  # their own counts
+        self.group_names += self.territory_plans
 
     def prepare(self, rec: Record) -> _Lead | Outcome:
         """A record checked into a lead to decide (id, type, receipt time and day, group), or
@@ -143,10 +152,31 @@ class Policy:
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
         needs = None
-        if rule is not None and rule.require_tags:
+        if rule is not None and rule.territories:
+            group, needs = self._territory(fields, rule, group)
+            if group is None:
+                return Outcome(rec.line, lead_id, REJECTED, reason=needs)
+        if rule is not None and rule.require_tags and needs is None:
             tags = needed_tags(rule, fields)
-            needs = (tags, rule.strict_tags) if tags else None
+            needs = ("tags", tags, rule.strict_tags) if tags else None
         return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout, needs)
+
+    def _territory(self, fields: dict, rule, fallback: Group | None):
+        """(the group, what the lead needs) by the territory table: a row naming a group sends it
+        there; one naming a user, to them (`turns.to_user`, in the fallback group's name); no
+        row, the rule's fallback group, else the default. (None, why) when there is nowhere."""
+        low = {k.lower(): v for k, v in fields.items()}
+        row = self.territories.match(low.get("country"), low.get("state") or low.get("region") or low.get("province"),
+                                     low.get("zip") or low.get("postcode") or low.get("postal_code"))
+        fallback = fallback if fallback is not None and fallback.name else self.default
+        if row is not None and row.target in self.targets:
+            return self.targets[row.target], ("group", row.describe())
+        if fallback is None:
+            return None, ("no territory holds it and no group is set to take the rest"
+                          " (`leadctl rule default GROUP`)")
+        if row is None:
+            return fallback, None
+        return fallback, ("user", row.target, row.describe())
 
     def user(self, name: str) -> str | None:
         """The user id a payload names (an id in any case, or an email); unknown names as given."""
@@ -168,7 +198,7 @@ class Policy:
         groups; every group when users have caps over all of them, or stand in as backups)."""
         if self.user_caps or self.availability.backups_anywhere:
             return set(self.group_names)
-        return groups | {self.overflow[g] for g in groups if g in self.overflow}
+        return groups | {self.overflow[g] for g in groups if g in self.overflow} | set(self.territory_plans)
 
     def turn(self, group: str, day: str, alloc: Allocator, away: Away = NOBODY_AWAY, backups=None, *,
              leaving: str | None = None, overflow: bool = True) -> tuple[str, Decision]:
@@ -185,25 +215,6 @@ class Policy:
             if spilled is not None:
                 return spilled
         return group, decision
-
-    def turn_with_tags(self, group: str, day: str, alloc: Allocator, away: Away, backups, tags: tuple[str, ...],
-                       strict: bool) -> tuple[str, Decision]:
-        """`turn` among the members with every one of `tags` (the others miss their turn as a
-        capped member does, "no tag ..."); when none of them can take it, the whole group's turn
-        (the reason says so), unless `strict`."""
-        lacking = self._lacking.get(tags)
-        if lacking is None:
-            lacking = self._lacking[tags] = frozenset(
-                (user, f"no tag {next(t for t in tags if t not in have)}")
-                for user, have in self.tags.items() if not have.issuperset(tags))
-        gone, decision = self.turn(group, day, alloc, away | lacking if away else lacking, backups)
-        if decision.user is not None or strict:
-            return gone, decision
-        gone, decision = self.turn(group, day, alloc, away, backups)
-        why = f"nobody with {' and '.join(tags)} could take it: the whole group"
-        return gone, Decision(decision.user, decision.method, decision.counted,
-                              f"{why}; {decision.reason}" if decision.reason else why,
-                              decision.passed_over, decision.backup_for)
 
     def overflowed(self, group: str, day: str, alloc: Allocator, away: Away, backups) -> tuple[str, Decision] | None:
         """When nobody in `group` could take a lead: its overflow group's decision (one step
@@ -308,8 +319,13 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
                 group, decision = policy.overflowed(group, day, alloc, away, backups) or (group, decision)
         elif needs is None:
             group, decision = turn(group, day, alloc, away, backups)
-        else:
-            group, decision = policy.turn_with_tags(group, day, alloc, away, backups, *needs)
+        elif needs[0] == "group":  # a territory's group: its turn, the territory named
+            group, decision = turn(group, day, alloc, away, backups)
+            decision = turns.because(needs[1], decision)
+        elif needs[0] == "tags":
+            group, decision = turns.with_tags(policy, group, day, alloc, away, backups, needs[1], needs[2])
+        else:  # a territory's own user
+            group, decision = turns.to_user(policy, group, day, alloc, away, backups, needs[1], needs[2])
         user = decision.user
         status = ASSIGNED
         if user is None:  # nobody could take it now, not even in an overflow group: its queue

@@ -246,7 +246,8 @@ class Router:
         policy = self.policy
         now_day = now.date().isoformat()
         names = {x[_GROUP].name for x in leads}
-        alloc = allocator(policy, self.ledger, names | {policy.overflow[n] for n in names if n in policy.overflow},
+        alloc = allocator(policy, self.ledger, names | {policy.overflow[n] for n in names if n in policy.overflow}
+                          | set(policy.territory_plans),
                           {x[_DAY] or now_day for x in leads}, self.rng)
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
         done = decide(policy, items, seen, earlier, alloc, now)

@@ -14,7 +14,10 @@ rule_app = typer.Typer(help="Routing rules: which group a lead goes to.", no_arg
 
 @rule_app.command("add")
 def rule_add(ctx: typer.Context,
-             group: Annotated[str, typer.Option("--group", help="Where matching leads go.")],
+             group: Annotated[Optional[str], typer.Option("--group", help="Where matching leads go (with"
+                                                          " --territories: those in no territory).")] = None,
+             territories: Annotated[bool, typer.Option("--territories", help="The territory table decides where"
+                                                       " matching leads go (`leadctl territory import`).")] = False,
              when: Annotated[Optional[list[str]], typer.Option(
                  "--when", metavar="COND",
                  help="A condition; repeat for more (all must hold; with --any, one): F=V, F!=V, F=A|B, F~TEXT"
@@ -34,11 +37,12 @@ def rule_add(ctx: typer.Context,
     Example: leadctl rule add --group partners --when source=partner|referral --at 1
     Example: leadctl rule add --group enterprise --when country=US|CA --when employees>=500
     Example: leadctl rule add --group support --when language? --require-tag lang:{language}
+    Example: leadctl rule add --territories --group tele-sales --when country?
     """
     where = f" as rule {at}" if at is not None else ""
     _change(ctx, lambda m, c: m.add_rule(c, group, when or [], at, any_of=any_of, require_tags=require_tag,
-                                         strict_tags=strict_tags),
-            f"added a rule sending leads to '{group}'{where}")
+                                         strict_tags=strict_tags, territories=territories),
+            f"added a rule sending leads {'by territory' if territories else f'to {group!r}'}{where}")
 
 
 @rule_app.command("move")
@@ -63,18 +67,21 @@ def rule_list(ctx: typer.Context, fmt: ListFormat = "table", limit: LimitOpt = N
     from ..domain.conditions import describe, to_data
 
     cfg = state(ctx).config()
-    rows = [{"number": i, "group": r.group, "when": to_data(r.when) if r.when is not None else {}, "default": False,
-             "require_tags": list(r.require_tags), "strict_tags": r.strict_tags}
+    rows = [{"number": i, "group": r.group or None, "when": to_data(r.when) if r.when is not None else {},
+             "default": False, "require_tags": list(r.require_tags), "strict_tags": r.strict_tags,
+             "territories": r.territories}
             for i, r in enumerate(cfg.rules, 1)]  # `when` as the file has it
     if cfg.default_group:
         rows.append({"number": None, "group": cfg.default_group, "when": None, "default": True,
-                     "require_tags": [], "strict_tags": False})
-    columns = ["number", "group", "when", "default", "require_tags", "strict_tags"]
+                     "require_tags": [], "strict_tags": False, "territories": False})
+    columns = ["number", "group", "when", "default", "require_tags", "strict_tags", "territories"]
     if fmt not in ("json", "jsonl"):
         for r, rule in zip(rows, [*cfg.rules, None]):
             r["when"] = describe(rule.when) if rule is not None else "(no rule matches)"
             r["number"] = "default" if r["default"] else r["number"]
             if fmt == "table":
+                if r["territories"]:
+                    r["group"] = "by territory" + (f", else {r['group']}" if r["group"] else "")
                 r["members"] = ("with " + ", ".join(r["require_tags"]) + (" only" if r["strict_tags"] else "")
                                 if r["require_tags"] else "all")
         if fmt == "table":
@@ -130,6 +137,11 @@ def rule_test(ctx: typer.Context,
     if name != "-" and not os.path.isfile(name):
         raise LeadctlError(f"input file {name} not found" if not os.path.exists(name) else f"input {name} is not a file")
     book = RuleBook(cfg)
+    table = None
+    if any(r.territories for r in cfg.rules):
+        from ..assign.territory_table import load_table
+
+        table = load_table(cfg)
     rows = []
     stream = sys.stdin.buffer if name == "-" else open(name, "rb")
     try:
@@ -139,9 +151,17 @@ def rule_test(ctx: typer.Context,
                 continue
             kind = (rec.fields.get("type") or "").strip().lower() or "lead"
             trace = book.trace(rec.fields, kind)
+            decided_by = None
+            if table is not None and trace.number is not None and cfg.rules[trace.number - 1].territories:
+                f = {k.lower(): v for k, v in rec.fields.items()}
+                row = table.match(f.get("country"), f.get("state") or f.get("region") or f.get("province"),
+                                  f.get("zip") or f.get("postcode") or f.get("postal_code"))
+                decided_by = f"{row.describe()}, line {row.line} -> {row.target}" if row else "no territory holds it"
+                if row is not None and cfg.has_group(row.target):
+                    trace.group = row.target  # (a user's row: the lead is theirs, in the rule's fallback group)
             rows.append({"line": rec.line, "id": (rec.fields.get("id") or "").strip() or None,
                          "rule": trace.number if trace.number is not None else "default", "group": trace.group,
-                         "failed": trace.misses})
+                         "decided_by": decided_by, "failed": trace.misses})
     except IntakeError as exc:
         raise LeadctlError(str(exc)) from None
     finally:
@@ -151,7 +171,9 @@ def rule_test(ctx: typer.Context,
         for r in rows:
             r["failed"] = "; ".join(f"rule {m['rule']}: {m['failed']}" for m in r["failed"]) or "-"
             r["group"] = r["group"] or "(none: rejected)"
-    render.emit(rows, ["line", "id", "rule", "group", "failed"], fmt, title="Rules met", right=["line"],
+            r["decided_by"] = r["decided_by"] or "-"
+    columns = ["line", "id", "rule", "group", *(["decided_by"] if table is not None else []), "failed"]
+    render.emit(rows, columns, fmt, title="Rules met", right=["line"],
                 empty="no records")
 
 

@@ -120,13 +120,16 @@ def _rule_position(cfg: Config, number: int, what: str, extra: int = 0) -> int:
 
 
 def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = None, *, any_of: bool = False,
-             require_tags: list[str] | None = None, strict_tags: bool = False) -> Config:
+             require_tags: list[str] | None = None, strict_tags: bool = False, territories: bool = False) -> Config:
     """A rule at the end, or at position `at` (1 = tried first; the rules after it move down):
     leads meeting every condition (`any_of`: one of them; none given: every lead) go to `group`
     (to its members with every one of `require_tags`)."""
     from ..domain.conditions import All, Any, BadCondition, parse
 
-    cfg.group(group)
+    if group:
+        cfg.group(group)
+    elif not territories:
+        raise ConfigError("a rule needs --group GROUP (or --territories: the territory table decides)")
     try:
         parts = tuple(parse(c) for c in conditions)
     except BadCondition as exc:
@@ -134,7 +137,8 @@ def add_rule(cfg: Config, group: str, conditions: list[str], at: int | None = No
     when = None if not parts else parts[0] if len(parts) == 1 else (Any(parts) if any_of else All(parts))
     i = len(cfg.rules) if at is None else _rule_position(cfg, at, "--at", extra=1)
     tags = tuple(dict.fromkeys(t.strip().lower() for t in require_tags or ()))
-    return replace(cfg, rules=cfg.rules[:i] + (Rule(group, when, tags, strict_tags),) + cfg.rules[i:])
+    rule = Rule(group or "", when, territories=territories, require_tags=tags, strict_tags=strict_tags)
+    return replace(cfg, rules=cfg.rules[:i] + (rule,) + cfg.rules[i:])
 
 
 def move_rule(cfg: Config, number: int, to: int) -> Config:

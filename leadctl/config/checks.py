@@ -282,8 +282,11 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{p}: group '{g.name}': escalates to '{g.escalate_to}', who is not a user")
     _check_away(cfg, p, seen)
     for i, r in enumerate(cfg.rules, 1):
-        if r.group not in seen_groups:
+        if r.group not in seen_groups and (r.group or not r.territories):
             raise ConfigError(f"{p}: rule {i}: unknown group '{r.group}'")
+        if r.territories and not cfg.territory_file:
+            raise ConfigError(f"{p}: rule {i} routes by territories, and there is no territory table"
+                              " (`leadctl territory import FILE`)")
         for tag in r.require_tags:
             check_tag(tag, f"{p}: rule {i}", fields=True)
         if r.strict_tags and not r.require_tags:

@@ -181,14 +181,14 @@ def from_dict(data: dict, path: Path) -> Config:
             )
         )
 
-    routing = _check_keys(top.get("routing", {}), {"default_group", "rules"}, "[routing]", path)
+    routing = _check_keys(top.get("routing", {}), {"default_group", "rules", "territories"}, "[routing]", path)
     default_group = routing.get("default_group")
     if default_group is not None:
         _typed(default_group, str, "default_group", "[routing]", path)
     rules = []
     for i, r in enumerate(_typed(routing.get("rules", []), list, "rules", "[routing]", path), 1):
         what = f"rule {i}"
-        _check_keys(r, {"group", "when", "require_tags", "strict_tags"}, what, path)
+        _check_keys(r, {"group", "when", "territories", "require_tags", "strict_tags"}, what, path)
         try:
             when = from_data(r["when"], "when") if "when" in r else None
         except BadCondition as exc:
@@ -196,6 +196,7 @@ def from_dict(data: dict, path: Path) -> Config:
         tags = tuple(_typed(t, str, "require_tags", what, path).strip().lower()
                      for t in _typed(r.get("require_tags", []), list, "require_tags", what, path))
         rules.append(Rule(group=_typed(r.get("group", ""), str, "group", what, path), when=when, require_tags=tags,
+                          territories=_typed(r.get("territories", False), bool, "territories", what, path),
                           strict_tags=_typed(r.get("strict_tags", False), bool, "strict_tags", what, path)))
 
     intake = _check_keys(top.get("intake", {}), {"mappings"}, "[intake]", path)
@@ -241,6 +242,7 @@ def from_dict(data: dict, path: Path) -> Config:
         mappings=mappings,
         away=tuple(away),
         crms=_crms(top.get("crm", {}), path),
+        territory_file=_typed(routing.get("territories", ""), str, "territories", "[routing]", path),
     )
 
 

@@ -186,8 +186,9 @@ class Rule:
     """`[[routing.rules]]`: the leads whose fields meet `when` (None: every lead) go to `group`,
     by its method; with `require_tags`, to the members who have those tags."""
 
-    group: str
+    group: str  # "" only for a territories rule without a fallback group
     when: Condition | None = None
+    territories: bool = False  # the territory table decides (`group`: where a lead in no territory goes)
     require_tags: tuple[str, ...] = ()  # only members with every tag take its leads (`{field}`: the lead's value)
     strict_tags: bool = False  # nobody with them can: it waits or stays unassigned (else: the whole group)
 
@@ -214,6 +215,14 @@ class Config:
     port: int = 0  # [serve] port: where `serve` listens (and `token link` points) unless --port says; 0: 8080
     away: tuple[Away, ...] = ()  # leave entries, [[away]] in the file
     crms: tuple[Crm, ...] = ()  # where owners are written back, [crm.NAME] in the file
+    territory_file: str = ""  # [routing] territories: the territory table, a CSV (relative to this file)
+
+    def territory_path(self) -> Path | None:
+        """Where the territory table is, or None when there is none."""
+        if not self.territory_file:
+            return None
+        path = Path(self.territory_file)
+        return path if path.is_absolute() else self.path.parent / path
 
     # -- look-ups -----------------------------------------------------------
     def user(self, user_id: str) -> User:
@@ -337,7 +346,10 @@ def to_dict(cfg: Config) -> dict:
     routing: dict[str, Any] = {}
     if cfg.default_group:
         routing["default_group"] = cfg.default_group
-    routing["rules"] = [{"group": r.group, **({"when": to_data(r.when)} if r.when is not None else {}),
+    if cfg.territory_file:
+        routing["territories"] = cfg.territory_file
+    routing["rules"] = [{**({"group": r.group} if r.group else {}), **({"territories": True} if r.territories else {}),
+                         **({"when": to_data(r.when)} if r.when is not None else {}),
                          **({"require_tags": list(r.require_tags)} if r.require_tags else {}),
                          **({"strict_tags": True} if r.strict_tags else {})} for r in cfg.rules]
     data["routing"] = routing

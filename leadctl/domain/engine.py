@@ -323,6 +323,10 @@ class Allocator:
         if (m.user_daily and used_day >= m.user_daily) or (m.user_monthly and used_month >= m.user_monthly):
             self._open.clear()
 
+    def why_not(self, group: GroupPlan, slot: Slot, day: str, away: Away = NOBODY_AWAY) -> str | None:
+        """Why `slot` cannot take `group`'s next lead of `day` now (None: they can)."""
+        return self._why_not(slot, group.name, day_key(day), month_key(day), None, away)
+
     # -- eligibility, for both paths ---------------------------------------------------------
     def _why_not(self, m: Slot, name: str, dkey: str, mkey: str, exclude: str | None, away: Away) -> str | None:
         if m.user == exclude and m.active:

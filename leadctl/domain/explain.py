@@ -19,6 +19,7 @@ METHOD_WORDS = {
     "manual": "a reassignment by hand",
     "sla": "an SLA re-route in group '{group}'",
     "escalated": "an escalation after the SLA re-routes",
+    "territory": "the territory table",
 }
 
 
@@ -36,6 +37,8 @@ def _event(e: dict, first: bool) -> str:
         text = f"on {at} {verb} {e['assigned_to']} through {how}"
         if e["method"] in ("sequential", "random", "weighted", "balanced", "sla"):
             text += " (counted towards the caps)" if e["counted"] else ""
+        elif e["method"] == "territory":
+            text += " (counted towards their own caps)" if e["counted"] else ""
         elif e["method"] not in ("release",):
             text += ", outside the group rules (no cap counted, no rotation moved)"
     if e.get("reason"):

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from .methods import METHODS
 
 SLA = "sla"  # a re-route by the group's method after the holder missed the SLA: counted, like routing
+TERRITORY = "territory"  # to the user a territory row names: counted towards their own caps
 
 
-COUNTED = frozenset((*METHODS, SLA))  # the methods whose assignments count towards caps
+COUNTED = frozenset((*METHODS, SLA, TERRITORY))  # the methods whose assignments count towards caps
 
 
 def counts(method: str | None) -> bool:

@@ -55,8 +55,10 @@ class RuleBook:
     (`conditions.first_of`). Hundreds of rules cost a lead a few look-ups, not hundreds of tests."""
 
     def __init__(self, cfg: Config):
-        self.rules = [(n, r, compile_condition(r.when), cfg.group(r.group)) for n, r in enumerate(cfg.rules, 1)]
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
+        nowhere = Group(name="")  # a territories rule with no fallback group, and no default group
+        self.rules = [(n, r, compile_condition(r.when), cfg.group(r.group) if r.group else self.default or nowhere)
+                      for n, r in enumerate(cfg.rules, 1)]
         self.free: list[int] = []  # positions of the rules any lead may meet
         self.keyed: dict[str, dict[str, list[int]]] = {}  # field -> value -> positions of the rules it opens
         for i, (_, rule, _, _) in enumerate(self.rules):

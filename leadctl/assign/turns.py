@@ -1,0 +1,56 @@
+"""The turns a rule asks for beyond the group's own: among the members with the tags a rule
+requires (`--require-tag`), and to the user a territory row names. Each is the one question
+(`Policy.turn`) asked of fewer people, and says in the reason when it fell back.
+"""
+
+from __future__ import annotations
+
+from ..domain.engine import SEQUENTIAL, Allocator, Away, Decision, GroupPlan
+from ..domain.kinds import TERRITORY
+
+
+def with_tags(policy, group: str, day: str, alloc: Allocator, away: Away, backups, tags: tuple[str, ...],
+              strict: bool) -> tuple[str, Decision]:
+    """`turn` among the members with every one of `tags` (the others miss their turn as a
+    capped member does, "no tag ..."); when none of them can take it, the whole group's turn
+    (the reason says so), unless `strict`."""
+    lacking = policy.lacking.get(tags)
+    if lacking is None:
+        lacking = policy.lacking[tags] = frozenset(
+            (user, f"no tag {next(t for t in tags if t not in have)}")
+            for user, have in policy.tags.items() if not have.issuperset(tags))
+    gone, decision = policy.turn(group, day, alloc, away | lacking if away else lacking, backups)
+    if decision.user is not None or strict:
+        return gone, decision
+    gone, decision = policy.turn(group, day, alloc, away, backups)
+    return gone, because(f"nobody with {' and '.join(tags)} could take it: the whole group", decision)
+
+
+def to_user(policy, group: str, day: str, alloc: Allocator, away: Away, backups, user: str,
+            why: str) -> tuple[str, Decision]:
+    """A territory's own user: theirs (method `territory`, counted towards their own caps), or
+    their backup's when they are away; when neither can take it, `group`'s turn (the rule's
+    fallback group, else the default), the reason saying why."""
+    plan = policy.user_plans.get(user)
+    if plan is None:
+        slot = policy.people.get(user)
+        if slot is None:  # (a territory names someone who is no user: config check says so)
+            return group, because(f"{why}: '{user}' is no user", policy.turn(group, day, alloc, away, backups)[1])
+        plan = policy.user_plans[user] = GroupPlan(territory_plan(user), SEQUENTIAL, (slot,))
+    decision = alloc.assign(plan, day, None, away, backups)
+    if decision.user is not None:
+        return group, Decision(decision.user, TERRITORY, True,
+                               f"{why}; {decision.reason}" if decision.reason else why, None, decision.backup_for)
+    blocked = alloc.why_not(plan, plan.members[0], day, away) or "away"
+    gone, fallback = policy.turn(group, day, alloc, away, backups)
+    return gone, because(f"{why}, and {user} cannot take it ({blocked}): group '{gone}'", fallback)
+
+
+def territory_plan(user: str) -> str:
+    """The name a territory's user's own counts are kept under (usage and rotation)."""
+    return f"territory:{user}"
+
+
+def because(why: str, decision: Decision) -> Decision:
+    return Decision(decision.user, decision.method, decision.counted,
+                    f"{why}; {decision.reason}" if decision.reason else why, decision.passed_over, decision.backup_for)
