@@ -1,6 +1,6 @@
 """Benchmark: routing with many rules, against routing with one.
 
-Run:  python benchmarks/rules_bench.py [--n 20000] [--rules 200]
+Run:  python benchmarks/rules_bench.py [--n 20000] [--rules 200] [--territories 10000]
 
 Prints the cost of `leadctl route` of N leads (instructions a lead under valgrind when there
 is one, else CPU seconds; start-up included) with
@@ -9,8 +9,11 @@ is one, else CPU seconds; start-up included) with
                 20, 17 `country=XX` with `employees>=N` (or `<N`), 2 on text no index can
                 narrow (`email$=@corpN.com`, or `--any` of `source^=partner-N` and
                 `company~acmeN`) and 1 a regex on the email; a lead's country is one of ~250,
-                so most leads try every unindexed rule before one takes them (or none does)
-and their ratio: what each rule costs routing.
+                so most leads try every unindexed rule before one takes them (or none does);
+                then a last rule `--territories` with a table of --territories rows (exact
+                zips, zip prefixes, zip ranges, states and countries, to groups and users),
+                which takes the leads no rule took
+and their ratio: what the rules and the table cost routing.
 """
 
 from __future__ import annotations
@@ -26,10 +29,40 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-COUNTRIES = [f"{a}{b}" for a in "ABCDEFGHIJKLMNOP" for b in "ABCDEFGHIJKLMNOP"][:250]
+def _countries() -> list[str]:
+    import pycountry
+
+    return sorted(c.alpha_2 for c in pycountry.countries)[:240]
 
 
-def config(rules: int) -> str:
+COUNTRIES = _countries()
+STATES = ["CA", "NY", "TX", "WA", "FL", "IL"]
+
+
+def territory_table(rows: int) -> str:
+    """`rows` rows over the countries: per country exact zips, prefixes, ranges, states and the
+    country itself, to the four groups and the eight users."""
+    rnd = random.Random(rows)
+    out = ["territory,country,state,zip,target,priority"]
+    targets = [f"g{g}" for g in range(4)] + [f"rep{i}" for i in range(8)]
+    for i in range(rows):
+        country = COUNTRIES[i % len(COUNTRIES)]
+        kind = i // len(COUNTRIES) % 5
+        zip_ = state = ""
+        if kind == 0:
+            zip_ = f"{rnd.randrange(100000):05d}"
+        elif kind == 1:
+            zip_ = f"{rnd.randrange(1000):03d}*"
+        elif kind == 2:
+            lo = rnd.randrange(90000)
+            zip_ = f"{lo:05d}-{lo + rnd.randrange(1, 5000):05d}"
+        elif kind == 3:
+            state = STATES[i % len(STATES)]
+        out.append(f"t{i},{country},{state},{zip_},{rnd.choice(targets)},{rnd.randrange(3)}")
+    return "\n".join(out) + "\n"
+
+
+def config(rules: int, territories: int = 0) -> str:
     lines = ['[settings]\ntimezone = "UTC"\n']
     users = [f"rep{i}" for i in range(8)]
     lines += [f'[users.{u}]\nname = "{u}"\n' for u in users]
@@ -54,24 +87,32 @@ def config(rules: int) -> str:
             when = f'{{all = [{{field = "country", op = "eq", value = "{country}"}},' \
                    f' {{field = "employees", op = "{op}", value = {100 + i}}}]}}'
         lines.append(f'[[routing.rules]]\ngroup = "{group}"\nwhen = {when}\n')
+    if territories:
+        lines.insert(0, 'ledger = "leadctl.db"\n')
+        lines.append('[[routing.rules]]\nterritories = true\nwhen = {field = "country", op = "exists"}\n')
+        lines[lines.index('[routing]\ndefault_group = "g0"\n')] = \
+            '[routing]\ndefault_group = "g0"\nterritories = "territories.csv"\n'
     return "\n".join(lines)
 
 
 def leads(n: int) -> bytes:
     rnd = random.Random(n)
-    rows = ["id,email,source,company,country,employees"]
+    rows = ["id,email,source,company,country,state,zip,employees"]
     for i in range(n):
         rows.append(f"L{i},lead{i}@corp{rnd.randrange(300)}.com,{rnd.choice(['web', 'partner', 'ads'])},"
-                    f"Acme{rnd.randrange(400)} Ltd,{rnd.choice(COUNTRIES)},{rnd.randrange(2000)}")
+                    f"Acme{rnd.randrange(400)} Ltd,{rnd.choice(COUNTRIES)},{rnd.choice(STATES)},"
+                    f"{rnd.randrange(100000):05d},{rnd.randrange(2000)}")
     return ("\n".join(rows) + "\n").encode()
 
 
-def cost(rules: int, n: int, valgrind: bool) -> float:
+def cost(rules: int, n: int, valgrind: bool, territories: int = 0) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         base = [sys.executable, "-m", "leadctl", "--config", str(folder / "leadctl.toml")]
         subprocess.run([*base, "init", "--yes"], capture_output=True, cwd=folder, check=True)
-        (folder / "leadctl.toml").write_text(config(rules))
+        (folder / "leadctl.toml").write_text(config(rules, territories))
+        if territories:
+            (folder / "territories.csv").write_text(territory_table(territories))
         command = [*base, "route", "--format", "csv", "--no-notify", "-o", "jsonl"]
         if valgrind:
             command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/cg.out", *command]
@@ -89,14 +130,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--rules", type=int, default=200)
+    parser.add_argument("--territories", type=int, default=10_000)
     args = parser.parse_args()
     valgrind = shutil.which("valgrind") is not None
-    one, many = cost(1, args.n, valgrind), cost(args.rules, args.n, valgrind)
+    one, many = cost(1, args.n, valgrind), cost(args.rules, args.n, valgrind, args.territories)
     unit = "instructions" if valgrind else "CPU µs"
     scale = 1 if valgrind else 1e6
     print(f"route {args.n:,} leads ({unit} a lead, start-up included):")
     print(f"  one rule           {one * scale:,.0f}")
-    print(f"  {args.rules} rules{' ' * (12 - len(str(args.rules)))}{many * scale:,.0f}")
+    print(f"  {args.rules} rules, {args.territories:,} territory rows  {many * scale:,.0f}")
     print(f"  ratio              {many / one:.3f}x")
 
 

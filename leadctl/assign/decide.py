@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import RECORD_TYPES, Config, Group
-from ..domain.rulebook import RuleBook, needed_tags
+from ..domain.rulebook import RuleBook, lowered, needed_tags
 from . import turns
 from .territory_table import load_table
 from ..domain.availability import Availability
@@ -140,7 +140,8 @@ class Policy:
         if pool is not None and pool.record_type == kind:
             group = pool  # the owner names a distribution pool: it takes the lead, by its method
         elif group is None:
-            group, rule = self.rules.group_for(fields, kind) if self.rules else (self.default, None)
+            low = lowered(fields) if self.rules else None
+            group, rule = self.rules.group_for(fields, kind, low) if self.rules else (self.default, None)
         if group is None:
             return Outcome(
                 rec.line, lead_id, REJECTED,
@@ -153,7 +154,7 @@ class Policy:
             )
         needs = None
         if rule is not None and rule.territories:
-            group, needs = self._territory(fields, rule, group)
+            group, needs = self._territory(low, rule, group)
             if group is None:
                 return Outcome(rec.line, lead_id, REJECTED, reason=needs)
         if rule is not None and rule.require_tags and needs is None:
@@ -161,11 +162,10 @@ class Policy:
             needs = ("tags", tags, rule.strict_tags) if tags else None
         return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout, needs)
 
-    def _territory(self, fields: dict, rule, fallback: Group | None):
+    def _territory(self, low: dict, rule, fallback: Group | None):
         """(the group, what the lead needs) by the territory table: a row naming a group sends it
         there; one naming a user, to them (`turns.to_user`, in the fallback group's name); no
         row, the rule's fallback group, else the default. (None, why) when there is nowhere."""
-        low = {k.lower(): v for k, v in fields.items()}
         row = self.territories.match(low.get("country"), low.get("state") or low.get("region") or low.get("province"),
                                      low.get("zip") or low.get("postcode") or low.get("postal_code"))
         fallback = fallback if fallback is not None and fallback.name else self.default

@@ -104,6 +104,15 @@ def territory_check(ctx: typer.Context, days: Annotated[int, typer.Option("--day
     st = state(ctx)
     cfg = st.config()
     table = load_table(cfg)
+    path = cfg.territory_path()
+    if path is not None:  # every code looked up, as an import does (routing takes the file's codes as they are)
+        from ..domain.territories import BadTerritory, read_rows
+        from ..errors import ConfigError
+
+        try:
+            read_rows(path.read_text(encoding="utf-8-sig"), check=True)
+        except BadTerritory as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     overlaps = table.overlaps()
     for a, b in overlaps:
         print(f"overlap: line {a.line} ({a.describe()} -> {a.target}) and line {b.line} ({b.describe()} -> {b.target}),"

@@ -81,12 +81,12 @@ class RuleBook:
             return found[0] if found else []
         return sorted(set().union(*found))
 
-    def group_for(self, fields: dict[str, str], kind: str) -> tuple[Group | None, Rule | None]:
+    def group_for(self, fields: dict[str, str], kind: str, low: dict | None = None) -> tuple[Group | None, Rule | None]:
         """The first rule the fields meet whose group takes this record type, and its group;
         else the default group (and no rule). A rule met whose group takes another type is
         passed over; when no group fits, the first one met is returned, for the rejection to
-        name it."""
-        low = lowered(fields)
+        name it. (`low`: the fields `lowered` already.)"""
+        low = low if low is not None else lowered(fields)
         first = None
         rules, end, start = self.rules, len(self.rules), 0
         for k in [*self._keyed(low), end]:

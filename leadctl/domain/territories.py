@@ -15,9 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from bisect import bisect_right
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
+from typing import NamedTuple
 
 COLUMNS = ("territory", "country", "state", "zip", "target", "priority")
 EXACT, PREFIX, RANGE, STATE, COUNTRY = 5, 4, 3, 2, 1  # specificity, most specific first
@@ -37,8 +37,7 @@ class BadTerritory(ValueError):
     """A row that cannot be read (the message names its line and why)."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):  # (a tuple: ten thousand are made at start-up, a dataclass three times as slowly)
     line: int
     territory: str
     country: str  # ISO alpha-2
@@ -61,11 +60,15 @@ class Row:
 
 # -- words into codes ------------------------------------------------------------------------------
 @lru_cache(maxsize=4096)
-def country_code(text: str) -> str | None:
-    """ISO alpha-2 of a country written as a code (alpha-2 or -3) or its English name; None."""
+def country_code(text: str, check: bool = False) -> str | None:
+    """ISO alpha-2 of a country written as a code (alpha-2 or -3) or its English name; None.
+    Two letters are taken as a code as they are unless `check` (a lead's unknown code then
+    simply falls in no territory: the table's own codes were checked when it was imported)."""
     text = text.strip()
     if not text:
         return None
+    if not check and len(text) == 2 and text.isascii() and text.isalpha():
+        return text.upper()
     import pycountry
 
     try:
@@ -83,25 +86,33 @@ def state_code(country: str, text: str) -> str:
     text = text.strip()
     if not text:
         return ""
-    import pycountry
-
     wanted = text.upper()
     if wanted.startswith(country + "-"):
         wanted = wanted[len(country) + 1:]
-    lowered = text.lower()
-    if country == "DE" and lowered in _GERMAN_STATES:
-        return _GERMAN_STATES[lowered]
+    if len(wanted) <= 3 and wanted.isascii() and wanted.isalnum() and not (country == "DE" and wanted.lower() in _GERMAN_STATES):
+        return wanted  # a code already (its subdivisions are read only for names)
+    return _states(country).get(wanted.lower()) or _states(country).get(text.lower()) or wanted
+
+
+@lru_cache(maxsize=512)
+def _states(country: str) -> dict[str, str]:
+    """{a state's code or name, in lower case: its code} for one country (pycountry's
+    subdivisions; Germany's Länder by their English names too)."""
+    import pycountry
+
+    out = {}
     for sub in pycountry.subdivisions.get(country_code=country) or ():
         code = sub.code.split("-", 1)[1]
-        if code == wanted or sub.name.lower() == lowered:
-            return code
-    return wanted
+        out[code.lower()] = out[sub.name.lower()] = code
+    if country == "DE":
+        out.update(_GERMAN_STATES)
+    return out
 
 
 def zip_text(text: str) -> str:
     """A zip as compared: upper case, no spaces (`sw1a 1aa` is `SW1A1AA`); a US ZIP+4
     (`94105-1234`) is its five digits."""
-    z = re.sub(r"\s+", "", text).upper()
+    z = text.upper() if " " not in text and "\t" not in text else re.sub(r"\s+", "", text).upper()
     return z[:5] if _ZIP4.match(z) else z
 
 
@@ -109,9 +120,10 @@ _ZIP4 = re.compile(r"^\d{5}-\d{4}$")
 
 
 # -- the table -------------------------------------------------------------------------------------
-def read_rows(text: str) -> list[Row]:
+def read_rows(text: str, check: bool = True) -> list[Row]:
     """The rows of a territory CSV (a header naming COLUMNS; `state`, `zip`, `priority` may be
-    empty). A bad row is BadTerritory naming its line."""
+    empty). A bad row is BadTerritory naming its line. `check`: every country code is looked
+    up too (an import, `territory check`); routing reads the table import wrote without it."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
@@ -120,25 +132,28 @@ def read_rows(text: str) -> list[Row]:
     missing = [c for c in ("territory", "country", "target") if c not in names]
     if missing:
         raise BadTerritory(f"line 1: the header has no {', '.join(missing)} column (use {','.join(COLUMNS)})")
-    at = {c: names.index(c) for c in COLUMNS if c in names}
+    at = [names.index(c) if c in names else None for c in COLUMNS]
+    width = max(i for i in at if i is not None) + 1
     rows = []
+    append = rows.append
     for line, cells in enumerate(reader, 2):
-        if not any(c.strip() for c in cells):
-            continue
+        if len(cells) < width:
+            if not any(c.strip() for c in cells):
+                continue
+            cells = cells + [""] * (width - len(cells))
         if len(rows) >= MAX_ROWS:
             raise BadTerritory(f"more than {MAX_ROWS:,} rows")
-        get = {c: (cells[i].strip() if i < len(cells) else "") for c, i in at.items()}
-        rows.append(make_row(line, get.get("territory", ""), get.get("country", ""), get.get("state", ""),
-                             get.get("zip", ""), get.get("target", ""), get.get("priority", "")))
+        append(make_row(line, *[cells[i].strip() if i is not None else "" for i in at], check))
     return rows
 
 
-def make_row(line: int, territory: str, country: str, state: str, zip_: str, target: str, priority: str) -> Row:
+def make_row(line: int, territory: str, country: str, state: str, zip_: str, target: str, priority: str,
+             check: bool = True) -> Row:
     if not territory:
         raise BadTerritory(f"line {line}: no territory name")
     if not target:
         raise BadTerritory(f"line {line}: territory '{territory}' has no target (a group or a user)")
-    code = country_code(country)
+    code = country_code(country, check)
     if code is None:
         raise BadTerritory(f"line {line}: unknown country '{country[:40]}' (an ISO code or its English name)")
     try:
@@ -146,9 +161,11 @@ def make_row(line: int, territory: str, country: str, state: str, zip_: str, tar
     except ValueError:
         raise BadTerritory(f"line {line}: priority '{priority[:20]}' is not a whole number") from None
     state = state_code(code, state) if state else ""
-    zip_ = zip_text(zip_)
+    zip_ = zip_text(zip_) if zip_ else ""
     if not zip_:
         specificity = STATE if state else COUNTRY
+    elif zip_.isalnum():
+        specificity = EXACT
     elif _RANGE.match(zip_):
         lo, hi = _RANGE.match(zip_).groups()
         if len(lo) != len(hi) or int(lo) > int(hi):
@@ -180,7 +197,7 @@ class Table:
         self.exact: dict[tuple[str, str], list[Row]] = {}
         self.prefix: dict[tuple[str, str], list[Row]] = {}
         self.prefix_lengths: dict[str, list[int]] = {}  # country -> prefix lengths present, longest first
-        self.ranges: dict[str, list[tuple[int, int, int, Row]]] = {}  # country -> (lo, hi, width, row) by lo
+        self.ranges: dict[str, list[tuple]] = {}  # country -> (lo, hi, width, row, digits) by lo
         self.states: dict[tuple[str, str], list[Row]] = {}
         self.countries: dict[str, list[Row]] = {}
         for r in rows:
@@ -191,17 +208,22 @@ class Table:
                 self.prefix.setdefault((r.country, p), []).append(r)
                 self.prefix_lengths.setdefault(r.country, []).append(len(p))
             elif r.specificity == RANGE:
-                lo, hi = (int(x) for x in _RANGE.match(r.zip).groups())
-                self.ranges.setdefault(r.country, []).append((lo, hi, hi - lo, r))
+                ends = _RANGE.match(r.zip).groups()
+                lo, hi = int(ends[0]), int(ends[1])
+                self.ranges.setdefault(r.country, []).append((lo, hi, hi - lo, r, len(ends[0])))
             elif r.specificity == STATE:
                 self.states.setdefault((r.country, r.state), []).append(r)
             else:
                 self.countries.setdefault(r.country, []).append(r)
         for country, lengths in self.prefix_lengths.items():
             self.prefix_lengths[country] = sorted(set(lengths), reverse=True)
+        for index in (self.exact, self.prefix, self.states, self.countries):  # each list in the order it wins
+            for found in index.values():
+                found.sort(key=_order)
         for spans in self.ranges.values():
             spans.sort(key=lambda s: s[0])
         self._lows = {c: [s[0] for s in spans] for c, spans in self.ranges.items()}
+        self._widest = {c: max(s[2] for s in spans) for c, spans in self.ranges.items()}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -213,30 +235,32 @@ class Table:
             return None
         st = state_code(code, state) if state else ""
         z = zip_text(zip_) if zip_ else ""
-        for row in self.candidates(code, st, z):
-            if not row.state or row.state == st:
-                return row
-        return None
-
-    def candidates(self, code: str, st: str, z: str):
-        """The rows of the country that may hold this lead, most specific first."""
         if z:
-            found = self.exact.get((code, z))
-            if found:
-                yield from sorted(found, key=_order)
+            for row in self.exact.get((code, z), ()):
+                if not row.state or row.state == st:
+                    return row
             for n in self.prefix_lengths.get(code, ()):
                 if n <= len(z):
-                    found = self.prefix.get((code, z[:n]))
-                    if found:
-                        yield from sorted(found, key=_order)
-            if z.isdigit() and code in self.ranges:
-                value, spans = int(z), self.ranges[code]
-                inside = [s for s in spans[:bisect_right(self._lows[code], value)]
-                          if s[1] >= value and len(s[3].zip.split("-")[0]) == len(z)]
-                yield from (s[3] for s in sorted(inside, key=lambda s: (s[2], *_order(s[3]))))
+                    for row in self.prefix.get((code, z[:n]), ()):
+                        if not row.state or row.state == st:
+                            return row
+            if code in self.ranges and z.isdigit():
+                for row in self._in_ranges(code, z):
+                    if not row.state or row.state == st:
+                        return row
         if st:
-            yield from sorted(self.states.get((code, st), ()), key=_order)
-        yield from sorted(self.countries.get(code, ()), key=_order)
+            for row in self.states.get((code, st), ()):
+                return row
+        found = self.countries.get(code)
+        return found[0] if found else None
+
+    def _in_ranges(self, code: str, z: str) -> list[Row]:
+        """The country's zip ranges holding `z` (as many digits as their ends), narrowest first:
+        only those starting within the widest range's width below it are looked at."""
+        value, spans, lows = int(z), self.ranges[code], self._lows[code]
+        start = bisect_left(lows, value - self._widest[code])
+        inside = [s for s in spans[start:bisect_right(lows, value)] if s[1] >= value and s[4] == len(z)]
+        return [s[3] for s in sorted(inside, key=lambda s: (s[2], *_order(s[3])))]
 
     def overlaps(self) -> list[tuple[Row, Row]]:
         """Pairs of rows a lead could fall in both of at the same specificity and priority (the
@@ -250,8 +274,8 @@ class Table:
         for same in groups.values():
             out += [(same[0], other) for other in same[1:]]
         for country, spans in self.ranges.items():  # ranges that share zips, neither inside the other
-            for i, (lo, hi, _, row) in enumerate(spans):
-                for lo2, hi2, _, other in spans[i + 1:]:
+            for i, (lo, hi, _, row, _) in enumerate(spans):
+                for lo2, hi2, _, other, _ in spans[i + 1:]:
                     if lo2 > hi:
                         break
                     nested = (lo <= lo2 and hi2 <= hi) or (lo2 <= lo and hi <= hi2)
