@@ -10,6 +10,8 @@ import pytest
 
 from leadctl.domain.conditions import All, Any, Not, compile_condition, covers, from_data, parse
 
+STORES = ("sqlite", "postgresql")  # routing by rules, territories and accounts on both stores
+
 
 def meets(text: str, **fields: str) -> bool:
     return compile_condition(parse(text))({k.lower(): v.strip().lower() for k, v in fields.items()})
@@ -81,6 +83,7 @@ def test_rules_route_by_numbers_text_and_nesting(lc):
     assert [o["assigned_to"] for o in out if o["group"] != "tele-sales"] == ["denise", "lewis", "lewis"]
 
 
+@pytest.mark.any_store
 def test_a_bad_rule_is_exit_2_naming_it_and_changes_nothing(lc):
     lc.team(users=("tom",))
     before = lc.config.read_bytes()
@@ -100,6 +103,7 @@ def test_a_bad_rule_is_exit_2_naming_it_and_changes_nothing(lc):
     assert lc.query("SELECT count(*) FROM leads") == [(0,)]
 
 
+@pytest.mark.any_store
 def test_config_check_finds_a_rule_an_earlier_one_starves(lc):
     lc.team(users=("tom", "ann"))
     lc("group", "add", "big")
@@ -278,6 +282,7 @@ def test_a_territorys_user_who_cannot_take_it_hands_it_to_the_fallback(territory
     assert out[1]["reason"].startswith("territory 'sf-exact' (US, zip 94105), and tom cannot take it (")
 
 
+@pytest.mark.any_store
 def test_territory_import_refuses_a_bad_row_naming_its_line_and_check_finds_overlaps_and_gaps(territory_team):
     lc = territory_team
     table = (lc.folder / "territories.csv").read_text()
@@ -300,3 +305,37 @@ def test_territory_import_refuses_a_bad_row_naming_its_line_and_check_finds_over
     assert overlapping.exit_code == 1 and "overlap: line 2 (territory 'bay'" in overlapping.stdout
     lc("territory", "import", str(lc.folder / "more.csv"), "--replace")
     assert [r["territory"] for r in lc.json("territory", "list", "-o", "json")] == ["bay2"]
+
+
+def test_accounts_go_to_their_owner_by_exact_domain_never_free_mail_and_say_why(lc):
+    lc.team(users=("tom", "stephanie", "lewis", "denise"))
+    lc.write("accounts.csv", "domain,owner\nacme.com,denise\nGlobex.DE,Lewis\n")
+    imported = lc("account", "import", str(lc.folder / "accounts.csv"))
+    assert "--match-domains" in imported.stderr  # not on yet: said
+    lc("settings", "--match-domains")
+    assert lc.json("account", "list", "-o", "json") == [{"domain": "acme.com", "owner": "denise"},
+                                                         {"domain": "globex.de", "owner": "lewis"}]
+    out = lc.jsonl("route", input="id,email\n"
+                                  "A1,ann@ACME.com\n"          # the accounts table
+                                  "A2,bob@notacme.com\n"       # no suffix tricks: routed by the group
+                                  "A3,cy@sales.acme.com\n"     # nor a subdomain
+                                  "A4,di@gmail.com\n"          # free mail never matches
+                                  "A5,ed@gmail.com\n"
+                                  "A6,fi@initech.io\n"         # routed by the group ...
+                                  "A7,gu@initech.io\n")        # ... and the next from there follows it
+    got = {o["lead_id"]: (o["assigned_to"], o["method"], o["reason"]) for o in out}
+    assert got["A1"] == ("denise", "account", "account acme.com (the accounts table)")
+    assert got["A2"][1] == got["A3"][1] == got["A4"][1] == got["A5"][1] == "sequential"
+    assert got["A7"] == (got["A6"][0], "account", "account initech.io (as lead A6)")
+    assert "account matching (the company's owner, by the email's domain)" in lc("leads", "explain", "A1").stdout
+    assert lc.query("SELECT counted FROM events WHERE lead_id = 'A1'") == [(0,)]  # outside the rules
+    lc("away", "add", "denise", "--from", "2000-01-01", "--to", "2999-12-31", "--backup", "stephanie")
+    lc("away", "add", "lewis", "--from", "2000-01-01", "--to", "2999-12-31")
+    out = lc.jsonl("route", input="id,email\nB1,x@acme.com\nB2,y@globex.de\n")
+    assert (out[0]["assigned_to"], out[0]["method"], out[0]["reason"]) == (
+        "stephanie", "account", "account acme.com (the accounts table); backup for denise, who is away")
+    assert out[1]["method"] == "sequential" and out[1]["assigned_to"] != "lewis"
+    assert out[1]["reason"].startswith("account globex.de (the accounts table), and lewis is away: routed by group")
+    bad = lc.write("bad.csv", "domain,owner\nacme.com,nobody\n")
+    refused = lc("account", "import", str(bad), ok=None)
+    assert refused.exit_code == 2 and "line 2: owner 'nobody'" in refused.stderr

@@ -207,7 +207,8 @@ def test_settings_show_and_change(lc):
     got = json.loads(lc("settings", "--format", "json").stdout)
     assert got == {"timezone": "Europe/London", "duplicates": ["email", "phone"], "isolate": True,
                    "assign_to_creator": True, "phone_region": None,
-                   "closed_statuses": ["won", "lost", "converted", "closed", "junk"], "date_format": None}
+                   "closed_statuses": ["won", "lost", "converted", "closed", "junk"], "date_format": None,
+                   "match_domains": False}
     lc("settings", "--no-duplicates", "--no-isolate")
     got = json.loads(lc("settings", "--format", "json").stdout)
     assert got["duplicates"] == [] and got["isolate"] is False and got["assign_to_creator"] is True

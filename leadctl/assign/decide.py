@@ -19,12 +19,13 @@ from datetime import datetime
 from ..config import RECORD_TYPES, Config, Group
 from ..domain.rulebook import RuleBook, lowered, needed_tags
 from . import turns
+from .account_table import free_mail, load_accounts
 from .territory_table import load_table
 from ..domain.availability import Availability
 from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
 from ..errors import LeadctlError
 from ..intake import Record
-from ..domain.keys import email_key, phone_key
+from ..domain.keys import domain_of, email_key, phone_key
 from ..dates import LocalTimes
 from ..outcome import ASSIGNED, QUEUED, REJECTED, SKIPPED, UNASSIGNED, Outcome, _json_text, _to_json, derived_id
 
@@ -99,6 +100,9 @@ class Policy:
         self.tags = {u.id: frozenset(u.tags) for u in cfg.users}  # what a rule's --require-tag asks of them
         self.lacking: dict[tuple[str, ...], Away] = {}  # tags asked -> who lacks them, and why
         self.territories = load_table(cfg) if any(r.territories for r in cfg.rules) else None
+        self.match_domains = cfg.settings.match_domains
+        self.accounts = load_accounts(cfg) if self.match_domains else {}
+        self.free_mail = free_mail() if self.match_domains else frozenset()
         self.user_plans: dict = {}  # a territory's user -> their one-person plan (turns.to_user)
         self.targets = {g.name: g for g in cfg.groups}
         territory_users = sorted({r.target for r in self.territories.rows if r.target not in self.targets}
@@ -183,6 +187,22 @@ class Policy:
         if not name:
             return None
         return self.who.get(name.lower(), name)
+
+    def account(self, kind: str, ekey: str | None, earlier) -> tuple[str, str] | None:
+        """(owner, reason) by the email's domain: the accounts table, else the owner of the latest
+        earlier lead of the same type from that domain who is active; free mail never."""
+        if not ekey:
+            return None
+        domain = domain_of(ekey)
+        if domain in self.free_mail:
+            return None
+        owner = self.accounts.get(domain)
+        if owner is not None and owner in self.active:
+            return owner, f"account {domain} (the accounts table)"
+        for lead_id, their_kind, owner in reversed(earlier.get("domain", {}).get(domain, ())):
+            if their_kind == kind and owner in self.active:
+                return owner, f"account {domain} (as lead {lead_id})"
+        return None
 
     def duplicate(self, kind: str, keys: dict[str, str | None], earlier) -> tuple[str, str] | None:
         """(owner, reason) from the latest earlier lead of the same type with an active owner."""
@@ -313,10 +333,14 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             away, backups = moment.away, moment.backups
         group = x_group.name
         duplicate = policy.duplicate(kind, {"email": ekey, "phone": pkey}, earlier) if earlier else None
-        if duplicate or f.get("owner") or (creator and f.get("created_by")):
+        named = f.get("owner") or (creator and f.get("created_by"))
+        account = policy.account(kind, ekey, earlier) if policy.match_domains and not duplicate and not named else None
+        if duplicate or named:
             decision = policy.outside_or_method(f, group, day, alloc, duplicate, away, backups)
             if decision.user is None and group in policy.overflow:  # nobody in the group: its overflow
                 group, decision = policy.overflowed(group, day, alloc, away, backups) or (group, decision)
+        elif account is not None:
+            group, decision = turns.to_account(policy, group, day, alloc, away, backups, *account)
         elif needs is None:
             group, decision = turn(group, day, alloc, away, backups)
         elif needs[0] == "group":  # a territory's group: its turn, the territory named
@@ -336,7 +360,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             else:
                 status = UNASSIGNED
         if user and earlier:  # later leads in this batch match this one
-            for field, key in (("email", ekey), ("phone", pkey)):
+            for field, key in (("email", ekey), ("phone", pkey), ("domain", ekey and domain_of(ekey))):
                 if field in earlier and key:
                     earlier[field].setdefault(key, []).append((lead_id, kind, user))
         method, reason = decision.method, decision.reason

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from ..domain.engine import Rotation
+from ..domain.keys import domain_of
 from ..ledger.schema import LEAD_COLUMNS
 from ..ledger.store import Ledger
 
@@ -30,7 +31,7 @@ class Rehearsal:
         self.ids: set[str] = set()
         self.usage: dict[tuple[str, str, str], int] = {}
         self.rotations: dict[str, str] = {}  # group -> state JSON, as the ledger keeps it
-        self.owners: dict[str, dict[str, list[tuple[str, str, str]]]] = {"email": {}, "phone": {}}
+        self.owners: dict[str, dict[str, list[tuple[str, str, str]]]] = {"email": {}, "phone": {}, "domain": {}}
 
     transient: tuple[type[BaseException], ...] = ()
 
@@ -47,6 +48,9 @@ class Rehearsal:
 
     def index_duplicates(self, fields: Iterable[str]) -> None:
         """Nothing to build: look-ups work without the index, only slower."""
+
+    def index_domains(self) -> None:
+        """Nothing to build (as above)."""
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         ids = set(ids)
@@ -102,9 +106,10 @@ class Rehearsal:
             if owner is None:
                 continue
             self.handed_out.append((owner, row[at["status"]]))
-            for field in ("email", "phone"):
-                key = row[at[f"{field}_key"]]
+            for field in ("email", "phone", "domain"):
+                key = row[at["email_key" if field == "domain" else f"{field}_key"]]
                 if key:
+                    key = domain_of(key) if field == "domain" else key
                     self.owners[field].setdefault(key, []).append((row[at["id"]], row[at["type"]], owner))
 
     savepoints = False  # a rehearsal decides every batch with the ids checked first
@@ -129,10 +134,12 @@ class Sandbox(Rehearsal):
     `write()` begins nothing (the caller reads the real ledger in one snapshot).
     """
 
-    def __init__(self, real: Ledger, window_start: str, *, duplicates: Iterable[str] = (), balanced: bool = False):
+    def __init__(self, real: Ledger, window_start: str, *, duplicates: Iterable[str] = (), balanced: bool = False,
+                 match_domains: bool = False):
         super().__init__(real)
         self.window_start = window_start
         self.duplicates = tuple(duplicates)  # the fields whose owners are kept ("email", "phone")
+        self.match_domains = match_domains  # the owners by email domain are kept too (account matching)
         self.balanced = balanced  # open leads are counted
         self.now = 0.0  # the replay's clock (seconds since the epoch): closes up to it are done
         self.closing_at: dict[str, float] = {}  # lead id -> when it actually closed (balanced groups)
@@ -176,6 +183,7 @@ class Sandbox(Rehearsal):
         i_id, i_owner, i_email, i_phone = at["id"], at["assigned_to"], at["email_key"], at["phone_key"]
         owners, closing = self.owners, self.closing_at
         keys = tuple((field, {"email": i_email, "phone": i_phone}[field]) for field in self.duplicates)
+        domains = self.owners.get("domain") if self.match_domains else None
         for row in rows:
             owner = row[i_owner]
             if owner is None:
@@ -189,6 +197,8 @@ class Sandbox(Rehearsal):
                 key = row[i]
                 if key:
                     owners[field].setdefault(key, []).append((row[i_id], row[at["type"]], owner))
+            if domains is not None and row[i_email]:
+                domains.setdefault(domain_of(row[i_email]), []).append((row[i_id], row[at["type"]], owner))
 
     def earlier_owners(self, field: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
         keys = list(keys)

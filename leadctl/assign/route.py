@@ -27,7 +27,7 @@ from .changes import Changes, apply
 from .state import allocator
 from ..errors import LeadctlError
 from ..intake import BadRecord, Record
-from ..domain.keys import email_key, phone_key
+from ..domain.keys import domain_of, email_key, phone_key
 from ..ledger import LEAD_COLUMNS, Ledger
 
 # Positions in a ledger row (LEAD_COLUMNS order)
@@ -161,6 +161,8 @@ class Router:
         self.cfg = cfg
         self.tz = self.policy.tz
         self.ledger.index_duplicates(cfg.settings.duplicates)
+        if cfg.settings.match_domains:
+            self.ledger.index_domains()
 
     def _refresh(self) -> None:
         cfg = self.config()
@@ -283,4 +285,8 @@ class Router:
             else:
                 keys = {k for fields in leads if (k := phone_key(fields.get(field), self.policy.region))}
             out[field] = self.ledger.earlier_owners(field, keys) if keys else {}
+        if self.policy.match_domains:  # account matching: earlier leads from the same company's domain
+            free = self.policy.free_mail
+            domains = {d for fields in leads if (k := email_key(fields.get("email"))) and (d := domain_of(k)) not in free}
+            out["domain"] = self.ledger.earlier_owners("domain", domains) if domains else {}
         return out

@@ -108,7 +108,8 @@ def simulate(current: Config, proposed: Config, ledger: Ledger, since: date, unt
     check_span(ledger, since, until, current)
     start, end = _moment(current, since), _moment(current, until + timedelta(days=1))
     balanced = any(g.method == "balanced" for g in proposed.groups)
-    sandbox = Sandbox(ledger, start, duplicates=proposed.settings.duplicates, balanced=balanced)
+    sandbox = Sandbox(ledger, start, duplicates=proposed.settings.duplicates, balanced=balanced,
+                      match_domains=proposed.settings.match_domains)
     out = Comparison(since, until, leads=[] if keep_leads else None)
     end_moment = datetime.fromisoformat(end)
     router = Router(lambda: proposed, sandbox, clock=lambda: end_moment, rng=random.Random(seed), replay=True,

@@ -6,7 +6,7 @@ requires (`--require-tag`), and to the user a territory row names. Each is the o
 from __future__ import annotations
 
 from ..domain.engine import SEQUENTIAL, Allocator, Away, Decision, GroupPlan
-from ..domain.kinds import TERRITORY
+from ..domain.kinds import ACCOUNT, TERRITORY
 
 
 def with_tags(policy, group: str, day: str, alloc: Allocator, away: Away, backups, tags: tuple[str, ...],
@@ -44,6 +44,21 @@ def to_user(policy, group: str, day: str, alloc: Allocator, away: Away, backups,
     blocked = alloc.why_not(plan, plan.members[0], day, away) or "away"
     gone, fallback = policy.turn(group, day, alloc, away, backups)
     return gone, because(f"{why}, and {user} cannot take it ({blocked}): group '{gone}'", fallback)
+
+
+def to_account(policy, group: str, day: str, alloc: Allocator, away: Away, backups, owner: str,
+               why: str) -> tuple[str, Decision]:
+    """The account's owner (method `account`, outside the rules: nothing counted), or their
+    backup when they are away; when neither can take it, `group`'s turn, the reason saying why."""
+    gone = {user: reason for user, reason in away} if away else {}
+    if owner not in gone:
+        return group, Decision(owner, ACCOUNT, False, why)
+    backup = (backups or {}).get(owner)
+    if backup is not None and backup[0] in policy.active and backup[0] not in gone:
+        return group, Decision(backup[0], ACCOUNT, False, f"{why}; backup for {owner}, who is {gone[owner]}",
+                               None, owner)
+    gone_group, decision = policy.turn(group, day, alloc, away, backups)
+    return gone_group, because(f"{why}, and {owner} is {gone[owner]}: routed by group '{gone_group}'", decision)
 
 
 def territory_plan(user: str) -> str:

@@ -299,13 +299,13 @@ def confirm(question: str, yes: bool) -> None:
 
 
 MODULES = ("configure", "users", "groups", "rules", "away", "store", "route", "due", "intake", "serve", "notify", "leads",
-           "audit", "simulate", "watch", "crm", "territories")  # each registers its commands
+           "audit", "simulate", "watch", "crm", "territories", "accounts")  # each registers its commands
 # Which module holds each top-level command, so a run imports and builds only the one it needs.
 OWNER = {"init": "configure", "config": "configure", "settings": "configure", "user": "users", "group": "groups",
          "rule": "rules", "away": "away", "route": "route", "drain": "due", "tick": "due", "intake": "intake", "leads": "leads", "pickup": "leads",
          "reassign": "leads", "release": "leads", "quota": "audit", "report": "audit", "simulate": "simulate", "watch": "watch",
          "serve": "serve", "token": "serve", "notify": "notify", "ledger": "store", "crm": "crm",
-         "territory": "territories"}
+         "territory": "territories", "account": "accounts"}
 
 
 def build(command: str | None = None) -> typer.Typer:

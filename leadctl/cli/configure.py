@@ -244,6 +244,10 @@ def settings(
     date_format: Annotated[Optional[str], typer.Option("--date-format", metavar="DD/MM/YYYY|MM/DD/YYYY",
                            help="How to read a received_at like 06/12/2026 10:15 (not ISO 8601); \"\" for none."
                                 " Dotted dates (06.12.2026) are always day first.")] = None,
+    match_domains: Annotated[Optional[bool], typer.Option(
+        "--match-domains/--no-match-domains",
+        help="A lead from a company's email domain goes to that account's owner (`leadctl account import`), else"
+             " to the owner of the latest lead from that domain; free-mail domains never match.")] = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show the settings, or change them.
@@ -277,6 +281,8 @@ def settings(
         if not changes["closed_statuses"]:
             raise ConfigError("--closed-statuses needs at least one status, e.g. won,lost")
 
+    if match_domains is not None:
+        changes["match_domains"] = match_domains
     if date_format is not None:
         from ..dates import check_date_format
 
@@ -294,7 +300,8 @@ def settings(
     s = cfg.settings
     row = {"timezone": s.timezone, "duplicates": list(s.duplicates), "isolate": s.isolate,
            "assign_to_creator": s.assign_to_creator, "phone_region": s.phone_region or None,
-           "closed_statuses": list(s.closed_statuses), "date_format": s.date_format or None}
+           "closed_statuses": list(s.closed_statuses), "date_format": s.date_format or None,
+           "match_domains": s.match_domains}
     if fmt == "json":
         import json
 

@@ -114,6 +114,7 @@ def from_dict(data: dict, path: Path) -> Config:
         closed_statuses=tuple(str(x) for x in _typed(s.get("closed_statuses", list(CLOSED_STATUSES)), list,
                                                      "closed_statuses", "[settings]", path)),
         date_format=_typed(s.get("date_format", ""), str, "date_format", "[settings]", path),
+        match_domains=_typed(s.get("match_domains", False), bool, "match_domains", "[settings]", path),
     )
 
     users = []
@@ -181,7 +182,8 @@ def from_dict(data: dict, path: Path) -> Config:
             )
         )
 
-    routing = _check_keys(top.get("routing", {}), {"default_group", "rules", "territories"}, "[routing]", path)
+    routing = _check_keys(top.get("routing", {}), {"default_group", "rules", "territories", "accounts"}, "[routing]",
+                          path)
     default_group = routing.get("default_group")
     if default_group is not None:
         _typed(default_group, str, "default_group", "[routing]", path)
@@ -243,6 +245,7 @@ def from_dict(data: dict, path: Path) -> Config:
         away=tuple(away),
         crms=_crms(top.get("crm", {}), path),
         territory_file=_typed(routing.get("territories", ""), str, "territories", "[routing]", path),
+        account_file=_typed(routing.get("accounts", ""), str, "accounts", "[routing]", path),
     )
 
 

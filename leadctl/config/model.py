@@ -37,6 +37,7 @@ class Settings:
     phone_region: str = ""  # e.g. "DE": national phone numbers are read as this country's (duplicates)
     closed_statuses: tuple[str, ...] = CLOSED_STATUSES  # a lead with one of these is no longer open
     date_format: str = ""  # how a received_at that is not ISO 8601 orders its date: DD/MM/YYYY, MM/DD/YYYY...
+    match_domains: bool = False  # a lead from a known company's domain goes to that account's owner (method account)
 
     def is_open(self, status: str | None) -> bool:
         """Whether a lead with this status is still open (statuses compare in any case)."""
@@ -216,6 +217,14 @@ class Config:
     away: tuple[Away, ...] = ()  # leave entries, [[away]] in the file
     crms: tuple[Crm, ...] = ()  # where owners are written back, [crm.NAME] in the file
     territory_file: str = ""  # [routing] territories: the territory table, a CSV (relative to this file)
+    account_file: str = ""  # [routing] accounts: company domain -> owner, a CSV (relative to this file)
+
+    def account_path(self) -> Path | None:
+        """Where the accounts table is, or None when there is none."""
+        if not self.account_file:
+            return None
+        path = Path(self.account_file)
+        return path if path.is_absolute() else self.path.parent / path
 
     def territory_path(self) -> Path | None:
         """Where the territory table is, or None when there is none."""
@@ -313,6 +322,7 @@ def to_dict(cfg: Config) -> dict:
         **({"phone_region": s.phone_region} if s.phone_region else {}),
         **({"closed_statuses": list(s.closed_statuses)} if s.closed_statuses != CLOSED_STATUSES else {}),
         **({"date_format": s.date_format} if s.date_format else {}),
+        **({"match_domains": True} if s.match_domains else {}),
     }
     data["users"] = {
         u.id: {"name": u.name, "email": u.email,
@@ -348,6 +358,8 @@ def to_dict(cfg: Config) -> dict:
         routing["default_group"] = cfg.default_group
     if cfg.territory_file:
         routing["territories"] = cfg.territory_file
+    if cfg.account_file:
+        routing["accounts"] = cfg.account_file
     routing["rules"] = [{**({"group": r.group} if r.group else {}), **({"territories": True} if r.territories else {}),
                          **({"when": to_data(r.when)} if r.when is not None else {}),
                          **({"require_tags": list(r.require_tags)} if r.require_tags else {}),

@@ -15,6 +15,7 @@ METHOD_WORDS = {
     "owner": "the owner named in the lead itself",
     "creator": "the rule that a lead goes to the user who created it",
     "duplicate": "the duplicate rule",
+    "account": "account matching (the company's owner, by the email's domain)",
     "pickup": "a pick-up",
     "manual": "a reassignment by hand",
     "sla": "an SLA re-route in group '{group}'",

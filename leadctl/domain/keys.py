@@ -22,6 +22,12 @@ _ASCII_NON_DIGITS = {c: None for c in range(128) if not chr(c).isdigit()}  # \D,
 _parsed: dict[tuple[str, str | None], str | None] = {}  # (text, region) -> E.164 or None
 
 
+def domain_of(key: str) -> str:
+    """The host of an email match key, after its first @, as the stores index it (exact: no
+    suffix, so `acme.com` is never `notacme.com` nor `sales.acme.com`)."""
+    return key.split("@", 1)[1].rstrip(".")
+
+
 def email_key(value: str | None) -> str | None:
     """Emails compare trimmed and case-insensitively. Only something that looks like
     an address is a key: placeholders (`N/A`, `-`, `none`) never match each other."""

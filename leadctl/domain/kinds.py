@@ -27,6 +27,7 @@ def counts(method: str | None) -> bool:
 OWNER = "owner"
 CREATOR = "creator"
 DUPLICATE = "duplicate"
+ACCOUNT = "account"  # the owner of the company's account, by the email's domain (after duplicate)
 # The lead's side of a conversion to a contact or deal, in its history: no assignment at all.
 CONVERT = "convert"
 STATUS = "status"  # a status change, in the lead's history: no assignment either

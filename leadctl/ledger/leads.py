@@ -83,6 +83,13 @@ class Leads:
                         f"CREATE INDEX IF NOT EXISTS leads_{column} ON leads({column}) WHERE {column} IS NOT NULL"
                     )
 
+    def index_domains(self) -> None:
+        """Index the email domain of every lead (account matching), the first time it is on."""
+        if not self._has_index("leads_domain"):
+            with self.write():
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS leads_domain ON leads(({self.DOMAIN}))"
+                                  " WHERE email_key IS NOT NULL")
+
     def rekey_phones(self, key) -> int:
         """Every lead's phone match key made again by `key(phone)` (inside the caller's write
         transaction), after the rule that makes it changed; how many changed."""
@@ -97,8 +104,9 @@ class Leads:
                        received_before: str | None = None) -> dict[str, list[tuple[str, str, str]]]:
         """For duplicate matching: key -> [(lead id, type, owner)] of owned leads,
         oldest first. `field` is "email" or "phone"; an index look-up per key.
-        `received_before` (ISO 8601 with an offset): only leads received before that moment."""
-        column = {"email": "email_key", "phone": "phone_key"}[field]
+        `received_before` (ISO 8601 with an offset): only leads received before that moment.
+        "domain": the host of the email (account matching; `index_domains` made its index)."""
+        column = {"email": "email_key", "phone": "phone_key", "domain": self.DOMAIN}[field]
         keys = list(keys)
         before = f" AND {self.MOMENT.format('received_at')} < {self.MOMENT.format('?')}" if received_before else ""
         out: dict[str, list[tuple[str, str, str]]] = {}
@@ -107,7 +115,8 @@ class Leads:
             marks = ",".join("?" * len(chunk))
             for key, lead_id, kind, owner in self.conn.execute(
                 f"SELECT {column}, id, type, assigned_to FROM leads"
-                f" WHERE {column} IN ({marks}) AND assigned_to IS NOT NULL{before} ORDER BY rowid",
+                f" WHERE {column} IN ({marks}) AND assigned_to IS NOT NULL{before}"
+                + (" AND email_key IS NOT NULL" if field == "domain" else "") + " ORDER BY rowid",
                 [*chunk, received_before] if before else chunk,
             ):
                 out.setdefault(key, []).append((lead_id, kind, owner))
@@ -199,6 +208,7 @@ class Leads:
     # `assigned_at <= a moment`, whatever offset each time was written with (store's own words)
     ASSIGNED_BY = "datetime(assigned_at) <= datetime(?)"
     MOMENT = "datetime({})"  # a time written with its offset, as the store compares and orders moments
+    DOMAIN = "substr(email_key, instr(email_key, '@') + 1)"  # an email's host, as the store spells it
 
     def uncontacted(self, groups: Iterable[str], assigned_before: str) -> list[dict]:
         """Leads of `groups` that a group's method (or an SLA re-route) gave their holder, who has

@@ -162,6 +162,7 @@ class PgLedger(Ledger):
     store = "PostgreSQL"
     ASSIGNED_BY = "assigned_at::timestamptz <= ?::timestamptz"
     MOMENT = "{}::timestamptz"
+    DOMAIN = "substr(email_key, strpos(email_key, '@') + 1)"
     FIRST_ASSIGNMENT = ("LEFT JOIN LATERAL (SELECT e.assigned_to, e.group_name, e.method FROM events e"
                         " WHERE e.lead_id = l.id AND {first} ORDER BY e.id LIMIT 1) f ON true")
     transient = (LedgerRetry,)
