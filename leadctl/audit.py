@@ -161,11 +161,12 @@ def window_counts(cfg: Config, ledger: Ledger, window: Window, *, group: str | N
 
 
 def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, group: str | None = None,
-                 user: str | None = None, viewer: str | None = None) -> Counter:
+                 user: str | None = None, viewer: str | None = None, routed: bool = False) -> Counter:
     """Assignments in the window by the value of a lead's field (`source`, or any field of the
     lead as it came, its name in any case) and method: (value, method) -> count. `viewer`: the
     user asking; with isolation, only the leads they may see are counted (a field's values are
-    the customers' own: names, emails)."""
+    the customers' own: names, emails). `routed`: `field` is `rule` or `territory`, what routed
+    the lead (`rule 2`, `default`; the territory's name), not a field of its own."""
     import json
 
     from .domain.rights import visible_owner
@@ -174,7 +175,7 @@ def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, gro
     wanted = field.strip().lower()
     out: Counter = Counter()
     rows = ledger.assignments_with_fields(group=group, user=user, holder=visible_owner(cfg, viewer))
-    for at, _user, _group, method, source, fields in rows:
+    for at, _user, _group, method, source, fields, rule, territory in rows:
         try:
             day = datetime.fromisoformat(at).astimezone(tz).date()
         except (ValueError, OverflowError):
@@ -183,6 +184,8 @@ def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, gro
             continue
         if wanted == "source":
             value = source
+        elif routed:  # what routed it (the ledger's own columns, not a field of the lead)
+            value = territory if wanted == "territory" else (f"rule {rule}" if rule is not None else "default")
         else:
             value = next((v for k, v in json.loads(fields).items() if k.strip().lower() == wanted), None)
         out[((value or "").strip() or None, method)] += 1

@@ -165,6 +165,8 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
     db.execute("ALTER TABLE leads DROP COLUMN passed_over")
     db.execute("ALTER TABLE leads DROP COLUMN backup_for")
     db.execute("ALTER TABLE leads DROP COLUMN first_contact_at")
+    db.execute("ALTER TABLE leads DROP COLUMN rule")
+    db.execute("ALTER TABLE leads DROP COLUMN territory")
     for table in ("config_history", "event_counts", "passed_over_sets", "tokens", "notifications", "conversions",
                   "queue", "sign_ins", "keys", "watches", "sessions", "crm_writes"):
         db.execute(f"DROP TABLE {table}")

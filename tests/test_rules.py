@@ -339,3 +339,16 @@ def test_accounts_go_to_their_owner_by_exact_domain_never_free_mail_and_say_why(
     bad = lc.write("bad.csv", "domain,owner\nacme.com,nobody\n")
     refused = lc("account", "import", str(bad), ok=None)
     assert refused.exit_code == 2 and "line 2: owner 'nobody'" in refused.stderr
+
+
+def test_report_by_rule_and_by_territory_counts_what_routed_each_lead(territory_team):
+    lc = territory_team
+    lc("rule", "add", "--group", "west", "--when", "source=partner", "--at", "1")
+    lc.jsonl("route", input="id,country,zip,source\nR1,US,94105,web\nR2,US,94110,web\nR3,DE,,web\n"
+                            "R4,FR,,web\nR5,US,,partner\nR6,,,web\n")
+    by_rule = {r["rule"]: r["count"] for r in lc.json("report", "--by", "rule", "--format", "json")}
+    assert by_rule == {"rule 1": 1, "rule 2": 4, "default": 1}
+    by_territory = {r["territory"]: r["count"] for r in lc.json("report", "--by", "territory", "--format", "json")}
+    assert by_territory == {"sf-exact": 1, "sf-narrow": 1, "germany": 1, None: 3}
+    shown = lc.json("leads", "show", "R1", "--format", "json")
+    assert (shown["rule"], shown["territory"]) == (2, "sf-exact")

@@ -31,17 +31,19 @@ from ..outcome import ASSIGNED, QUEUED, REJECTED, SKIPPED, UNASSIGNED, Outcome, 
 
 REPEATED = "lead id repeated earlier in this input"
 MAX_ID = 200
+_NO_MARKS = (None, None)  # a lead no rule routed: no rule number, no territory
 DEFAULT_STATUS = "new"  # a lead that arrives without a status is new
 
 
 # A record that passed the checks and waits for its batch: a plain tuple, made and read
 # once per lead (a dataclass costs four times as much to make), unpacked where it is read:
-#   (line, id, type, fields, received, day, group, cells, layout, needs)
+#   (line, id, type, fields, received, day, group, cells, layout, needs, marks)
 # received: its own received_at, ISO 8601 in the zone; None: the batch's now.
 # day: with --clock received, the local day of `received`, which caps count by.
 # group: the Group it goes to. cells, layout: a CSV row's values and its header's JSON layout
 # (see Record), so that its fields become JSON without a dict walk. needs: None, or the tags
-# the rule that chose the group asks of a member, and whether strictly (`rulebook.needed_tags`).
+# the rule that chose the group asks of a member, and whether strictly (`rulebook.needed_tags`),
+# or a territory's group or user. marks: (the number of the rule met, the territory fallen in).
 _Lead = tuple
 _ID, _FIELDS, _DAY, _GROUP = 1, 3, 5, 6  # positions in a _Lead
 
@@ -156,31 +158,34 @@ class Policy:
                 rec.line, lead_id, REJECTED, group=group.name,
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
-        needs = None
+        needs = territory = None
         if rule is not None and rule.territories:
-            group, needs = self._territory(low, rule, group)
+            group, needs, territory = self._territory(low, rule, group)
             if group is None:
                 return Outcome(rec.line, lead_id, REJECTED, reason=needs)
         if rule is not None and rule.require_tags and needs is None:
             tags = needed_tags(rule, fields)
             needs = ("tags", tags, rule.strict_tags) if tags else None
-        return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout, needs)
+        marks = (self.rules.number(rule), territory) if rule is not None else _NO_MARKS
+        return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout, needs, marks)
 
     def _territory(self, low: dict, rule, fallback: Group | None):
-        """(the group, what the lead needs) by the territory table: a row naming a group sends it
-        there; one naming a user, to them (`turns.to_user`, in the fallback group's name); no
-        row, the rule's fallback group, else the default. (None, why) when there is nowhere."""
+        """(the group, what the lead needs, the territory's name) by the territory table: a row
+        naming a group sends it there; one naming a user, to them (`turns.to_user`, in the
+        fallback group's name); no row, the rule's fallback group, else the default. (None, why,
+        ...) when there is nowhere."""
         row = self.territories.match(low.get("country"), low.get("state") or low.get("region") or low.get("province"),
                                      low.get("zip") or low.get("postcode") or low.get("postal_code"))
         fallback = fallback if fallback is not None and fallback.name else self.default
+        name = row.territory if row is not None else None
         if row is not None and row.target in self.targets:
-            return self.targets[row.target], ("group", row.describe())
+            return self.targets[row.target], ("group", row.describe()), name
         if fallback is None:
             return None, ("no territory holds it and no group is set to take the rest"
-                          " (`leadctl rule default GROUP`)")
+                          " (`leadctl rule default GROUP`)"), name
         if row is None:
-            return fallback, None
-        return fallback, ("user", row.target, row.describe())
+            return fallback, None, name
+        return fallback, ("user", row.target, row.describe()), name
 
     def user(self, name: str) -> str | None:
         """The user id a payload names (an id in any case, or an email); unknown names as given."""
@@ -314,7 +319,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
         if x.__class__ is not _Lead:
             append(x)
             continue
-        line, lead_id, kind, f, received, x_day, x_group, cells, layout, needs = x
+        line, lead_id, kind, f, received, x_day, x_group, cells, layout, needs, marks = x
         if lead_id in seen:
             skipped.append(Outcome(line, lead_id, SKIPPED, reason=REPEATED if lead_id in in_batch else None))
             append(skipped[-1])
@@ -369,7 +374,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             lead_id, kind, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
             received or now_at, layout % tuple(map(_json_text, cells)) if cells else _to_json(f),
             ekey, pkey,
-            group, user, method, reason, at if user else None, decision.passed_over, decision.backup_for,
+            group, user, method, reason, at if user else None, decision.passed_over, decision.backup_for, *marks,
         ))
         append(Outcome(line, lead_id, status, user, group, method, reason))
     return Decided(out, lead_rows, skipped, queued)

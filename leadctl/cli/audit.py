@@ -65,8 +65,9 @@ def report(
     until: Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group.")] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Only this user.")] = None,
-    by: Annotated[str, typer.Option("--by", metavar="user|group|day|month|method|source|field:NAME",
-                                    help="What to count by: who, where, when, how, or a lead's own field.")] = "user",
+    by: Annotated[str, typer.Option("--by", metavar="user|group|day|month|method|source|rule|territory|field:NAME",
+                                    help="What to count by: who, where, when, how, the rule or territory that"
+                                         " routed the lead, or a lead's own field.")] = "user",
     fmt: FormatOpt = "table",
     limit: LimitOpt = None,
 ) -> None:
@@ -91,18 +92,19 @@ def report(
         cfg.group(group)
     if user is not None:
         user = cfg.find_user(user).id  # an unknown user is exit 2, not an empty report
-    by_field = by == "source" or by.startswith("field:")
+    by_field = by in ("source", "rule", "territory") or by.startswith("field:")
     if not by_field and by not in ("user", "group", "day", "month", "method"):
-        raise LeadctlError(f"--by '{by}' is not one of user, group, day, month, method, source or field:NAME")
+        raise LeadctlError(f"--by '{by}' is not one of user, group, day, month, method, source, rule, territory"
+                           " or field:NAME")
     if by.startswith("field:") and not by[6:].strip():
         raise LeadctlError("--by field:NAME needs the field's name, e.g. --by field:campaign")
     if by_field:
         from ..audit import field_counts, field_rows
 
-        column = "source" if by == "source" else by[6:].strip()
+        column = by if by in ("source", "rule", "territory") else by[6:].strip()
         with st.ledger(cfg, create=False) as ledger:
             rows = field_rows(field_counts(cfg, ledger, window, column, group=group, user=user,
-                                           viewer=st.actor.user), column)
+                                           viewer=st.actor.user, routed=by in ("rule", "territory")), column)
         _show(rows[:limit] if limit is not None else rows, [column, "count", "share", "by_method"], fmt,
               f"Assignments by {column}, {since or 'the start'} to {until or 'today'}")
         return

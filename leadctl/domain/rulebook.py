@@ -69,7 +69,12 @@ class RuleBook:
                 table = self.keyed.setdefault(key[0], {})
                 for value in key[1]:
                     table.setdefault(value, []).append(i)
+        self.numbers = {id(rule): n for n, rule, _, _ in self.rules}  # a rule -> its number (`number`)
         self.first_free = first_of([(i, self.rules[i][1].when) for i in self.free])
+
+    def number(self, rule: Rule | None) -> int | None:
+        """The number a rule `group_for` returned has (1 = tried first); None for none."""
+        return self.numbers.get(id(rule)) if rule is not None else None
 
     def __bool__(self) -> bool:
         return bool(self.rules)

@@ -249,12 +249,13 @@ class Leads:
     def assignments_with_fields(self, *, group: str | None = None, user: str | None = None,
                                 holder: str | None = None) -> Iterator[tuple]:
         """Every assignment event with its lead's source and fields: (at, assigned_to, group_name,
-        method, source, fields JSON), for counts by a lead's field (`report --by source`);
+        method, source, fields JSON, rule, territory), for counts by a lead's field (`report --by
+        source`), the rule or the territory that routed it;
         `holder`: only leads that user holds now (what an isolated user may see)."""
         where, params = _conditions(["e.assigned_to IS NOT NULL", "e.method NOT IN ('status', 'convert')"],
                                     [("e.group_name", group), ("e.assigned_to", user), ("l.assigned_to", holder)])
         yield from self.conn.execute(
-            "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields FROM events e"
+            "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields, l.rule, l.territory FROM events e"
             f" JOIN leads l ON l.id = e.lead_id{where}", params)
 
     # The first assignment event of each lead `l` as the row `f` (store's own words: SQLite

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
               "m005_via_backups_conversions_queue", "m006_sign_ins_watches", "m007_history_files_sessions",
-              "m008_crm_writes", "m009_crm_writes_due")
+              "m008_crm_writes", "m009_crm_writes_due", "m010_rule_territory")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -304,6 +304,15 @@ def m009_crm_writes_due(db):
     db.execute("CREATE INDEX crm_writes_pending ON crm_writes(crm, n) WHERE status = 'pending'")
     db.execute("CREATE INDEX crm_writes_pending_leads ON crm_writes(lead_id) WHERE status = 'pending' AND crm <> '*'")
     db.execute("CREATE INDEX crm_writes_sent ON crm_writes(crm, lead_id, n) WHERE status = 'sent'")
+
+
+@_step
+def m010_rule_territory(db):
+    # What routed each lead, for `report --by rule|territory` and `leads show`: the number of
+    # the rule it met (as the rules were numbered then; NULL: the default group, a forced
+    # --group, an owner's pool) and the territory row it fell in (its name; NULL: none).
+    db.execute("ALTER TABLE leads ADD COLUMN rule INTEGER")
+    db.execute("ALTER TABLE leads ADD COLUMN territory TEXT")
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

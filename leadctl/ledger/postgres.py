@@ -149,7 +149,7 @@ def _group_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8", "surrogatepass")) - 2**31  # an int4, the same on every machine
 
 
-_LEAD_TYPES = {"passed_over": "bigint"}  # every other lead column is text
+_LEAD_TYPES = {"passed_over": "bigint", "rule": "bigint"}  # every other lead column is text
 # A routing batch's rows on their way into `leads`: one per session, emptied at every commit.
 _BATCH_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS leadctl_batch ("
                 + ", ".join(f"{c} {_LEAD_TYPES.get(c, 'text')}" for c in LEAD_COLUMNS)

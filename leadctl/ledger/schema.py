@@ -23,7 +23,7 @@ from ..domain.kinds import COUNTED, METHODS, SLA
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
     "email_key", "phone_key", "group_name", "assigned_to", "method", "reason", "assigned_at",
-    "passed_over", "backup_for",
+    "passed_over", "backup_for", "rule", "territory",
 )
 LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own row number too
 COUNTED_METHODS = tuple(sorted(COUNTED))  # whether an event counts is decided in Python (kinds.counts): this, for SQL
