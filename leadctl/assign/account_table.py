@@ -8,10 +8,7 @@ import csv
 import io
 
 from ..config import Config
-from ..errors import ConfigError
-
-MAX_BYTES = 64 << 20
-_cache: dict[tuple, dict[str, str]] = {}
+from .data_files import load
 
 
 class BadAccount(ValueError):
@@ -60,21 +57,5 @@ def load_accounts(cfg: Config) -> dict[str, str]:
     path = cfg.account_path()
     if path is None:
         return {}
-    try:
-        info = path.stat()
-        key = (str(path), info.st_mtime_ns, info.st_size)
-        if key in _cache:
-            return _cache[key]
-        if info.st_size > MAX_BYTES:
-            raise ConfigError(f"{path}: the accounts table is over {MAX_BYTES >> 20} MiB")
-        rows = read_accounts(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError(f"{cfg.path}: [routing] accounts: {path} is not there"
-                          " (`leadctl account import FILE` makes it)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the accounts table {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    except BadAccount as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    _cache.clear()
-    _cache[key] = {domain: owner for _, domain, owner in rows}
-    return _cache[key]
+    return load(path, "accounts table", "accounts", "account",
+                lambda text: {domain: owner for _, domain, owner in read_accounts(text)}, BadAccount)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 import typer
 
 from . import SETUP, state
-from .change import _change
+from .change import save_table
 
 account_app = typer.Typer(help="Accounts: a company's email domain to its owner.", no_args_is_help=True)
 DEFAULT_FILE = "accounts.csv"
@@ -24,40 +24,24 @@ def account_import(ctx: typer.Context,
 
     Example: leadctl account import accounts.csv
     """
-    import os
-
     from ..assign.account_table import BadAccount, load_accounts, read_accounts, to_csv
     from ..config import service
     from ..domain.rights import CONFIGURE
-    from ..errors import ConfigError, LeadctlError
+    from ..assign.data_files import read_import
+    from ..errors import ConfigError
     from ..render import err
 
     st = state(ctx)
     cfg = st.config()
     service.require(cfg, st.actor, (CONFIGURE, None))
-    try:
-        with open(file, encoding="utf-8-sig") as fh:
-            rows = read_accounts(fh.read(64 << 20))
-    except FileNotFoundError:
-        raise LeadctlError(f"input file {file} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LeadctlError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
-    except BadAccount as exc:
-        raise ConfigError(f"{file}: {exc}; nothing was imported") from None
+    rows = read_import(file, read_accounts, BadAccount)
     users = {u.id.lower(): u.id for u in cfg.users}
     for line, domain, owner in rows:
         if owner.lower() not in users:
             raise ConfigError(f"{file}: line {line}: owner '{owner}' of {domain} is no user; nothing was imported")
     table = {} if replace else dict(load_accounts(cfg))
     table.update({domain: users[owner.lower()] for _, domain, owner in rows})
-    path = cfg.account_path() or cfg.path.parent / DEFAULT_FILE
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(to_csv(table), encoding="utf-8")
-    os.replace(temp, path)
-    if cfg.account_path() is None:
-        from dataclasses import replace as changed
-
-        _change(ctx, lambda m, c: changed(c, account_file=path.name), None)
+    path = save_table(ctx, cfg, cfg.account_path(), DEFAULT_FILE, to_csv(table), "account_file")
     err(f"{len(rows)} account(s) {'make the table' if replace else 'imported'}: {len(table)} in {path.name}"
         + ("" if (st._cfg or cfg).settings.match_domains else "; turn matching on with `leadctl settings --match-domains`"))
 

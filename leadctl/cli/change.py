@@ -68,3 +68,22 @@ def _ledger_follows(ledger, old, new) -> None:
         changed = ledger.rekey_phones(lambda phone: phone_key(phone, region))
         if changed:
             _say(f"{changed} lead(s) have a new phone key for duplicate matching")
+
+
+def save_table(ctx: typer.Context, cfg, path, default: str, text: str, attribute: str):
+    """A table kept beside the config as a CSV (territories, accounts): written whole (through a
+    temporary file), the one before kept as NAME.previous, and named in the config (`attribute`,
+    a config change in its history) the first time. Returns where it is."""
+    import os
+    from dataclasses import replace
+
+    target = path or cfg.path.parent / default
+    if target.exists():
+        os.replace(target, target.with_name(target.name + ".previous"))
+    temp = target.with_name(target.name + ".tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, target)
+    if path is None:
+        _change(ctx, lambda m, c: replace(c, **{attribute: target.name}), None)
+    return target
+

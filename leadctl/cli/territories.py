@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 import typer
 
 from . import SETUP, state
-from .change import _change
+from .change import save_table
 
 territory_app = typer.Typer(help="Territories: country, state and zip to a group or a user.", no_args_is_help=True)
 DEFAULT_FILE = "territories.csv"
@@ -24,41 +24,23 @@ def territory_import(ctx: typer.Context,
 
     Example: leadctl territory import territories.csv --replace
     """
-    import os
-
     from ..assign.territory_table import load_table
     from ..config import service
     from ..domain.rights import CONFIGURE
     from ..domain.territories import BadTerritory, read_rows, to_csv
-    from ..errors import ConfigError, LeadctlError
+    from ..assign.data_files import read_import
+    from ..errors import ConfigError
 
     st = state(ctx)
     cfg = st.config()
     service.require(cfg, st.actor, (CONFIGURE, None))
-    try:
-        with open(file, encoding="utf-8-sig") as fh:
-            new = read_rows(fh.read(64 << 20))
-    except FileNotFoundError:
-        raise LeadctlError(f"input file {file} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LeadctlError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
-    except BadTerritory as exc:
-        raise ConfigError(f"{file}: {exc}; nothing was imported") from None
+    new = read_import(file, read_rows, BadTerritory)
     known = {g.name for g in cfg.groups} | {u.id for u in cfg.users}
     for row in new:
         if row.target not in known:
             raise ConfigError(f"{file}: line {row.line}: target '{row.target}' is no group or user; nothing was imported")
     rows = new if replace or cfg.territory_path() is None else [*load_table(cfg).rows, *new]
-    path = cfg.territory_path() or cfg.path.parent / DEFAULT_FILE
-    if path.exists():  # the table before, kept once
-        os.replace(path, path.with_name(path.name + ".previous"))
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(to_csv(rows), encoding="utf-8")
-    os.replace(temp, path)
-    if cfg.territory_path() is None:
-        from dataclasses import replace as changed
-
-        _change(ctx, lambda m, c: changed(c, territory_file=path.name), None)
+    path = save_table(ctx, cfg, cfg.territory_path(), DEFAULT_FILE, to_csv(rows), "territory_file")
     from ..render import err
 
     err(f"{len(new)} territory row(s) {'make the table' if replace else 'added'}: {len(rows)} row(s) in {path.name}"
