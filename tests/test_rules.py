@@ -352,3 +352,12 @@ def test_report_by_rule_and_by_territory_counts_what_routed_each_lead(territory_
     assert by_territory == {"sf-exact": 1, "sf-narrow": 1, "germany": 1, None: 3}
     shown = lc.json("leads", "show", "R1", "--format", "json")
     assert (shown["rule"], shown["territory"]) == (2, "sf-exact")
+
+
+def test_a_territory_table_edited_by_hand_still_reads_names(territory_team):
+    lc = territory_team
+    path = lc.folder / "territories.csv"
+    path.write_text(path.read_text() + "france,France,Île-de-France,,west,\nparis,FR,,75*,west,2\n")
+    out = lc.jsonl("route", input="id,country,state,zip\nP1,fr,IDF,75001\nP2,France,Île-de-France,\n")
+    assert [o["group"] for o in out] == ["west", "west"]
+    assert [o["reason"].split(" (")[0] for o in out] == ["territory 'paris'", "territory 'france'"]

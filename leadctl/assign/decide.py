@@ -106,6 +106,8 @@ class Policy:
         self.accounts = load_accounts(cfg) if self.match_domains else {}
         self.free_mail = free_mail() if self.match_domains else frozenset()
         self.user_plans: dict = {}  # a territory's user -> their one-person plan (turns.to_user)
+        self._row_needs: dict = {}  # a territory row -> what its leads need (shared)
+        self.made: dict = {}  # (why, the engine's decision) -> the Decision a special turn made of it (turns.py)
         self.targets = {g.name: g for g in cfg.groups}
         territory_users = sorted({r.target for r in self.territories.rows if r.target not in self.targets}
                                  if self.territories else ())
@@ -177,15 +179,20 @@ class Policy:
         row = self.territories.match(low.get("country"), low.get("state") or low.get("region") or low.get("province"),
                                      low.get("zip") or low.get("postcode") or low.get("postal_code"))
         fallback = fallback if fallback is not None and fallback.name else self.default
-        name = row.territory if row is not None else None
-        if row is not None and row.target in self.targets:
-            return self.targets[row.target], ("group", row.describe()), name
-        if fallback is None:
-            return None, ("no territory holds it and no group is set to take the rest"
-                          " (`leadctl rule default GROUP`)"), name
         if row is None:
-            return fallback, None, name
-        return fallback, ("user", row.target, row.describe()), name
+            if fallback is None:
+                return None, ("no territory holds it and no group is set to take the rest"
+                              " (`leadctl rule default GROUP`)"), None
+            return fallback, None, None
+        needs = self._row_needs.get(row)
+        if needs is None:  # made once per row: a lead's tuple and reason shared by every lead there
+            needs = self._row_needs[row] = (("group", row.describe()) if row.target in self.targets
+                                            else ("user", row.target, row.describe()))
+        if needs[0] == "group":
+            return self.targets[row.target], needs, row.territory
+        if fallback is None:
+            return None, ("no group is set to take the leads its user cannot (`leadctl rule default GROUP`)"), None
+        return fallback, needs, row.territory
 
     def user(self, name: str) -> str | None:
         """The user id a payload names (an id in any case, or an email); unknown names as given."""
@@ -350,7 +357,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             group, decision = turn(group, day, alloc, away, backups)
         elif needs[0] == "group":  # a territory's group: its turn, the territory named
             group, decision = turn(group, day, alloc, away, backups)
-            decision = turns.because(needs[1], decision)
+            decision = turns.because(needs[1], decision, policy.made)
         elif needs[0] == "tags":
             group, decision = turns.with_tags(policy, group, day, alloc, away, backups, needs[1], needs[2])
         else:  # a territory's own user

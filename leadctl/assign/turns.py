@@ -39,8 +39,13 @@ def to_user(policy, group: str, day: str, alloc: Allocator, away: Away, backups,
         plan = policy.user_plans[user] = GroupPlan(territory_plan(user), SEQUENTIAL, (slot,))
     decision = alloc.assign(plan, day, None, away, backups)
     if decision.user is not None:
-        return group, Decision(decision.user, TERRITORY, True,
-                               f"{why}; {decision.reason}" if decision.reason else why, None, decision.backup_for)
+        key = (why, decision)
+        made = policy.made.get(key)
+        if made is None:  # one Decision per territory and outcome, shared (it is immutable)
+            made = policy.made[key] = Decision(decision.user, TERRITORY, True,
+                                               f"{why}; {decision.reason}" if decision.reason else why, None,
+                                               decision.backup_for)
+        return group, made
     blocked = alloc.why_not(plan, plan.members[0], day, away) or "away"
     gone, fallback = policy.turn(group, day, alloc, away, backups)
     return gone, because(f"{why}, and {user} cannot take it ({blocked}): group '{gone}'", fallback)
@@ -66,6 +71,14 @@ def territory_plan(user: str) -> str:
     return f"territory:{user}"
 
 
-def because(why: str, decision: Decision) -> Decision:
-    return Decision(decision.user, decision.method, decision.counted,
-                    f"{why}; {decision.reason}" if decision.reason else why, decision.passed_over, decision.backup_for)
+def because(why: str, decision: Decision, made: dict | None = None) -> Decision:
+    """The decision with `why` before its reason (`made`: shared ones, by (why, decision))."""
+    if made is not None:
+        found = made.get((why, decision))
+        if found is not None:
+            return found
+    out = Decision(decision.user, decision.method, decision.counted,
+                   f"{why}; {decision.reason}" if decision.reason else why, decision.passed_over, decision.backup_for)
+    if made is not None and len(made) < 100_000:
+        made[(why, decision)] = out
+    return out

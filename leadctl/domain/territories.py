@@ -132,6 +132,8 @@ def read_rows(text: str, check: bool = True) -> list[Row]:
     missing = [c for c in ("territory", "country", "target") if c not in names]
     if missing:
         raise BadTerritory(f"line 1: the header has no {', '.join(missing)} column (use {','.join(COLUMNS)})")
+    if not check and tuple(names) == COLUMNS:  # as `import` wrote it: codes, zips and numbers in their form
+        return _as_written(reader)
     at = [names.index(c) if c in names else None for c in COLUMNS]
     width = max(i for i in at if i is not None) + 1
     rows = []
@@ -144,6 +146,39 @@ def read_rows(text: str, check: bool = True) -> list[Row]:
         if len(rows) >= MAX_ROWS:
             raise BadTerritory(f"more than {MAX_ROWS:,} rows")
         append(make_row(line, *[cells[i].strip() if i is not None else "" for i in at], check))
+    return rows
+
+
+def _as_written(reader) -> list[Row]:
+    """The rows of a table `to_csv` wrote (each checked when it was imported), read without
+    looking anything up again: a few comparisons a row, for a start-up that stays short."""
+    rows = []
+    append = rows.append
+    for line, cells in enumerate(reader, 2):
+        if len(cells) != 6:
+            if not any(c.strip() for c in cells):
+                continue
+            raise BadTerritory(f"line {line}: {len(cells)} cells, not 6 (territory,country,state,zip,target,priority)")
+        territory, country, state, zip_, target, priority = cells
+        if (len(country) != 2 or not country.isupper() or len(state) > 3 or state != state.upper()
+                or zip_ != zip_.upper() or " " in zip_ or not territory or not target):  # edited by hand: read it fully
+            append(make_row(line, territory.strip(), country.strip(), state.strip(), zip_.strip(), target.strip(),
+                            priority.strip(), False))
+            continue
+        if not zip_:
+            specificity = STATE if state else COUNTRY
+        elif zip_.isalnum():
+            specificity = EXACT
+        elif zip_[-1] == "*":
+            specificity = PREFIX
+        elif _RANGE.match(zip_):
+            specificity = RANGE
+        else:
+            specificity = EXACT
+        try:
+            append(Row(line, territory, country, state, zip_, target, int(priority) if priority else 0, specificity))
+        except ValueError:
+            raise BadTerritory(f"line {line}: priority '{priority[:20]}' is not a whole number") from None
     return rows
 
 
@@ -230,11 +265,18 @@ class Table:
 
     def match(self, country: str | None, state: str | None, zip_: str | None) -> Row | None:
         """The row a lead falls in (its fields as written), or None."""
-        code = country_code(country) if country else None
+        if not country:
+            return None
+        code = country.upper() if len(country) == 2 and country.isalpha() else country_code(country)
         if code is None:
             return None
-        st = state_code(code, state) if state else ""
-        z = zip_text(zip_) if zip_ else ""
+        if not state:
+            st = ""
+        elif len(state) <= 3 and state.isalnum():  # a code as it is (the common case: no look-up)
+            st = state.upper()
+        else:
+            st = state_code(code, state)
+        z = (zip_.upper() if zip_.isalnum() else zip_text(zip_)) if zip_ else ""
         if z:
             for row in self.exact.get((code, z), ()):
                 if not row.state or row.state == st:
@@ -260,6 +302,8 @@ class Table:
         value, spans, lows = int(z), self.ranges[code], self._lows[code]
         start = bisect_left(lows, value - self._widest[code])
         inside = [s for s in spans[start:bisect_right(lows, value)] if s[1] >= value and s[4] == len(z)]
+        if len(inside) < 2:
+            return [inside[0][3]] if inside else []
         return [s[3] for s in sorted(inside, key=lambda s: (s[2], *_order(s[3])))]
 
     def overlaps(self) -> list[tuple[Row, Row]]:
