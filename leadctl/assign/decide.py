@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import RECORD_TYPES, Config, Group
+from ..dates import LocalTimes
+from ..domain.availability import Availability
+from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
+from ..domain.keys import domain_of, email_key, phone_key
 from ..domain.rulebook import RuleBook, lowered, needed_tags
+from ..errors import LeadctlError
+from ..intake import Record
+from ..outcome import ASSIGNED, QUEUED, REJECTED, SKIPPED, UNASSIGNED, Outcome, _json_text, _to_json, derived_id
 from . import turns
 from .account_table import free_mail, load_accounts
 from .territory_table import load_table
-from ..domain.availability import Availability
-from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
-from ..errors import LeadctlError
-from ..intake import Record
-from ..domain.keys import domain_of, email_key, phone_key
-from ..dates import LocalTimes
-from ..outcome import ASSIGNED, QUEUED, REJECTED, SKIPPED, UNASSIGNED, Outcome, _json_text, _to_json, derived_id
 
 REPEATED = "lead id repeated earlier in this input"
 MAX_ID = 200
@@ -142,7 +142,7 @@ class Policy:
                 )
             if self.replay:
                 day = local_day
-        group, rule = self.forced, None
+        group, rule, needs, territory = self.forced, None, None, None
         owner = fields.get("owner")
         pool = self.pools.get(owner.strip().lower()) if owner and self.pools else None
         if pool is not None and pool.record_type == kind:
@@ -150,6 +150,10 @@ class Policy:
         elif group is None:
             low = lowered(fields) if self.rules else None
             group, rule = self.rules.group_for(fields, kind, low) if self.rules else (self.default, None)
+            if rule is not None and rule.territories:  # the territory table decides: a group, or a user's
+                group, needs, territory = self._territory(low, rule, group)
+                if group is None:
+                    return Outcome(rec.line, lead_id, REJECTED, reason=needs)
         if group is None:
             return Outcome(
                 rec.line, lead_id, REJECTED,
@@ -160,11 +164,6 @@ class Policy:
                 rec.line, lead_id, REJECTED, group=group.name,
                 reason=f"a {kind} cannot go to group '{group.name}', which takes {group.record_type}s",
             )
-        needs = territory = None
-        if rule is not None and rule.territories:
-            group, needs, territory = self._territory(low, rule, group)
-            if group is None:
-                return Outcome(rec.line, lead_id, REJECTED, reason=needs)
         if rule is not None and rule.require_tags and needs is None:
             tags = needed_tags(rule, fields)
             needs = ("tags", tags, rule.strict_tags) if tags else None
