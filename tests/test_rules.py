@@ -217,6 +217,11 @@ def test_strict_tags_wait_in_the_queue_instead_of_going_to_anyone(lc):
         ("P1", "assigned", "stephanie"), ("P2", "queued", None), ("P3", "assigned", "tom")]
     refused = lc("rule", "add", "--group", "tele-sales", "--strict-tags", ok=None)
     assert refused.exit_code == 2 and "strict_tags needs require_tags" in refused.stderr
+    lc("drain")  # tom could take it, but has not the tag: it still waits
+    assert lc.query("SELECT lead_id FROM queue") == [("P2",)]
+    lc("group", "member", "edit", "tele-sales", "stephanie", "--daily", "5")
+    lc("drain")
+    assert lc.json("leads", "show", "P2", "--format", "json")["assigned_to"] == "stephanie"
 
 
 TERRITORIES = """territory,country,state,zip,target,priority

@@ -19,8 +19,24 @@ from ..config import Config
 from ..config.service import require
 from ..domain.rights import INTAKE
 from ..outcome import ASSIGNED, Outcome
+from . import turns
 from .decide import Policy
 from ..ledger import Ledger
+
+
+def _asked(cfg: Config, row: dict) -> tuple[tuple[str, ...], bool] | None:
+    """(the tags, strictly) the rule that routed a waiting lead asks of a member (the rule by its
+    number, as the rules are now), or None."""
+    import json
+
+    from ..domain.rulebook import needed_tags
+
+    number = row.get("rule")
+    if number is None or not 1 <= number <= len(cfg.rules) or not cfg.rules[number - 1].require_tags:
+        return None
+    rule = cfg.rules[number - 1]
+    tags = needed_tags(rule, json.loads(row["fields"]) if row.get("fields") else {})
+    return (tags, rule.strict_tags) if tags else None
 
 
 def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, group: str | None = None,
@@ -48,7 +64,11 @@ def drain(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, gro
             if row["missing"] or row["assigned_to"] is not None or name not in policy.plans:
                 changes.dequeued.append(lead_id)  # taken by hand meanwhile, or their group gone
                 continue
-            name, decision = policy.turn(name, day, alloc, moment.away, moment.backups)
+            tags = _asked(cfg, row)
+            if tags:  # the rule asked for tags: only those who have them (strict: still only them)
+                name, decision = turns.with_tags(policy, name, day, alloc, moment.away, moment.backups, *tags)
+            else:
+                name, decision = policy.turn(name, day, alloc, moment.away, moment.backups)
             if decision.user is None:
                 left += 1
                 continue

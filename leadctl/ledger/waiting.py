@@ -17,10 +17,11 @@ class Queue:
 
     def queued(self, group: str | None = None) -> list[dict]:
         """Waiting leads, oldest first (by receipt, then by when they were queued), with whom
-        each lead belongs to now (None: still nobody; a lead gone from the ledger: missing)."""
+        each lead belongs to now (None: still nobody; a lead gone from the ledger: missing), the
+        rule that routed it and its fields (the tags that rule asks of a member)."""
         where, params = (" WHERE q.group_name = ?", (group,)) if group else ("", ())
         return list(self._rows(
-            "SELECT q.lead_id, q.group_name, q.received_at, l.assigned_to, l.id IS NULL AS missing"
+            "SELECT q.lead_id, q.group_name, q.received_at, l.assigned_to, l.id IS NULL AS missing, l.rule, l.fields"
             f" FROM queue q LEFT JOIN leads l ON l.id = q.lead_id{where} ORDER BY q.received_at, q.n", params))
 
     def dequeue(self, lead_ids: list[str]) -> None:
