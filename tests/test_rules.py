@@ -366,3 +366,15 @@ def test_a_territory_table_edited_by_hand_still_reads_names(territory_team):
     out = lc.jsonl("route", input="id,country,state,zip\nP1,fr,IDF,75001\nP2,France,Île-de-France,\n")
     assert [o["group"] for o in out] == ["west", "west"]
     assert [o["reason"].split(" (")[0] for o in out] == ["territory 'paris'", "territory 'france'"]
+
+
+def test_a_regex_looks_at_a_values_first_thousand_characters_only():
+    """A lead's values come from outside: a regex reads at most their first 1,000 characters
+    (a huge value cannot make a pattern's work grow without bound), the same both ways."""
+    from leadctl.domain.condition_tests import first_of
+
+    ends_x = parse("notes=/x$/")
+    assert compile_condition(ends_x)({"notes": "a" * 900 + "x"}) is True
+    assert compile_condition(ends_x)({"notes": "a" * 2000 + "x"}) is False  # the x is past the first 1,000
+    assert first_of([(0, ends_x)])({"notes": "a" * 2000 + "x"}, 0, 1) == 1  # (1: none met)
+    assert first_of([(0, ends_x)])({"notes": "a" * 900 + "x"}, 0, 1) == 0

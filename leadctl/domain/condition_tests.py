@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .conditions import _COMPARE, NUMERIC, All, Any, Condition, Not, _number_in
+from .conditions import _COMPARE, MAX_SEARCHED, NUMERIC, All, Any, Condition, Not, _number_in
 
 
 def first_of(conditions: list[tuple[int, Condition]]) -> Callable[[dict, int, int], int]:
@@ -59,7 +59,7 @@ class _Code:
         var, values = self.filters.setdefault((cond.field, op), (f"p{len(self.filters)}", []))
         values.append(value if op == "regex" else value.lower())
         if op == "regex":
-            return f"({var} and {self.name_of(re.compile(value, re.IGNORECASE).search)}({v}) is not None)"
+            return f"({var} and {self.name_of(re.compile(value, re.IGNORECASE).search)}({v}, 0, {MAX_SEARCHED}) is not None)"
         if op == "contains":
             return f"({var} and {self.name_of(value.lower())} in {v})"
         method = "startswith" if op == "starts_with" else "endswith"
@@ -77,7 +77,7 @@ class _Code:
                 test = "True"  # each pattern on its own
             else:
                 pattern = "|".join(f"(?:{x})" for x in values) if op == "regex" else "|".join(map(re.escape, values))
-                test = f"{self.name_of(re.compile(pattern, re.IGNORECASE).search)}({v}) is not None"
+                test = f"{self.name_of(re.compile(pattern, re.IGNORECASE).search)}({v}, 0, {MAX_SEARCHED}) is not None"
             out += f"    {var} = {v} is not None and {test}\n"
         return out
 

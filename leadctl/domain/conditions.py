@@ -28,6 +28,9 @@ _CLI = (("!=", "ne"), ("^=", "starts_with"), ("$=", "ends_with"), (">=", "gte"),
         ("~", "contains"), (">", "gt"), ("<", "lt"))
 _OPERATOR_CHARS = re.compile(r"[!^$<>=~]")
 MAX_REGEX = 500
+# A regex looks at a value's first characters only: a lead's values come from outside, and a
+# pattern that backtracks badly must not let a long one stall routing.
+MAX_SEARCHED = 1000
 
 
 class BadCondition(ValueError):
@@ -216,7 +219,7 @@ def compile_condition(cond: Condition | None) -> Test:
         return lambda low: bool(low.get(name))
     if op == "regex":
         search = re.compile(value, re.IGNORECASE).search
-        return lambda low: (v := low.get(name)) is not None and search(v) is not None
+        return lambda low: (v := low.get(name)) is not None and search(v, 0, MAX_SEARCHED) is not None
     if op in NUMERIC:
         compare = _COMPARE[op]
         return lambda low: _number_in(low.get(name), compare, value)
