@@ -159,7 +159,7 @@ def test_the_indexed_rulebook_meets_the_same_rule_as_trying_each_in_order():
         st.builds(lambda f, op, v: parse(f"{f}{op}{v or 'z'}"), fields, st.sampled_from(["~", "^=", "$="]), values),
         st.builds(lambda f, op, n: parse(f"{f}{op}{n}"), fields, st.sampled_from([">", ">=", "<", "<="]),
                   st.integers(-5, 600)),
-        st.builds(lambda f, r: parse(f"{f}=/{r}/"), fields, st.sampled_from(["^a", "e$", "c.m", "(a|d)e", "[0-9]+"])),
+        st.builds(lambda f, r: parse(f"{f}=/{r}/"), fields, st.sampled_from(["^a", "e$", "c.m", "(a|d)e", "[0-9]+", "^c|e", "^(m|u)"])),
         st.builds(lambda f: parse(f"{f}?"), fields),
     )
     condition = st.recursive(leaf, lambda inner: st.one_of(

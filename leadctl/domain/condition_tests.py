@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .conditions import _COMPARE, MAX_SEARCHED, NUMERIC, All, Any, Condition, Not, _number_in
+from .conditions import _COMPARE, MAX_SEARCHED, NUMERIC, All, Any, Condition, Not, _number_in, regex_test
 
 
 def first_of(conditions: list[tuple[int, Condition]]) -> Callable[[dict, int, int], int]:
@@ -59,7 +59,7 @@ class _Code:
         var, values = self.filters.setdefault((cond.field, op), (f"p{len(self.filters)}", []))
         values.append(value if op == "regex" else value.lower())
         if op == "regex":
-            return f"({var} and {self.name_of(re.compile(value, re.IGNORECASE).search)}({v}, 0, {MAX_SEARCHED}) is not None)"
+            return f"({var} and {self.name_of(regex_test(value))}({v}, 0, {MAX_SEARCHED}) is not None)"
         if op == "contains":
             return f"({var} and {self.name_of(value.lower())} in {v})"
         method = "startswith" if op == "starts_with" else "endswith"
@@ -76,8 +76,12 @@ class _Code:
             elif op == "regex" and not _combinable(values):
                 test = "True"  # each pattern on its own
             else:
-                pattern = "|".join(f"(?:{x})" for x in values) if op == "regex" else "|".join(map(re.escape, values))
-                test = f"{self.name_of(re.compile(pattern, re.IGNORECASE).search)}({v}, 0, {MAX_SEARCHED}) is not None"
+                if op == "regex" and all(regex_test(x).__name__ == "match" for x in values):
+                    run = re.compile("|".join(f"(?:{x[1:]})" for x in values), re.IGNORECASE).match  # all anchored
+                else:
+                    pattern = "|".join(f"(?:{x})" for x in values) if op == "regex" else "|".join(map(re.escape, values))
+                    run = re.compile(pattern, re.IGNORECASE).search
+                test = f"{self.name_of(run)}({v}, 0, {MAX_SEARCHED}) is not None"
             out += f"    {var} = {v} is not None and {test}\n"
         return out
 

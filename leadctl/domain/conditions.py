@@ -33,6 +33,25 @@ MAX_REGEX = 500
 MAX_SEARCHED = 1000
 
 
+def regex_test(pattern: str):
+    """How a pattern is run: `search`, or `match` when it can only match at the start (`^` first,
+    no alternation around it, no multi-line flag): the same answer, one attempt instead of one
+    per position."""
+    compiled = re.compile(pattern, re.IGNORECASE)
+    return compiled.match if _anchored(compiled) else compiled.search
+
+
+def _anchored(compiled: re.Pattern) -> bool:
+    try:  # the parser's own view of the pattern (a private module: if it moves, search it is)
+        from re import _constants, _parser
+
+        parsed = _parser.parse(compiled.pattern)
+        first = parsed.data[0] if parsed.data else None
+        return first == (_constants.AT, _constants.AT_BEGINNING) and not compiled.flags & re.MULTILINE
+    except Exception:  # noqa: BLE001
+        return False
+
+
 class BadCondition(ValueError):
     """A condition that cannot be read or compiled (the message says which and why)."""
 
@@ -218,7 +237,7 @@ def compile_condition(cond: Condition | None) -> Test:
     if op == "exists":
         return lambda low: bool(low.get(name))
     if op == "regex":
-        search = re.compile(value, re.IGNORECASE).search
+        search = regex_test(value)
         return lambda low: (v := low.get(name)) is not None and search(v, 0, MAX_SEARCHED) is not None
     if op in NUMERIC:
         compare = _COMPARE[op]
