@@ -20,8 +20,11 @@ def first_of(conditions: list[tuple[int, Condition]]) -> Callable[[dict, int, in
     text contained, one of every pattern — so a lead whose value can meet none of them pays
     one C call for them all, and each condition a few comparisons."""
     code = _Code()
-    lines = [f"    if start <= {n} < stop and {code.expression(cond) if cond is not None else True}:\n"
-             f"        return {n}\n" for n, cond in conditions]
+    lines = []
+    for n, cond in conditions:
+        test = code.expression(cond) if cond is not None else "True"
+        guard = code.guard(cond) if cond is not None else None  # first: a False prefilter skips the rest
+        lines.append(f"    if {guard + ' and ' if guard else ''}start <= {n} < stop and {test}:\n        return {n}\n")
     exec(f"def first(low, start, stop):\n{code.prelude()}{''.join(lines)}    return stop\n", code.names)  # noqa: S102
     return code.names["first"]
 
@@ -64,6 +67,18 @@ class _Code:
             return f"({var} and {self.name_of(value.lower())} in {v})"
         method = "startswith" if op == "starts_with" else "endswith"
         return f"({var} and {v}.{method}({self.name_of(value.lower())}))"
+
+    def guard(self, cond: Condition) -> str | None:
+        """A prefilter that must hold for `cond` to (after `expression` made them), or None."""
+        if isinstance(cond, All):
+            return next((g for p in cond.parts if (g := self.guard(p))), None)
+        if isinstance(cond, Any):
+            guards = [self.guard(p) for p in cond.parts]
+            return f"({' or '.join(guards)})" if all(guards) else None
+        if isinstance(cond, Not):
+            return None
+        found = self.filters.get((cond.field, cond.op))
+        return found[0] if found else None
 
     def prelude(self) -> str:
         """The fields read, then each prefilter: could any test of its kind on its field hold?"""
