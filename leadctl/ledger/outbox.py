@@ -5,6 +5,9 @@ from __future__ import annotations
 from .schema import _conditions
 
 EVERY_CRM = "*"  # the `crm` of an owner write owed to every CRM, not yet made one per CRM
+# At most this many are made one per CRM in one claim (a million-lead import does not become one
+# huge transaction); a lead's later write in the next part supersedes what this part made pending.
+FAN_OUT = 50_000
 
 class Outbox:
     """Notifications (a part of `Ledger`)."""
@@ -143,7 +146,7 @@ class Outbox:
         owed = self.conn.execute(
             "SELECT w.n, w.lead_id, w.owner, w.next_at, w.created_at, max(w.n) OVER (PARTITION BY w.lead_id),"
             " l.id IS NOT NULL, l.assigned_to FROM crm_writes w LEFT JOIN leads l ON l.id = w.lead_id"
-            f" WHERE w.crm = '{EVERY_CRM}' AND w.status = 'pending' ORDER BY w.n").fetchall()
+            f" WHERE w.crm = '{EVERY_CRM}' AND w.status = 'pending' ORDER BY w.n LIMIT {FAN_OUT}").fetchall()
         if not owed or not crms:
             return
         self.conn.executemany("UPDATE crm_writes SET status = 'superseded', claimed_until = NULL"
