@@ -109,6 +109,13 @@ def hubspot():
     fake.stop()
 
 
+def add_hubspot(lc, hubspot) -> None:
+    """The local HubSpot as the CRM `hub`, with tom's and ann's owner ids there."""
+    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
+    lc("user", "edit", "tom", "--crm", "hub=51234")
+    lc("user", "edit", "ann", "--crm", "hub=51235")
+
+
 def pushed(lc, code: int = 0):
     result = lc("crm", "push", "--once", ok=None)
     assert result.exit_code == code, result.stderr
@@ -120,9 +127,7 @@ def test_hubspot_owners_are_written_read_compare_write_in_order_per_lead(lc, hub
 
     monkeypatch.setenv("HUB_TOKEN", TOKEN)
     lc.team(users=("tom", "ann"))
-    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
-    lc("user", "edit", "tom", "--crm", "hub=51234")
-    lc("user", "edit", "ann", "--crm", "hub=51235")
+    add_hubspot(lc, hubspot)
     hubspot.records.update({"101": None, "102": None, "103": None})
     lc.jsonl("route", "--format", "jsonl", input='{"id": "101"}\n{"id": "102"}\n{"id": "103"}\n')  # tom, ann, tom
     outputs = [pushed(lc)]
@@ -184,18 +189,13 @@ def test_a_crm_added_back_is_written_the_holder_of_now_not_of_before(lc, hubspot
     monkeypatch.setenv("HUB_TOKEN", TOKEN)
     lc.team(users=("tom", "ann"))
 
-    def add_hub():
-        lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
-        lc("user", "edit", "tom", "--crm", "hub=51234")
-        lc("user", "edit", "ann", "--crm", "hub=51235")
-
-    add_hub()
+    add_hubspot(lc, hubspot)
     hubspot.records.update({"201": None, "202": None})
     lc.jsonl("route", "--format", "jsonl", input='{"id": "201"}\n')  # tom: owed, not yet written
     lc("crm", "remove", "hub")
     lc("reassign", "201", "--to", "ann")  # no CRM: nothing owed for this change
     lc.jsonl("route", "--format", "jsonl", input='{"id": "202"}\n')
-    add_hub()
+    add_hubspot(lc, hubspot)
     pushed(lc)
     assert hubspot.records == {"201": "51235", "202": None}  # ann, who holds it now; 202 was never owed
 
@@ -243,9 +243,7 @@ def test_a_thousand_leads_are_written_once_to_hubspot_and_to_pipedrive_in_order(
 def test_a_record_missing_from_a_batch_fails_alone_and_a_batch_refused_whole_goes_one_by_one(lc, hubspot, monkeypatch):
     monkeypatch.setenv("HUB_TOKEN", TOKEN)
     lc.team(users=("tom", "ann"))
-    lc("crm", "add", "hub", "--kind", "hubspot", "--base-url", hubspot.url, "--token-env", "HUB_TOKEN")
-    lc("user", "edit", "tom", "--crm", "hub=51234")
-    lc("user", "edit", "ann", "--crm", "hub=51235")
+    add_hubspot(lc, hubspot)
     ids = [f"C{i}" for i in range(250)]
     hubspot.records.update({i: None for i in ids if i != "C7"})  # C7 is not in HubSpot
     lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "{i}"}}\n' for i in ids))

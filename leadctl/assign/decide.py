@@ -175,8 +175,7 @@ class Policy:
         naming a group sends it there; one naming a user, to them (`turns.to_user`, in the
         fallback group's name); no row, the rule's fallback group, else the default. (None, why,
         ...) when there is nowhere."""
-        row = self.territories.match(low.get("country"), low.get("state") or low.get("region") or low.get("province"),
-                                     low.get("zip") or low.get("postcode") or low.get("postal_code"))
+        row = self.territories.match_lead(low)
         fallback = fallback if fallback is not None and fallback.name else self.default
         if row is None:
             if fallback is None:

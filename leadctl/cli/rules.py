@@ -153,9 +153,7 @@ def rule_test(ctx: typer.Context,
             trace = book.trace(rec.fields, kind)
             decided_by = None
             if table is not None and trace.number is not None and cfg.rules[trace.number - 1].territories:
-                f = {k.lower(): v for k, v in rec.fields.items()}
-                row = table.match(f.get("country"), f.get("state") or f.get("region") or f.get("province"),
-                                  f.get("zip") or f.get("postcode") or f.get("postal_code"))
+                row = table.match_lead({k.lower(): v for k, v in rec.fields.items()})
                 decided_by = f"{row.describe()}, line {row.line} -> {row.target}" if row else "no territory holds it"
                 if row is not None and cfg.has_group(row.target):
                     trace.group = row.target  # (a user's row: the lead is theirs, in the rule's fallback group)

@@ -80,8 +80,9 @@ def territory_check(ctx: typer.Context, days: Annotated[int, typer.Option("--day
     from datetime import datetime, timedelta
 
     from ..assign.territory_table import load_table
-    from ..render import err
+    from ..domain.territories import place_state
     from ..errors import LeadctlError
+    from ..render import err
 
     st = state(ctx)
     cfg = st.config()
@@ -106,8 +107,8 @@ def territory_check(ctx: typer.Context, days: Annotated[int, typer.Option("--day
     with st.ledger(cfg, create=False) as ledger:
         for lead in ledger.window_leads(since, until):
             f = {k.lower(): v for k, v in json.loads(lead[3]).items()}
-            country, region = f.get("country") or "", f.get("state") or f.get("region") or f.get("province") or ""
-            if table.match(country, region, f.get("zip") or f.get("postcode") or f.get("postal_code")) is None:
+            if table.match_lead(f) is None:
+                country, region = f.get("country") or "", place_state(f) or ""
                 where = " / ".join(x for x in (country, region) if x) or "(no country)"
                 gaps[where] = gaps.get(where, 0) + 1
     for where, n in sorted(gaps.items(), key=lambda kv: -kv[1]):

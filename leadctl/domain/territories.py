@@ -109,6 +109,11 @@ def _states(country: str) -> dict[str, str]:
     return out
 
 
+def place_state(low: dict[str, str]) -> str | None:
+    """A lead's state, whichever of the names a form gives it (names in lower case)."""
+    return low.get("state") or low.get("region") or low.get("province")
+
+
 def zip_text(text: str) -> str:
     """A zip as compared: upper case, no spaces (`sw1a 1aa` is `SW1A1AA`); a US ZIP+4
     (`94105-1234`) is its five digits."""
@@ -262,6 +267,12 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def match_lead(self, low: dict[str, str]) -> Row | None:
+        """The row a lead falls in, from its fields (names in lower case): `country`; `state`,
+        else `region` or `province`; `zip`, else `postcode` or `postal_code`."""
+        return self.match(low.get("country"), place_state(low), low.get("zip") or low.get("postcode")
+                          or low.get("postal_code"))
 
     def match(self, country: str | None, state: str | None, zip_: str | None) -> Row | None:
         """The row a lead falls in (its fields as written), or None."""
