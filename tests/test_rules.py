@@ -378,3 +378,70 @@ def test_a_regex_looks_at_a_values_first_thousand_characters_only():
     assert compile_condition(ends_x)({"notes": "a" * 2000 + "x"}) is False  # the x is past the first 1,000
     assert first_of([(0, ends_x)])({"notes": "a" * 2000 + "x"}, 0, 1) == 1  # (1: none met)
     assert first_of([(0, ends_x)])({"notes": "a" * 900 + "x"}, 0, 1) == 0
+
+
+def test_contains_finds_the_text_anywhere_in_a_long_value_in_both_ways_of_testing():
+    """`notes~urgent` is a plain substring test over the whole value (no regex bound applies):
+    the one-rule test and the many-rules function agree, also past the first 1,000 characters."""
+    from leadctl.domain.condition_tests import first_of
+
+    urgent = parse("notes~urgent")
+    far = {"notes": "a" * 5000 + "urgent"}
+    assert compile_condition(urgent)(far) is True
+    assert first_of([(0, urgent), (1, parse("notes~later"))])(far, 0, 2) == 0
+    assert first_of([(0, urgent)])({"notes": "a" * 5000}, 0, 1) == 1
+
+
+def test_a_stored_territory_table_reads_back_as_the_rows_imported_and_matches_alike():
+    """Routing reads the table `import` wrote without looking names up again (a column at a
+    time); every row comes back as the checked import made it — and a file edited by hand
+    (a name, a blank line, a negative priority) is read fully, to the same rows."""
+    from leadctl.domain.territories import Table, read_rows, to_csv
+
+    imported = read_rows(
+        "territory,country,state,zip,target,priority\n"
+        "bay,United States,California,94*,west,2\nexact,US,,94105,ann,\nspan,US,,94000-94999,west,1\n"
+        "cal,US,CA,,west,\nde,Germany,Bavaria,,east,0\nuk,GB,,SW1A 1AA,east,3\nall,FR,,,east,\n", check=True)
+    stored = to_csv(imported)
+    assert read_rows(stored, check=False) == imported
+    by_hand = stored.replace("\nde,DE,BY", "\n\nde,Germany,Bavaria").replace(",east,3", ",east,-3")
+    again = read_rows(by_hand, check=False)
+    assert [(r.territory, r.country, r.state, r.zip, r.specificity) for r in again] == \
+        [(r.territory, r.country, r.state, r.zip, r.specificity) for r in imported]
+    assert [r.priority for r in again][-2] == -3
+    table = Table(read_rows(stored, check=False))
+    lead = {"country": "us", "state": "ca", "zip": "94105"}
+    assert table.match_lead(lead).territory == "exact"
+    assert table.match_lead({**lead, "zip": "94110"}).territory == "bay"
+    assert table.match_lead({"country": "gb", "zip": "sw1a 1aa"}).territory == "uk"
+    assert table.match_lead({"country": "Germany", "state": "Bavaria"}).territory == "de"
+
+
+def test_a_zip_falls_in_the_narrowest_range_holding_it_then_priority_then_line():
+    """Overlapping zip ranges (an index of cut points, not a scan): for every zip, the row is
+    the one a person would pick from the table by hand — the narrowest range holding it, then
+    the higher priority, then the earlier line; ranges with as many digits as the zip only, and
+    naming no state or the lead's."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from leadctl.domain.territories import Table, read_rows
+
+    span = st.tuples(st.integers(0, 60), st.integers(0, 30), st.integers(0, 2), st.sampled_from(["", "", "CA", "NY"]))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(span, min_size=1, max_size=12), st.lists(st.integers(0, 99), min_size=1, max_size=20),
+           st.sampled_from(["ca", "ny", "tx", ""]))
+    def check(spans, zips, state):
+        text = "territory,country,state,zip,target,priority\n" + "".join(
+            f"r{i},US,{where},{lo:03d}-{lo + width:03d},g,{prio}\n" for i, (lo, width, prio, where) in enumerate(spans))
+        table = Table(read_rows(text, check=False))
+        for z in zips:
+            holding = [(width, -prio, i) for i, (lo, width, prio, where) in enumerate(spans)
+                       if lo <= z <= lo + width and where in ("", state.upper())]
+            expected = f"r{min(holding)[2]}" if holding else None
+            got = table.match_lead({"country": "us", "state": state, "zip": f"{z:03d}"})
+            assert (got.territory if got else None) == expected
+            assert table.match_lead({"country": "us", "state": state, "zip": f"{z:05d}"}) is None  # 5 digits
+
+    check()

@@ -107,7 +107,7 @@ class Policy:
         self.free_mail = free_mail() if self.match_domains else frozenset()
         self.user_plans: dict = {}  # a territory's user -> their one-person plan (turns.to_user)
         self._row_needs: dict = {}  # a territory row -> what its leads need (shared)
-        self.made: dict = {}  # (why, the engine's decision) -> the Decision a special turn made of it (turns.py)
+        self.made: dict = {}  # (why, the engine's decision as strings) -> the Decision a special turn made of it (turns.py)
         self.targets = {g.name: g for g in cfg.groups}
         territory_users = sorted({r.target for r in self.territories.rows if r.target not in self.targets}
                                  if self.territories else ())
@@ -167,7 +167,7 @@ class Policy:
         if rule is not None and rule.require_tags and needs is None:
             tags = needed_tags(rule, fields)
             needs = ("tags", tags, rule.strict_tags) if tags else None
-        marks = (self.rules.number(rule), territory) if rule is not None else _NO_MARKS
+        marks = (self.rules.numbers[id(rule)], territory) if rule is not None else _NO_MARKS
         return (rec.line, lead_id, kind, fields, received, day, group, rec.cells, rec.layout, needs, marks)
 
     def _territory(self, low: dict, rule, fallback: Group | None):

@@ -10,6 +10,7 @@ killed run loses at most the batch in flight, and a re-run skips what was commit
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -156,13 +157,19 @@ class Router:
         self.start_row = ledger.last_rowid()  # leads recorded past it came during this run
 
     def _use(self, cfg: Config) -> None:
-        """Take a (new) config: everything derived from it is derived again."""
+        """Take a (new) config: everything derived from it is derived again. What routing keeps
+        for the run (the policy: compiled rules, a territory table's index) is then set aside
+        from the cyclic collector (`gc.freeze`): a full collection no longer walks it again and
+        again as leads come — with a 10,000-row table that was 2% of routing. (Reference
+        counting still frees it; a config taken later unfreezes the old first.)"""
+        gc.unfreeze()
         self.policy = Policy(cfg, group=self.group_name, replay=self.replay)
         self.cfg = cfg
         self.tz = self.policy.tz
         self.ledger.index_duplicates(cfg.settings.duplicates)
         if cfg.settings.match_domains:
             self.ledger.index_domains()
+        gc.freeze()
 
     def _refresh(self) -> None:
         cfg = self.config()

@@ -39,7 +39,7 @@ def to_user(policy, group: str, day: str, alloc: Allocator, away: Away, backups,
         plan = policy.user_plans[user] = GroupPlan(territory_plan(user), SEQUENTIAL, (slot,))
     decision = alloc.assign(plan, day, None, away, backups)
     if decision.user is not None:
-        key = (why, decision)
+        key = (TERRITORY, why, decision.user, decision.reason, decision.backup_for)  # (strings: hashed in C)
         made = policy.made.get(key)
         if made is None:  # one Decision per territory and outcome, shared (it is immutable)
             made = policy.made[key] = Decision(decision.user, TERRITORY, True,
@@ -72,13 +72,15 @@ def territory_plan(user: str) -> str:
 
 
 def because(why: str, decision: Decision, made: dict | None = None) -> Decision:
-    """The decision with `why` before its reason (`made`: shared ones, by (why, decision))."""
+    """The decision with `why` before its reason (`made`: shared ones, by why and the decision)."""
     if made is not None:
-        found = made.get((why, decision))
+        key = (why, decision.user, decision.method, decision.counted, decision.reason, decision.passed_over,
+               decision.backup_for)  # (not the Decision: its hash and == are Python calls)
+        found = made.get(key)
         if found is not None:
             return found
     out = Decision(decision.user, decision.method, decision.counted,
                    f"{why}; {decision.reason}" if decision.reason else why, decision.passed_over, decision.backup_for)
     if made is not None and len(made) < 100_000:
-        made[(why, decision)] = out
+        made[key] = out
     return out

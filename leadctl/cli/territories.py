@@ -80,7 +80,7 @@ def territory_check(ctx: typer.Context, days: Annotated[int, typer.Option("--day
     from datetime import datetime, timedelta
 
     from ..assign.territory_table import load_table
-    from ..domain.territories import place_state
+    from ..domain.places import place_state
     from ..errors import LeadctlError
     from ..render import err
 

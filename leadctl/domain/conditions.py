@@ -241,7 +241,8 @@ def compile_condition(cond: Condition | None) -> Test:
         return lambda low: (v := low.get(name)) is not None and search(v, 0, MAX_SEARCHED) is not None
     if op in NUMERIC:
         compare = _COMPARE[op]
-        return lambda low: _number_in(low.get(name), compare, value)
+        return lambda low: (compare(int(v), value) if (v := low.get(name)) and len(v) < 16 and v.isdecimal()
+                            else _number_in(v, compare, value))  # (a short whole number, the common case, inline)
     if op == "in":
         values = frozenset(v.lower() for v in value)
         return lambda low: low.get(name) in values
@@ -288,6 +289,20 @@ def key_of(cond: Condition | None) -> tuple[str, frozenset[str]] | None:
         if all(k is not None for k in keys) and len({k[0] for k in keys}) == 1:
             return keys[0][0], frozenset().union(*(k[1] for k in keys))
     return None
+
+
+def beyond_key(cond: Condition | None) -> Condition | None:
+    """What remains to test of `cond` once its key (`key_of`) is known to hold — the index
+    found the rule by the lead's value: in an `all`, the other parts (and what the keyed part
+    leaves); an `any` of plain values, nothing; an `any` of more, all of it. None: nothing."""
+    if isinstance(cond, All):
+        at = next(i for i, p in enumerate(cond.parts) if key_of(p) is not None)
+        left = beyond_key(cond.parts[at])
+        rest = cond.parts[:at] + ((left,) if left is not None else ()) + cond.parts[at + 1:]
+        return None if not rest else rest[0] if len(rest) == 1 else All(rest)
+    if isinstance(cond, Any) and not all(isinstance(p, Leaf) for p in cond.parts):
+        return cond
+    return None  # a Leaf, or an `any` of values of the key's field: the key is all of it
 
 
 def first_failure(cond: Condition | None, low: dict) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..config import Config, Group, Rule
 from .condition_tests import first_of
-from .conditions import compile_condition, first_failure, key_of
+from .conditions import beyond_key, compile_condition, first_failure, key_of
 
 
 def lowered(fields: dict[str, str]) -> dict[str, str]:
@@ -57,18 +57,21 @@ class RuleBook:
     def __init__(self, cfg: Config):
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         nowhere = Group(name="")  # a territories rule with no fallback group, and no default group
-        self.rules = [(n, r, compile_condition(r.when), cfg.group(r.group) if r.group else self.default or nowhere)
-                      for n, r in enumerate(cfg.rules, 1)]
+        self.rules = [(n, r, None, cfg.group(r.group) if r.group else self.default or nowhere)
+                      for n, r in enumerate(cfg.rules, 1)]  # (number, rule, -, its group)
         self.free: list[int] = []  # positions of the rules any lead may meet
         self.keyed: dict[str, dict[str, list[int]]] = {}  # field -> value -> positions of the rules it opens
+        self.rest: dict[int, object] = {}  # an indexed rule's position -> the test of what its key leaves
         for i, (_, rule, _, _) in enumerate(self.rules):
             key = key_of(rule.when)
             if key is None:
                 self.free.append(i)
             else:
+                self.rest[i] = compile_condition(beyond_key(rule.when))
                 table = self.keyed.setdefault(key[0], {})
                 for value in key[1]:
                     table.setdefault(value, []).append(i)
+        self.one_key = next(iter(self.keyed.items())) if len(self.keyed) == 1 else None
         self.numbers = {id(rule): n for n, rule, _, _ in self.rules}  # a rule -> its number (`number`)
         self.first_free = first_of([(i, self.rules[i][1].when) for i in self.free])
 
@@ -79,38 +82,43 @@ class RuleBook:
     def __bool__(self) -> bool:
         return bool(self.rules)
 
-    def _keyed(self, low: dict[str, str]) -> list[int]:
+    def _keyed(self, low: dict[str, str]) -> list[int] | tuple:
         """Positions of the indexed rules this lead may meet, in order."""
+        if self.one_key is not None:  # the common case: every indexed rule on one field
+            name, table = self.one_key
+            return table.get(low.get(name), ())
         found = [hits for name, table in self.keyed.items() if (hits := table.get(low.get(name)))]
         if len(found) < 2:
-            return found[0] if found else []
+            return found[0] if found else ()
         return sorted(set().union(*found))
 
     def group_for(self, fields: dict[str, str], kind: str, low: dict | None = None) -> tuple[Group | None, Rule | None]:
         """The first rule the fields meet whose group takes this record type, and its group;
         else the default group (and no rule). A rule met whose group takes another type is
         passed over; when no group fits, the first one met is returned, for the rejection to
-        name it. (`low`: the fields `lowered` already.)"""
+        name it. (`low`: the fields `lowered` already.)
+
+        The free rules are asked once (the first of them the lead meets, `f`); only the indexed
+        rules before `f` are tested, in order, before it."""
         low = low if low is not None else lowered(fields)
-        first = None
-        rules, end, start = self.rules, len(self.rules), 0
-        for k in [*self._keyed(low), end]:
-            while self.free:  # the free rules before this indexed one, in one call
-                i = self.first_free(low, start, k)
-                if i == k:
-                    break
-                group = rules[i][3]
-                if group.record_type == kind:
-                    return group, rules[i][1]
-                first, start = first or (group, rules[i][1]), i + 1
-            if k == end:
+        rules, end, first = self.rules, len(self.rules), None
+        keyed = self._keyed(low)
+        at, start = 0, 0
+        while True:
+            f = self.first_free(low, start, end) if self.free else end
+            while at < len(keyed) and keyed[at] < f:
+                _, rule, _, group = rules[keyed[at]]
+                at += 1
+                if self.rest[keyed[at - 1]](low):
+                    if group.record_type == kind:
+                        return group, rule
+                    first = first or (group, rule)
+            if f == end:
                 break
-            _, rule, test, group = rules[k]
-            if test(low):
-                if group.record_type == kind:
-                    return group, rule
-                first = first or (group, rule)
-            start = k + 1
+            group = rules[f][3]
+            if group.record_type == kind:
+                return group, rules[f][1]
+            first, start = first or (group, rules[f][1]), f + 1
         if first is None or (self.default is not None and self.default.record_type == kind):
             return self.default, None
         return first
@@ -118,8 +126,8 @@ class RuleBook:
     def trace(self, fields: dict[str, str], kind: str) -> Trace:
         low = lowered(fields)
         misses = []
-        for number, rule, test, group in self.rules:
-            if not test(low):
+        for number, rule, _, group in self.rules:
+            if not compile_condition(rule.when)(low):
                 misses.append({"rule": number, "failed": first_failure(rule.when, low)})
             elif group.record_type != kind:
                 misses.append({"rule": number, "failed": f"group '{group.name}' takes {group.record_type}s, not {kind}s"})

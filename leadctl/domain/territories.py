@@ -7,7 +7,8 @@ Germany its English names too) and zip are matched against the rows of its count
 specific row wins — an exact zip, then the longest zip prefix (`94*`), then a zip range
 (`94000-94999`, the narrowest first), then the state, then the country alone — and among rows
 equally specific, the higher `priority`, then the earlier row. Each kind of row is a look-up,
-not a scan: a table of thousands of rows costs a lead a few dictionary reads.
+not a scan: a table of thousands of rows costs a lead a few dictionary reads. (`places.py`
+turns a country's or state's name into its code.)
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from bisect import bisect_left, bisect_right
-from functools import lru_cache
+from bisect import bisect_right
+from heapq import heappop, heappush
+from itertools import repeat
 from typing import NamedTuple
+
+from .places import country_code, state_code, zip_text
 
 COLUMNS = ("territory", "country", "state", "zip", "target", "priority")
 EXACT, PREFIX, RANGE, STATE, COUNTRY = 5, 4, 3, 2, 1  # specificity, most specific first
@@ -25,13 +29,6 @@ KINDS = {EXACT: "zip", PREFIX: "zip prefix", RANGE: "zip range", STATE: "state",
 _RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
 _PREFIX = re.compile(r"^([0-9A-Z]+)\*$")
 MAX_ROWS = 1_000_000
-
-# Germany's Länder by their English names (pycountry names them in German)
-_GERMAN_STATES = {"bavaria": "BY", "hesse": "HE", "lower saxony": "NI", "north rhine-westphalia": "NW",
-                  "north rhine westphalia": "NW", "rhineland-palatinate": "RP", "rhineland palatinate": "RP",
-                  "saxony": "SN", "saxony-anhalt": "ST", "saxony anhalt": "ST", "thuringia": "TH",
-                  "mecklenburg-western pomerania": "MV", "mecklenburg-vorpommern": "MV"}
-
 
 class BadTerritory(ValueError):
     """A row that cannot be read (the message names its line and why)."""
@@ -58,73 +55,6 @@ class Row(NamedTuple):  # (a tuple: ten thousand are made at start-up, a datacla
             else f"territory '{self.territory}' ({self.country})"
 
 
-# -- words into codes ------------------------------------------------------------------------------
-@lru_cache(maxsize=4096)
-def country_code(text: str, check: bool = False) -> str | None:
-    """ISO alpha-2 of a country written as a code (alpha-2 or -3) or its English name; None.
-    Two letters are taken as a code as they are unless `check` (a lead's unknown code then
-    simply falls in no territory: the table's own codes were checked when it was imported)."""
-    text = text.strip()
-    if not text:
-        return None
-    if not check and len(text) == 2 and text.isascii() and text.isalpha():
-        return text.upper()
-    import pycountry
-
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        pass
-    common = {"uk": "GB", "usa": "US", "u.s.": "US", "u.s.a.": "US", "england": "GB", "great britain": "GB"}
-    return common.get(text.lower())
-
-
-@lru_cache(maxsize=8192)
-def state_code(country: str, text: str) -> str:
-    """A state's code within its country (`CA`, `BY`, `NSW`) from its code, its ISO code
-    (`US-CA`) or its name, any case; as written (upper case) when it is none of them."""
-    text = text.strip()
-    if not text:
-        return ""
-    wanted = text.upper()
-    if wanted.startswith(country + "-"):
-        wanted = wanted[len(country) + 1:]
-    if len(wanted) <= 3 and wanted.isascii() and wanted.isalnum() and not (country == "DE" and wanted.lower() in _GERMAN_STATES):
-        return wanted  # a code already (its subdivisions are read only for names)
-    return _states(country).get(wanted.lower()) or _states(country).get(text.lower()) or wanted
-
-
-@lru_cache(maxsize=512)
-def _states(country: str) -> dict[str, str]:
-    """{a state's code or name, in lower case: its code} for one country (pycountry's
-    subdivisions; Germany's Länder by their English names too)."""
-    import pycountry
-
-    out = {}
-    for sub in pycountry.subdivisions.get(country_code=country) or ():
-        code = sub.code.split("-", 1)[1]
-        out[code.lower()] = out[sub.name.lower()] = code
-    if country == "DE":
-        out.update(_GERMAN_STATES)
-    return out
-
-
-def place_state(low: dict[str, str]) -> str | None:
-    """A lead's state, whichever of the names a form gives it (names in lower case)."""
-    return low.get("state") or low.get("region") or low.get("province")
-
-
-def zip_text(text: str) -> str:
-    """A zip as compared: upper case, no spaces (`sw1a 1aa` is `SW1A1AA`); a US ZIP+4
-    (`94105-1234`) is its five digits."""
-    z = text.upper() if " " not in text and "\t" not in text else re.sub(r"\s+", "", text).upper()
-    return z[:5] if _ZIP4.match(z) else z
-
-
-_ZIP4 = re.compile(r"^\d{5}-\d{4}$")
-
-
-# -- the table -------------------------------------------------------------------------------------
 def read_rows(text: str, check: bool = True) -> list[Row]:
     """The rows of a territory CSV (a header naming COLUMNS; `state`, `zip`, `priority` may be
     empty). A bad row is BadTerritory naming its line. `check`: every country code is looked
@@ -138,7 +68,9 @@ def read_rows(text: str, check: bool = True) -> list[Row]:
     if missing:
         raise BadTerritory(f"line 1: the header has no {', '.join(missing)} column (use {','.join(COLUMNS)})")
     if not check and tuple(names) == COLUMNS:  # as `import` wrote it: codes, zips and numbers in their form
-        return _as_written(reader)
+        rows = _as_written(text.partition("\n")[2])
+        if rows is not None:
+            return rows
     at = [names.index(c) if c in names else None for c in COLUMNS]
     width = max(i for i in at if i is not None) + 1
     rows = []
@@ -154,37 +86,34 @@ def read_rows(text: str, check: bool = True) -> list[Row]:
     return rows
 
 
-def _as_written(reader) -> list[Row]:
-    """The rows of a table `to_csv` wrote (each checked when it was imported), read without
-    looking anything up again: a few comparisons a row, for a start-up that stays short."""
-    rows = []
-    append = rows.append
-    for line, cells in enumerate(reader, 2):
-        if len(cells) != 6:
-            if not any(c.strip() for c in cells):
-                continue
-            raise BadTerritory(f"line {line}: {len(cells)} cells, not 6 (territory,country,state,zip,target,priority)")
-        territory, country, state, zip_, target, priority = cells
-        if (len(country) != 2 or not country.isupper() or len(state) > 3 or state != state.upper()
-                or zip_ != zip_.upper() or " " in zip_ or not territory or not target):  # edited by hand: read it fully
-            append(make_row(line, territory.strip(), country.strip(), state.strip(), zip_.strip(), target.strip(),
-                            priority.strip(), False))
-            continue
-        if not zip_:
-            specificity = STATE if state else COUNTRY
-        elif zip_.isalnum():
-            specificity = EXACT
-        elif zip_[-1] == "*":
-            specificity = PREFIX
-        elif _RANGE.match(zip_):
-            specificity = RANGE
-        else:
-            specificity = EXACT
-        try:
-            append(Row(line, territory, country, state, zip_, target, int(priority) if priority else 0, specificity))
-        except ValueError:
-            raise BadTerritory(f"line {line}: priority '{priority[:20]}' is not a whole number") from None
-    return rows
+def _as_written(body: str) -> list[Row] | None:
+    """The rows of a table `to_csv` wrote (each checked when it was imported), read a column
+    at a time by C loops (split, zip, map, join) instead of a Python loop a row: a 10,000-row
+    table starts in a third of the time. None when the text is not in that form (edited by
+    hand: quotes, blank lines, names, spaces, negative priorities), for `read_rows` to read
+    each row fully."""
+    if '"' in body or "\r" in body:
+        return None
+    lines = body.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return []
+    cells = [line.split(",") for line in lines]
+    if set(map(len, cells)) != {6}:
+        return None
+    territory, country, state, zip_, target, priority = zip(*cells)
+    codes, states, zips, prios = "".join(country), "".join(state), "".join(zip_), "".join(priority)
+    if not (all(territory) and all(target) and set(map(len, country)) == {2} and codes.isupper()
+            and codes.isalpha() and max(map(len, state)) <= 3 and states == states.upper()
+            and zips == zips.upper() and " " not in zips and " " not in "".join(target)
+            and (prios.isdigit() or not prios)):
+        return None
+    ranks = [int(p) if p else 0 for p in priority]
+    kinds = [(EXACT if z.isalnum() else PREFIX if z[-1] == "*" else RANGE if _RANGE.match(z) else EXACT)
+             if z else STATE if st else COUNTRY for z, st in zip(zip_, state)]
+    return list(map(tuple.__new__, repeat(Row), zip(range(2, len(lines) + 2), territory, country, state, zip_,
+                                                     target, ranks, kinds)))
 
 
 def make_row(line: int, territory: str, country: str, state: str, zip_: str, target: str, priority: str,
@@ -228,94 +157,125 @@ def _order(row: Row) -> tuple:
     return (-row.priority, row.line)
 
 
+class _Country:
+    """One country's rows, by kind: exact zips, zip prefixes and states in dictionaries, zip
+    ranges as (lo, hi, (width, -priority, line), row, digits) sorted by their low end and cut
+    into `_cuts` per state, the country's own rows; each list in the order it wins."""
+
+    __slots__ = ("code", "exact", "prefix", "lengths", "spans", "cuts", "states", "whole")
+
+    def __init__(self, code: str):
+        self.code = code
+        self.exact: dict[str, list[Row]] = {}
+        self.prefix: dict[str, list[Row]] = {}
+        self.lengths: list[int] = []  # the prefix lengths present, longest first
+        self.spans: list[tuple] = []
+        self.cuts: dict[str, dict] = {}  # a state ("": any) -> `_cuts` of the ranges a lead there may fall in
+        self.states: dict[str, list[Row]] = {}
+        self.whole: list[Row] = []
+
+    def state_of(self, state: str | None) -> str:
+        """A lead's state as this country's rows name it: its code ("" for none)."""
+        if not state:
+            return ""
+        if len(state) <= 3 and state.isalnum():  # a code as it is (the common case: no look-up)
+            return state.upper()
+        return state_code(self.code, state)
+
+
 class Table:
-    """The rows, indexed per country by kind: exact zips and prefixes and states in
-    dictionaries, ranges sorted by their low end."""
+    """The rows, indexed per country (`_Country`): a lead costs a few dictionary reads however
+    many rows there are."""
 
     def __init__(self, rows: list[Row]):
         self.rows = rows
-        self.exact: dict[tuple[str, str], list[Row]] = {}
-        self.prefix: dict[tuple[str, str], list[Row]] = {}
-        self.prefix_lengths: dict[str, list[int]] = {}  # country -> prefix lengths present, longest first
-        self.ranges: dict[str, list[tuple]] = {}  # country -> (lo, hi, width, row, digits) by lo
-        self.states: dict[tuple[str, str], list[Row]] = {}
-        self.countries: dict[str, list[Row]] = {}
-        for r in rows:
-            if r.specificity == EXACT:
-                self.exact.setdefault((r.country, r.zip), []).append(r)
-            elif r.specificity == PREFIX:
-                p = r.zip[:-1]
-                self.prefix.setdefault((r.country, p), []).append(r)
-                self.prefix_lengths.setdefault(r.country, []).append(len(p))
-            elif r.specificity == RANGE:
-                ends = _RANGE.match(r.zip).groups()
-                lo, hi = int(ends[0]), int(ends[1])
-                self.ranges.setdefault(r.country, []).append((lo, hi, hi - lo, r, len(ends[0])))
-            elif r.specificity == STATE:
-                self.states.setdefault((r.country, r.state), []).append(r)
+        self.countries: dict[str, _Country] = {}
+        shared = []  # the lists holding more than one row (to put in the order they win)
+        for r in rows:  # (a tight loop: it runs for every row, at every start)
+            place = self.countries.get(r[2])
+            if place is None:
+                place = self.countries[r[2]] = _Country(r[2])
+            specificity = r[7]
+            if specificity == EXACT:
+                index, key = place.exact, r[4]
+            elif specificity == PREFIX:
+                key = r[4][:-1]
+                index = place.prefix
+                if len(key) not in place.lengths:
+                    place.lengths.append(len(key))
+            elif specificity == RANGE:
+                low, _, high = r[4].partition("-")
+                lo, hi = int(low), int(high)
+                place.spans.append((lo, hi, (hi - lo, -r[6], r[0]), r, len(low)))
+                continue
+            elif specificity == STATE:
+                index, key = place.states, r[3]
             else:
-                self.countries.setdefault(r.country, []).append(r)
-        for country, lengths in self.prefix_lengths.items():
-            self.prefix_lengths[country] = sorted(set(lengths), reverse=True)
-        for index in (self.exact, self.prefix, self.states, self.countries):  # each list in the order it wins
-            for found in index.values():
-                found.sort(key=_order)
-        for spans in self.ranges.values():
-            spans.sort(key=lambda s: s[0])
-        self._lows = {c: [s[0] for s in spans] for c, spans in self.ranges.items()}
-        self._widest = {c: max(s[2] for s in spans) for c, spans in self.ranges.items()}
+                place.whole.append(r)
+                if len(place.whole) == 2:
+                    shared.append(place.whole)
+                continue
+            found = index.get(key)
+            if found is None:
+                index[key] = [r]
+            else:
+                found.append(r)
+                if len(found) == 2:
+                    shared.append(found)
+        for found in shared:
+            found.sort(key=_order)
+        for code, place in list(self.countries.items()):
+            self.countries[code.lower()] = place  # a lead's fields come in lower case
+            place.states.update({state.lower(): rows for state, rows in place.states.items()})
+            place.lengths.sort(reverse=True)
+            if place.spans:
+                place.spans.sort(key=_low_end)
+                for state in {"", *(s[3].state for s in place.spans)}:
+                    place.cuts[state] = _cuts([s for s in place.spans if s[3].state in ("", state)])
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def match_lead(self, low: dict[str, str]) -> Row | None:
-        """The row a lead falls in, from its fields (names in lower case): `country`; `state`,
-        else `region` or `province`; `zip`, else `postcode` or `postal_code`."""
-        return self.match(low.get("country"), place_state(low), low.get("zip") or low.get("postcode")
-                          or low.get("postal_code"))
-
-    def match(self, country: str | None, state: str | None, zip_: str | None) -> Row | None:
-        """The row a lead falls in (its fields as written), or None."""
+        """The row a lead falls in, from its fields (names in lower case, values as written or
+        in lower case): `country`; `state`, else `region` or `province`; `zip`, else `postcode`
+        or `postal_code`. (One function: it runs for every lead a territory rule takes.)"""
+        country = low.get("country")
         if not country:
             return None
-        code = country.upper() if len(country) == 2 and country.isalpha() else country_code(country)
-        if code is None:
-            return None
-        if not state:
-            st = ""
-        elif len(state) <= 3 and state.isalnum():  # a code as it is (the common case: no look-up)
-            st = state.upper()
-        else:
-            st = state_code(code, state)
-        z = (zip_.upper() if zip_.isalnum() else zip_text(zip_)) if zip_ else ""
-        if z:
-            for row in self.exact.get((code, z), ()):
-                if not row.state or row.state == st:
+        place = self.countries.get(country)  # (its code in either case: both are keys)
+        if place is None:
+            place = self.countries.get(country_code(country) or "")
+            if place is None:
+                return None
+        state = low.get("state") or low.get("region") or low.get("province")
+        zip_ = low.get("zip") or low.get("postcode") or low.get("postal_code")
+        st = None  # the lead's state code, read when a row asks
+        if zip_:
+            z = zip_ if zip_.isdigit() else zip_.upper() if zip_.isalnum() else zip_text(zip_)
+            for row in place.exact.get(z, ()):
+                if not row.state or row.state == (st := st if st is not None else place.state_of(state)):
                     return row
-            for n in self.prefix_lengths.get(code, ()):
+            for n in place.lengths:
                 if n <= len(z):
-                    for row in self.prefix.get((code, z[:n]), ()):
-                        if not row.state or row.state == st:
+                    for row in place.prefix.get(z[:n], ()):
+                        if not row.state or row.state == (st := st if st is not None else place.state_of(state)):
                             return row
-            if code in self.ranges and z.isdigit():
-                for row in self._in_ranges(code, z):
-                    if not row.state or row.state == st:
+            if place.cuts and z.isdigit():  # the range a zip falls in: one bisect
+                cuts = place.cuts[""] if len(place.cuts) == 1 else \
+                    place.cuts.get(st if st is not None else place.state_of(state)) or place.cuts[""]
+                cut = cuts.get(len(z))
+                if cut is not None:
+                    row = cut[1][bisect_right(cut[0], int(z)) - 1]
+                    if row is not None:
                         return row
-        if st:
-            for row in self.states.get((code, st), ()):
+        if state and place.states:
+            found = place.states.get(state)  # (a code in either case: both are keys)
+            if found is None:
+                found = place.states.get(st if st is not None else place.state_of(state), ())
+            for row in found:
                 return row
-        found = self.countries.get(code)
-        return found[0] if found else None
-
-    def _in_ranges(self, code: str, z: str) -> list[Row]:
-        """The country's zip ranges holding `z` (as many digits as their ends), narrowest first:
-        only those starting within the widest range's width below it are looked at."""
-        value, spans, lows = int(z), self.ranges[code], self._lows[code]
-        start = bisect_left(lows, value - self._widest[code])
-        inside = [s for s in spans[start:bisect_right(lows, value)] if s[1] >= value and s[4] == len(z)]
-        if len(inside) < 2:
-            return [inside[0][3]] if inside else []
-        return [s[3] for s in sorted(inside, key=lambda s: (s[2], *_order(s[3])))]
+        return place.whole[0] if place.whole else None
 
     def overlaps(self) -> list[tuple[Row, Row]]:
         """Pairs of rows a lead could fall in both of at the same specificity and priority (the
@@ -328,7 +288,10 @@ class Table:
                                    r.priority), []).append(r)
         for same in groups.values():
             out += [(same[0], other) for other in same[1:]]
-        for country, spans in self.ranges.items():  # ranges that share zips, neither inside the other
+        for code, place in self.countries.items():  # ranges that share zips, neither inside the other
+            if code != place.code:
+                continue  # (its lower-case alias)
+            spans = place.spans
             for i, (lo, hi, _, row, _) in enumerate(spans):
                 for lo2, hi2, _, other, _ in spans[i + 1:]:
                     if lo2 > hi:
@@ -338,6 +301,33 @@ class Table:
                             and (not row.state or not other.state or row.state == other.state):
                         out.append((row, other) if row.line < other.line else (other, row))
         return sorted(out, key=lambda p: (p[0].line, p[1].line))
+
+
+def _low_end(span: tuple) -> int:
+    return span[0]
+
+
+def _cuts(spans: list[tuple]) -> dict[int, tuple[list[int], list]]:
+    """For each length of zip: the points where the range that wins changes, in order, and
+    the row that wins from each up to the next (None: no range) — a zip's range is then one
+    bisect, however many ranges overlap. Made by a sweep, the ranges holding each point in a
+    heap by how they win (narrowest, then priority, then line)."""
+    out = {}
+    for digits in {s[4] for s in spans}:
+        these = [s for s in spans if s[4] == digits]  # (by low end already)
+        edges = sorted({s[0] for s in these} | {s[1] + 1 for s in these})
+        wins: list = [None]  # below the first edge (bisect gives -1: the last, which is None too)
+        holding: list = []
+        at = 0
+        for edge in edges:
+            while at < len(these) and these[at][0] <= edge:
+                heappush(holding, (these[at][2], these[at][1], these[at][3]))
+                at += 1
+            while holding and holding[0][1] < edge:
+                heappop(holding)
+            wins.append(holding[0][2] if holding else None)
+        out[digits] = ([-1, *edges], wins)
+    return out
 
 
 def to_csv(rows: list[Row]) -> str:
