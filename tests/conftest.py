@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from leadctl.cli import app
 from tests.pg_cluster import NoPostgres, PostgresCluster
 
 REPO = Path(__file__).resolve().parent.parent
+# leadctl keeps copies of large configs' TOML in its cache folder: the tests' own, not the home's
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="leadctl-test-cache-")
 # Typer's test runner turns the app into a click command on every invoke (~40 ms, more
 # than most commands take); the app never changes during the tests, so build it once.
 _build_command = typer.testing._get_command

@@ -24,7 +24,7 @@ def territory_import(ctx: typer.Context,
 
     Example: leadctl territory import territories.csv --replace
     """
-    from ..assign.territory_table import load_table
+    from ..assign.territory_table import indexed, load_table
     from ..config import service
     from ..domain.rights import CONFIGURE
     from ..domain.territories import BadTerritory, read_rows, to_csv
@@ -40,7 +40,9 @@ def territory_import(ctx: typer.Context,
         if row.target not in known:
             raise ConfigError(f"{file}: line {row.line}: target '{row.target}' is no group or user; nothing was imported")
     rows = new if replace or cfg.territory_path() is None else [*load_table(cfg).rows, *new]
-    path = save_table(ctx, cfg, cfg.territory_path(), DEFAULT_FILE, to_csv(rows), "territory_file")
+    text = to_csv(rows)
+    path = save_table(ctx, cfg, cfg.territory_path(), DEFAULT_FILE, text, "territory_file")
+    indexed(path, text)  # its index made now, not by the first route
     from ..render import err
 
     err(f"{len(new)} territory row(s) {'make the table' if replace else 'added'}: {len(rows)} row(s) in {path.name}"

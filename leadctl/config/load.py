@@ -10,6 +10,7 @@ from typing import Any
 from ..domain.conditions import BadCondition, from_data
 from ..errors import ConfigError
 from .checks import validate
+from .toml_cache import read_toml
 from .model import (
     CLOSED_STATUSES, DEFAULT_TIMEZONE, Away, Config, Crm, Group, Member, Notify, Rule, Settings, User, ordered_roles,
 )
@@ -46,7 +47,7 @@ def load_text(path: Path) -> tuple[Config, str]:
 def parse(raw: bytes, path: Path) -> Config:
     """A config from the bytes of a TOML file, validated."""
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = read_toml(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:

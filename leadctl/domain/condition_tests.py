@@ -97,20 +97,13 @@ class _Code:
             if op in ("starts_with", "ends_with"):
                 method = "startswith" if op == "starts_with" else "endswith"
                 test = f"{v}.{method}({self.name_of(tuple(values))})"
-            elif op == "regex" and not _combinable(values):
-                test = "True"  # each pattern on its own
-            else:
-                if op == "regex" and all(regex_test(x).__name__ == "match" for x in values):
-                    run = re.compile("|".join(f"(?:{x[1:]})" for x in values), re.IGNORECASE).match  # all anchored
-                elif op == "regex":
-                    run = re.compile("|".join(f"(?:{x})" for x in values), re.IGNORECASE).search
-                else:  # texts contained, anywhere in the value (as `in` looks)
-                    out += f"    {var} = {v} is not None and {self._contained(v, values)}\n"
-                    continue
-                test = f"{self.name_of(run)}({v}, 0, {MAX_SEARCHED}) is not None"
+            elif op == "regex":
+                run = _combined(values)  # None: each pattern on its own
+                test = f"{self.name_of(run)}({v}, 0, {MAX_SEARCHED}) is not None" if run else "True"
+            else:  # texts contained, anywhere in the value (as `in` looks)
+                test = self._contained(v, values)
             out += f"    {var} = {v} is not None and {test}\n"
         return out
-
 
     def _contained(self, v: str, values: list[str]) -> str:
         """Whether any of `values` is in `v`: a chain of `in` for up to three (an `in` costs a
@@ -121,15 +114,16 @@ class _Code:
         return f"{self.name_of(re.compile('|'.join(map(re.escape, values))).search)}({v}) is not None"
 
 
-def _combinable(patterns: list[str]) -> bool:
-    """Whether the patterns mean the same side by side in one alternation: none refers back to
-    a group by number or name, or sets flags for the whole pattern, and together they compile."""
+def _combined(patterns: list[str]):
+    """One test of every pattern at once — `match` when all are anchored at the start, else
+    `search` — or None when they do not mean the same side by side in one alternation: one
+    refers back to a group by number or name, or sets flags for the whole pattern, or together
+    they do not compile."""
     if any(re.search(r"\\[1-9]|\(\?P=|\(\?[aiLmsux]+\)", p) for p in patterns):
-        return False
+        return None
     try:
-        re.compile("|".join(f"(?:{x})" for x in patterns), re.IGNORECASE)
+        if all(regex_test(x).__name__ == "match" for x in patterns):
+            return re.compile("|".join(f"(?:{x[1:]})" for x in patterns), re.IGNORECASE).match
+        return re.compile("|".join(f"(?:{x})" for x in patterns), re.IGNORECASE).search
     except re.error:
-        return False
-    return True
-
-
+        return None

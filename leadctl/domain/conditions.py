@@ -19,6 +19,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 OPS = ("eq", "ne", "in", "contains", "starts_with", "ends_with", "gt", "gte", "lt", "lte", "regex", "exists")
 NUMERIC = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -33,6 +34,7 @@ MAX_REGEX = 500
 MAX_SEARCHED = 1000
 
 
+@lru_cache(maxsize=1024)
 def regex_test(pattern: str):
     """How a pattern is run: `search`, or `match` when it can only match at the start (`^` first,
     no alternation around it, no multi-line flag): the same answer, one attempt instead of one

@@ -29,6 +29,7 @@ KINDS = {EXACT: "zip", PREFIX: "zip prefix", RANGE: "zip range", STATE: "state",
 _RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
 _PREFIX = re.compile(r"^([0-9A-Z]+)\*$")
 MAX_ROWS = 1_000_000
+_new = tuple.__new__  # a Row of a plain tuple (`_new(Row, t)`): the index keeps plain tuples, for `marshal`
 
 class BadTerritory(ValueError):
     """A row that cannot be read (the message names its line and why)."""
@@ -152,9 +153,9 @@ def make_row(line: int, territory: str, country: str, state: str, zip_: str, tar
     return Row(line, territory, code, state, zip_, target, rank, specificity)
 
 
-def _order(row: Row) -> tuple:
+def _order(row: tuple) -> tuple:
     """How rows equally matched rank: higher priority first, then the earlier line."""
-    return (-row.priority, row.line)
+    return (-row[6], row[0])
 
 
 class _Country:
@@ -191,7 +192,8 @@ class Table:
         self.rows = rows
         self.countries: dict[str, _Country] = {}
         shared = []  # the lists holding more than one row (to put in the order they win)
-        for r in rows:  # (a tight loop: it runs for every row, at every start)
+        self._plain = list(map(tuple, rows))  # the rows as the index keeps them (plain tuples: `to_index`)
+        for r in self._plain:  # (a tight loop: it runs for every row, at every start)
             place = self.countries.get(r[2])
             if place is None:
                 place = self.countries[r[2]] = _Country(r[2])
@@ -224,14 +226,38 @@ class Table:
                     shared.append(found)
         for found in shared:
             found.sort(key=_order)
-        for code, place in list(self.countries.items()):
-            self.countries[code.lower()] = place  # a lead's fields come in lower case
-            place.states.update({state.lower(): rows for state, rows in place.states.items()})
+        for place in self.countries.values():
             place.lengths.sort(reverse=True)
             if place.spans:
                 place.spans.sort(key=_low_end)
-                for state in {"", *(s[3].state for s in place.spans)}:
-                    place.cuts[state] = _cuts([s for s in place.spans if s[3].state in ("", state)])
+                for state in {"", *(s[3][3] for s in place.spans)}:
+                    place.cuts[state] = _cuts([s for s in place.spans if s[3][3] in ("", state)])
+        self._aliases()
+
+    def _aliases(self) -> None:
+        """Each country and state code in lower case too: a lead's fields come in lower case."""
+        for code, place in list(self.countries.items()):
+            self.countries[code.lower()] = place
+            place.states.update({state.lower(): rows for state, rows in place.states.items()})
+
+    def to_index(self) -> tuple:
+        """The rows and their index as plain data (tuples, lists, dicts of str and int; each
+        row one tuple, shared) for `marshal`: `from_index` takes it back without reading a row."""
+        return self._plain, [(code, c.exact, c.prefix, c.lengths, c.spans, c.cuts,
+                              {k: v for k, v in c.states.items() if not k.islower()}, c.whole)  # (not the aliases)
+                             for code, c in self.countries.items() if code == c.code]
+
+    @classmethod
+    def from_index(cls, data: tuple) -> Table:
+        """The table `to_index` gave."""
+        table = cls.__new__(cls)
+        table._plain, places = data
+        table.rows, table.countries = list(map(_new, repeat(Row), table._plain)), {}
+        for code, *parts in places:
+            place = table.countries[code] = _Country(code)
+            place.exact, place.prefix, place.lengths, place.spans, place.cuts, place.states, place.whole = parts
+        table._aliases()
+        return table
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -254,13 +280,13 @@ class Table:
         if zip_:
             z = zip_ if zip_.isdigit() else zip_.upper() if zip_.isalnum() else zip_text(zip_)
             for row in place.exact.get(z, ()):
-                if not row.state or row.state == (st := st if st is not None else place.state_of(state)):
-                    return row
+                if not row[3] or row[3] == (st := st if st is not None else place.state_of(state)):
+                    return _new(Row, row)
             for n in place.lengths:
                 if n <= len(z):
                     for row in place.prefix.get(z[:n], ()):
-                        if not row.state or row.state == (st := st if st is not None else place.state_of(state)):
-                            return row
+                        if not row[3] or row[3] == (st := st if st is not None else place.state_of(state)):
+                            return _new(Row, row)
             if place.cuts and z.isdigit():  # the range a zip falls in: one bisect
                 cuts = place.cuts[""] if len(place.cuts) == 1 else \
                     place.cuts.get(st if st is not None else place.state_of(state)) or place.cuts[""]
@@ -268,14 +294,14 @@ class Table:
                 if cut is not None:
                     row = cut[1][bisect_right(cut[0], int(z)) - 1]
                     if row is not None:
-                        return row
+                        return _new(Row, row)
         if state and place.states:
             found = place.states.get(state)  # (a code in either case: both are keys)
             if found is None:
                 found = place.states.get(st if st is not None else place.state_of(state), ())
             for row in found:
-                return row
-        return place.whole[0] if place.whole else None
+                return _new(Row, row)
+        return _new(Row, place.whole[0]) if place.whole else None
 
     def overlaps(self) -> list[tuple[Row, Row]]:
         """Pairs of rows a lead could fall in both of at the same specificity and priority (the
@@ -291,9 +317,9 @@ class Table:
         for code, place in self.countries.items():  # ranges that share zips, neither inside the other
             if code != place.code:
                 continue  # (its lower-case alias)
-            spans = place.spans
-            for i, (lo, hi, _, row, _) in enumerate(spans):
-                for lo2, hi2, _, other, _ in spans[i + 1:]:
+            spans = [(lo, hi, _new(Row, row)) for lo, hi, _, row, _ in place.spans]
+            for i, (lo, hi, row) in enumerate(spans):
+                for lo2, hi2, other in spans[i + 1:]:
                     if lo2 > hi:
                         break
                     nested = (lo <= lo2 and hi2 <= hi) or (lo2 <= lo and hi <= hi2)
