@@ -51,7 +51,7 @@ def lead_for(cfg: Config, ledger: Ledger, lead_id: str, viewer: str | None) -> t
     times = LocalTimes(cfg.tz())
     (row,) = times.rows([row], ("received_at", "assigned_at"))
     row = dict(row, converted_to=list(ledger.conversions(lead_id).values()),  # the link, both ways
-               converted_from=ledger.converted_from(lead_id))
+               converted_from=ledger.converted_from(lead_id), sla_steps=ledger.sla_steps_of(lead_id))
     return row, list(times.rows(history(ledger, lead_id), ("at",)))
 
 

@@ -35,7 +35,11 @@ METHOD_WORDS = {
     "duplicate": "you have this customer's earlier lead",
     "pickup": "you picked it up",
     "manual": "it was reassigned to you",
+    "sla": "its holder did not contact it in time: the SLA of group '{group}' moved it to you",
+    "escalated": "escalated to you by the SLA of group '{group}'",
+    "remind": "a reminder from the SLA of group '{group}': it is still yours, and not contacted yet",
 }
+TOLD_NOT_GIVEN = ("notify-managers",)  # notices about a lead that is someone else's
 
 
 def _utc(moment: datetime) -> str:
@@ -123,6 +127,9 @@ def message(row: dict, rep: str | None = None, base_url: str = "", sign_in: str 
     if row.get("reason"):
         why += f" ({row['reason']})"
     whose = f"is for {rep}" if rep else "is yours"
+    if row.get("method") in TOLD_NOT_GIVEN:  # a manager told of someone else's lead
+        why, whose = f"the SLA of group '{row.get('group') or '?'}': {row.get('reason') or 'not contacted in time'}", \
+            "is waiting"
     lines = [f"Lead {row['lead_id']} {whose}: {why}."]
     for label, value in (("Name", name), ("Email", fields.get("email")), ("Phone", fields.get("phone")),
                          ("Source", source)):
@@ -139,7 +146,8 @@ def message(row: dict, rep: str | None = None, base_url: str = "", sign_in: str 
     elif base_url:
         lines.append(f"Open it: {lead_link(base_url, row['lead_id'])}")
     lines.append(f"See it with: leadctl leads show {row['lead_id']}")
-    subject = f"New lead: {name or row['lead_id']}" + (f" from {source}" if source else "")
+    first = {"remind": "Reminder", "notify-managers": "Not contacted in time"}.get(row.get("method") or "", "New lead")
+    subject = f"{first}: {name or row['lead_id']}" + (f" from {source}" if source else "")
     return header_text(subject), "\n".join(lines) + "\n"
 
 

@@ -34,6 +34,7 @@ class Changes:
     statuses: list[tuple[str, str, str | None]] = field(default_factory=list)  # (lead id, status, first contact at)
     events: list[tuple] = field(default_factory=list)  # events that change nobody's leads (EVENT_COLUMNS order)
     conversions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (lead, type, new record, at)
+    sla_steps: list[tuple] = field(default_factory=list)  # (lead, assigned_at, step, action, at, note): ladder steps run
     actor: str | None = None  # who made the new leads' assignments, and through what (their events)
     via: str | None = None
     notifications: list[tuple] = field(default_factory=list)  # the outbox rows of `told` (see `apply`)

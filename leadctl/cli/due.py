@@ -43,8 +43,9 @@ def tick(ctx: typer.Context,
          output: Annotated[Literal["table", "jsonl"], typer.Option(
              "--output", "-o", help="table: a line per lead re-routed; jsonl: an object per lead.")] = "table",
          seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None) -> None:
-    """Run what is due: SLA re-routes of leads not contacted in time, then the queues' drain (for cron;
-    `serve` does both by itself).
+    """Run what is due: the SLA ladders' steps (reminders, notices to managers, re-routes and
+    escalations of leads not contacted in time), then the queues' drain (for cron; `serve` does
+    both by itself).
 
     Example: */5 * * * * leadctl tick
     """
@@ -53,7 +54,7 @@ def tick(ctx: typer.Context,
 
     from .. import render
     from ..assign.drain import drain as do_drain
-    from ..assign.sla import tick as do_tick
+    from ..assign.sla import summary, tick as do_tick
 
     st = state(ctx)
     cfg = st.config()
@@ -64,7 +65,7 @@ def tick(ctx: typer.Context,
         render.jsonl_out(r.as_dict() for r in moved)
     for r in moved if output != "jsonl" else ():
         render.say(f"{r.lead_id}: {r.previous} -> {r.assigned_to} ({r.method}): {r.reason}")
-    render.err(f"re-routed {len(moved)} lead(s); drained {len(drained)}, {left} still queued")
+    render.err(f"{summary(moved)}; drained {len(drained)}, {left} still queued")
 
 
 def register(app: typer.Typer) -> None:

@@ -92,7 +92,50 @@ def group_edit(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Gro
                                                  max_hops=max_hops, escalate_to=escalate_to),
                   f"updated group '{name}'")
     after = cfg.group(name)
-    if after.contact_within and after.sla_since != before.sla_since:
+    from ..config.ladder import steps_of
+
+    if steps_of(after) and after.sla_since != before.sla_since:
+        _sla_scope(ctx, cfg, after)
+
+
+@group_app.command("sla")
+def group_sla(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Group name.")],
+              step: Annotated[Optional[list[str]], typer.Option(
+                  "--step", metavar="AFTER:ACTION",
+                  help="A step of the ladder, repeat for more: after how long (15m, 4h, 1d) and what: remind,"
+                       " notify-managers, reroute or escalate:USER. The steps given replace the ladder.")] = None,
+              clock: Annotated[Optional[Literal["wall", "business"]], typer.Option(
+                  "--clock", help="wall: time passes always; business: only in the holder's working hours (their zone).")] = None,
+              off: Annotated[bool, typer.Option("--off", help="No SLA for this group.")] = False) -> None:
+    """The group's SLA ladder: what happens, step by step, to a lead its holder has not
+    contacted (without options: shows it).
+
+    Example: leadctl group sla inbound --step 15m:remind --step 45m:notify-managers --step 1h:reroute
+    Example: leadctl group sla inbound --clock business
+    """
+    from datetime import datetime
+
+    from ..config.ladder import parse_step, steps_of
+
+    if off and (step or clock):
+        raise ConfigError("use either --off or --step/--clock, not both")
+    if not (step or clock or off):
+        from ..render import say
+
+        group = state(ctx).config().group(name)
+        ladder = steps_of(group)
+        say(f"group '{name}': " + (f"{', '.join(map(str, ladder))} ({group.sla.clock} clock; covers leads assigned"
+                                    f" from {group.sla_since})" if ladder else "no SLA"))
+        return
+    steps = tuple(parse_step(s) for s in step) if step else None
+    now = datetime.now().astimezone()
+    before = state(ctx).config().group(name)
+    cfg = _change(ctx, lambda m, c: m.set_sla(c, name, at=now.astimezone(c.tz()).isoformat(timespec="seconds"),
+                                              steps=steps, clock=clock, off=off),
+                  f"group '{name}': no SLA" if off else f"updated the SLA of group '{name}'")
+    after = cfg.group(name)
+    if steps_of(after) and after.sla_since != before.sla_since:
+        _say(f"group '{name}': {', '.join(map(str, steps_of(after)))} ({after.sla.clock} clock)")
         _sla_scope(ctx, cfg, after)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .checks import check_count, check_email, check_name
+from .ladder import Ladder, ordered, steps_of
 from .model import Config, Crm, Group, Member, Rule, User
 
 
@@ -61,9 +62,32 @@ def edit_group(cfg: Config, name: str, *, at: str = "", **changes: Any) -> Confi
     assigned after `at` (ISO 8601, the change's moment) only."""
     old = cfg.group(name)
     new = replace(old, **{k: v for k, v in changes.items() if v is not None})
-    if new.contact_within != old.contact_within:
-        new = replace(new, sla_since=at if new.contact_within else "")
-    return replace(cfg, groups=tuple(new if g.name == name else g for g in cfg.groups))
+    if new.contact_within and new.contact_within != old.contact_within:
+        new = replace(new, sla=Ladder(clock=old.sla.clock))  # the shorthand: one re-route step, the ladder's place
+    return replace(cfg, groups=tuple(_sla_dated(old, new, at) if g.name == name else g for g in cfg.groups))
+
+
+def set_sla(cfg: Config, name: str, *, at: str, steps: tuple | None = None, clock: str | None = None,
+            off: bool = False) -> Config:
+    """The group's SLA ladder: `steps` (in place of `contact_within`, the one-step shorthand),
+    its `clock`; `off`: no SLA at all. Changed steps or clock cover leads assigned after `at`."""
+    old = cfg.group(name)
+    if off:
+        new = replace(old, sla=Ladder(), contact_within="")
+    else:
+        steps = ordered(steps) if steps is not None else old.sla.steps
+        if clock is not None and not steps and not old.contact_within:
+            raise ConfigError(f"group '{name}' has no SLA steps to run on a clock: add them with --step AFTER:ACTION")
+        new = replace(old, sla=Ladder(steps, clock or old.sla.clock),
+                      contact_within="" if steps else old.contact_within)
+    return replace(cfg, groups=tuple(_sla_dated(old, new, at) if g.name == name else g for g in cfg.groups))
+
+
+def _sla_dated(old, new, at: str):
+    """`new`, with `sla_since` moved to `at` when its SLA was switched on or changed (none: cleared)."""
+    if steps_of(new) == steps_of(old) and new.sla.clock == old.sla.clock:
+        return new
+    return replace(new, sla_since=at if steps_of(new) else "")
 
 
 def remove_group(cfg: Config, name: str) -> Config:

@@ -8,6 +8,7 @@ import re
 from ..domain.engine import METHODS
 from ..errors import ConfigError
 from .model import DUPLICATE_FIELDS, NAME_RE, RECORD_TYPES, ROLES, SMTP_SECURITY, Config, Group
+from .ladder import MAX_DURATION, check_users, duration_seconds  # noqa: F401 (re-exported)
 from .rule_checks import check_tag
 
 
@@ -57,24 +58,6 @@ def check_email(email: str) -> None:
         raise ConfigError(f"--email '{email}' does not look like an email address (e.g. tom@example.com)")
 
 
-_DURATION = __import__("re").compile(r"^(\d{1,9})([smhd])$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration_seconds(text: str, option: str = "--contact-within") -> int:
-    """A duration like 90s, 15m, 4h or 2d, from 1s to 365d, in seconds; anything else is a ConfigError."""
-    m = _DURATION.match(text.strip().lower())
-    if not m:
-        raise ConfigError(f"{option} '{text}' is not a duration like 15m (a whole number and s, m, h or d)")
-    seconds = int(m.group(1)) * _UNIT[m.group(2)]
-    if seconds < 1:
-        raise ConfigError(f"{option} '{text}' is too short: the least is 1s")
-    if seconds > MAX_DURATION:
-        raise ConfigError(f"{option} '{text}' is too long: the most is 365d")
-    return seconds
-
-
-MAX_DURATION = 365 * 86400  # seconds: no SLA, poll or link is meant to wait more than a year
 FIRST_DAY, LAST_DAY = "1900-01-01", "2999-12-31"  # the dates a command takes (times around them stay in range)
 
 
@@ -280,6 +263,10 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{p}: group '{g.name}': --max-hops must be from 1 to 100, not {g.max_hops}")
         if g.escalate_to and g.escalate_to not in seen:
             raise ConfigError(f"{p}: group '{g.name}': escalates to '{g.escalate_to}', who is not a user")
+        try:
+            check_users(g.sla, g.name, seen)
+        except ConfigError as exc:
+            raise ConfigError(f"{p}: {exc}") from None
     _check_away(cfg, p, seen)
     for i, r in enumerate(cfg.rules, 1):
         if r.group not in seen_groups and (r.group or not r.territories):

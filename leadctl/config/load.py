@@ -9,6 +9,7 @@ from typing import Any
 
 from ..domain.conditions import BadCondition, from_data
 from ..errors import ConfigError
+from . import ladder
 from .checks import validate
 from .toml_cache import read_toml
 from .model import (
@@ -150,7 +151,11 @@ def from_dict(data: dict, path: Path) -> Config:
     for name, g in _check_keys(top.get("groups", {}), None, "[groups]", path).items():
         what = f"group '{name}'"
         _check_keys(g, {"method", "record_type", "pickup_statuses", "members", "overflow", "queue", "contact_within",
-                        "max_hops", "escalate_to", "sla_since"}, what, path)
+                        "max_hops", "escalate_to", "sla_since", "sla"}, what, path)
+        try:
+            sla = ladder.from_data(g["sla"], _where(path, what)) if "sla" in g else ladder.Ladder()
+        except ConfigError as exc:
+            raise ConfigError(str(exc)) from None
         members = []
         for i, m in enumerate(_typed(g.get("members", []), list, "members", what, path), 1):
             mwhat = f"{what} member {i}"
@@ -180,6 +185,7 @@ def from_dict(data: dict, path: Path) -> Config:
                 max_hops=_typed(g.get("max_hops", 2), int, "max_hops", what, path),
                 escalate_to=_typed(g.get("escalate_to", ""), str, "escalate_to", what, path),
                 sla_since=_moment(g.get("sla_since", ""), "sla_since", what, path),
+                sla=sla,
             )
         )
 

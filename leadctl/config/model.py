@@ -12,6 +12,7 @@ from typing import Any
 from ..domain.conditions import Condition, to_data
 from ..domain.engine import Slot
 from ..errors import ConfigError
+from .ladder import Ladder
 
 
 # The roles, highest first. A user may hold several; what they may do is the union (rights.py).
@@ -177,6 +178,7 @@ class Group:
     max_hops: int = 2  # SLA re-routes before escalation
     escalate_to: str = ""  # who gets a lead after the last re-route (else it stays; managers are told)
     sla_since: str = ""  # when the SLA was switched on or changed (ISO 8601): it covers leads assigned later
+    sla: Ladder = Ladder()  # the SLA's steps and clock (`contact_within`: the one-step shorthand)
 
     def member(self, user: str) -> Member | None:
         return next((m for m in self.members if m.user == user), None)
@@ -344,7 +346,7 @@ def to_dict(cfg: Config) -> dict:
             **({"contact_within": g.contact_within} if g.contact_within else {}),
             **({"max_hops": g.max_hops} if g.max_hops != 2 else {}),
             **({"escalate_to": g.escalate_to} if g.escalate_to else {}),
-            **({"sla_since": g.sla_since} if g.sla_since else {}),
+            **({"sla_since": g.sla_since} if g.sla_since else {}), **({"sla": g.sla.to_data()} if g.sla else {}),
             "members": [
                 {"user": m.user, "daily": m.daily, "monthly": m.monthly, "weight": m.weight,
                  **({"max_open": m.max_open} if m.max_open else {})}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from ..errors import ConfigError
 
@@ -30,6 +30,39 @@ class Hours:
         """Whether the local time (in the user's zone) falls in working hours."""
         minute = local.hour * 60 + local.minute
         return any(start <= minute < end for start, end in self.spans[local.weekday()])
+
+    def after(self, start: datetime, seconds: float, zone: tzinfo, days: int = 400) -> datetime | None:
+        """The moment `seconds` of working time have passed since `start` (the business clock:
+        a lead assigned Friday 17:20 with an hour to go and hours to 17:30 is due Monday
+        09:50). Each span is real elapsed time in `zone`: one that a summer-time change falls in
+        is an hour shorter or longer. None when the hours hold that much within `days` days."""
+        left = seconds
+        begin = start.astimezone(timezone.utc)
+        day = start.astimezone(zone).date()
+        for _ in range(days):
+            midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+            for a, b in _merged(self.spans[day.weekday()]):
+                lo = max((midnight + timedelta(minutes=a)).astimezone(timezone.utc), begin)
+                hi = (midnight + timedelta(minutes=b)).astimezone(timezone.utc)
+                if hi <= lo:
+                    continue
+                span = (hi - lo).total_seconds()
+                if span >= left:
+                    return lo + timedelta(seconds=left)
+                left -= span
+            day += timedelta(days=1)
+        return None
+
+
+def _merged(spans: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """A day's spans (sorted) with overlapping ones joined: no minute counted twice."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def _days(text: str, spec: str) -> list[int]:

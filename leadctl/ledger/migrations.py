@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
               "m005_via_backups_conversions_queue", "m006_sign_ins_watches", "m007_history_files_sessions",
-              "m008_crm_writes", "m009_crm_writes_due", "m010_rule_territory")
+              "m008_crm_writes", "m009_crm_writes_due", "m010_rule_territory", "m011_sla_steps")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -313,6 +313,23 @@ def m010_rule_territory(db):
     # --group, an owner's pool) and the territory row it fell in (its name; NULL: none).
     db.execute("ALTER TABLE leads ADD COLUMN rule INTEGER")
     db.execute("ALTER TABLE leads ADD COLUMN territory TEXT")
+
+
+@_step
+def m011_sla_steps(db):
+    # The SLA ladder's steps run: per lead and holder (its `assigned_at`), the step's number,
+    # what it was, when it ran, the holder after it (`note`). The key makes a step run once.
+    db.execute(
+        """CREATE TABLE sla_steps (
+            lead_id TEXT NOT NULL,
+            assigned_at TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            at TEXT NOT NULL,
+            note TEXT,
+            PRIMARY KEY (lead_id, assigned_at, step)
+        )"""
+    )
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

@@ -21,6 +21,7 @@ from .leads import Leads
 from .outbox import Outbox
 from .schema import LEAD_COLUMNS, MIGRATIONS
 from .usage import Usage
+from .sla_log import SlaLog
 from .waiting import Queue
 from .watches import Watches
 
@@ -29,7 +30,7 @@ OPENERS: dict[str, Callable[..., "Ledger"]] = {}
 _PASSED = LEAD_COLUMNS.index("passed_over")
 
 
-class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
+class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, SlaLog):
     """One open ledger. Use `write()` for every change."""
 
     store = "?"
@@ -169,6 +170,8 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches):
             self.insert_events(changes.events)
         for lead_id, status, first_contact in changes.statuses:
             self.set_status(lead_id, status, first_contact)
+        if changes.sla_steps:
+            self.record_sla_steps(changes.sla_steps)
         if changes.notifications:
             self.queue_notifications(changes.notifications)
         if changes.alerts:

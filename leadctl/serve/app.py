@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import datetime
 
+from ..config.ladder import steps_of
 from ..errors import LeadctlError
 from .intake import route_request
 from . import rep
@@ -237,17 +238,17 @@ TICK_EVERY = 30.0  # seconds between two SLA checks while serving
 
 
 def _tick(service: Service, cfg) -> None:
-    """Re-route leads not contacted in time (`leadctl tick`'s SLA part), taking its turn."""
+    """Run the SLA ladders' steps due now (`leadctl tick`'s SLA part), taking its turn."""
     import random
 
     from ..actor import Actor
     from ..render import err
-    from ..assign.sla import tick
+    from ..assign.sla import summary, tick
 
     with service.writing:
-        moved = tick(cfg, service.ledger(cfg), datetime.now().astimezone(), random.Random(), actor=Actor("serve", "serve"))
-    if moved:
-        err(f"sla: re-routed {len(moved)} lead(s)")
+        steps = tick(cfg, service.ledger(cfg), datetime.now().astimezone(), random.Random(), actor=Actor("serve", "serve"))
+    if steps:
+        err(f"sla: {summary(steps)}")
 
 
 def _drain(service: Service, cfg) -> None:
@@ -288,7 +289,7 @@ def _deliver_forever(service: Service) -> None:
                     cfg is not drained_for or time.monotonic() - drained_at >= DRAIN_EVERY):
                 drained_at, drained_for = time.monotonic(), cfg
                 _drain(service, cfg)
-            if any(g.contact_within for g in cfg.groups) and time.monotonic() - ticked_at >= TICK_EVERY:
+            if any(steps_of(g) for g in cfg.groups) and time.monotonic() - ticked_at >= TICK_EVERY:
                 ticked_at = time.monotonic()
                 _tick(service, cfg)
         except Exception as exc:  # a locked or broken ledger: try again next round
