@@ -166,7 +166,8 @@ def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, gro
     lead as it came, its name in any case) and method: (value, method) -> count. `viewer`: the
     user asking; with isolation, only the leads they may see are counted (a field's values are
     the customers' own: names, emails). `routed`: `field` is `rule` or `territory`, what routed
-    the lead (`rule 2`, `default`; the territory's name), not a field of its own."""
+    the lead (`rule 2`, `default`; the territory's name), or `hour`, the hour of day it came (in
+    the configured zone, `09`), not a field of its own."""
     import json
 
     from .domain.rights import visible_owner
@@ -175,7 +176,7 @@ def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, gro
     wanted = field.strip().lower()
     out: Counter = Counter()
     rows = ledger.assignments_with_fields(group=group, user=user, holder=visible_owner(cfg, viewer))
-    for at, _user, _group, method, source, fields, rule, territory in rows:
+    for at, _user, _group, method, source, fields, rule, territory, received in rows:
         try:
             day = datetime.fromisoformat(at).astimezone(tz).date()
         except (ValueError, OverflowError):
@@ -184,12 +185,22 @@ def field_counts(cfg: Config, ledger: Ledger, window: Window, field: str, *, gro
             continue
         if wanted == "source":
             value = source
+        elif wanted == "hour" and routed:
+            value = _hour(received, tz)
         elif routed:  # what routed it (the ledger's own columns, not a field of the lead)
             value = territory if wanted == "territory" else (f"rule {rule}" if rule is not None else "default")
         else:
             value = next((v for k, v in json.loads(fields).items() if k.strip().lower() == wanted), None)
         out[((value or "").strip() or None, method)] += 1
     return out
+
+
+def _hour(received: str | None, tz) -> str | None:
+    """The hour of day a lead came, in the configured zone ("09")."""
+    try:
+        return f"{datetime.fromisoformat(received).astimezone(tz).hour:02d}" if received else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def field_rows(counts: Counter, column: str) -> list[dict]:

@@ -100,7 +100,9 @@ def test_report_by_user_counts_every_method_in_the_window(routed):
     assert rows["c"]["by_method"] == {"owner": 1, "sequential": 1}
     window = routed.json("report", "--since", "2026-11-24", "--until", "2026-11-24")
     assert window == [{"user": "b", "count": 1, "share": 1.0, "by_method": {"sequential": 1},
-                       "first_contact_median_s": None, "first_contact_p90_s": None, "sla_misses": 0}]
+                       "first_contact_median_s": None, "first_contact_p90_s": None, "sla_misses": 0,
+                       "skipped_capped": 0, "skipped_away": 0, "skipped_off_hours": 0, "skipped_inactive": 0,
+                       "target_share": 0.3333, "actual_share": 1.0}]  # (b got the day's one lead of three members)
 
 
 def test_report_by_day_and_method(routed):

@@ -1,5 +1,6 @@
 """Audit commands: quota tables and reports."""
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -65,9 +66,14 @@ def report(
     until: Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="Last day, inclusive (YYYY-MM-DD).")] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group.")] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Only this user.")] = None,
-    by: Annotated[str, typer.Option("--by", metavar="user|group|day|month|method|source|rule|territory|field:NAME",
-                                    help="What to count by: who, where, when, how, the rule or territory that"
-                                         " routed the lead, or a lead's own field.")] = "user",
+    by: Annotated[str, typer.Option("--by", metavar="user|group|day|month|hour|method|source|rule|territory|field:NAME",
+                                    help="What to count by: who, where, when (hour: of receipt, in the configured"
+                                         " zone), how, the rule or territory that routed the lead, or a lead's own"
+                                         " field.")] = "user",
+    sla: Annotated[bool, typer.Option("--sla", help="Speed to lead: SLA met, missed, attainment and time to first"
+                                                    " contact, per user (or --by group).")] = False,
+    chart: Annotated[Optional[Path], typer.Option("--chart", metavar="FILE.svg",
+                                                  help="Also draw the report as a bar chart (SVG).")] = None,
     fmt: FormatOpt = "table",
     limit: LimitOpt = None,
 ) -> None:
@@ -82,6 +88,7 @@ def report(
     from .. import render
     from ..audit import Window, contact_stats, fairness, parse_date, report_rows, window_counts
     from ..errors import LeadctlError
+    from ..speed_report import SKIPS, fairness_line, shares, skip_counts
 
     st = state(ctx)
     cfg = st.config()
@@ -92,47 +99,89 @@ def report(
         cfg.group(group)
     if user is not None:
         user = cfg.find_user(user).id  # an unknown user is exit 2, not an empty report
-    by_field = by in ("source", "rule", "territory") or by.startswith("field:")
+    by_field = by in ("source", "rule", "territory", "hour") or by.startswith("field:")
     if not by_field and by not in ("user", "group", "day", "month", "method"):
-        raise LeadctlError(f"--by '{by}' is not one of user, group, day, month, method, source, rule, territory"
+        raise LeadctlError(f"--by '{by}' is not one of user, group, day, month, hour, method, source, rule, territory"
                            " or field:NAME")
     if by.startswith("field:") and not by[6:].strip():
         raise LeadctlError("--by field:NAME needs the field's name, e.g. --by field:campaign")
+    if sla and by not in ("user", "group"):
+        raise LeadctlError(f"--sla counts by user or group, not by {by}")
+    title = f"{since or 'the start'} to {until or 'today'}"
+    if sla:
+        from datetime import datetime
+
+        from ..speed_report import sla_stats
+
+        with st.ledger(cfg, create=False) as ledger:
+            rows = [r for r in sla_stats(cfg, ledger, window, datetime.now().astimezone(), by)
+                    if (not user or r.get("user") == user) and (not group or by != "group" or r["group"] == group)]
+        rows = rows[:limit] if limit is not None else rows
+        columns = [by, "sla_met", "sla_missed", "attainment", "first_contact_median_s", "first_contact_p90_s"]
+        _draw(chart, rows, by, "attainment", f"SLA attainment by {by}, {title}")
+        render.emit(rows, columns, fmt) if fmt != "table" else render.table(
+            [{**r, "attainment": "" if r["attainment"] is None else f"{r['attainment']:.0%}"} for r in rows], columns,
+            title=f"Speed to lead by {by}, {title}", empty="no assignments the SLA covers in this window",
+            right=columns[1:])
+        return
     if by_field:
         from ..audit import field_counts, field_rows
 
-        column = by if by in ("source", "rule", "territory") else by[6:].strip()
+        column = by if by in ("source", "rule", "territory", "hour") else by[6:].strip()
         with st.ledger(cfg, create=False) as ledger:
             rows = field_rows(field_counts(cfg, ledger, window, column, group=group, user=user,
-                                           viewer=st.actor.user, routed=by in ("rule", "territory")), column)
-        _show(rows[:limit] if limit is not None else rows, [column, "count", "share", "by_method"], fmt,
-              f"Assignments by {column}, {since or 'the start'} to {until or 'today'}")
+                                           viewer=st.actor.user, routed=by in ("rule", "territory", "hour")), column)
+        if by == "hour":
+            rows.sort(key=lambda r: (r["hour"] is None, r["hour"] or ""))
+        rows = rows[:limit] if limit is not None else rows
+        _draw(chart, rows, column, "count", f"Assignments by {column}, {title}")
+        _show(rows, [column, "count", "share", "by_method"], fmt, f"Assignments by {column}, {title}")
         return
     with st.ledger(cfg, create=False) as ledger:
         counts = window_counts(cfg, ledger, window, group=group, user=user)
         contact = contact_stats(cfg, ledger, window) if by == "user" else {}
         # Fairness is about the whole group, whoever the rows are filtered to.
         group_counts = window_counts(cfg, ledger, window, group=group) if user else counts
+        skips = skip_counts(ledger, window, group) if by == "user" else {}
+        fair = [f for f in fairness(cfg, group_counts, group) if not user or cfg.group(f["group"]).member(user)]
+        fair_skips = {f["group"]: skip_counts(ledger, window, f["group"]) for f in fair} if fmt == "table" else {}
     rows = report_rows(counts, by)
     extra = ["first_contact_median_s", "first_contact_p90_s", "sla_misses"] if by == "user" else []
-    for r in rows if by == "user" else ():
-        r.update(contact.get(r["user"], {"first_contact_median_s": None, "first_contact_p90_s": None,
-                                         "sla_misses": 0}))
+    if by == "user":
+        extra += [*SKIPS, "target_share", "actual_share"]
+        asked = shares(cfg, group_counts, group)
+        for r in rows:
+            r.update(contact.get(r["user"], {"first_contact_median_s": None, "first_contact_p90_s": None,
+                                             "sla_misses": 0}))
+            r.update({k: skips.get(r["user"], {}).get(k, 0) for k in SKIPS})
+            target, actual = asked.get(r["user"], (None, None))
+            r.update(target_share=target, actual_share=actual)
     if limit is not None:
         rows = rows[:limit]
     columns = [by, "count", "share"] + (["by_method"] if by != "method" else []) + extra
-    if not _show(rows, columns, fmt, f"Assignments by {by}, {since or 'the start'} to {until or 'today'}"):
+    _draw(chart, rows, by, "count", f"Assignments by {by}, {title}")
+    if not _show(rows, columns, fmt, f"Assignments by {by}, {title}"):
         return
-    for f in fairness(cfg, group_counts, group):
-        if user and not cfg.group(f["group"]).member(user):
-            continue
-        most, least = f["most"], f["least"]
-        asks = "equal shares" if f["method"] == "sequential" else "shares by weight"
-        render.note(f"fairness {f['group']} ({f['method']}, {asks}): {f['total']} lead(s);"
-              f" most {most['user']} {most['count']} (asked {most['expected']:.1f}),"
-              f" least {least['user']} {least['count']} (asked {least['expected']:.1f}); gap {f['gap']:.1f}"
-              + (f"; members with a cap may get fewer by design: {', '.join(f['capped_members'])}"
-                 if f["capped_members"] and f["gap"] >= 1 else ""))
+    for f in fair:
+        render.note(fairness_line(f, fair_skips[f["group"]]))
+
+
+def _draw(chart: Path | None, rows: list[dict], key: str, value: str, title: str) -> None:
+    """`--chart FILE.svg`: the report's rows as a bar chart, drawn by the pages' own code."""
+    if chart is None:
+        return
+    from ..charts import bar_chart
+    from ..errors import LeadctlError
+
+    svg = bar_chart([(str(r[key]) if r[key] is not None else "(none)", r[value] or 0) for r in rows], title,
+                    percent=value == "attainment")
+    try:
+        chart.write_text(svg, encoding="utf-8")
+    except OSError as exc:
+        raise LeadctlError(f"cannot write the chart {chart}: {exc.strerror}") from None
+    from .. import render
+
+    render.err(f"chart written to {chart}")
 
 
 def _show(rows: list[dict], columns: list[str], fmt: str, title: str) -> bool:

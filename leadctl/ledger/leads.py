@@ -249,13 +249,14 @@ class Leads:
     def assignments_with_fields(self, *, group: str | None = None, user: str | None = None,
                                 holder: str | None = None) -> Iterator[tuple]:
         """Every assignment event with its lead's source and fields: (at, assigned_to, group_name,
-        method, source, fields JSON, rule, territory), for counts by a lead's field (`report --by
-        source`), the rule or the territory that routed it;
+        method, source, fields JSON, rule, territory, received_at), for counts by a lead's field
+        (`report --by source`), the rule or the territory that routed it, the hour it came;
         `holder`: only leads that user holds now (what an isolated user may see)."""
         where, params = _conditions(["e.assigned_to IS NOT NULL", "e.method NOT IN ('status', 'convert')"],
                                     [("e.group_name", group), ("e.assigned_to", user), ("l.assigned_to", holder)])
         yield from self.conn.execute(
-            "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields, l.rule, l.territory FROM events e"
+            "SELECT e.at, e.assigned_to, e.group_name, e.method, l.source, l.fields, l.rule, l.territory, l.received_at"
+            " FROM events e"
             f" JOIN leads l ON l.id = e.lead_id{where}", params)
 
     # The first assignment event of each lead `l` as the row `f` (store's own words: SQLite
@@ -287,10 +288,21 @@ class Leads:
         last = self.conn.execute(f"SELECT received_at FROM leads ORDER BY {moment} DESC LIMIT 1").fetchone()
         return (first[0], last[0]) if first else (None, None)
 
-    def event_trail(self) -> Iterator[tuple]:
-        """Every event as (lead id, at, assigned_to, method, reason), lead by lead, oldest first:
-        for first-contact times and SLA misses."""
-        yield from self.conn.execute("SELECT lead_id, at, assigned_to, method, reason FROM events ORDER BY lead_id, id")
+    def event_trail(self, with_group: bool = False) -> Iterator[tuple]:
+        """Every event as (lead id, at, assigned_to, method, reason[, group]), lead by lead,
+        oldest first: for first-contact times and SLA misses."""
+        group = ", group_name" if with_group else ""
+        yield from self.conn.execute(
+            f"SELECT lead_id, at, assigned_to, method, reason{group} FROM events ORDER BY lead_id, id")
+
+    def passed_over_days(self, group: str | None = None) -> Iterator[tuple]:
+        """(local day as written, group, the passed-over text, how many events) for assignments
+        that passed members over: who was skipped, and why (`report`'s skip counts)."""
+        where, params = ("WHERE e.group_name = ?", (group,)) if group else ("", ())
+        yield from self.conn.execute(
+            "SELECT substr(e.at, 1, 10), e.group_name, p.text, count(*) FROM events e"
+            f" JOIN passed_over_sets p ON p.id = e.passed_over {where}"
+            " GROUP BY substr(e.at, 1, 10), e.group_name, p.text", params)
 
     def event_buckets(self, *, group: str | None = None, user: str | None = None) -> Iterator[tuple]:
         """Assignment events (not releases) counted per minute and UTC offset:

@@ -309,15 +309,18 @@ def team(v: Visit, now: datetime, days: str | None) -> Page:
 
 def chart(group, given: dict[str, int], active: frozenset[str]) -> dict:
     """A bar per member: what the group's method gave them, and the share their weight asks
-    for (equal for sequential) as a mark; drawn as SVG by the template. Scaled to the largest."""
+    for (equal for sequential) as a mark; drawn as SVG by `charts.bar_chart` (as `report
+    --chart` draws), scaled to the largest."""
+    from ..charts import bar_chart
+
     members = [m for m in group.members if m.user in active]
     total = sum(given.get(m.user, 0) for m in members)
     weights = {m.user: (m.weight if group.method == "weighted" else 1) for m in members}
     wsum = sum(weights.values()) or 1
     bars = [{"user": m.user, "got": given.get(m.user, 0), "asked": total * weights[m.user] / wsum} for m in members]
-    top = max([b["got"] for b in bars] + [b["asked"] for b in bars] + [1])
-    for b in bars:
-        b["got_pct"] = round(100 * b["got"] / top, 1)
-        b["asked_pct"] = round(100 * b["asked"] / top, 1)
-    return {"bars": bars, "total": total, "fair": group.method in ("sequential", "weighted")}
+    fair = group.method in ("sequential", "weighted")
+    title = f"Leads per member of {group.name}" + (", with the share their weight asks for" if fair else "")
+    svg = bar_chart([(b["user"], b["got"]) for b in bars], title,
+                    marks=[b["asked"] for b in bars] if fair else None) if bars else ""
+    return {"bars": bars, "total": total, "fair": fair, "svg": svg}
 

@@ -1,0 +1,109 @@
+"""Speed to lead you can see: `report --sla` (met, missed, attainment, time to first contact),
+the skip counts and shares on `report --by user`, `--by hour`, and `--chart`. Counted by hand
+on a seeded scenario, on a frozen clock."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+from tests.test_lifecycle import at
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _scenario(lc):
+    """a (daily cap 1), b, c; SLA deadline 1h (its first moving step). At 09:00 five leads...
+    no: four, then one at 10:45 — L1 a, L2 b, L3 c, L4 b (a passed over for her cap), L5 c."""
+    lc.team(users=("a", "b", "c"))
+    lc("group", "member", "edit", "tele-sales", "a", "--daily", "1")
+    with at("2026-11-23T08:59:00"):
+        lc("group", "sla", "tele-sales", "--step", "15m:remind", "--step", "1h:reroute")
+    with at("2026-11-23T09:00:00"):
+        out = lc.jsonl("route", "--format", "jsonl", input="".join(f'{{"id": "L{i}"}}\n' for i in range(1, 5)))
+        assert [o["assigned_to"] for o in out] == ["a", "b", "c", "b"]
+    with at("2026-11-23T09:10:00"):
+        lc("leads", "status", "L1", "contacted")  # a: 10 minutes, met
+    with at("2026-11-23T09:30:00"):
+        lc("leads", "status", "L2", "contacted")  # b: 30 minutes, met
+    with at("2026-11-23T10:30:00"):
+        lc("leads", "status", "L3", "contacted")  # c: 90 minutes, missed
+    with at("2026-11-23T10:45:00"):
+        (out,) = lc.jsonl("route", "--format", "jsonl", input='{"id": "L5"}\n')
+        assert out["assigned_to"] == "c"  # due at 11:45: neither met nor missed at 11:00
+    # L4: b never called, and the hour is over at 10:00: missed
+
+
+def test_report_sla_counts_met_missed_and_first_contact_as_a_person_would(lc):
+    _scenario(lc)
+    with at("2026-11-23T11:00:00"):
+        rows = lc.json("report", "--sla", "--since", "2026-11-23")
+    assert rows == [
+        {"user": "a", "sla_met": 1, "sla_missed": 0, "attainment": 1.0, "first_contact_median_s": 600,
+         "first_contact_p90_s": 600},
+        {"user": "b", "sla_met": 1, "sla_missed": 1, "attainment": 0.5, "first_contact_median_s": 1800,
+         "first_contact_p90_s": 1800},
+        {"user": "c", "sla_met": 0, "sla_missed": 1, "attainment": 0.0, "first_contact_median_s": 5400,
+         "first_contact_p90_s": 5400},
+    ]
+    with at("2026-11-23T11:00:00"):
+        (group,) = lc.json("report", "--sla", "--by", "group")
+        assert (group["group"], group["sla_met"], group["sla_missed"], group["attainment"]) == ("tele-sales", 2, 2, 0.5)
+        assert "a\t1\t0\t100%\t600\t600" in lc("report", "--sla").stdout  # (tab-separated off a terminal)
+        result = lc("report", "--sla", "--by", "day", ok=None)
+        assert result.exit_code == 2 and "--sla counts by user or group" in result.stderr
+
+
+def test_report_by_user_says_who_was_passed_over_and_why_and_the_shares(lc):
+    _scenario(lc)
+    lc("away", "add", "b", "--from", "2026-11-24", "--to", "2026-11-24")
+    with at("2026-11-24T09:00:00"):
+        out = lc.jsonl("route", "--format", "jsonl", input='{"id": "M1"}\n{"id": "M2"}\n')
+        assert [o["assigned_to"] for o in out] == ["a", "c"]  # (after c: a, then b away -> c)
+    with at("2026-11-24T12:00:00"):
+        rows = {r["user"]: r for r in lc.json("report", "--since", "2026-11-23")}
+        skips = {u: (r["skipped_capped"], r["skipped_away"], r["skipped_off_hours"], r["skipped_inactive"])
+                 for u, r in rows.items()}
+        assert skips == {"a": (1, 0, 0, 0), "b": (0, 1, 0, 0), "c": (0, 0, 0, 0)}
+        # 7 leads by the method: a 2, b 2, c 3; each was asked a third
+        assert {u: (r["target_share"], r["actual_share"]) for u, r in rows.items()} == {
+            "a": (0.3333, 0.2857), "b": (0.3333, 0.2857), "c": (0.3333, 0.4286)}
+        said = lc("report", "--since", "2026-11-23").stderr
+    assert "a got 29% of the group, asked 33%; passed over 1 time(s) for a cap" in said
+
+
+def test_report_by_hour_counts_by_the_hour_the_leads_came_in_the_configured_zone(lc):
+    lc.team(users=("a", "b"))
+    lc("settings", "--timezone", "Europe/Berlin")
+    received = ["2026-11-23T08:05:00+00:00", "2026-11-23T08:55:00+00:00", "2026-11-23T13:30:00+00:00"]
+    lc.jsonl("route", "--clock", "received", "--format", "jsonl",
+             input="".join(json.dumps({"id": f"H{i}", "received_at": r}) + "\n" for i, r in enumerate(received)))
+    rows = lc.json("report", "--by", "hour")
+    assert [(r["hour"], r["count"]) for r in rows] == [("09", 2), ("14", 1)]  # Berlin is UTC+1 in November
+
+
+def test_report_chart_is_a_valid_svg_of_the_reports_rows(lc):
+    _scenario(lc)
+    chart = lc.folder / "report.svg"
+    with at("2026-11-23T11:00:00"):
+        result = lc("report", "--since", "2026-11-23", "--chart", str(chart))
+    assert "chart written" in result.stderr
+    svg = ElementTree.parse(chart).getroot()
+    assert svg.tag == f"{SVG}svg" and svg.get("role") == "img"
+    bars = svg.findall(f"{SVG}rect")
+    assert len(bars) == 3 and [b.find(f"{SVG}title").text for b in bars] == ["b: 2", "c: 2", "a: 1"]
+    assert {"a", "b", "c"} <= {t.text for t in svg.findall(f"{SVG}text")}
+    with at("2026-11-23T11:00:00"):
+        lc("report", "--sla", "--chart", str(chart))
+    titles = [b.find(f"{SVG}title").text for b in ElementTree.parse(chart).getroot().findall(f"{SVG}rect")]
+    assert titles == ["a: 100%", "b: 50%", "c: 0%"]
+    result = lc("report", "--chart", str(lc.folder / "no" / "such" / "dir.svg"), ok=None)
+    assert result.exit_code == 2 and "cannot write the chart" in result.stderr
+
+
+def test_a_chart_escapes_what_it_draws():
+    from leadctl.charts import bar_chart
+
+    svg = bar_chart([("<script>alert(1)</script>", 3), ("a&b", 1)], 'Leads "by" source')
+    root = ElementTree.fromstring(svg)
+    assert "<script>" not in svg and [t.text for t in root.findall(f"{SVG}text")][0].startswith("<script>")
