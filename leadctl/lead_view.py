@@ -49,9 +49,13 @@ def lead_for(cfg: Config, ledger: Ledger, lead_id: str, viewer: str | None) -> t
     if row is None or not can_see(cfg, viewer, row):
         return None
     times = LocalTimes(cfg.tz())
+    assigned_at = row["assigned_at"]
     (row,) = times.rows([row], ("received_at", "assigned_at"))
     row = dict(row, converted_to=list(ledger.conversions(lead_id).values()),  # the link, both ways
                converted_from=ledger.converted_from(lead_id), sla_steps=ledger.sla_steps_of(lead_id))
+    offer = ledger.offer_of(lead_id, assigned_at)  # (by the assignment's time as the ledger keeps it)
+    row.update(offered=bool(offer and not offer["accepted_at"]), offer_until=offer["until"] if offer else None,
+               accepted_at=offer["accepted_at"] if offer else None)
     return row, list(times.rows(history(ledger, lead_id), ("at",)))
 
 

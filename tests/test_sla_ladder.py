@@ -200,3 +200,51 @@ def test_a_reminder_and_a_managers_notice_say_what_they_are():
     assert "is yours" not in text
     subject, _ = message({**lead, "method": "sla", "reason": "not contacted within 1h by a"})
     assert subject == "New lead: Ada Lovelace"
+
+
+def test_an_offer_accepted_in_time_is_the_holders_and_the_ladder_counts_from_the_acceptance(ladder_team):
+    lc = ladder_team
+    with at("2026-11-23T09:00:00"):
+        lc("group", "sla", "tele-sales", "--accept-within", "5m", "--step", "15m:reroute")
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "O1"}\n')  # offered to a
+        shown = lc.json("leads", "show", "O1")
+        assert (shown["offered"], shown["offer_until"]) == (True, "2026-11-23T09:05:00+00:00")
+    with at("2026-11-23T09:04:00"):
+        result = lc("leads", "accept", "O1", "--as", "b", ok=None)
+        assert result.exit_code == 2 and "not offered to b" in result.stderr
+        assert "accepted lead O1" in lc("leads", "accept", "O1", "--as", "a").stdout
+        assert lc.json("leads", "show", "O1")["offered"] is False
+        assert lc("leads", "accept", "O1", "--as", "a", ok=None).exit_code == 2  # once
+    with at("2026-11-23T09:18:00"):  # 18 minutes after routing, 14 after the acceptance
+        assert _ticks(lc) == []
+    with at("2026-11-23T09:19:00"):
+        assert [(t["previous"], t["assigned_to"], t["method"]) for t in _ticks(lc)] == [("a", "b", "sla")]
+    assert lc.json("leads", "show", "O1")["offered"] is True  # b's turn to accept it
+
+
+def test_an_offer_that_lapses_goes_to_the_next_and_never_back_to_who_let_it_lapse(ladder_team):
+    lc = ladder_team
+    with at("2026-11-23T09:00:00"):
+        lc("group", "sla", "tele-sales", "--accept-within", "5m")
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "P1"}\n{"id": "P2"}\n')  # a, b
+    with at("2026-11-23T09:05:00"):
+        lc("leads", "accept", "P2", "--as", "b", ok=None)  # (b's at its deadline: lapsed, refused)
+        moved = _ticks(lc)
+        assert [(t["lead_id"], t["previous"], t["assigned_to"], t["method"]) for t in moved] == [
+            ("P1", "a", "c", "declined"), ("P2", "b", "a", "declined")]
+        assert moved[0]["reason"].startswith("a did not accept it within 5m")
+        assert _ticks(lc) == []  # the new offers run till 09:10
+    with at("2026-11-23T09:10:00"):  # lapsed twice: P1 to b (not a, not c); P2 to c
+        moved = _ticks(lc)
+        assert [(t["lead_id"], t["previous"], t["assigned_to"]) for t in moved] == [("P1", "c", "b"), ("P2", "a", "c")]
+    with at("2026-11-23T09:12:00"):
+        lc("leads", "accept", "P1", "--as", "b")
+    history = lc.json("leads", "show", "P1")["history"]
+    assert [(h["assigned_to"], h["method"], h["counted"]) for h in history] == [
+        ("a", "sequential", True), ("c", "declined", True), ("b", "declined", True)]
+    used = {r["user"]: r["daily_used"] for r in lc.json("quota", "--date", "2026-11-23")}
+    assert used == {"a": 2, "b": 2, "c": 2}  # each re-offer counts, as routing does: 2 routed + 4 re-offered
+    with at("2026-11-23T09:15:00"):  # P2: everyone let it lapse now: it stays with c, the admins told
+        (stayed,) = _ticks(lc)
+        assert (stayed["lead_id"], stayed["assigned_to"], stayed["method"]) == ("P2", None, "declined")
+        assert lc.json("leads", "show", "P2")["assigned_to"] == "c"

@@ -35,6 +35,7 @@ class Changes:
     events: list[tuple] = field(default_factory=list)  # events that change nobody's leads (EVENT_COLUMNS order)
     conversions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (lead, type, new record, at)
     sla_steps: list[tuple] = field(default_factory=list)  # (lead, assigned_at, step, action, at, note): ladder steps run
+    offers: list[tuple] = field(default_factory=list)  # (lead, assigned_at, holder, group, until): leads offered
     actor: str | None = None  # who made the new leads' assignments, and through what (their events)
     via: str | None = None
     notifications: list[tuple] = field(default_factory=list)  # the outbox rows of `told` (see `apply`)

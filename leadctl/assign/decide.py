@@ -13,10 +13,11 @@ rehearsal, which folds instead of writing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..config import RECORD_TYPES, Config, Group
+from ..config.ladder import offer_seconds
 from ..dates import LocalTimes
 from ..domain.availability import Availability
 from ..domain.engine import DUPLICATE, NOBODY_AWAY, Allocator, Away, Decision, GroupPlan, outside_rules
@@ -26,6 +27,7 @@ from ..errors import LeadctlError
 from ..intake import Record
 from ..outcome import ASSIGNED, QUEUED, REJECTED, SKIPPED, UNASSIGNED, Outcome, _json_text, _to_json, derived_id
 from . import turns
+from .offers import OFFERED, offer
 from .account_table import free_mail, load_accounts
 from .territory_table import load_table
 
@@ -57,6 +59,7 @@ class Decided:
     rows: list[tuple]
     skipped: list[Outcome]
     queued: list[tuple[str, str, str]]  # (lead id, group, received_at) of the leads that wait
+    offers: list[tuple] = field(default_factory=list)  # (lead, assigned_at, holder, group, until): offered
 
 
 def plan_for(cfg: Config, group: Group) -> GroupPlan:
@@ -97,6 +100,7 @@ class Policy:
         self.people = cfg.people()  # backups may stand in from outside a group
         self.overflow = {g.name: g.overflow for g in cfg.groups if g.overflow}  # one step, no further
         self.queues = frozenset(g.name for g in cfg.groups if g.queue)
+        self.offering = {g.name: offer_seconds(g) for g in cfg.groups if g.sla.accept_within}  # group -> seconds
         self.balanced = frozenset(g.name for g in cfg.groups if g.method == "balanced")
         self.closed = cfg.settings.closed_statuses
         self.tags = {u.id: frozenset(u.tags) for u in cfg.users}  # what a rule's --require-tag asks of them
@@ -318,6 +322,7 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
     away_now, backups_now = moment_now.away, moment_now.backups
     turn = policy.turn
     in_batch: set[str] = set()  # ids decided in this batch: a repeat is repeated in the input
+    offering, offers = policy.offering, []
     skipped: list[Outcome] = []
     queued: list[tuple[str, str, str]] = []
     for x in items:
@@ -374,6 +379,8 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
                 if field in earlier and key:
                     earlier[field].setdefault(key, []).append((lead_id, kind, user))
         method, reason = decision.method, decision.reason
+        if user and group in offering and method in OFFERED:  # its holder accepts it, or it moves on
+            offers.append(offer(lead_id, at, user, group, offering[group]))
         # The fields as JSON: a CSV row's through its header's layout, exactly `_to_json(f)`.
         add_lead((
             lead_id, kind, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),
@@ -382,4 +389,4 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
             group, user, method, reason, at if user else None, decision.passed_over, decision.backup_for, *marks,
         ))
         append(Outcome(line, lead_id, status, user, group, method, reason))
-    return Decided(out, lead_rows, skipped, queued)
+    return Decided(out, lead_rows, skipped, queued, offers)

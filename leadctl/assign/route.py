@@ -260,7 +260,7 @@ class Router:
                           {x[_DAY] or now_day for x in leads}, self.rng)
         earlier = self._earlier_owners([x[_FIELDS] for x in leads if x[_ID] not in seen])
         done = decide(policy, items, seen, earlier, alloc, now)
-        changes = Changes(leads=done.rows, queued=done.queued, alloc=alloc)
+        changes = Changes(leads=done.rows, queued=done.queued, alloc=alloc, offers=done.offers)
         if self.notify:  # the reps' notifications and the managers' alerts, in the same transaction
             changes.told = [(r[_ROW_ID], r[_ROW_OWNER], r[_ROW_METHOD], r[_ROW_REASON]) for r in done.rows
                             if r[_ROW_OWNER]]

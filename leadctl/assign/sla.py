@@ -22,14 +22,16 @@ from zoneinfo import ZoneInfo
 
 from ..actor import Actor, channel_of, label_of
 from ..config import Config, Group
-from ..config.ladder import Step, steps_of
+from ..config.ladder import Step, offer_seconds, steps_of
 from ..config.service import require
 from ..domain.engine import SLA
+from ..domain.kinds import DECLINED
 from ..domain.hours import parse as parse_hours
 from ..domain.rights import INTAKE, alert_recipients
 from ..ledger import Ledger
 from .changes import Changes, apply
 from .decide import Policy
+from .offers import OFFERED, offer
 from .state import allocator
 
 ESCALATED = "escalated"  # the method of an escalation: outside the rules
@@ -54,7 +56,7 @@ class Reroute:
 
     @property
     def moved(self) -> bool:
-        return self.method in (SLA, ESCALATED)
+        return self.method in (SLA, ESCALATED, DECLINED)
 
 
 def summary(steps: list[Reroute]) -> str:
@@ -106,17 +108,22 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
     """Run the ladder steps due now; returns each step run (see `Reroute`)."""
     require(cfg, actor, (INTAKE, None))
     ladders = {g.name: (g, steps_of(g)) for g in cfg.groups if steps_of(g)}
-    if not ladders:
+    offering = {g.name: g for g in cfg.groups if g.sla.accept_within}
+    if not ladders and not offering:
         return []
     local = now.astimezone(cfg.tz())
     clock = _Clock(cfg)
     with ledger.write():
-        due = _due(cfg, ledger, ladders, clock, local, now)
-        if not due:
+        lapsed = [o for o in ledger.lapsed_offers(local.isoformat(timespec="seconds"))
+                  if o["group_name"] in offering and cfg.settings.is_open(o["status"])] if offering else []
+        due = _due(cfg, ledger, ladders, clock, local, now) if ladders else []
+        if not due and not lapsed:
             return []
         policy = Policy(cfg, routing=False)
-        run = _Run(cfg, ledger, policy, allocator(policy, ledger, set(ladders), {local.date().isoformat()}, rng),
-                   local, actor)
+        run = _Run(cfg, ledger, policy, allocator(policy, ledger, set(ladders) | set(offering),
+                                                  {local.date().isoformat()}, rng), local, actor)
+        for lead in lapsed:
+            run.lapse(lead, offering[lead["group_name"]])
         for lead, group, steps in sorted(due, key=lambda d: d[0]["assigned_at"]):
             for number, step in steps:
                 if run.step(lead, group, number, step):
@@ -135,7 +142,7 @@ def _due(cfg: Config, ledger: Ledger, ladders: dict, clock: _Clock, local: datet
         ran = ledger.steps_run((lead["id"], lead["assigned_at"]) for lead in leads) if leads else {}
         for lead in leads:
             done = ran.get((lead["id"], lead["assigned_at"]), ())
-            assigned = datetime.fromisoformat(lead["assigned_at"])
+            assigned = datetime.fromisoformat(lead["started_at"])  # (an offer's: when it was accepted)
             todo = []
             for number, step in enumerate(steps, 1):
                 if number in done:
@@ -179,6 +186,23 @@ class _Run:
         self.out.append(done)
         return done.moved and done.assigned_to is not None
 
+    def lapse(self, lead: dict, group: Group) -> None:
+        """An offer not accepted in time: the group's method gives the lead to the next member
+        who never let it lapse (method `declined`, counted; offered to them in turn). With
+        nobody free now it stays, the managers told, and the next tick tries again."""
+        holder = lead["assigned_to"]
+        why = f"{holder} did not accept it within {group.sla.accept_within}"
+        passed = frozenset((u, "let it lapse") for u in self.ledger.lapsed_holders(lead["id"]) | {holder})
+        _, decision = self.policy.turn(group.name, self.day, self.alloc, self.moment.away | passed, self.moment.backups,
+                                       overflow=False)
+        if decision.user is None:
+            self.changes.trouble(group.name, lead["id"], f"{why}; {decision.reason}")
+            self.out.append(Reroute(lead["id"], holder, None, group.name, DECLINED, f"{why}; {decision.reason}", "offer"))
+            return
+        reason = why + (f"; {decision.reason}" if decision.reason else "")
+        self.out.append(self._move(lead, group, None, decision.user, DECLINED, reason,
+                                   passed_over=decision.passed_over, backup_for=decision.backup_for))
+
     def _tell(self, lead: dict, group: Group, step: Step, users: list[str], method: str, why: str) -> Reroute:
         for user in users:
             self.changes.tell(lead["id"], user, method, why)
@@ -187,14 +211,17 @@ class _Run:
                                                                                method == MANAGERS and users else ""),
                        str(step))
 
-    def _move(self, lead: dict, group: Group, step: Step, user: str, method: str, why: str, *,
+    def _move(self, lead: dict, group: Group, step: Step | None, user: str, method: str, why: str, *,
               passed_over: str | None = None, backup_for: str | None = None) -> Reroute:
+        name = str(step) if step else "offer"
         if user == lead["assigned_to"]:  # (an escalation to the very holder: nothing to move)
-            return Reroute(lead["id"], user, None, group.name, method, f"{why}: {user} holds it already", str(step))
+            return Reroute(lead["id"], user, None, group.name, method, f"{why}: {user} holds it already", name)
         self.changes.move(lead["id"], user, group.name, method, why, self.at, actor=label_of(self.actor),
                           via=channel_of(self.actor), passed_over=passed_over, backup_for=backup_for)
         self.changes.tell(lead["id"], user, method, why)
-        return Reroute(lead["id"], lead["assigned_to"], user, group.name, method, why, str(step))
+        if method in OFFERED and group.sla.accept_within:  # the next holder accepts it in turn
+            self.changes.offers.append(offer(lead["id"], self.at, user, group.name, offer_seconds(group)))
+        return Reroute(lead["id"], lead["assigned_to"], user, group.name, method, why, name)
 
     def _reroute(self, lead: dict, group: Group, step: Step, missed: str) -> tuple[Reroute, bool]:
         """The group's next eligible member who never held it (no overflow: the group that

@@ -106,6 +106,10 @@ def group_sla(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Grou
                        " notify-managers, reroute or escalate:USER. The steps given replace the ladder.")] = None,
               clock: Annotated[Optional[Literal["wall", "business"]], typer.Option(
                   "--clock", help="wall: time passes always; business: only in the holder's working hours (their zone).")] = None,
+              accept_within: Annotated[Optional[str], typer.Option(
+                  "--accept-within", metavar="DURATION",
+                  help="Offer each lead: its holder accepts it within this (5m), else the group's method gives it"
+                       " to the next member; the SLA's steps count from the acceptance. 0: no offers.")] = None,
               off: Annotated[bool, typer.Option("--off", help="No SLA for this group.")] = False) -> None:
     """The group's SLA ladder: what happens, step by step, to a lead its holder has not
     contacted (without options: shows it).
@@ -117,25 +121,32 @@ def group_sla(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Grou
 
     from ..config.ladder import parse_step, steps_of
 
-    if off and (step or clock):
-        raise ConfigError("use either --off or --step/--clock, not both")
-    if not (step or clock or off):
+    if off and (step or clock or accept_within):
+        raise ConfigError("use either --off or --step/--clock/--accept-within, not both")
+    if accept_within and accept_within != "0":
+        from ..config import duration_seconds
+
+        duration_seconds(accept_within, "--accept-within")
+    if not (step or clock or off or accept_within):
         from ..render import say
 
         group = state(ctx).config().group(name)
         ladder = steps_of(group)
-        say(f"group '{name}': " + (f"{', '.join(map(str, ladder))} ({group.sla.clock} clock; covers leads assigned"
-                                    f" from {group.sla_since})" if ladder else "no SLA"))
+        offers = f"offered, to accept within {group.sla.accept_within}" if group.sla.accept_within else ""
+        say(f"group '{name}': " + (f"{', '.join(map(str, ladder)) or 'no steps'} ({group.sla.clock} clock"
+                                    f"{'; ' + offers if offers else ''}; covers leads assigned from {group.sla_since})"
+                                    if ladder or offers else "no SLA"))
         return
     steps = tuple(parse_step(s) for s in step) if step else None
     now = datetime.now().astimezone()
     before = state(ctx).config().group(name)
     cfg = _change(ctx, lambda m, c: m.set_sla(c, name, at=now.astimezone(c.tz()).isoformat(timespec="seconds"),
-                                              steps=steps, clock=clock, off=off),
+                                              steps=steps, clock=clock, accept_within=accept_within, off=off),
                   f"group '{name}': no SLA" if off else f"updated the SLA of group '{name}'")
     after = cfg.group(name)
-    if steps_of(after) and after.sla_since != before.sla_since:
-        _say(f"group '{name}': {', '.join(map(str, steps_of(after)))} ({after.sla.clock} clock)")
+    if (steps_of(after) or after.sla.accept_within) and after.sla_since != before.sla_since:
+        _say(f"group '{name}': {', '.join(map(str, steps_of(after))) or 'no steps'} ({after.sla.clock} clock"
+             + (f"; offered, to accept within {after.sla.accept_within})" if after.sla.accept_within else ")"))
         _sla_scope(ctx, cfg, after)
 
 

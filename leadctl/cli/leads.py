@@ -336,6 +336,26 @@ def leads_status(
         raise typer.Exit(1)
 
 
+@leads_app.command("accept")
+def leads_accept(ctx: typer.Context, lead_id: Annotated[str, typer.Argument(metavar="LEAD", help="Lead id.")]) -> None:
+    """Accept a lead offered to you (a group with `group sla --accept-within`): it is yours, and
+    the SLA's steps count from now. Not accepted in time, it goes to the group's next member.
+
+    Example: leadctl leads accept FB-0019 --as tom
+    """
+    from datetime import datetime
+
+    from ..assign.offers import accept
+    from ..render import say
+
+    def act(st, cfg, ledger):
+        if not st.actor.user:
+            raise LeadctlError("say who accepts it: --as USER (or LEADCTL_USER)")
+        return accept(cfg, ledger, lead_id, st.actor.user, datetime.now().astimezone())
+
+    say(_in_ledger(ctx, act))
+
+
 @leads_app.command("convert")
 def leads_convert(
     ctx: typer.Context,

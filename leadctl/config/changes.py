@@ -63,14 +63,15 @@ def edit_group(cfg: Config, name: str, *, at: str = "", **changes: Any) -> Confi
     old = cfg.group(name)
     new = replace(old, **{k: v for k, v in changes.items() if v is not None})
     if new.contact_within and new.contact_within != old.contact_within:
-        new = replace(new, sla=Ladder(clock=old.sla.clock))  # the shorthand: one re-route step, the ladder's place
+        new = replace(new, sla=Ladder(clock=old.sla.clock, accept_within=old.sla.accept_within))  # the shorthand
     return replace(cfg, groups=tuple(_sla_dated(old, new, at) if g.name == name else g for g in cfg.groups))
 
 
 def set_sla(cfg: Config, name: str, *, at: str, steps: tuple | None = None, clock: str | None = None,
-            off: bool = False) -> Config:
+            accept_within: str | None = None, off: bool = False) -> Config:
     """The group's SLA ladder: `steps` (in place of `contact_within`, the one-step shorthand),
-    its `clock`; `off`: no SLA at all. Changed steps or clock cover leads assigned after `at`."""
+    its `clock`, `accept_within` (leads offered; "" or "0": given); `off`: no SLA at all.
+    Changed steps, clock or offers cover leads assigned after `at`."""
     old = cfg.group(name)
     if off:
         new = replace(old, sla=Ladder(), contact_within="")
@@ -78,16 +79,18 @@ def set_sla(cfg: Config, name: str, *, at: str, steps: tuple | None = None, cloc
         steps = ordered(steps) if steps is not None else old.sla.steps
         if clock is not None and not steps and not old.contact_within:
             raise ConfigError(f"group '{name}' has no SLA steps to run on a clock: add them with --step AFTER:ACTION")
-        new = replace(old, sla=Ladder(steps, clock or old.sla.clock),
+        accept = old.sla.accept_within if accept_within is None else ("" if accept_within == "0" else accept_within)
+        new = replace(old, sla=Ladder(steps, clock or old.sla.clock, accept),
                       contact_within="" if steps else old.contact_within)
     return replace(cfg, groups=tuple(_sla_dated(old, new, at) if g.name == name else g for g in cfg.groups))
 
 
 def _sla_dated(old, new, at: str):
     """`new`, with `sla_since` moved to `at` when its SLA was switched on or changed (none: cleared)."""
-    if steps_of(new) == steps_of(old) and new.sla.clock == old.sla.clock:
+    if steps_of(new) == steps_of(old) and new.sla.clock == old.sla.clock and \
+            new.sla.accept_within == old.sla.accept_within:
         return new
-    return replace(new, sla_since=at if steps_of(new) else "")
+    return replace(new, sla_since=at if steps_of(new) or new.sla.accept_within else "")
 
 
 def remove_group(cfg: Config, name: str) -> Config:

@@ -59,12 +59,14 @@ class Ladder:
 
     steps: tuple[Step, ...] = ()
     clock: str = "wall"
+    accept_within: str = ""  # a lead is offered: its holder accepts it within this, else it moves on
 
     def __bool__(self) -> bool:
-        return bool(self.steps)
+        return bool(self.steps or self.accept_within)
 
     def to_data(self) -> dict:
         return {**({"clock": self.clock} if self.clock != "wall" else {}),
+                **({"accept_within": self.accept_within} if self.accept_within else {}),
                 "steps": [{"after": s.after, "action": s.action} for s in self.steps]}
 
 
@@ -73,6 +75,11 @@ def steps_of(group) -> tuple[Step, ...]:
     if group.sla.steps:
         return group.sla.steps
     return (Step(group.contact_within, "reroute"),) if group.contact_within else ()
+
+
+def offer_seconds(group) -> int:
+    """How long the group's holder has to accept a lead (0: leads are not offered, just given)."""
+    return duration_seconds(group.sla.accept_within) if group.sla.accept_within else 0
 
 
 def parse_step(text: str) -> Step:
@@ -101,9 +108,14 @@ def from_data(data, what: str) -> Ladder:
     """`[groups.NAME.sla]` read: keys and types checked, steps put in order."""
     if not isinstance(data, dict):
         raise ConfigError(f"{what}: sla must be a table")
-    unknown = set(data) - {"clock", "steps"}
+    unknown = set(data) - {"clock", "steps", "accept_within"}
     if unknown:
-        raise ConfigError(f"{what}: sla: unknown key '{sorted(unknown)[0]}' (use clock, steps)")
+        raise ConfigError(f"{what}: sla: unknown key '{sorted(unknown)[0]}' (use clock, accept_within, steps)")
+    accept = data.get("accept_within", "")
+    if not isinstance(accept, str):
+        raise ConfigError(f"{what}: sla: accept_within must be a duration like 5m")
+    if accept:
+        duration_seconds(accept, f"{what}: sla: accept_within")
     clock = data.get("clock", "wall")
     if clock not in CLOCKS:
         raise ConfigError(f"{what}: sla: clock '{clock}' is not one of {', '.join(CLOCKS)}")
@@ -117,7 +129,7 @@ def from_data(data, what: str) -> Ladder:
         step = Step(s["after"].strip().lower(), s["action"].strip())
         check_step(step, f"{what}: sla step {i}")
         steps.append(step)
-    return Ladder(ordered(steps), clock)
+    return Ladder(ordered(steps), clock, accept.strip().lower())
 
 
 def check_users(ladder: Ladder, group: str, users: set[str]) -> None:

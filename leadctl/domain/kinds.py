@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from .methods import METHODS
 
 SLA = "sla"  # a re-route by the group's method after the holder missed the SLA: counted, like routing
+DECLINED = "declined"  # an offer its holder let lapse, given by the group's method to the next: counted
 TERRITORY = "territory"  # to the user a territory row names: counted towards their own caps
 
 
-COUNTED = frozenset((*METHODS, SLA, TERRITORY))  # the methods whose assignments count towards caps
+COUNTED = frozenset((*METHODS, SLA, DECLINED, TERRITORY))  # the methods whose assignments count towards caps
 
 
 def counts(method: str | None) -> bool:

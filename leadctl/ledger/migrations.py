@@ -6,12 +6,12 @@ the same tables and columns). What each table holds is said beside its step.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
               "m005_via_backups_conversions_queue", "m006_sign_ins_watches", "m007_history_files_sessions",
-              "m008_crm_writes", "m009_crm_writes_due", "m010_rule_territory", "m011_sla_steps")
+              "m008_crm_writes", "m009_crm_writes_due", "m010_rule_territory", "m011_sla_steps",
+              "m012_offers")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -332,6 +332,15 @@ def m011_sla_steps(db):
     )
 
 
+@_step
+def m012_offers(db):
+    # A lead offered to its holder (a group with `accept_within`): until when, and when they
+    # accepted it (NULL: not yet). One row per assignment; the SLA clock starts at acceptance.
+    db.execute("CREATE TABLE offers (lead_id TEXT NOT NULL, assigned_at TEXT NOT NULL, holder TEXT NOT NULL,"
+               " group_name TEXT NOT NULL, until TEXT NOT NULL, accepted_at TEXT, PRIMARY KEY (lead_id, assigned_at))")
+    db.execute("CREATE INDEX offers_pending ON offers(until) WHERE accepted_at IS NULL")
+
+
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.
 _MIGRATIONS_TABLE = (
     'CREATE TABLE "_sqlite_migrations" (\n   "id" INTEGER PRIMARY KEY,\n   "migration_set" TEXT,\n'
@@ -339,55 +348,6 @@ _MIGRATIONS_TABLE = (
     'CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"\n'
     '    ON "_sqlite_migrations" ("migration_set", "name")',
 )
-
-
-# -- the same steps in PostgreSQL's words -------------------------------------------------
-# SQLite's row numbers are 64-bit INTEGER; PostgreSQL's BIGINT, BIGSERIAL where SQLite
-# numbers rows itself. SQLite's implicit rowid is read only for leads (their arrival order):
-# PostgreSQL gets it as a column. Append-only triggers call one PostgreSQL function.
-_ROWID_READ = {"leads"}
-_PG_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION leadctl_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-)
-_TRIGGER = re.compile(r"CREATE TRIGGER (\w+) BEFORE (UPDATE|DELETE) ON (\w+) BEGIN SELECT RAISE\(ABORT, '[^']*'\); END")
-_TABLE = re.compile(r"CREATE TABLE (\w+) \(")
-
-
-class _Recorder:
-    """Something with `execute(sql)` that keeps the statements instead of running them."""
-
-    def __init__(self):
-        self.statements: list[str] = []
-
-    def execute(self, sql: str) -> None:
-        self.statements.append(sql)
-
-
-def postgres_sql(sql: str) -> list[str]:
-    """One SQLite schema statement in PostgreSQL's words (none, one, or two statements)."""
-    trigger = _TRIGGER.fullmatch(sql)
-    if trigger:
-        name, operation, table = trigger.groups()
-        return [_PG_FUNCTION, f"CREATE TRIGGER {name} BEFORE {operation} ON {table}"
-                              " FOR EACH ROW EXECUTE FUNCTION leadctl_append_only()"]
-    sql = sql.replace(" WITHOUT ROWID", "")
-    sql = sql.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
-    sql = re.sub(r"\bINTEGER\b", "BIGINT", sql)
-    table = _TABLE.match(sql)
-    if table and table.group(1) in _ROWID_READ:
-        sql = sql[:table.end()] + "rowid BIGSERIAL UNIQUE, " + sql[table.end():]
-    return [sql]
-
-
-def postgres_steps() -> list[tuple[str, list[str]]]:
-    """Each migration's name and its statements for PostgreSQL."""
-    steps = []
-    for name, fn in _STEPS:
-        recorder = _Recorder()
-        fn(recorder)
-        steps.append((name, [pg for sql in recorder.statements for pg in postgres_sql(sql)]))
-    return steps
 
 
 def _migrations():

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 
-from ..domain.kinds import COUNTED, METHODS, SLA
+from ..domain.kinds import COUNTED, DECLINED, METHODS, SLA
 
 LEAD_COLUMNS = (
     "id", "type", "status", "email", "phone", "source", "received_at", "fields",
@@ -29,7 +29,7 @@ LEAD_SELECT = ", ".join(LEAD_COLUMNS)  # `SELECT *` would bring PostgreSQL's own
 COUNTED_METHODS = tuple(sorted(COUNTED))  # whether an event counts is decided in Python (kinds.counts): this, for SQL
 # what an SLA covers: leads handed out by a group's method (routing, a drain) or an SLA re-route;
 # never an owner, creator, duplicate, pick-up, manual assignment or escalation
-SLA_METHODS = (*METHODS, SLA)
+SLA_METHODS = (*METHODS, SLA, DECLINED)
 EVENT_COLUMNS = ("lead_id", "at", "assigned_to", "group_name", "method", "reason", "counted",
                  "actor", "note", "passed_over", "via", "backup_for")
 # (at, assigned_to, group_name, method) of a lead row and of an event row: what `report` counts
@@ -38,8 +38,9 @@ _EVENT_ASSIGNMENT = itemgetter(*(EVENT_COLUMNS.index(c) for c in ("at", "assigne
 
 
 from .migrations import (  # noqa: E402,F401  (the steps live there; by name here too)
-    _MIGRATIONS_TABLE, _STEPS, MIGRATIONS, _migrations, postgres_sql, postgres_steps,
+    _MIGRATIONS_TABLE, _STEPS, MIGRATIONS, _migrations,
 )
+from .pg_words import postgres_sql, postgres_steps  # noqa: E402,F401
 
 
 def _conditions(fixed: list[str], equal: list[tuple[str, str | None]]) -> tuple[str, list[str]]:

@@ -172,6 +172,8 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, S
             self.set_status(lead_id, status, first_contact)
         if changes.sla_steps:
             self.record_sla_steps(changes.sla_steps)
+        if changes.offers:
+            self.add_offers(changes.offers)
         if changes.notifications:
             self.queue_notifications(changes.notifications)
         if changes.alerts:

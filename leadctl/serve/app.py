@@ -289,7 +289,7 @@ def _deliver_forever(service: Service) -> None:
                     cfg is not drained_for or time.monotonic() - drained_at >= DRAIN_EVERY):
                 drained_at, drained_for = time.monotonic(), cfg
                 _drain(service, cfg)
-            if any(steps_of(g) for g in cfg.groups) and time.monotonic() - ticked_at >= TICK_EVERY:
+            if any(steps_of(g) or g.sla.accept_within for g in cfg.groups) and time.monotonic() - ticked_at >= TICK_EVERY:
                 ticked_at = time.monotonic()
                 _tick(service, cfg)
         except Exception as exc:  # a locked or broken ledger: try again next round
