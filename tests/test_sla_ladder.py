@@ -248,3 +248,45 @@ def test_an_offer_that_lapses_goes_to_the_next_and_never_back_to_who_let_it_laps
         (stayed,) = _ticks(lc)
         assert (stayed["lead_id"], stayed["assigned_to"], stayed["method"]) == ("P2", None, "declined")
         assert lc.json("leads", "show", "P2")["assigned_to"] == "c"
+
+
+def test_an_offer_is_accepted_over_http_by_its_holder_only(ladder_team):
+    from tests.test_serve import Server, token
+
+    lc = ladder_team
+    lc("group", "sla", "tele-sales", "--accept-within", "1h")
+    (routed,) = lc.jsonl("route", "--format", "jsonl", input='{"id": "H1"}\n')
+    assert routed["assigned_to"] == "a" and routed["reason"] == "offered: accept within 1h"
+    a, b = token(lc, "a-phone", "--user", "a"), token(lc, "b-phone", "--user", "b")
+    srv = Server(lc)
+    try:
+        assert srv.post("", token=b, path="/leads/H1/accept")[0] == 404  # not b's: as if not there
+        status, answer, _ = srv.post("", token=a, path="/leads/H1/accept")
+        assert status == 200 and answer["accepted"] is True and answer["assigned_to"] == "a"
+        status, answer, _ = srv.post("", token=a, path="/leads/H1/accept")
+        assert status == 409 and "accepted already" in answer["error"]
+    finally:
+        srv.stop()
+    shown = lc.json("leads", "show", "H1")
+    assert shown["offered"] is False and shown["accepted_at"]
+
+
+def test_the_lead_page_offers_an_accept_button_to_its_holder(ladder_team):
+    from tests.test_pages import csrf, signed_in
+    from tests.test_serve import Server
+
+    lc = ladder_team
+    lc("group", "sla", "tele-sales", "--accept-within", "1h")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "B1"}\n')  # offered to a
+    srv = Server(lc)
+    try:
+        a = signed_in(lc, srv, "a")
+        status, _, page = a.get("/leads/B1")
+        assert status == 200 and ">Accept</button>" in page and "Offered to you until" in page
+        status, headers, _ = a.post("/leads/B1/accept", {"csrf": csrf(page)})
+        assert status == 303 and headers["location"].startswith("/leads/B1?done=accepted")
+        assert ">Accept</button>" not in a.get("/leads/B1")[2]
+        assert a.post("/leads/B1/accept", {"csrf": "wrong"})[0] == 403
+    finally:
+        srv.stop()
+    assert lc.json("leads", "show", "B1")["offered"] is False

@@ -100,7 +100,8 @@ class Policy:
         self.people = cfg.people()  # backups may stand in from outside a group
         self.overflow = {g.name: g.overflow for g in cfg.groups if g.overflow}  # one step, no further
         self.queues = frozenset(g.name for g in cfg.groups if g.queue)
-        self.offering = {g.name: offer_seconds(g) for g in cfg.groups if g.sla.accept_within}  # group -> seconds
+        self.offering = {g.name: (offer_seconds(g), f"offered: accept within {g.sla.accept_within}")
+                         for g in cfg.groups if g.sla.accept_within}  # group -> (seconds, what the reason says)
         self.balanced = frozenset(g.name for g in cfg.groups if g.method == "balanced")
         self.closed = cfg.settings.closed_statuses
         self.tags = {u.id: frozenset(u.tags) for u in cfg.users}  # what a rule's --require-tag asks of them
@@ -380,7 +381,9 @@ def decide(policy: Policy, items: list[_Lead | Outcome], seen: set[str], earlier
                     earlier[field].setdefault(key, []).append((lead_id, kind, user))
         method, reason = decision.method, decision.reason
         if user and group in offering and method in OFFERED:  # its holder accepts it, or it moves on
-            offers.append(offer(lead_id, at, user, group, offering[group]))
+            seconds, said = offering[group]
+            offers.append(offer(lead_id, at, user, group, seconds))
+            reason = f"{reason}; {said}" if reason else said
         # The fields as JSON: a CSV row's through its header's layout, exactly `_to_json(f)`.
         add_lead((
             lead_id, kind, (f.get("status") or "").strip() or DEFAULT_STATUS, email, phone, f.get("source"),

@@ -214,12 +214,15 @@ class _Run:
     def _move(self, lead: dict, group: Group, step: Step | None, user: str, method: str, why: str, *,
               passed_over: str | None = None, backup_for: str | None = None) -> Reroute:
         name = str(step) if step else "offer"
+        offered = method in OFFERED and bool(group.sla.accept_within)  # the next holder accepts it in turn
+        if offered:
+            why = f"{why}; offered: accept within {group.sla.accept_within}"
         if user == lead["assigned_to"]:  # (an escalation to the very holder: nothing to move)
             return Reroute(lead["id"], user, None, group.name, method, f"{why}: {user} holds it already", name)
         self.changes.move(lead["id"], user, group.name, method, why, self.at, actor=label_of(self.actor),
                           via=channel_of(self.actor), passed_over=passed_over, backup_for=backup_for)
         self.changes.tell(lead["id"], user, method, why)
-        if method in OFFERED and group.sla.accept_within:  # the next holder accepts it in turn
+        if offered:
             self.changes.offers.append(offer(lead["id"], self.at, user, group.name, offer_seconds(group)))
         return Reroute(lead["id"], lead["assigned_to"], user, group.name, method, why, name)
 

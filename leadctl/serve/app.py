@@ -187,6 +187,8 @@ def create_app(service: Service, max_body: int = MAX_BODY):
               methods=["POST"]),
         Route("/leads/{lead_id:path}/release", page_or_api(pages.action("release"), lead_change(rep.release)),
               methods=["POST"]),
+        Route("/leads/{lead_id:path}/accept", page_or_api(pages.action("accept"), lead_change(rep.accept)),
+              methods=["POST"]),
         Route("/leads/{lead_id:path}/status", page_or_api(pages.action("status"), lead_change(rep.status)),
               methods=["POST"]),
         Route("/leads/{lead_id:path}/convert", page_or_api(pages.action("convert"), no_api), methods=["POST"]),

@@ -207,6 +207,7 @@ def lead_page(v: Visit, lead_id: str, *, status: int = 200, error: str | None = 
     row, events = shown
     lead = public(row)
     may = {
+        "accept": bool(row.get("offered")) and row["assigned_to"] == v.user.id,
         "status": refusal(v.cfg, v.actor, STATUS, for_user=row["assigned_to"]) is None and row["assigned_to"] is not None,
         "release": refusal(v.cfg, v.actor, REASSIGN) is None and row["assigned_to"] is not None,
         "reassign": refusal(v.cfg, v.actor, REASSIGN) is None,
@@ -220,7 +221,7 @@ def lead_page(v: Visit, lead_id: str, *, status: int = 200, error: str | None = 
         may=may, targets=targets, error=error, done=done))
 
 
-ACTIONS = ("status", "release", "reassign", "pickup", "convert")
+ACTIONS = ("accept", "status", "release", "reassign", "pickup", "convert")
 
 
 def lead_action(service: Service, v: Visit, lead_id: str, action: str, form: dict, now: datetime) -> Page:
@@ -252,6 +253,14 @@ def lead_action(service: Service, v: Visit, lead_id: str, action: str, form: dic
                                         actor=v.actor, note=note)
             elif action == "pickup":
                 moves = [manual.pickup(v.cfg, v.ledger, lead_id, v.user.id, now, actor=v.actor, note=note)]
+            elif action == "accept":
+                from ..assign.offers import accept
+
+                try:
+                    accept(v.cfg, v.ledger, lead_id, v.user.id, now)
+                except LeadctlError as exc:
+                    return lead_page(v, lead_id, status=409, error=str(exc))
+                return Page(303, None, location=f"/leads/{_quote(lead_id)}?done={_quote('accepted: it is yours')}")
             else:
                 done = convert(v.cfg, v.ledger, lead_id, (form.get("to") or "contact").strip(), now=now,
                                rng=random.Random(), actor=v.actor, note=note)

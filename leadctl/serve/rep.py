@@ -163,3 +163,22 @@ def pools(service: Service, headers: dict) -> Answer:
     cfg, _, _, name = found
     return Answer(200, {"pools": [{"name": g.name, "record_type": g.record_type, "method": g.method,
                                    "members": [m.user for m in g.members]} for g in cfg.groups]}, token=name)
+
+
+def accept(service: Service, headers: dict, lead_id: str, body: bytes) -> Answer:
+    """POST /leads/{id}/accept: as `leadctl leads accept` — a lead offered to oneself (anyone
+    else's is 404, as if it were not there; a lapsed or accepted offer 409)."""
+    from ..assign.offers import accept as accept_offer
+
+    found = _as_user(service, headers)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, user, name = found
+    try:
+        with service.writing:
+            said = accept_offer(cfg, ledger, lead_id, user.id, datetime.now().astimezone())
+    except LeadctlError as exc:
+        if str(exc).startswith(("no lead", f"lead {lead_id} is not offered to")):
+            return Answer(404, {"error": "unknown lead"}, token=name)
+        return Answer(409, {"error": str(exc)}, token=name)
+    return Answer(200, {"lead_id": lead_id, "assigned_to": user.id, "accepted": True, "said": said}, token=name)
