@@ -76,7 +76,8 @@ def shares(cfg: Config, counts: Counter, group: str | None = None) -> dict[str, 
 
 
 def sla_stats(cfg: Config, ledger: Ledger, window: Window, now: datetime, by: str = "user") -> list[dict]:
-    """`report --sla` rows, per holder (`by` user) or per group: sla_met, sla_missed,
+    """`report --sla` rows, per holder (`by` user), group, day, month, method or hour of the
+    assignment: sla_met, sla_missed,
     attainment (0-1; None with neither), first_contact_median_s, first_contact_p90_s (of the
     covered assignments first contacted), for the assignments made in the window."""
     from .assign.sla import _Clock
@@ -128,10 +129,13 @@ def sla_stats(cfg: Config, ledger: Ledger, window: Window, now: datetime, by: st
         if since is not None and when < since:
             continue
         due = clock.due(ladder_clock, user, when, seconds)
-        tenure = (user if by == "user" else group, user, group, when, due)
+        local = when.astimezone(tz)
+        key = {"user": user, "group": group, "day": local.date().isoformat(), "month": local.date().isoformat()[:7],
+               "method": method, "hour": f"{local.hour:02d}"}[by]
+        tenure = (key, user, group, when, due)
     close(None)
     rows = []
-    for key in sorted(set(met) | set(missed) | set(waits), key=str):
+    for key in sorted(set(met) | set(missed) | set(waits), key=str):  # (days, months, hours: in order)
         times = sorted(waits.get(key, []))
         done = met[key] + missed[key]
         rows.append({by: key, "sla_met": met[key], "sla_missed": missed[key],

@@ -50,8 +50,10 @@ def test_report_sla_counts_met_missed_and_first_contact_as_a_person_would(lc):
         (group,) = lc.json("report", "--sla", "--by", "group")
         assert (group["group"], group["sla_met"], group["sla_missed"], group["attainment"]) == ("tele-sales", 2, 2, 0.5)
         assert "a\t1\t0\t100%\t600\t600" in lc("report", "--sla").stdout  # (tab-separated off a terminal)
-        result = lc("report", "--sla", "--by", "day", ok=None)
-        assert result.exit_code == 2 and "--sla counts by user or group" in result.stderr
+        (day,) = lc.json("report", "--sla", "--by", "day")
+        assert (day["day"], day["sla_met"], day["sla_missed"]) == ("2026-11-23", 2, 2)
+        result = lc("report", "--sla", "--by", "source", ok=None)
+        assert result.exit_code == 2 and "--sla counts by user, group" in result.stderr
 
 
 def test_report_by_user_says_who_was_passed_over_and_why_and_the_shares(lc):

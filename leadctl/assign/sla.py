@@ -40,8 +40,9 @@ REMIND, MANAGERS = "remind", "notify-managers"  # a notification's method for th
 
 @dataclass
 class Reroute:
-    """A step run on a lead: a move (method `sla` or `escalated`; `assigned_to` None: it stayed)
-    or a notification (method `remind` or `notify-managers`, the holder unchanged)."""
+    """A step run on a lead: a move (method `sla`, `escalated`, or `declined` for a lapsed offer;
+    `assigned_to` None: it stayed) or a notification (method `remind` or `notify-managers`, the
+    holder unchanged)."""
 
     lead_id: str
     previous: str

@@ -71,7 +71,7 @@ def report(
                                          " zone), how, the rule or territory that routed the lead, or a lead's own"
                                          " field.")] = "user",
     sla: Annotated[bool, typer.Option("--sla", help="Speed to lead: SLA met, missed, attainment and time to first"
-                                                    " contact, per user (or --by group).")] = False,
+                                                    " contact, per user (or --by group, day, month, method, hour).")] = False,
     chart: Annotated[Optional[Path], typer.Option("--chart", metavar="FILE.svg",
                                                   help="Also draw the report as a bar chart (SVG).")] = None,
     fmt: FormatOpt = "table",
@@ -105,8 +105,8 @@ def report(
                            " or field:NAME")
     if by.startswith("field:") and not by[6:].strip():
         raise LeadctlError("--by field:NAME needs the field's name, e.g. --by field:campaign")
-    if sla and by not in ("user", "group"):
-        raise LeadctlError(f"--sla counts by user or group, not by {by}")
+    if sla and by not in ("user", "group", "day", "month", "method", "hour"):
+        raise LeadctlError(f"--sla counts by user, group, day, month, method or hour, not by {by}")
     title = f"{since or 'the start'} to {until or 'today'}"
     if sla:
         from datetime import datetime
