@@ -5,6 +5,7 @@ on a seeded scenario, on a frozen clock."""
 from __future__ import annotations
 
 import json
+import re
 from xml.etree import ElementTree
 
 from tests.test_lifecycle import at
@@ -109,3 +110,34 @@ def test_a_chart_escapes_what_it_draws():
     svg = bar_chart([("<script>alert(1)</script>", 3), ("a&b", 1)], 'Leads "by" source')
     root = ElementTree.fromstring(svg)
     assert "<script>" not in svg and [t.text for t in root.findall(f"{SVG}text")][0].startswith("<script>")
+
+
+def test_the_reports_page_draws_each_chart_with_its_numbers_for_managers_only(lc):
+    from tests.test_pages import signed_in
+    from tests.test_serve import Server
+
+    lc.team(users=("a", "b"))
+    lc("user", "add", "mia", "--role", "manager")
+    lc("group", "member", "add", "tele-sales", "mia")
+    lc("group", "sla", "tele-sales", "--step", "1h:reroute")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "R1"}\n{"id": "R2"}\n{"id": "R3"}\n')  # a, b, mia
+    lc("leads", "status", "R1", "contacted")
+    srv = Server(lc)
+    try:
+        mia = signed_in(lc, srv, "mia")
+        status, _, page = mia.get("/reports?days=30")
+        assert status == 200 and "last 30 days" in page and 'aria-current="page">Reports' in page
+        svgs = [ElementTree.fromstring(s) for s in re.findall(r"<svg.*?</svg>", page, re.S)]
+        assert [s.get("aria-label") for s in svgs] == [
+            "Leads per member, last 30 days",
+            "Median minutes to first contact, last 30 days (mark: 90th percentile)",
+            "SLA attainment, last 30 days"]
+        assert "<caption>Leads per member</caption>" in page and "<td>a</td><td class=\"num\">1</td>" in page
+        assert "<caption>SLA met and missed</caption>" in page and ">100%</td>" in page  # a called at once
+        assert mia.get("/reports?days=abc")[0] == 200  # a window it does not offer: the default
+        a = signed_in(lc, srv, "a")
+        status, _, page = a.get("/reports")
+        assert status == 403 and "<svg" not in page
+        assert 'href="/reports"' not in a.get("/inbox")[2]
+    finally:
+        srv.stop()

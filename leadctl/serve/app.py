@@ -206,6 +206,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         Route("/inbox", pages.inbox, methods=["GET"]),
         Route("/pickup", pages.pickup, methods=["GET"]),
         Route("/team", pages.team, methods=["GET"]),
+        Route("/reports", pages.reports, methods=["GET"]),
     ])
 
     async def logged(scope, receive, send):

@@ -128,6 +128,12 @@ class Pages:
         days = request.query_params.get("days")
         return await self._visit_then(request, lambda v: pages.team(v, _now(), days))
 
+    async def reports(self, request):
+        from .reports_page import reports
+
+        days = request.query_params.get("days")
+        return await self._visit_then(request, lambda v: reports(v, _now(), days))
+
     async def lead(self, request):
         from . import pages
 
