@@ -141,3 +141,32 @@ def test_the_reports_page_draws_each_chart_with_its_numbers_for_managers_only(lc
         assert 'href="/reports"' not in a.get("/inbox")[2]
     finally:
         srv.stop()
+
+
+def test_a_manager_hands_a_queued_lead_to_a_member_from_the_queue_page(lc):
+    from tests.test_pages import csrf, signed_in
+    from tests.test_serve import Server
+
+    lc.team(users=("a", "b"), daily="1")  # each takes one a day: the rest wait, even as serve drains
+    lc("user", "add", "mia", "--role", "manager")
+    lc("group", "edit", "tele-sales", "--queue")
+    out = lc.jsonl("route", "--format", "jsonl",
+                   input='{"id": "L1"}\n{"id": "L2"}\n{"id": "Q1", "name": "Ada Lovelace"}\n{"id": "Q2"}\n')
+    assert [o["status"] for o in out] == ["assigned", "assigned", "queued", "queued"]
+    srv = Server(lc)
+    try:
+        mia = signed_in(lc, srv, "mia")
+        status, _, page = mia.get("/queue")
+        assert status == 200 and "Q1" in page and "Ada Lovelace" in page
+        assert "<caption>Waiting in tele-sales</caption>" in page and "<option>b</option>" in page
+        status, headers, _ = mia.post("/leads/Q1/reassign", {"csrf": csrf(page), "to": "b"})
+        assert status == 303
+        a = signed_in(lc, srv, "a")
+        assert a.get("/queue")[0] == 403
+        status, _, _ = a.post("/leads/Q2/reassign", {"csrf": csrf(a.get("/inbox")[2]), "to": "b"})
+        assert status == 403
+    finally:
+        srv.stop()
+    q1 = lc.json("leads", "show", "Q1")
+    assert q1["assigned_to"] == "b" and q1["history"][-1]["via"] == "web"
+    assert q1["history"][-1]["actor"] == "user:mia"

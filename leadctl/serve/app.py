@@ -207,6 +207,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         Route("/pickup", pages.pickup, methods=["GET"]),
         Route("/team", pages.team, methods=["GET"]),
         Route("/reports", pages.reports, methods=["GET"]),
+        Route("/queue", pages.queue, methods=["GET"]),
     ])
 
     async def logged(scope, receive, send):

@@ -128,6 +128,11 @@ class Pages:
         days = request.query_params.get("days")
         return await self._visit_then(request, lambda v: pages.team(v, _now(), days))
 
+    async def queue(self, request):
+        from .queue_page import queue
+
+        return await self._visit_then(request, lambda v: queue(v, _now()))
+
     async def reports(self, request):
         from .reports_page import reports
 
