@@ -170,3 +170,45 @@ def test_a_manager_hands_a_queued_lead_to_a_member_from_the_queue_page(lc):
     q1 = lc.json("leads", "show", "Q1")
     assert q1["assigned_to"] == "b" and q1["history"][-1]["via"] == "web"
     assert q1["history"][-1]["actor"] == "user:mia"
+
+
+def test_managers_add_and_end_leave_and_admins_change_caps_from_the_team_page_as_the_cli_would(lc):
+    from tests.test_pages import csrf, signed_in
+    from tests.test_serve import Server
+
+    lc.team(users=("a", "b"))
+    lc("user", "add", "mia", "--role", "manager")
+    lc("group", "member", "add", "tele-sales", "mia")
+    lc("user", "add", "ola", "--role", "admin")
+    srv = Server(lc)
+    try:
+        mia, a, ola = signed_in(lc, srv, "mia"), signed_in(lc, srv, "a"), signed_in(lc, srv, "ola")
+        page = mia.get("/team")[2]
+        before = lc.config.read_bytes()
+        for who, form in ((a, {"user": "b", "from": "2026-12-20", "to": "2026-12-31"}),  # a rep: not for others
+                          (mia, {"user": "b", "from": "2026-12-31", "to": "2026-12-20"}),  # backwards
+                          (mia, {"user": "b", "from": "soon", "to": "2026-12-20"})):
+            status, _, html = who.post("/team/away", {"csrf": csrf(who.get("/inbox")[2]), **form})
+            assert status in (400, 403) and lc.config.read_bytes() == before, (form, status)
+        assert a.post("/team/away", {"csrf": csrf(a.get("/inbox")[2]), "user": "b", "from": "2026-12-20",
+                                     "to": "2026-12-31"})[0] == 403
+        status, headers, _ = mia.post("/team/away", {"csrf": csrf(page), "user": "b", "from": "2030-12-20",
+                                                     "to": "2030-12-31", "backup": "a"})
+        assert status == 303 and headers["location"].startswith("/team?done=")
+        (entry,) = lc.json("away", "list")
+        assert (entry["user"], entry["from"], entry["to"], entry["backup"]) == ("b", "2030-12-20", "2030-12-31", "a")
+        status, _, _ = mia.post(f"/team/away/{entry['id']}/end", {"csrf": csrf(page)})
+        assert status == 303 and lc.json("away", "list") == []  # not begun yet: gone
+        assert mia.post("/team/member", {"csrf": csrf(page), "group": "tele-sales", "user": "a",
+                                         "daily": "3"})[0] == 403  # caps: admins and owners
+        status, _, _ = ola.post("/team/member", {"csrf": csrf(ola.get("/team")[2]), "group": "tele-sales",
+                                                 "user": "a", "daily": "3", "weight": "2"})
+        assert status == 303
+        assert ola.post("/team/member", {"csrf": "wrong", "group": "tele-sales", "user": "a", "daily": "9"})[0] == 403
+    finally:
+        srv.stop()
+    member = next(m for m in lc.json("group", "show", "tele-sales")["members"] if m["user"] == "a")
+    assert (member["daily_limit"], member["weight"]) == (3, 2)
+    history = lc.json("config", "history")
+    assert [(h["actor"], h["via"]) for h in history if h["via"] == "web"] == [  # leave added, ended; a cap
+        ("user:mia", "web"), ("user:mia", "web"), ("user:ola", "web")]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from .changes import (
     add_group, add_mapping, add_member, add_rule, add_user, edit_group, edit_member, edit_user, mapping, move_rule,
     add_away, remove_away, remove_group, remove_mapping, remove_member, remove_rule, remove_user, set_default, tag_user,
-    add_crm, remove_crm, set_crm_ids, set_sla,
+    add_crm, remove_crm, set_crm_ids, set_sla, end_away,
 )
 from .checks import (
     MAX_ATTEMPTS, MAX_COUNT, MAX_RETRY_SECONDS, check_count, check_email, duration_seconds, parse_day, check_name, check_phone_region,
@@ -42,5 +42,5 @@ __all__ = [
     "locked", "render_text", "save", "write_atomic", "write_text", "from_dict", "load", "load_text", "parse",
     "DEFAULT_TIMEZONE", "DUPLICATE_FIELDS", "Away", "NAME_RE", "RECORD_TYPES", "ROLES", "SMTP_SECURITY", "Config", "Group",
     "Member", "Notify", "Rule", "Settings", "User", "ordered_roles", "to_dict", "STARTER", "Watcher", "stamp",
-    "add_crm", "remove_crm", "set_crm_ids", "set_sla", "CRM_OBJECTS", "Crm",
+    "add_crm", "remove_crm", "set_crm_ids", "set_sla", "end_away", "CRM_OBJECTS", "Crm",
 ]

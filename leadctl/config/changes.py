@@ -224,6 +224,19 @@ def remove_away(cfg: Config, n: int) -> Config:
     return replace(cfg, away=tuple(a for a in cfg.away if a.id != n))
 
 
+def end_away(cfg: Config, n: int, last: str) -> Config:
+    """Leave `n` ended early: its last day `last` (YYYY-MM-DD); leave that has not begun by then
+    is removed."""
+    entry = next((a for a in cfg.away if a.id == n), None)
+    if entry is None:
+        raise ConfigError(f"no away entry {n} (see `leadctl away list`)")
+    if last < entry.start:
+        return remove_away(cfg, n)
+    if last >= entry.end:
+        return cfg
+    return replace(cfg, away=tuple(replace(a, end=last) if a.id == n else a for a in cfg.away))
+
+
 def add_crm(cfg: Config, crm: Crm) -> Config:
     """A CRM owners are written back to (`crm add`)."""
     check_name(crm.name, "crm")

@@ -208,6 +208,9 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         Route("/team", pages.team, methods=["GET"]),
         Route("/reports", pages.reports, methods=["GET"]),
         Route("/queue", pages.queue, methods=["GET"]),
+        Route("/team/away", pages.team_action("away"), methods=["POST"]),
+        Route("/team/away/{n}/end", pages.team_action("end"), methods=["POST"]),
+        Route("/team/member", pages.team_action("member"), methods=["POST"]),
     ])
 
     async def logged(scope, receive, send):

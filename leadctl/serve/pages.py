@@ -292,7 +292,7 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-def team(v: Visit, now: datetime, days: str | None) -> Page:
+def team(v: Visit, now: datetime, days: str | None, done: str | None = None) -> Page:
     """GET /team (managers and above): per group its members in rotation order, today's and this
     month's use against caps, who is away or off hours, who is next, the queue, and a chart of
     what the group's method gave each member over the chosen window against their share."""
@@ -312,8 +312,15 @@ def team(v: Visit, now: datetime, days: str | None) -> Page:
         given = v.ledger.usage_between(g.name, first.isoformat(), last.isoformat())
         groups.append({**view, "queue": queue.get(g.name, 0),
                        "chart": chart(g, given, v.cfg.active_users())})
+    from ..domain.rights import AWAY, CONFIGURE
+
+    leave = [{"id": a.id, "user": a.user, "from": a.start, "to": a.end, "backup": a.backup} for a in v.cfg.away
+             if a.end >= last.isoformat() and refusal(v.cfg, v.actor, AWAY, for_user=a.user) is None]
     return Page(200, "team.html", _base(v, "Team", groups=groups, window=window, windows=FAIRNESS_DAYS,
-                                        first=first.isoformat(), last=last.isoformat()))
+                                        first=first.isoformat(), last=last.isoformat(), leave=leave,
+                                        may_caps=refusal(v.cfg, v.actor, CONFIGURE) is None, today=last.isoformat(),
+                                        people=sorted({m.user for g in v.cfg.groups for m in g.members}),
+                                        done=done[:200] if done else None))
 
 
 def chart(group, given: dict[str, int], active: frozenset[str]) -> dict:

@@ -125,8 +125,25 @@ class Pages:
     async def team(self, request):
         from . import pages
 
-        days = request.query_params.get("days")
-        return await self._visit_then(request, lambda v: pages.team(v, _now(), days))
+        days, done = request.query_params.get("days"), request.query_params.get("done")
+        return await self._visit_then(request, lambda v: pages.team(v, _now(), days, done))
+
+    def team_action(self, name: str):
+        """POST /team/away, /team/away/{n}/end, /team/member: `team_actions`."""
+        async def endpoint(request):
+            from . import pages, team_actions
+
+            form = await _form(request)
+            if form is None:
+                return self.render(request, pages._plain(413, "Too big", "That form was too big."))
+            if name == "away":
+                act = lambda v: team_actions.away(self.service, v, form, _now())  # noqa: E731
+            elif name == "end":
+                act = lambda v: team_actions.end_away(self.service, v, request.path_params["n"], form, _now())  # noqa: E731
+            else:
+                act = lambda v: team_actions.member(self.service, v, form, _now())  # noqa: E731
+            return await self._visit_then(request, act)
+        return endpoint
 
     async def queue(self, request):
         from .queue_page import queue
