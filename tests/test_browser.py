@@ -87,17 +87,20 @@ def test_a_trusted_rep_signs_in_sees_only_their_leads_and_sets_a_status(team, se
     lead_id = first.inner_text()
     first.click()
     assert page.locator("h1").inner_text() == f"Lead {lead_id}"
-    page.get_by_label("New status").fill("contacted")
+    page.get_by_label("New status").select_option("contacted")  # the statuses in use, and other…
     page.get_by_label("Note").first.fill("left a voicemail")
     page.get_by_role("button", name="Set status").click()
-    assert "Done: status" in page.locator("[role=status]").inner_text()
+    assert "Status set to contacted" in page.locator("[role=status]").inner_text()
+    assert page.locator("ol.timeline li").count() >= 2  # the history, one event a line
     shoot(page, tmp_path, "lead-1440")
     assert team.json("leads", "show", lead_id)["status"] == "contacted"
     other = next(r["id"] for r in team.json("leads", "list") if r["assigned_to"] == "stephanie")
     response = page.goto(f"{srv.url}/leads/{other}")
     assert response.status == 404 and "No such lead" in page.content()
-    # keyboard: the first Tab reaches the first link of the navigation
+    # keyboard: the first Tab reaches the skip link, the next the first link of the navigation
     page.goto(f"{srv.url}/inbox")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Skip to content"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent").strip() == "My leads"
     page.close()

@@ -144,7 +144,7 @@ def test_a_trusted_rep_sees_only_their_own_leads_and_sets_a_status(team, server)
     assert status == 200 and "Set status" in page and "Reassign" not in page  # trusted: no reassign right
     assert "it went to tom through" in page  # the history in the words of `leads explain`
     status, headers, _ = tom.post("/leads/L3/status", {"csrf": csrf(page), "status": "contacted", "note": "called"})
-    assert status == 303 and headers["location"] == "/leads/L3?done=status"
+    assert status == 303 and headers["location"] == "/leads/L3?done=Status%20set%20to%20contacted"
     shown = team.json("leads", "show", "L3")
     assert shown["status"] == "contacted" and shown["first_contact_at"]
     assert team.query("SELECT via, actor FROM events WHERE lead_id = 'L3' AND method = 'status'") == [("web", "user:tom")]

@@ -212,3 +212,32 @@ def test_managers_add_and_end_leave_and_admins_change_caps_from_the_team_page_as
     history = lc.json("config", "history")
     assert [(h["actor"], h["via"]) for h in history if h["via"] == "web"] == [  # leave added, ended; a cap
         ("user:mia", "web"), ("user:mia", "web"), ("user:ola", "web")]
+
+
+def test_the_lead_page_reads_like_a_page_not_a_row(lc):
+    from tests.test_pages import csrf, signed_in
+    from tests.test_serve import Server
+
+    lc.team(users=("a", "b"))
+    lc("user", "add", "mia", "--role", "manager")
+    lc.jsonl("route", "--format", "jsonl", input=json.dumps({
+        "id": "V1", "first_name": "Ada", "email": "ada@example.com", "phone": "+44 20 7946 0000",
+        "utm_campaign": "winter", "Lead-Score": "7"}) + "\n")
+    srv = Server(lc)
+    try:
+        mia = signed_in(lc, srv, "mia")
+        status, _, page = mia.get("/leads/V1")
+        assert status == 200
+        assert "<dt>First name</dt>" in page and "<dt>UTM campaign</dt>" in page and "<dt>Lead score</dt>" in page
+        assert '<a href="mailto:ada@example.com">ada@example.com</a>' in page
+        assert '<a href="tel:+442079460000">+44 20 7946 0000</a>' in page
+        assert re.search(r'<time datetime="[^"]+" title="[^"]+">today \d\d:\d\d</time>', page)
+        assert '<optgroup label="People">' in page and '<option value="" selected disabled>choose…</option>' in page
+        assert 'class="skip" href="#main"' in page and 'rel="icon" href="data:image/svg+xml' in page
+        status, headers, _ = mia.post("/leads/V1/status", {"csrf": csrf(page), "status": "other", "other": "callback"})
+        assert status == 303 and headers["location"] == "/leads/V1?done=Status%20set%20to%20callback"
+        page = mia.get(headers["location"])[2]
+        assert "Status set to callback." in page and "<strong>a</strong> · round robin" in page
+    finally:
+        srv.stop()
+    assert lc.json("leads", "show", "V1")["status"] == "callback"

@@ -215,10 +215,20 @@ def lead_page(v: Visit, lead_id: str, *, status: int = 200, error: str | None = 
         "convert": row["type"] == "lead" and "contact" not in v.ledger.conversions(row["id"])
         and refusal(v.cfg, v.actor, STATUS, for_user=row["assigned_to"]) is None,  # converting closes it
     }
-    targets = [u.id for u in v.cfg.users if u.active] + [g.name for g in v.cfg.groups if v.cfg.pool(g.name) is g]
+    from zoneinfo import ZoneInfo
+
+    from . import lead_display as show
+
+    zone = ZoneInfo(v.user.timezone) if getattr(v.user, "timezone", "") else v.cfg.tz()
+    now = datetime.now().astimezone()
+    people = [u.id for u in v.cfg.users if u.active]
+    pools = [g.name for g in v.cfg.groups if v.cfg.pool(g.name) is g]
+    statuses = list(dict.fromkeys(["contacted", "no-answer", "qualified", *v.cfg.settings.closed_statuses,
+                                   *([row["status"]] if row["status"] else [])]))
     return Page(status, "lead.html", _base(
-        v, f"Lead {lead_id}", lead=lead, fields=own_fields(row), story=explain(lead, events).split("\n"),
-        may=may, targets=targets, error=error, done=done))
+        v, f"Lead {lead_id}", lead=lead, fields=show.fields(own_fields(row)), story=explain(lead, events).split("\n"),
+        timeline=show.timeline(events, zone, now), received=show.when(row["received_at"], zone, now),
+        may=may, people=people, pools=pools, statuses=statuses, error=error, done=done))
 
 
 ACTIONS = ("accept", "status", "release", "reassign", "pickup", "convert")
@@ -240,6 +250,9 @@ def lead_action(service: Service, v: Visit, lead_id: str, action: str, form: dic
         with service.writing:
             if action == "status":
                 status = (form.get("status") or "").strip()
+                if status == "other":  # "other…": the text beside it
+                    status = (form.get("other") or "").strip()
+                    form = {**form, "status": status}
                 if not status:
                     raise LeadctlError("say the new status")
                 moves = manual.set_status(v.cfg, v.ledger, [lead_id], status, now, actor=v.actor, note=note)
@@ -277,7 +290,9 @@ def lead_action(service: Service, v: Visit, lead_id: str, action: str, form: dic
             return _plain(404, "No such lead", "There is no lead with that id that you may see.")
         return lead_page(v, lead_id, status=403 if move.forbidden else 409, error=move.reason)
     where = f"/leads/{_quote(lead_id)}" if action != "release" or lead_for_visible(v, lead_id) else "/inbox"
-    return Page(303, None, location=f"{where}?done={_quote(action)}")
+    from .lead_display import said
+
+    return Page(303, None, location=f"{where}?done={_quote(said(action, form))}")
 
 
 def lead_for_visible(v: Visit, lead_id: str) -> bool:
