@@ -125,3 +125,49 @@ def test_a_manager_sees_the_team_page_and_its_chart(team, server, chromium, tmp_
     page.goto(link(team, "tom", srv.port))
     assert page.goto(f"{srv.url}/team").status == 403
     page.close()
+
+
+NAMED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, button, textarea')]
+    .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label') ||
+                   (e.tagName === 'BUTTON' && e.textContent.trim())))
+    .map(e => e.outerHTML.slice(0, 80))"""
+
+
+def test_a_manager_adds_and_ends_leave_and_an_admin_changes_a_cap_in_the_browser(team, server, chromium, tmp_path):
+    team("user", "add", "mo", "--role", "manager")
+    team("group", "member", "add", "tele-sales", "mo", "--daily", "1")
+    team("user", "add", "olga", "--role", "admin")
+    srv = server()
+    for width, height in ((1440, 900), (375, 800)):
+        page = chromium.new_page(viewport={"width": width, "height": height})
+        page.goto(link(team, "mo", srv.port))
+        page.get_by_role("link", name="Team").click()
+        assert page.evaluate(NAMED) == []  # every control has a name
+        page.get_by_label("Who", exact=True).select_option("lewis")
+        page.get_by_label("From", exact=True).fill("2030-01-05")
+        page.get_by_label("To", exact=True).fill(f"2030-01-{10 if width == 1440 else 20}")
+        page.get_by_label("Backup", exact=True).select_option("denise")
+        page.get_by_role("button", name="Add leave").click()
+        assert "lewis is away from 2030-01-05" in page.locator("[role=status]").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        shoot(page, tmp_path, f"team-leave-{width}")
+        if width == 1440:
+            page.get_by_role("button", name="End lewis's leave now").click()
+            assert "leave ended" in page.locator("[role=status]").inner_text()
+        page.close()
+    (left,) = team.json("away", "list")
+    assert (left["user"], left["to"], left["backup"]) == ("lewis", "2030-01-20", "denise")
+    page = chromium.new_page(viewport={"width": 375, "height": 800})
+    page.goto(link(team, "olga", srv.port))
+    page.goto(f"{srv.url}/team")
+    page.get_by_label("Member").first.select_option("tom")
+    page.get_by_label("Daily cap").first.fill("5")
+    page.get_by_role("button", name="Change member").first.click()
+    assert "tom in tele-sales: daily 5" in page.locator("[role=status]").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shoot(page, tmp_path, "team-cap-375")
+    page.close()
+    tom = next(m for m in team.json("group", "show", "tele-sales")["members"] if m["user"] == "tom")
+    assert tom["daily_limit"] == 5
+    webs = [(h["actor"], h["via"]) for h in team.json("config", "history") if h["via"] == "web"]
+    assert webs == [("user:mo", "web")] * 3 + [("user:olga", "web")]
