@@ -307,19 +307,34 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
+def for_managers(v: Visit) -> Page | None:
+    """The 403 page for whoever may not see the managers' pages (None: they may)."""
+    from ..domain.rights import TEAM, refusal
+
+    why = refusal(v.cfg, v.actor, TEAM)
+    return _plain(403, "Not for you", why) if why else None
+
+
+def days_window(v: Visit, now: datetime, days: str | None, offered: tuple[int, ...]):
+    """(days, first, last): the window a page was asked for (one it offers, else 7), to today."""
+    from ..audit import today
+
+    window = int(days) if days and days.isdigit() and int(days) in offered else 7
+    last = today(v.cfg, now)
+    return window, last - timedelta(days=window - 1), last
+
+
 def team(v: Visit, now: datetime, days: str | None, done: str | None = None) -> Page:
     """GET /team (managers and above): per group its members in rotation order, today's and this
     month's use against caps, who is away or off hours, who is next, the queue, and a chart of
     what the group's method gave each member over the chosen window against their share."""
-    from ..audit import group_view, today
-    from ..domain.rights import TEAM, refusal
+    from ..audit import group_view
+    from ..domain.rights import refusal
 
-    why = refusal(v.cfg, v.actor, TEAM)
-    if why:
-        return _plain(403, "Not for you", why)
-    window = int(days) if days and days.isdigit() and int(days) in FAIRNESS_DAYS else 7
-    last = today(v.cfg, now)
-    first = last - timedelta(days=window - 1)
+    refused = for_managers(v)
+    if refused:
+        return refused
+    window, first, last = days_window(v, now, days, FAIRNESS_DAYS)
     queue = v.ledger.queue_length()
     groups = []
     for g in v.cfg.groups:

@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from .pages import Page, Visit, _age, _base, _plain
+from .pages import Page, Visit, _age, _base, for_managers
 
 
 def queue(v: Visit, now: datetime) -> Page:
-    from ..domain.rights import REASSIGN, TEAM, refusal
+    from ..domain.rights import REASSIGN, refusal
     from ..notify import lead_name
     from ..render import LocalTimes
 
-    why = refusal(v.cfg, v.actor, TEAM)
-    if why:
-        return _plain(403, "Not for you", why)
+    refused = for_managers(v)
+    if refused:
+        return refused
     active = v.cfg.active_users()
     times = LocalTimes(v.cfg.tz())
     groups = []

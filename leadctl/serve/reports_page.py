@@ -7,25 +7,22 @@ copying), and the assignments per member per day. The same counts as `report`, `
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from .pages import Page, Visit, _base, _plain
+from .pages import Page, Visit, _base, days_window, for_managers
 
 WINDOWS = (7, 30, 90)
 
 
 def reports(v: Visit, now: datetime, days: str | None) -> Page:
-    from ..audit import Window, contact_stats, today, window_counts
+    from ..audit import Window, contact_stats, window_counts
     from ..charts import bar_chart
-    from ..domain.rights import TEAM, refusal
     from ..speed_report import sla_stats
 
-    why = refusal(v.cfg, v.actor, TEAM)
-    if why:
-        return _plain(403, "Not for you", why)
-    window = int(days) if days and days.isdigit() and int(days) in WINDOWS else 7
-    last = today(v.cfg, now)
-    first = last - timedelta(days=window - 1)
+    refused = for_managers(v)
+    if refused:
+        return refused
+    window, first, last = days_window(v, now, days, WINDOWS)
     span = Window(first, last)
     counts = window_counts(v.cfg, v.ledger, span)
     per_member: Counter = Counter()
