@@ -40,9 +40,9 @@ REMIND, MANAGERS = "remind", "notify-managers"  # a notification's method for th
 
 @dataclass
 class Reroute:
-    """A step run on a lead: a move (method `sla`, `escalated`, or `declined` for a lapsed offer;
-    `assigned_to` None: it stayed) or a notification (method `remind` or `notify-managers`, the
-    holder unchanged)."""
+    """A step run on a lead: a move (method `sla`, `escalated`, or `declined` for a lapsed offer)
+    or a notification (method `remind` or `notify-managers`, the holder unchanged). A lead that
+    stayed (nobody to take it) is not one: its group's managers are told instead."""
 
     lead_id: str
     previous: str
@@ -62,11 +62,9 @@ class Reroute:
 
 def summary(steps: list[Reroute]) -> str:
     """`re-routed 2 lead(s)` and what else the ladder did: what tick and serve say."""
-    moved = sum(1 for s in steps if s.moved and s.assigned_to is not None)
-    told = sum(1 for s in steps if not s.moved)
-    stayed = len(steps) - moved - told
-    return f"re-routed {moved} lead(s)" + (f", {told} reminder(s) and notice(s) to managers" if told else "") + \
-        (f", {stayed} left where they were (nobody to take them)" if stayed else "")
+    moved = sum(1 for s in steps if s.moved)
+    told = len(steps) - moved
+    return f"re-routed {moved} lead(s)" + (f", {told} reminder(s) and notice(s) to managers" if told else "")
 
 
 def covered(cfg: Config, group: Group, lead: dict) -> bool:
@@ -184,7 +182,8 @@ class _Run:
         if ran:
             self.changes.sla_steps.append((lead["id"], lead["assigned_at"], number, str(step), self.at,
                                            done.assigned_to))
-        self.out.append(done)
+        if done.assigned_to is not None or not done.moved:  # (one that stayed: its managers are told instead)
+            self.out.append(done)
         return done.moved and done.assigned_to is not None
 
     def lapse(self, lead: dict, group: Group) -> None:
@@ -196,9 +195,8 @@ class _Run:
         passed = frozenset((u, "let it lapse") for u in self.ledger.lapsed_holders(lead["id"]) | {holder})
         _, decision = self.policy.turn(group.name, self.day, self.alloc, self.moment.away | passed, self.moment.backups,
                                        overflow=False)
-        if decision.user is None:
+        if decision.user is None:  # it stays (not said on tick's output: the managers are told)
             self.changes.trouble(group.name, lead["id"], f"{why}; {decision.reason}")
-            self.out.append(Reroute(lead["id"], holder, None, group.name, DECLINED, f"{why}; {decision.reason}", "offer"))
             return
         reason = why + (f"; {decision.reason}" if decision.reason else "")
         self.out.append(self._move(lead, group, None, decision.user, DECLINED, reason,
