@@ -58,7 +58,8 @@ class RuleBook:
         self.default = cfg.group(cfg.default_group) if cfg.default_group else None
         nowhere = Group(name="")  # a territories rule with no fallback group, and no default group
         self.rules = [(n, r, None, cfg.group(r.group) if r.group else self.default or nowhere)
-                      for n, r in enumerate(cfg.rules, 1)]  # (number, rule, -, its group)
+                      for n, r in enumerate(cfg.rules, 1)]  # (number, rule, -, its group): each test is
+        # compiled where it is asked — the free ones in `first_free`, an indexed one's rest in `rest`
         self.free: list[int] = []  # positions of the rules any lead may meet
         self.keyed: dict[str, dict[str, list[int]]] = {}  # field -> value -> positions of the rules it opens
         self.rest: dict[int, object] = {}  # an indexed rule's position -> the test of what its key leaves

@@ -1,6 +1,7 @@
-"""The SLA ladder's record: which steps ran for which holder of a lead (`sla_steps`), and the
-leads that still have a step to come. A step is written in the tick's own transaction, under
-the key (lead, its holder's assignment, step): it runs once, whoever else ticks."""
+"""The SLA ladder's record: which steps ran for which holder of a lead (`sla_steps`), the leads
+that still have a step to come, and the offers (`offers`: a lead its holder must accept). A
+step is written in the tick's own transaction, under the key (lead, its holder's assignment,
+step): it runs once, whoever else ticks."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ class SlaLog:
     """The ladder's steps run (a part of `Ledger`)."""
 
     def ladder_candidates(self, group: str, assigned_before: str, steps: int) -> list[dict]:
-        """Open-or-not leads of `group` a group's method (or an SLA re-route) gave their holder,
-        not contacted since, assigned no later than `assigned_before`, with fewer than `steps`
-        of the ladder run for this holder, and not an offer still waiting to be accepted: id,
-        holder, group, method, status, when assigned, when the SLA started (the acceptance)."""
+        """Leads of `group` a group's method (or an SLA re-route) gave their holder, not contacted
+        since, assigned no later than `assigned_before`, with fewer than `steps` of the ladder
+        run for this holder, and not an offer still waiting to be accepted (whether they are
+        open is the caller's: `sla.covered`): id, holder, group, method, status, when assigned,
+        when the SLA started (the acceptance, for an offer)."""
         methods = ",".join("?" * len(SLA_METHODS))
         return list(self._rows(
             "SELECT id, assigned_to, group_name, method, status, assigned_at, coalesce((SELECT o.accepted_at"
