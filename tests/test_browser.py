@@ -116,6 +116,9 @@ def test_a_manager_sees_the_team_page_and_its_chart(team, server, chromium, tmp_
         assert page.locator("svg[role=img] rect.bar").count() == 4
         labels = page.locator("svg[role=img] text").all_text_contents()
         assert {"tom", "stephanie", "lewis", "denise"} <= set(labels)
+        sizes = page.evaluate("[...document.querySelectorAll('svg[role=img] text')]"
+                              ".map(t => t.getBoundingClientRect().height)")
+        assert min(sizes) >= 12, sizes  # the chart's words readable on a phone too
         next_up = page.locator("text=Next:").inner_text()
         assert re.search(r"Next: (tom|stephanie|lewis|denise)", next_up)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
