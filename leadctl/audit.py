@@ -219,8 +219,6 @@ def field_rows(counts: Counter, column: str) -> list[dict]:
 def contact_stats(cfg: Config, ledger: Ledger, window: Window) -> dict[str, dict]:
     """Per user, over the assignments they got in the window: seconds to first contact (median,
     90th percentile, of those contacted) and SLA misses (leads re-routed from them)."""
-    from statistics import median
-
     from .domain.engine import NOT_ASSIGNMENTS, STATUS
 
     tz = cfg.tz()
@@ -244,10 +242,17 @@ def contact_stats(cfg: Config, ledger: Ledger, window: Window) -> dict[str, dict
     out = {}
     for user in set(waits) | set(misses):
         times = sorted(waits.get(user, []))
-        out[user] = {"first_contact_median_s": round(median(times)) if times else None,
-                     "first_contact_p90_s": round(times[min(len(times) - 1, int(0.9 * len(times)))]) if times else None,
+        out[user] = {**first_contact_figures(times),
                      "sla_misses": misses.get(user, 0)}
     return out
+
+
+def first_contact_figures(times: list[float]) -> dict:
+    """The median and 90th percentile of sorted seconds to first contact (None for none)."""
+    from statistics import median
+
+    return {"first_contact_median_s": round(median(times)) if times else None,
+            "first_contact_p90_s": round(times[min(len(times) - 1, int(0.9 * len(times)))]) if times else None}
 
 
 def report_rows(counts: Counter, by: str = "user") -> list[dict]:

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, datetime
-from statistics import median
 
-from .audit import Window
+from .audit import Window, first_contact_figures
 from .config import Config
 from .config.ladder import steps_of
 from .ledger import Ledger
@@ -80,12 +79,12 @@ def sla_stats(cfg: Config, ledger: Ledger, window: Window, now: datetime, by: st
     assignment: sla_met, sla_missed,
     attainment (0-1; None with neither), first_contact_median_s, first_contact_p90_s (of the
     covered assignments first contacted), for the assignments made in the window."""
-    from .assign.sla import _Clock
+    from .assign.sla import LadderClock
     from .domain.engine import NOT_ASSIGNMENTS, STATUS
     from .ledger.schema import SLA_METHODS
 
     tz = cfg.tz()
-    clock = _Clock(cfg)
+    clock = LadderClock(cfg)
     deadlines = {}
     for g in cfg.groups:
         steps = steps_of(g)
@@ -140,8 +139,7 @@ def sla_stats(cfg: Config, ledger: Ledger, window: Window, now: datetime, by: st
         done = met[key] + missed[key]
         rows.append({by: key, "sla_met": met[key], "sla_missed": missed[key],
                      "attainment": round(met[key] / done, 4) if done else None,
-                     "first_contact_median_s": round(median(times)) if times else None,
-                     "first_contact_p90_s": round(times[min(len(times) - 1, int(0.9 * len(times)))]) if times else None})
+                     **first_contact_figures(times)})
     return rows
 
 

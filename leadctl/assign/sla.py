@@ -86,7 +86,7 @@ def not_covered(cfg: Config, ledger: Ledger, group: Group) -> int:
                if cfg.settings.is_open(lead["status"]) and not covered(cfg, group, lead))
 
 
-class _Clock:
+class LadderClock:
     """When a step falls due for a holder: `after` seconds past the assignment on the wall
     clock, or of the holder's working hours (their zone) on the business clock; a holder with
     no hours counts the wall clock."""
@@ -111,7 +111,7 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
     if not ladders and not offering:
         return []
     local = now.astimezone(cfg.tz())
-    clock = _Clock(cfg)
+    clock = LadderClock(cfg)
     with ledger.write():
         lapsed = [o for o in ledger.lapsed_offers(local.isoformat(timespec="seconds"))
                   if o["group_name"] in offering and cfg.settings.is_open(o["status"])] if offering else []
@@ -131,7 +131,7 @@ def tick(cfg: Config, ledger: Ledger, now: datetime, rng: random.Random, *, acto
     return run.out
 
 
-def _due(cfg: Config, ledger: Ledger, ladders: dict, clock: _Clock, local: datetime, now: datetime) -> list:
+def _due(cfg: Config, ledger: Ledger, ladders: dict, clock: LadderClock, local: datetime, now: datetime) -> list:
     """(lead, group, [(step number, step)]) for each covered lead with steps due now, in order."""
     due = []
     for name, (group, steps) in ladders.items():
