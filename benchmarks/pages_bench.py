@@ -111,7 +111,10 @@ def main() -> None:
         rep, boss = sign_in(port, link("rep03")), sign_in(port, link("boss"))
         print(f"{'page':<18} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
         for label, path, cookie in (("/inbox (rep)", "/inbox", rep), ("/team (manager)", "/team", boss),
-                                    ("/pickup (rep)", "/pickup", rep), ("/leads/ID (rep)", "/leads/P0000003", rep)):
+                                    ("/pickup (rep)", "/pickup", rep), ("/leads/ID (rep)", "/leads/P0000003", rep),
+                                    ("/reports (manager)", "/reports", boss),
+                                    ("/reports?days=90", "/reports?days=90", boss),
+                                    ("/queue (manager)", "/queue", boss)):
             timed(port, path, cookie, 20)  # warm up: connections, caches, templates compiled
             ms = sorted(timed(port, path, cookie, args.requests))
             p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]

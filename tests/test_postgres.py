@@ -236,6 +236,8 @@ def test_both_stores_have_the_same_tables_and_columns(tmp_path, postgres):
     lite = Ledger.open(tmp_path / "l.db")
     pg = Ledger.open(postgres.new_database())
     try:
+        tables = {r[0] for r in lite.sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables - {"_sqlite_migrations"} == set(TABLES)  # `ledger copy` copies every table
         for table in TABLES:
             sqlite_cols = [r[1] for r in lite.sql(f"PRAGMA table_info({table})")]
             pg_cols = [r[0] for r in pg.sql(

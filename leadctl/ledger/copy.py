@@ -38,6 +38,8 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "crm_writes": (("n", "crm", "lead_id", "owner", "status", "attempts", "next_at", "claimed_until", "last_error",
                     "crm_owner", "written_owner_id", "created_at", "sent_at"), "n"),
     "sessions": (("id_hash", "user_id", "created_at", "expires_at", "ended_at"), "id_hash"),
+    "sla_steps": (("lead_id", "assigned_at", "step", "action", "at", "note"), "lead_id, assigned_at, step"),
+    "offers": (("lead_id", "assigned_at", "holder", "group_name", "until", "accepted_at"), "lead_id, assigned_at"),
     "watches": (("source", "etag", "last_modified", "header", "pending_header", "row_ids", "polled_at"), "source"),
 }
 CHUNK = 2000
