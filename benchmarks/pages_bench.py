@@ -6,8 +6,10 @@ Routes N leads (spread over the last 30 days, `--clock received`) through one se
 of 20 reps with day caps, starts a real server (a subprocess on a free loopback port), signs in
 a rep and a manager with one-time links, then asks each page --requests times over one
 keep-alive connection: /inbox (the rep's newest 200 leads), /team (20 members, today's and the
-month's use, who is next, the queue, the 7-day chart), /pickup and one lead's page. Prints the
-p50, p99 and max latency of each (whole request, client on the same 2-core machine).
+month's use, who is next, the queue, the 7-day chart), /pickup, one lead's page, /reports (7
+and 90 days: its figures kept as `tick` keeps them; the first request, which computes them, is
+timed on its own) and /queue. Prints the p50, p99 and max latency of each (whole request,
+client on the same 2-core machine).
 """
 
 from __future__ import annotations
@@ -109,6 +111,12 @@ def main() -> None:
         link = lambda user: subprocess.run([*base, "token", "link", user, "--port", str(port)],  # noqa: E731
                                            capture_output=True, text=True, check=True).stdout.strip()
         rep, boss = sign_in(port, link("rep03")), sign_in(port, link("boss"))
+        for days in (7, 30, 90):  # what a visitor pays when no `tick` has kept the figures
+            cold = timed(port, f"/reports?days={days}", boss, 1)[0]
+            print(f"/reports?days={days}: figures computed by the first request in {cold:.0f} ms")
+        t = time.perf_counter()
+        subprocess.run([*base, "tick"], capture_output=True, check=True)
+        print(f"`leadctl tick` with the figures fresh: {time.perf_counter() - t:.2f} s")
         print(f"{'page':<18} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
         for label, path, cookie in (("/inbox (rep)", "/inbox", rep), ("/team (manager)", "/team", boss),
                                     ("/pickup (rep)", "/pickup", rep), ("/leads/ID (rep)", "/leads/P0000003", rep),

@@ -168,7 +168,8 @@ def test_a_ledger_from_the_previous_leadctl_is_upgraded_with_its_events_kept(tmp
     db.execute("ALTER TABLE leads DROP COLUMN rule")
     db.execute("ALTER TABLE leads DROP COLUMN territory")
     for table in ("config_history", "event_counts", "passed_over_sets", "tokens", "notifications", "conversions",
-                  "queue", "sign_ins", "keys", "watches", "sessions", "crm_writes", "sla_steps", "offers"):
+                  "queue", "sign_ins", "keys", "watches", "sessions", "crm_writes", "sla_steps", "offers",
+                  "snapshots"):
         db.execute(f"DROP TABLE {table}")
     for column in ("actor", "note", "passed_over", "via", "backup_for"):
         db.execute(f"ALTER TABLE events DROP COLUMN {column}")

@@ -159,8 +159,11 @@ def test_a_manager_hands_a_queued_lead_to_a_member_from_the_queue_page(lc):
         status, _, page = mia.get("/queue")
         assert status == 200 and "Q1" in page and "Ada Lovelace" in page
         assert "<caption>Waiting in tele-sales</caption>" in page and "<option>b</option>" in page
-        status, headers, _ = mia.post("/leads/Q1/reassign", {"csrf": csrf(page), "to": "b"})
-        assert status == 303
+        assert 'name="back" value="queue"' in page
+        status, headers, _ = mia.post("/leads/Q1/reassign", {"csrf": csrf(page), "to": "b", "back": "queue"})
+        assert status == 303 and headers["location"].startswith("/queue?done=")
+        page = mia.get(headers["location"])[2]
+        assert "Q1: Reassigned to b." in page and "Ada Lovelace" not in page  # handed out: no longer waiting
         a = signed_in(lc, srv, "a")
         assert a.get("/queue")[0] == 403
         status, _, _ = a.post("/leads/Q2/reassign", {"csrf": csrf(a.get("/inbox")[2]), "to": "b"})
@@ -241,3 +244,72 @@ def test_the_lead_page_reads_like_a_page_not_a_row(lc):
     finally:
         srv.stop()
     assert lc.json("leads", "show", "V1")["status"] == "callback"
+
+
+def test_the_reports_figures_are_kept_a_while_tick_refreshes_them_and_a_new_day_or_config_recomputes(lc):
+    """The /reports figures read the whole trail, so they are kept as a dashboard keeps its
+    last refresh: a lead routed since is not in them until `tick` (older than 5 minutes), 15
+    minutes pass, the day turns, or the config changes."""
+    from datetime import datetime, timezone
+
+    from leadctl.config.load import load
+    from leadctl.ledger import Ledger
+    from leadctl.reports_figures import figures
+
+    def given(when: str) -> tuple[list, str]:
+        ledger = Ledger.open(lc.db)
+        try:
+            f = figures(load(lc.config), ledger, 7, datetime.fromisoformat(when).replace(tzinfo=timezone.utc))
+        finally:
+            ledger.close()
+        return f["given"], f["as_of"][11:16]
+
+    lc.team(users=("a", "b"))
+    route = lambda lead: lc.jsonl("route", "--format", "jsonl", input=f'{{"id": "{lead}"}}\n')  # noqa: E731
+    with at("2026-11-23T09:00:00"):
+        route("R1")
+    assert given("2026-11-23T09:01:00") == ([["a", 1]], "09:01")
+    with at("2026-11-23T09:02:00"):
+        route("R2")
+    assert given("2026-11-23T09:03:00") == ([["a", 1]], "09:01")  # kept: R2 not in yet
+    with at("2026-11-23T09:05:30"):
+        lc("tick")  # 4.5 minutes old: left alone
+    assert given("2026-11-23T09:06:00") == ([["a", 1]], "09:01")
+    with at("2026-11-23T09:07:00"):
+        lc("tick")  # over 5 minutes: computed again
+    assert given("2026-11-23T09:08:00") == ([["a", 1], ["b", 1]], "09:07")
+    with at("2026-11-23T09:09:00"):
+        route("R3")
+    assert given("2026-11-23T09:22:00")[1] == "09:07"  # 15 minutes: still the same...
+    assert given("2026-11-23T09:22:01") == ([["a", 2], ["b", 1]], "09:22")  # ...over 15: recomputed
+    with at("2026-11-23T09:24:00"):
+        route("R4")
+        lc("group", "member", "edit", "tele-sales", "a", "--daily", "5")  # another config
+    assert given("2026-11-23T09:25:00") == ([["a", 2], ["b", 2]], "09:25")
+    with at("2026-11-23T23:59:00"):
+        route("R5")
+    assert given("2026-11-24T00:00:30") == ([["a", 3], ["b", 2]], "00:00")  # a new day, a new window
+
+
+def test_a_manager_refreshes_the_reports_page_and_sees_when_its_figures_are_from(lc):
+    from tests.test_pages import csrf, signed_in
+    from tests.test_serve import Server
+
+    lc.team(users=("a", "b"))
+    lc("user", "add", "mia", "--role", "manager")
+    lc.jsonl("route", "--format", "jsonl", input='{"id": "R1"}\n')
+    srv = Server(lc)
+    try:
+        mia = signed_in(lc, srv, "mia")
+        page = mia.get("/reports")[2]
+        assert "Figures as of <time" in page and '<td>a</td><td class="num">1</td>' in page
+        lc.jsonl("route", "--format", "jsonl", input='{"id": "R2"}\n{"id": "R3"}\n')
+        assert '<td>a</td><td class="num">1</td>' in mia.get("/reports")[2]  # kept
+        a = signed_in(lc, srv, "a")
+        assert a.post("/reports", {"csrf": csrf(a.get("/inbox")[2]), "days": "7"})[0] == 403
+        assert mia.post("/reports", {"csrf": "forged", "days": "7"})[0] == 403
+        status, _, page = mia.post("/reports", {"csrf": csrf(page), "days": "30"})
+        assert status == 200 and "last 30 days" in page and '<td>a</td><td class="num">2</td>' in page
+        assert '<td>a</td><td class="num">2</td>' in mia.get("/reports?days=30")[2]  # kept from the refresh
+    finally:
+        srv.stop()

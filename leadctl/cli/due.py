@@ -45,7 +45,7 @@ def tick(ctx: typer.Context,
          seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None) -> None:
     """Run what is due: the SLA ladders' steps (reminders, notices to managers, re-routes and
     escalations of leads not contacted in time), then the queues' drain (for cron; `serve` does
-    both by itself).
+    both by itself), and the /reports page's figures when they are over five minutes old.
 
     Example: */5 * * * * leadctl tick
     """
@@ -55,12 +55,14 @@ def tick(ctx: typer.Context,
     from .. import render
     from ..assign.drain import drain as do_drain
     from ..assign.sla import summary, tick as do_tick
+    from ..reports_figures import refresh as refresh_reports
 
     st = state(ctx)
     cfg = st.config()
     with st.ledger(cfg) as ledger:
         moved = do_tick(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
         drained, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
+        refresh_reports(cfg, ledger, datetime.now().astimezone())
     if output == "jsonl":
         render.jsonl_out(r.as_dict() for r in moved)
     for r in moved if output != "jsonl" else ():

@@ -40,6 +40,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "sessions": (("id_hash", "user_id", "created_at", "expires_at", "ended_at"), "id_hash"),
     "sla_steps": (("lead_id", "assigned_at", "step", "action", "at", "note"), "lead_id, assigned_at, step"),
     "offers": (("lead_id", "assigned_at", "holder", "group_name", "until", "accepted_at"), "lead_id, assigned_at"),
+    "snapshots": (("name", "config", "at", "body"), "name"),
     "watches": (("source", "etag", "last_modified", "header", "pending_header", "row_ids", "polled_at"), "source"),
 }
 CHUNK = 2000

@@ -11,7 +11,7 @@ from collections.abc import Callable
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
               "m005_via_backups_conversions_queue", "m006_sign_ins_watches", "m007_history_files_sessions",
               "m008_crm_writes", "m009_crm_writes_due", "m010_rule_territory", "m011_sla_steps",
-              "m012_offers")
+              "m012_offers", "m013_snapshots")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -339,6 +339,14 @@ def m012_offers(db):
     db.execute("CREATE TABLE offers (lead_id TEXT NOT NULL, assigned_at TEXT NOT NULL, holder TEXT NOT NULL,"
                " group_name TEXT NOT NULL, until TEXT NOT NULL, accepted_at TEXT, PRIMARY KEY (lead_id, assigned_at))")
     db.execute("CREATE INDEX offers_pending ON offers(until) WHERE accepted_at IS NULL")
+
+
+@_step
+def m013_snapshots(db):
+    # Figures that read the whole history (the /reports page's), kept under a name with the
+    # config they were computed under and when: `tick` refreshes them, pages read them.
+    db.execute("CREATE TABLE snapshots (name TEXT PRIMARY KEY, config TEXT NOT NULL, at TEXT NOT NULL,"
+               " body TEXT NOT NULL)")
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

@@ -1,7 +1,8 @@
 """The ledger as the rest of leadctl sees it: `Ledger`, one open ledger, whatever the store.
 
 Its operations come in rooms by concern (leads and history; rotation and usage; the outbox;
-credentials; the config's history; the queue; what `watch` knows of its sources), written once in SQL both stores understand; a store
+credentials; the config's history; the queue; what `watch` knows of its sources; the
+SLA's log; snapshots of figures), written once in SQL both stores understand; a store
 (`sqlite.py`, `postgres.py`) adds its connection, transactions and migrations, and what its
 engine spells differently. `Ledger.open` picks the store a target names, from the openers
 the package registers (this module imports neither store).
@@ -22,6 +23,7 @@ from .outbox import Outbox
 from .schema import LEAD_COLUMNS, MIGRATIONS
 from .usage import Usage
 from .sla_log import SlaLog
+from .snapshots import Snapshots
 from .waiting import Queue
 from .watches import Watches
 
@@ -30,7 +32,7 @@ OPENERS: dict[str, Callable[..., "Ledger"]] = {}
 _PASSED = LEAD_COLUMNS.index("passed_over")
 
 
-class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, SlaLog):
+class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, SlaLog, Snapshots):
     """One open ledger. Use `write()` for every change."""
 
     store = "?"

@@ -207,6 +207,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         Route("/pickup", pages.pickup, methods=["GET"]),
         Route("/team", pages.team, methods=["GET"]),
         Route("/reports", pages.reports, methods=["GET"]),
+        Route("/reports", pages.reports_refresh, methods=["POST"]),
         Route("/queue", pages.queue, methods=["GET"]),
         Route("/team/away", pages.team_action("away"), methods=["POST"]),
         Route("/team/away/{n}/end", pages.team_action("end"), methods=["POST"]),

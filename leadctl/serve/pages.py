@@ -236,7 +236,7 @@ ACTIONS = ("accept", "status", "release", "reassign", "pickup", "convert")
 
 def lead_action(service: Service, v: Visit, lead_id: str, action: str, form: dict, now: datetime) -> Page:
     """POST /leads/{id}/{action} from a page: the same library call as the command; back to the
-    lead's page (303) when done, else the page again with why (403: a right; 404: not there or
+    lead's page (303) when done (a hand-out from /queue: back to /queue), else the page again with why (403: a right; 404: not there or
     not to be seen; 409: the lead's state; 400: the form)."""
     from ..assign import manual
     from ..assign.convert import convert
@@ -292,6 +292,8 @@ def lead_action(service: Service, v: Visit, lead_id: str, action: str, form: dic
     where = f"/leads/{_quote(lead_id)}" if action != "release" or lead_for_visible(v, lead_id) else "/inbox"
     from .lead_display import said
 
+    if action == "reassign" and form.get("back") == "queue":  # handed out from /queue: back there
+        return Page(303, None, location=f"/queue?done={_quote(f'{lead_id}: ' + said(action, form))}")
     return Page(303, None, location=f"{where}?done={_quote(said(action, form))}")
 
 

@@ -1,7 +1,7 @@
 """GET /queue (managers and above): the leads waiting in each group's queue (nobody could take
 them when they came), oldest first, with their age; each can be handed to a member of its
 group there and then — the form posts to the lead's own reassign action, the same library
-call as `leadctl reassign` (rights, history `via web`)."""
+call as `leadctl reassign` (rights, history `via web`), and comes back here saying what it did."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from .pages import Page, Visit, _age, _base, for_managers
 
 
-def queue(v: Visit, now: datetime) -> Page:
+def queue(v: Visit, now: datetime, done: str | None = None) -> Page:
     from ..domain.rights import REASSIGN, refusal
     from ..notify import lead_name
     from ..render import LocalTimes
@@ -33,5 +33,5 @@ def queue(v: Visit, now: datetime) -> Page:
             rows.append({"id": r["lead_id"], "name": lead_name(fields), "received": shown["received_at"],
                          "age": _age(r["received_at"], now)})
         groups.append({"name": g.name, "leads": rows, "members": [m.user for m in g.members if m.user in active]})
-    return Page(200, "queue.html", _base(v, "Queue", groups=groups,
+    return Page(200, "queue.html", _base(v, "Queue", groups=groups, done=(done or "")[:200] or None,
                                          may_hand=refusal(v.cfg, v.actor, REASSIGN) is None))

@@ -1,59 +1,60 @@
 """GET /reports (managers and above): the last 7, 30 or 90 days as charts drawn on the server —
 leads per member, speed to lead (median time to first contact, the 90th percentile as a
 mark), SLA attainment — each with its numbers as a table beside it (for screen readers and
-copying), and the assignments per member per day. The same counts as `report`, `report --sla`
-(`audit`, `speed_report`), drawn by `charts.bar_chart` as `report --chart` is."""
+copying), and the assignments per member per day. The figures are `reports_figures`' (the
+same counts as `report` and `report --sla`, kept as a snapshot that `tick` refreshes); the
+page says when they were computed, and POST /reports computes them now."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .pages import Page, Visit, _base, days_window, for_managers
-
-WINDOWS = (7, 30, 90)
+from .pages import Page, Visit, _base, _forbidden_form, csrf_ok, days_window, for_managers
 
 
 def reports(v: Visit, now: datetime, days: str | None) -> Page:
-    from ..audit import Window, contact_stats, window_counts
+    return _page(v, now, days, None)
+
+
+def refresh(v: Visit, form: dict, now: datetime) -> Page:
+    """POST /reports: `days`, `csrf`: the window's figures computed now, then the page."""
+    refused = for_managers(v)
+    if refused:
+        return refused
+    if not csrf_ok(v.session, form.get("csrf")):
+        return _forbidden_form()
+    return _page(v, now, form.get("days"), timedelta(0))
+
+
+def _page(v: Visit, now: datetime, days: str | None, max_age: timedelta | None) -> Page:
     from ..charts import bar_chart
-    from ..speed_report import sla_stats
+    from ..reports_figures import STALE, WINDOWS, figures
 
     refused = for_managers(v)
     if refused:
         return refused
-    window, first, last = days_window(v, now, days, WINDOWS)
-    span = Window(first, last)
-    counts = window_counts(v.cfg, v.ledger, span)
-    per_member: Counter = Counter()
-    per_day: dict = defaultdict(Counter)
-    for (day, user, _group, _method), n in counts.items():
-        if user:
-            per_member[user] += n
-            per_day[day.isoformat()][user] += n
-    members = sorted(per_member, key=lambda u: (-per_member[u], u))
-    speed = contact_stats(v.cfg, v.ledger, span)
-    fast = sorted((u for u in speed if speed[u]["first_contact_median_s"] is not None),
-                  key=lambda u: speed[u]["first_contact_median_s"])
-    sla = [r for r in sla_stats(v.cfg, v.ledger, span, now, "user") if r["attainment"] is not None]
+    window, _first, _last = days_window(v, now, days, WINDOWS)
+    f = figures(v.cfg, v.ledger, window, now, max_age=STALE if max_age is None else max_age)
+    given, speed, sla = f["given"], f["speed"], f["sla"]
     charts = {
-        "given": bar_chart([(u, per_member[u]) for u in members], f"Leads per member, last {window} days")
-        if members else "",
-        "speed": bar_chart([(u, round(speed[u]["first_contact_median_s"] / 60, 1)) for u in fast],
+        "given": bar_chart([(u, n) for u, n in given], f"Leads per member, last {window} days") if given else "",
+        "speed": bar_chart([(u, round(median / 60, 1)) for u, median, _ in speed],
                            f"Median minutes to first contact, last {window} days (mark: 90th percentile)",
-                           marks=[round(speed[u]["first_contact_p90_s"] / 60, 1) for u in fast],
-                           mark_title="90th percentile, minutes") if fast else "",
+                           marks=[round(p90 / 60, 1) for _, _, p90 in speed],
+                           mark_title="90th percentile, minutes") if speed else "",
         "sla": bar_chart([(r["user"], r["attainment"]) for r in sla], f"SLA attainment, last {window} days",
                          percent=True) if sla else "",
     }
-    speed_rows = [{"user": u, "median": _minutes(speed[u]["first_contact_median_s"]),
-                   "p90": _minutes(speed[u]["first_contact_p90_s"])} for u in fast]
+    per_day = f["per_day"]
     days_rows = [{"day": d, "total": sum(per_day[d].values()),
                   "members": ", ".join(f"{u} {n}" for u, n in sorted(per_day[d].items(), key=lambda x: (-x[1], x[0])))}
                  for d in sorted(per_day, reverse=True)]
+    as_of = datetime.fromisoformat(f["as_of"]).astimezone(v.cfg.tz())
     return Page(200, "reports.html", _base(
-        v, "Reports", window=window, windows=WINDOWS, first=first.isoformat(), last=last.isoformat(),
-        charts=charts, given=[{"user": u, "count": per_member[u]} for u in members], speed=speed_rows, sla=sla,
+        v, "Reports", window=window, windows=WINDOWS, first=f["first"], last=f["last"], charts=charts,
+        as_of=as_of.strftime("%H:%M"), as_of_full=as_of.isoformat(timespec="seconds"),
+        given=[{"user": u, "count": n} for u, n in given],
+        speed=[{"user": u, "median": _minutes(m), "p90": _minutes(p)} for u, m, p in speed], sla=sla,
         days=days_rows))
 
 

@@ -148,13 +148,23 @@ class Pages:
     async def queue(self, request):
         from .queue_page import queue
 
-        return await self._visit_then(request, lambda v: queue(v, _now()))
+        done = request.query_params.get("done")
+        return await self._visit_then(request, lambda v: queue(v, _now(), done))
 
     async def reports(self, request):
         from .reports_page import reports
 
         days = request.query_params.get("days")
         return await self._visit_then(request, lambda v: reports(v, _now(), days))
+
+    async def reports_refresh(self, request):
+        from . import pages
+        from .reports_page import refresh
+
+        form = await _form(request)
+        if form is None:
+            return self.render(request, pages._plain(413, "Too big", "That form was too big."))
+        return await self._visit_then(request, lambda v: refresh(v, form, _now()))
 
     async def lead(self, request):
         from . import pages
