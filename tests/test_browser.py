@@ -174,3 +174,60 @@ def test_a_manager_adds_and_ends_leave_and_an_admin_changes_a_cap_in_the_browser
     assert tom["daily_limit"] == 5
     webs = [(h["actor"], h["via"]) for h in team.json("config", "history") if h["via"] == "web"]
     assert webs == [("user:mo", "web")] * 3 + [("user:olga", "web")]
+
+
+CONTRAST = """() => {
+  const rgb = s => { const m = /rgba?\\(([^)]+)\\)/.exec(s || ''); return m ? m[1].split(',').map(parseFloat) : null; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                     return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const behind = el => { for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor); if (c && (c.length < 4 || c[3] > 0)) return c; }
+    return [255, 255, 255]; };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility === 'hidden' || st.display === 'none' || !el.getClientRects().length) continue;
+    const fg = rgb(el instanceof SVGElement ? st.fill : st.color); if (!fg) continue;
+    const a = lum(fg), b = lum(behind(el)), ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(st.fontSize), large = size >= 24 || (parseInt(st.fontWeight) >= 700 && size >= 18.66);
+    if (ratio < (large ? 3 : 4.5)) out.push(el.tagName + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+  }
+  return out; }"""
+# WCAG 2 AA for text: 4.5:1, 3:1 when large; against the nearest background drawn behind it.
+
+
+def test_a_manager_hands_out_a_queued_lead_and_every_page_is_named_readable_and_fits(team, server, chromium, tmp_path):
+    team("group", "edit", "tele-sales", "--queue")
+    out = team.jsonl("route", "-", input=leads_csv(18, start=40))  # today's caps (6 each) fill: 2 wait
+    waiting = [o["lead_id"] for o in out if o["status"] == "queued"]
+    assert len(waiting) == 2
+    team("group", "sla", "tele-sales", "--step", "1h:reroute")
+    for lead in [o["lead_id"] for o in out if o["status"] == "assigned"][:8]:
+        team("leads", "status", lead, "contacted")  # figures for the speed and SLA charts
+    srv = server()
+    for width, height, lead_id, to in ((1440, 900, waiting[0], "tom"), (375, 800, waiting[1], "denise")):
+        page = chromium.new_page(viewport={"width": width, "height": height})
+        page.goto(link(team, "priya", srv.port))
+        page.get_by_role("link", name="Queue").click()
+        assert page.url.endswith("/queue") and page.evaluate(NAMED) == []
+        shoot(page, tmp_path, f"queue-{width}")
+        page.get_by_label(f"Hand {lead_id} to").select_option(to)
+        page.get_by_role("button", name=f"Hand out {lead_id}").click()
+        assert page.url.split("?")[0].endswith("/queue")  # back on the queue, which says what happened
+        assert f"{lead_id}: Reassigned to {to}" in page.locator("[role=status]").inner_text()
+        assert page.get_by_role("button", name=f"Hand out {lead_id}").count() == 0
+        for path in ("/inbox", "/team", "/queue", "/reports", "/reports?days=90", f"/leads/{lead_id}"):
+            page.goto(f"{srv.url}{path}")
+            assert page.evaluate(NAMED) == [], path  # every control has a name
+            assert page.evaluate(CONTRAST) == [], path  # text contrast AA
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, path  # no sideways scroll
+        page.goto(f"{srv.url}/reports")
+        sizes = page.evaluate("[...document.querySelectorAll('svg[role=img] text')].map(t => t.getBoundingClientRect().height)")
+        assert sizes and min(sizes) >= 12, sizes
+        shoot(page, tmp_path, f"reports-{width}")
+        page.close()
+    for lead_id, to in zip(waiting, ("tom", "denise")):
+        shown = team.json("leads", "show", lead_id)
+        assert shown["assigned_to"] == to and (shown["history"][-1]["actor"], shown["history"][-1]["via"]) == (
+            "user:priya", "web")
