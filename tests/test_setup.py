@@ -208,7 +208,7 @@ def test_settings_show_and_change(lc):
     assert got == {"timezone": "Europe/London", "duplicates": ["email", "phone"], "isolate": True,
                    "assign_to_creator": True, "phone_region": None,
                    "closed_statuses": ["won", "lost", "converted", "closed", "junk"], "date_format": None,
-                   "match_domains": False}
+                   "match_domains": False, "retain_days": 0}
     lc("settings", "--no-duplicates", "--no-isolate")
     got = json.loads(lc("settings", "--format", "json").stdout)
     assert got["duplicates"] == [] and got["isolate"] is False and got["assign_to_creator"] is True

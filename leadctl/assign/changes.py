@@ -33,6 +33,7 @@ class Changes:
     troubles: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # group -> (a lead, how many, why)
     statuses: list[tuple[str, str, str | None]] = field(default_factory=list)  # (lead id, status, first contact at)
     events: list[tuple] = field(default_factory=list)  # events that change nobody's leads (EVENT_COLUMNS order)
+    erased: list[tuple[str, str]] = field(default_factory=list)  # (lead id, fields kept as JSON): forgotten
     conversions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (lead, type, new record, at)
     sla_steps: list[tuple] = field(default_factory=list)  # (lead, assigned_at, step, action, at, note): ladder steps run
     offers: list[tuple] = field(default_factory=list)  # (lead, assigned_at, holder, group, until): leads offered

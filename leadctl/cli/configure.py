@@ -248,6 +248,9 @@ def settings(
         "--match-domains/--no-match-domains",
         help="A lead from a company's email domain goes to that account's owner (`leadctl account import`), else"
              " to the owner of the latest lead from that domain; free-mail domains never match.")] = None,
+    retain_days: Annotated[Optional[int], typer.Option(
+        "--retain-days", metavar="N", help="Forget closed leads received over N days ago (`ledger prune`; `tick`"
+                                           " once a day); 0 keeps them forever.")] = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-o", help="Output format.")] = "table",
 ) -> None:
     """Show the settings, or change them.
@@ -283,6 +286,10 @@ def settings(
 
     if match_domains is not None:
         changes["match_domains"] = match_domains
+    if retain_days is not None:
+        if not 0 <= retain_days <= 36500:
+            raise ConfigError("--retain-days must be 0 (keep forever) to 36500")
+        changes["retain_days"] = retain_days
     if date_format is not None:
         from ..dates import check_date_format
 
@@ -301,7 +308,7 @@ def settings(
     row = {"timezone": s.timezone, "duplicates": list(s.duplicates), "isolate": s.isolate,
            "assign_to_creator": s.assign_to_creator, "phone_region": s.phone_region or None,
            "closed_statuses": list(s.closed_statuses), "date_format": s.date_format or None,
-           "match_domains": s.match_domains}
+           "match_domains": s.match_domains, "retain_days": s.retain_days}
     if fmt == "json":
         import json
 

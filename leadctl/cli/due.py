@@ -45,7 +45,8 @@ def tick(ctx: typer.Context,
          seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", help="Seed for random groups.")] = None) -> None:
     """Run what is due: the SLA ladders' steps (reminders, notices to managers, re-routes and
     escalations of leads not contacted in time), then the queues' drain (for cron; `serve` does
-    both by itself), and the /reports page's figures when they are over five minutes old.
+    both by itself), the /reports page's figures when they are over five minutes old, and once a
+day the retention period (`ledger prune`, with `settings --retain-days N`).
 
     Example: */5 * * * * leadctl tick
     """
@@ -55,6 +56,7 @@ def tick(ctx: typer.Context,
     from .. import render
     from ..assign.drain import drain as do_drain
     from ..assign.sla import summary, tick as do_tick
+    from ..personal_data import prune_daily
     from ..reports_figures import refresh as refresh_reports
 
     st = state(ctx)
@@ -63,11 +65,13 @@ def tick(ctx: typer.Context,
         moved = do_tick(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
         drained, left = do_drain(cfg, ledger, datetime.now().astimezone(), random.Random(seed), actor=st.actor)
         refresh_reports(cfg, ledger, datetime.now().astimezone())
+        pruned = prune_daily(cfg, ledger, datetime.now().astimezone(), actor=st.actor)
     if output == "jsonl":
         render.jsonl_out(r.as_dict() for r in moved)
     for r in moved if output != "jsonl" else ():
         render.say(f"{r.lead_id}: {r.previous} -> {r.assigned_to} ({r.method}): {r.reason}")
-    render.err(f"{summary(moved)}; drained {len(drained)}, {left} still queued")
+    render.err(f"{summary(moved)}; drained {len(drained)}, {left} still queued"
+               + (f"; retention: forgot {len(pruned.forgotten)} closed lead(s)" if pruned is not None else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -392,6 +392,8 @@ def leads_convert(
 
 
 def register(app: typer.Typer) -> None:
+    from .ledger_ops import forget  # (with the ledger's other keeping: personal data)
+    leads_app.command("forget")(forget)
     app.add_typer(leads_app, name="leads", rich_help_panel=LEADS)
     app.command("pickup", rich_help_panel=LEADS)(pickup)
     app.command("reassign", rich_help_panel=LEADS)(reassign)

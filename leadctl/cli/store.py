@@ -1,4 +1,5 @@
-"""`leadctl ledger ...`: the ledger itself (where it is kept, and moving it)."""
+"""`leadctl ledger ...`: the ledger itself (where it is kept, and moving it; backing it up,
+checking it and the retention period: `ledger_ops`)."""
 
 import signal
 from typing import Annotated, Literal
@@ -9,7 +10,8 @@ from . import SETUP, state
 from ..domain.rights import CONFIGURE
 from ..errors import LeadctlError
 
-ledger_app = typer.Typer(help="The ledger itself: copy it to another store (SQLite file or PostgreSQL).",
+ledger_app = typer.Typer(help="The ledger itself: copy it to another store (SQLite file or PostgreSQL), back it"
+                              " up, check it, prune it.",
                          no_args_is_help=True)
 
 
@@ -75,4 +77,9 @@ def _stopped(signum, frame):
 
 
 def register(app: typer.Typer) -> None:
+    from .ledger_ops import backup, check, prune
+
+    ledger_app.command("backup")(backup)
+    ledger_app.command("check")(check)
+    ledger_app.command("prune")(prune)
     app.add_typer(ledger_app, name="ledger", rich_help_panel=SETUP)

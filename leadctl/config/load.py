@@ -117,6 +117,7 @@ def from_dict(data: dict, path: Path) -> Config:
                                                      "closed_statuses", "[settings]", path)),
         date_format=_typed(s.get("date_format", ""), str, "date_format", "[settings]", path),
         match_domains=_typed(s.get("match_domains", False), bool, "match_domains", "[settings]", path),
+        retain_days=_retain_days(s.get("retain_days", 0), path),
     )
 
     users = []
@@ -269,6 +270,13 @@ def _crms(table: Any, path: Path) -> tuple:
         out.append(Crm(name, **{k: _typed(v, str, k, what, path) for k, v in c.items() if k != "placeholder_owners"},
                        placeholder_owners=placeholders))
     return tuple(out)
+
+
+def _retain_days(value, path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 36500:
+        raise ConfigError(f"{_where(path, '[settings]')}: 'retain_days' must be a whole number of days, 0 to 36500"
+                          " (0 keeps leads forever)")
+    return value
 
 
 def _day(value, key: str, what: str, path) -> str:

@@ -39,6 +39,7 @@ class Settings:
     closed_statuses: tuple[str, ...] = CLOSED_STATUSES  # a lead with one of these is no longer open
     date_format: str = ""  # how a received_at that is not ISO 8601 orders its date: DD/MM/YYYY, MM/DD/YYYY...
     match_domains: bool = False  # a lead from a known company's domain goes to that account's owner (method account)
+    retain_days: int = 0  # closed leads received longer ago are forgotten by `ledger prune` / `tick` (0: kept forever)
 
     def is_open(self, status: str | None) -> bool:
         """Whether a lead with this status is still open (statuses compare in any case)."""
@@ -325,6 +326,7 @@ def to_dict(cfg: Config) -> dict:
         **({"closed_statuses": list(s.closed_statuses)} if s.closed_statuses != CLOSED_STATUSES else {}),
         **({"date_format": s.date_format} if s.date_format else {}),
         **({"match_domains": True} if s.match_domains else {}),
+        **({"retain_days": s.retain_days} if s.retain_days else {}),
     }
     data["users"] = {
         u.id: {"name": u.name, "email": u.email,

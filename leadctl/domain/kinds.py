@@ -32,7 +32,8 @@ ACCOUNT = "account"  # the owner of the company's account, by the email's domain
 # The lead's side of a conversion to a contact or deal, in its history: no assignment at all.
 CONVERT = "convert"
 STATUS = "status"  # a status change, in the lead's history: no assignment either
-NOT_ASSIGNMENTS = frozenset({CONVERT, STATUS})  # history events that change nobody's leads
+FORGOTTEN = "forgotten"  # its personal data erased (`leads forget`, `ledger prune`): no assignment
+NOT_ASSIGNMENTS = frozenset({CONVERT, STATUS, FORGOTTEN})  # history events that change nobody's leads
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 MIGRATIONS = ("m001_initial", "m002_actors_history_counts", "m003_tokens", "m004_notifications",
               "m005_via_backups_conversions_queue", "m006_sign_ins_watches", "m007_history_files_sessions",
               "m008_crm_writes", "m009_crm_writes_due", "m010_rule_territory", "m011_sla_steps",
-              "m012_offers", "m013_snapshots")
+              "m012_offers", "m013_snapshots_erasure")
 
 
 # The schema's steps, in order. Each takes something with `execute(sql)`: sqlite-utils'
@@ -342,11 +342,23 @@ def m012_offers(db):
 
 
 @_step
-def m013_snapshots(db):
+def m013_snapshots_erasure(db):
     # Figures that read the whole history (the /reports page's), kept under a name with the
     # config they were computed under and when: `tick` refreshes them, pages read them.
     db.execute("CREATE TABLE snapshots (name TEXT PRIMARY KEY, config TEXT NOT NULL, at TEXT NOT NULL,"
                " body TEXT NOT NULL)")
+    # Forgetting a lead empties the notes of its events; nothing else of an event may change.
+    db.execute("DROP TRIGGER events_no_update")
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events WHEN NEW.note IS NOT NULL OR "
+        + " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in ("id", "lead_id", "at", "assigned_to", "group_name", "method",
+                                                           "reason", "counted", "actor", "passed_over", "via",
+                                                           "backup_for"))
+        + " BEGIN SELECT RAISE(ABORT, 'events are append-only (only a forgotten note is emptied)'); END"
+    )
+    # A lead forgotten drops its outbox messages and its owed CRM writes: found by lead.
+    db.execute("CREATE INDEX notifications_lead ON notifications(lead_id)")
+    db.execute("CREATE INDEX crm_writes_lead ON crm_writes(lead_id)")
 
 
 # How sqlite-utils keeps its record of applied migrations; a new ledger gets the very same.

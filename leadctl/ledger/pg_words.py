@@ -18,7 +18,9 @@ _PG_FUNCTION = (
     "CREATE OR REPLACE FUNCTION leadctl_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
 )
-_TRIGGER = re.compile(r"CREATE TRIGGER (\w+) BEFORE (UPDATE|DELETE) ON (\w+) BEGIN SELECT RAISE\(ABORT, '[^']*'\); END")
+_TRIGGER = re.compile(
+    r"CREATE TRIGGER (\w+) BEFORE (UPDATE|DELETE) ON (\w+)(?: WHEN (.+?))? BEGIN SELECT RAISE\(ABORT, '[^']*'\); END")
+_DROP_TRIGGER = re.compile(r"DROP TRIGGER ((\w+)_no_\w+)")  # a trigger is named for its table
 _TABLE = re.compile(r"CREATE TABLE (\w+) \(")
 
 
@@ -36,9 +38,13 @@ def postgres_sql(sql: str) -> list[str]:
     """One SQLite schema statement in PostgreSQL's words (none, one, or two statements)."""
     trigger = _TRIGGER.fullmatch(sql)
     if trigger:
-        name, operation, table = trigger.groups()
+        name, operation, table, when = trigger.groups()
+        when = f" WHEN ({when.replace(' IS NOT OLD.', ' IS DISTINCT FROM OLD.')})" if when else ""
         return [_PG_FUNCTION, f"CREATE TRIGGER {name} BEFORE {operation} ON {table}"
-                              " FOR EACH ROW EXECUTE FUNCTION leadctl_append_only()"]
+                              f" FOR EACH ROW{when} EXECUTE FUNCTION leadctl_append_only()"]
+    drop = _DROP_TRIGGER.fullmatch(sql)
+    if drop:
+        return [f"DROP TRIGGER {drop.group(1)} ON {drop.group(2)}"]
     sql = sql.replace(" WITHOUT ROWID", "")
     sql = sql.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
     sql = re.sub(r"\bINTEGER\b", "BIGINT", sql)

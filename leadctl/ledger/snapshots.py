@@ -1,5 +1,6 @@
 """Figures kept for a while (a part of `Ledger`): what a page that reads the whole history
-computed last, under a name, with the config it was computed under and when."""
+computed last, under a name, with the config it was computed under and when; and when a daily
+job (`ledger prune` from `tick`) last ran."""
 
 from __future__ import annotations
 

@@ -122,6 +122,9 @@ class SqliteLedger(Ledger):
                 conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                # Deleted and overwritten cells are zeroed where that costs no extra I/O, so an
+                # updated row leaves no stale copy of a lead behind in a page (`leads forget`).
+                conn.execute("PRAGMA secure_delete=FAST")
             ledger._migrate()
         except (sqlite3.DatabaseError, LedgerError) as exc:
             raise LeadctlError(f"cannot open ledger {where}: {_cause(exc)}") from None
@@ -224,6 +227,55 @@ class SqliteLedger(Ledger):
 
     def _rollback(self) -> None:
         self.conn.execute("ROLLBACK")
+
+    def backup_to(self, to: Path) -> tuple[int, int]:
+        """An online copy of the whole ledger into the new file `to` (SQLite's backup API, all
+        pages in one step: one read transaction, so one consistent moment while others write),
+        checked, synced and then renamed into place; (leads, events) in it."""
+        partial = to.with_name(to.name + ".partial")
+        try:
+            os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # owner-only, as the ledger
+            copy = sqlite3.connect(partial)
+            try:
+                self.conn.raw.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                problems = [r[0] for r in copy.execute("PRAGMA quick_check")]
+                leads = copy.execute("SELECT count(*) FROM leads").fetchone()[0]
+                events = copy.execute("SELECT count(*) FROM events").fetchone()[0]
+            finally:
+                copy.close()
+            if problems != ["ok"]:
+                raise LeadctlError(f"the copy failed its check ({problems[0][:100]}); nothing was kept")
+            with open(partial, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(partial, to)
+        except OSError as exc:
+            raise LeadctlError(f"cannot write {to}: {exc.strerror}") from None
+        except sqlite3.Error as exc:
+            raise LeadctlError(f"cannot back up to {to}: {exc}") from None
+        finally:
+            partial.unlink(missing_ok=True)
+        return leads, events
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's `PRAGMA integrity_check`: every page, index and record of the file."""
+        found = [r[0] for r in self.conn.execute("PRAGMA integrity_check(100)")]
+        return [] if found == ["ok"] else found
+
+    def erase_leads(self, erased) -> None:
+        self.conn.execute("PRAGMA secure_delete=ON")  # the pages freed now are zeroed too
+        super().erase_leads(erased)
+
+    def scrub(self) -> str | None:
+        """The erased bytes are zeroed in the file already (secure_delete); the write-ahead log
+        still holds the pages as they were until it is checkpointed and emptied."""
+        if self.path is None:
+            return None
+        busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            return ("another process is reading the ledger, so its write-ahead log keeps the erased"
+                    " pages until the next checkpoint that finds no reader (`leadctl leads forget` again empties it)")
+        return None
 
     def _has_index(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",

@@ -2,7 +2,7 @@
 
 Its operations come in rooms by concern (leads and history; rotation and usage; the outbox;
 credentials; the config's history; the queue; what `watch` knows of its sources; the
-SLA's log; snapshots of figures), written once in SQL both stores understand; a store
+SLA's log; snapshots of figures; erasure), written once in SQL both stores understand; a store
 (`sqlite.py`, `postgres.py`) adds its connection, transactions and migrations, and what its
 engine spells differently. `Ledger.open` picks the store a target names, from the openers
 the package registers (this module imports neither store).
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import LeadctlError
 from .credentials import Credentials
+from .erasure import Erasure
 from .errors import target
 from .history import ConfigHistory
 from .leads import Leads
@@ -32,7 +33,7 @@ OPENERS: dict[str, Callable[..., "Ledger"]] = {}
 _PASSED = LEAD_COLUMNS.index("passed_over")
 
 
-class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, SlaLog, Snapshots):
+class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, SlaLog, Snapshots, Erasure):
     """One open ledger. Use `write()` for every change."""
 
     store = "?"
@@ -154,7 +155,7 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, S
         """Write what a decision changed (an `assign.changes.Changes`) in the open transaction,
         in this order: new lead rows (their assignment events copied from them by the store; a
         passed-over list kept once, by number), the queue's newcomers, owner moves with their
-        events, the queue's leavers, conversions, other events, statuses, the outbox (notifications,
+        events, the queue's leavers, conversions, other events, erasures, statuses, the outbox (notifications,
         alerts, owner writes owed to CRMs), and the allocator's usage and rotations. Returns how many new lead rows were written."""
         written = 0
         if changes.leads:
@@ -170,6 +171,8 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, S
             self.add_conversion(*conversion)
         if changes.events:
             self.insert_events(changes.events)
+        if changes.erased:
+            self.erase_leads(changes.erased)
         for lead_id, status, first_contact in changes.statuses:
             self.set_status(lead_id, status, first_contact)
         if changes.sla_steps:
@@ -187,6 +190,14 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, S
             self.save_usage(alloc.usage, alloc.dirty_usage)
             self.save_rotations(alloc.rotations, alloc.dirty_rotations)
         return written
+
+    def backup_to(self, to: Path) -> tuple[int, int]:
+        raise LeadctlError(f"{self.store} ledgers are backed up with the server's own tools (PostgreSQL: pg_dump -Fc;"
+                           " see docs/deploy.md)")
+
+    def integrity_problems(self) -> list[str]:
+        """What the store's own integrity check finds wrong (none it cannot check)."""
+        return []
 
     def _numbered(self, rows: list[tuple]) -> list[tuple]:
         """Lead rows with each passed-over list (text) as its number in `passed_over_sets`."""

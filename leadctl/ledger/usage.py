@@ -44,6 +44,16 @@ class Usage:
     def rebuild_usage(self, tz) -> None:
         """Count usage again from the history of counted events, by calendar day and month
         in `tz`: after a time-zone change a day's leads must not be split over two keys."""
+        totals = self.counted_usage(tz)
+        self.conn.execute("DELETE FROM usage")
+        self.conn.executemany(
+            "INSERT INTO usage (group_name, user_id, period, count) VALUES (?, ?, ?, ?)",
+            [(g, u, p, n) for (g, u, p), n in totals.items()],
+        )
+
+    def counted_usage(self, tz) -> dict[tuple[str, str, str], int]:
+        """What the usage tallies should say, counted from the events that count towards caps:
+        (group, user, D-day or M-month in `tz`) -> count."""
         from collections import Counter
         from datetime import date, datetime
 
@@ -61,11 +71,7 @@ class Usage:
             iso = day.isoformat()
             totals[(group, user, day_key(iso))] += n
             totals[(group, user, month_key(iso))] += n
-        self.conn.execute("DELETE FROM usage")
-        self.conn.executemany(
-            "INSERT INTO usage (group_name, user_id, period, count) VALUES (?, ?, ?, ?)",
-            [(g, u, p, n) for (g, u, p), n in totals.items()],
-        )
+        return totals
 
     def forget_group(self, name: str) -> None:
         """A group made anew under an old name starts with a fresh rotation and no usage
