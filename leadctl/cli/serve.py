@@ -20,6 +20,14 @@ def serve(
     port: Annotated[Optional[int], typer.Option("--port", min=1, max=65535,
                     help="Port to listen on (default: the config's [serve] port, else 8080).")] = None,
     max_body: Annotated[int, typer.Option("--max-body", metavar="BYTES", min=1, max=1 << 30, help="Largest request body accepted (413 above).")] = 1 << 20,
+    log_format: Annotated[Literal["text", "json"], typer.Option(
+        "--log-format", help="text: a line a request; json: one JSON object a line (for a log shipper).")] = "text",
+    metrics_token_env: Annotated[Optional[str], typer.Option(
+        "--metrics-token-env", metavar="VAR", help="GET /metrics needs `Authorization: Bearer` with this environment"
+                                                   " variable's value (else: this machine's clients only).")] = None,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option(
+        "--forwarded-allow-ips", metavar="IP[,IP...]", help="Trust X-Forwarded-For (the client's address) from these"
+                                                            " proxies only ('*': any; default: none).")] = None,
 ) -> None:
     """Receive leads live: POST /leads routes each request's leads at once (same rules,
     rotation and caps as `route`); GET /healthz says whether config and ledger are usable.
@@ -31,11 +39,20 @@ def serve(
     """
     from ..serve import Service, run
 
+    import os
+
     st = state(ctx)
+    token = None
+    if metrics_token_env is not None:
+        token = os.environ.get(metrics_token_env, "").strip()
+        if len(token) < 16:
+            raise LeadctlError(f"--metrics-token-env {metrics_token_env[:40]}: set that variable to a token of 16"
+                               " characters or more")
     service = Service(st.config_path, st.db_override)
     cfg, _ = service.config()
     service.ledger(cfg)  # made now if new: a broken path fails here, not on the first lead
-    run(service, host, port or cfg.port or DEFAULT_PORT, max_body)
+    run(service, host, port or cfg.port or DEFAULT_PORT, max_body, log_format=log_format, metrics_token=token,
+        forwarded_allow_ips=forwarded_allow_ips)
 
 
 @token_app.command("add")

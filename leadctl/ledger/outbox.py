@@ -183,3 +183,10 @@ class Outbox:
             " last_error = ?, next_at = coalesce(?, next_at), sent_at = ? WHERE n = ?",
             (status, written, crm_owner, error, next_at, at if status == "sent" else None, n))
 
+    def outbox_pending(self) -> dict[str, int]:
+        """What is waiting to go out: notifications by channel (email, webhook, ...), and owner
+        writes to CRMs (`crm`), those still owed to every CRM included."""
+        out = dict(self.conn.execute("SELECT channel, count(*) FROM notifications"
+                                     " WHERE status IN ('pending', 'sending') GROUP BY channel"))
+        (out["crm"],) = self.conn.execute("SELECT count(*) FROM crm_writes WHERE status = 'pending'").fetchone()
+        return out

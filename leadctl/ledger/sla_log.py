@@ -84,3 +84,10 @@ class SlaLog:
         """Who let an offer of this lead lapse (never offered it again in this chain)."""
         return {r[0] for r in self.conn.execute(
             "SELECT holder FROM offers WHERE lead_id = ? AND accepted_at IS NULL", (lead_id,))}
+
+    def sla_missed_count(self) -> int:
+        """How many times a holder missed an SLA: the ladder's moving steps run (a re-route or
+        an escalation, whether or not someone could take the lead)."""
+        (n,) = self.conn.execute("SELECT count(*) FROM sla_steps WHERE action = 'reroute' OR action LIKE 'escalate%'"
+                                 ).fetchone()
+        return n

@@ -45,7 +45,20 @@ def log_line(at: datetime, client: str, method: str, path: str, status: int, too
     return f"{line} {counts}".rstrip()
 
 
-def create_app(service: Service, max_body: int = MAX_BODY):
+def json_log_line(at: datetime, client: str, method: str, path: str, status: int, took_ms: float,
+                  token: str | None, counts: str) -> str:
+    """The same as `log_line`, as one JSON object (`serve --log-format json`, for a log shipper)."""
+    import json
+
+    text = log_line(at, client, method, path, status, took_ms, token, "")  # the path made safe, as there
+    shown = {k: int(n) for k, _, n in (p.partition("=") for p in counts.split()) if n.isdigit()}
+    return json.dumps({"time": at.isoformat(timespec="milliseconds"), "client": client, "token": token,
+                       "method": method[:16], "path": text.split(" ")[4], "status": status, "ms": round(took_ms, 1),
+                       "counts": shown}, ensure_ascii=False)
+
+
+def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = "text",
+               metrics_token: str | None = None):
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import ClientDisconnect
@@ -174,6 +187,21 @@ def create_app(service: Service, max_body: int = MAX_BODY):
 
         return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
+    from .metrics import Metrics
+
+    metrics = Metrics(service, metrics_token)
+
+    async def get_metrics(request):
+        from starlette.responses import Response
+
+        refused = metrics.refusal(request.scope)
+        if refused:
+            return JSONResponse({"error": "a metrics token is needed" if refused == 401 else
+                                 "metrics are for this machine's clients (or set --metrics-token-env)"},
+                                status_code=refused, headers={"WWW-Authenticate": "Bearer"} if refused == 401 else None)
+        body, kind = await run_in_threadpool(metrics.page)
+        return Response(body, media_type=kind)
+
     async def no_api(request):  # a page's action with no API of its own: the router's 404
         from starlette.exceptions import HTTPException
 
@@ -197,6 +225,7 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         Route("/me/leads", get_my_leads, methods=["GET"]),
         Route("/me/quota", get_my_quota, methods=["GET"]),
         Route("/healthz", get_health, methods=["GET"]),
+        Route("/metrics", get_metrics, methods=["GET"]),
         Route("/favicon.ico", no_icon, methods=["GET"]),
         # the web pages (browsers, signed in with a one-time link)
         Route("/", pages.home, methods=["GET"]),
@@ -214,8 +243,10 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         Route("/team/member", pages.team_action("member"), methods=["POST"]),
     ])
 
+    line = json_log_line if log_format == "json" else log_line
+
     async def logged(scope, receive, send):
-        """Every answer is logged, the router's own 404 and 405 included."""
+        """Every answer is logged and measured, the router's own 404 and 405 included."""
         if scope["type"] != "http":
             return await app(scope, receive, send)
         started = time.perf_counter()
@@ -229,11 +260,12 @@ def create_app(service: Service, max_body: int = MAX_BODY):
         try:
             await app(scope, receive, send_logged)
         finally:
+            took = time.perf_counter() - started
             state = scope.get("state") or {}
             client = scope.get("client")
-            err(log_line(datetime.now(service.zone()), client[0] if client else "-", scope.get("method", "?"),
-                         scope.get("path", ""), status[0], (time.perf_counter() - started) * 1000,
-                         state.get("token"), state.get("counts", "")))
+            metrics.observe(scope, status[0], took, state.get("counts", ""))
+            err(line(datetime.now(service.zone()), client[0] if client else "-", scope.get("method", "?"),
+                     scope.get("path", ""), status[0], took * 1000, state.get("token"), state.get("counts", "")))
 
     return logged
 
@@ -334,7 +366,8 @@ def _push_owners(service: Service, cfg, said: set[str]) -> None:
         err("owner writes: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
-def run(service: Service, host: str, port: int, max_body: int) -> None:
+def run(service: Service, host: str, port: int, max_body: int, *, log_format: str = "text",
+        metrics_token: str | None = None, forwarded_allow_ips: str | None = None) -> None:
     """Serve until SIGINT or SIGTERM: then stop taking connections, let the requests in
     flight finish (each commits or rolls back whole), and return."""
     import uvicorn
@@ -358,6 +391,8 @@ def run(service: Service, host: str, port: int, max_body: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
     threading.Thread(target=_deliver_forever, args=(service,), name="leadctl-notify", daemon=True).start()
-    uvicorn.run(create_app(service, max_body), host=host, port=port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=30)
+    uvicorn.run(create_app(service, max_body, log_format=log_format, metrics_token=metrics_token), host=host,
+                port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=30,
+                # the client's address from X-Forwarded-For only when the proxy it came through is named
+                proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips or None)
     err("leadctl serve: stopped")

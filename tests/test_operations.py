@@ -1,0 +1,82 @@
+"""Running serve as a service: GET /metrics (parsed with prometheus_client's own parser), who
+may read it, and `--log-format json`."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from tests.test_serve import server, token  # noqa: F401  (the fixture: a real `serve` on a free loopback port)
+
+
+def _metrics(srv, headers: dict | None = None) -> tuple[int, dict]:
+    """(status, {(name, labels as a sorted tuple): value}) of GET /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    req = urllib.request.Request(srv.url + "/metrics", headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            text = resp.read().decode()
+            assert resp.headers["Content-Type"].startswith("text/plain")
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+    return 200, {(s.name, tuple(sorted(s.labels.items()))): s.value
+                 for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_parse_and_move_as_leads_are_posted(lc, server):
+    lc.team(users=("a", "b"), daily="1")
+    lc("group", "edit", "tele-sales", "--queue")
+    lc("notify", "setup", "--webhook-url", "http://127.0.0.1:9/hook")
+    secret = token(lc)
+    srv = server()
+    status, before = _metrics(srv)
+    assert status == 200
+    assert before.get(("leadctl_leads_total", (("status", "assigned"),)), 0) == 0
+    assert before[("leadctl_queue_length", (("group", "tele-sales"),))] == 0
+    assert before[("leadctl_sla_missed_total", ())] == 0
+    body = "\n".join(json.dumps({"id": f"M{i}"}) for i in range(5))
+    assert srv.post(body, "application/x-ndjson", secret)[0] == 200  # a, b take one each; 3 wait
+    assert srv.post('{"id": "bad", "type": "spaceship"}', "application/json", secret)[0] == 422
+    _, after = _metrics(srv)
+    assert after[("leadctl_leads_total", (("status", "assigned"),))] == 2
+    assert after[("leadctl_leads_total", (("status", "queued"),))] == 3
+    assert after[("leadctl_leads_total", (("status", "rejected"),))] == 1
+    assert after[("leadctl_queue_length", (("group", "tele-sales"),))] == 3
+    assert after[("leadctl_outbox_pending", (("kind", "webhook"),))] >= 1
+    assert after[("leadctl_http_request_duration_seconds_count", (("code", "200"), ("route", "/leads")))] == 1
+    assert after[("leadctl_http_request_duration_seconds_count", (("code", "422"), ("route", "/leads")))] == 1
+    # a request a proxy passed on is not this machine's, even from the loopback address
+    assert _metrics(srv, {"X-Forwarded-For": "203.0.113.5"})[0] == 403
+
+
+def test_metrics_need_the_token_when_one_is_set_and_another_address_is_refused(lc, server):
+    lc.team(users=("a",))
+    srv = server("--metrics-token-env", "LEADCTL_TEST_METRICS", "--forwarded-allow-ips", "127.0.0.1",
+                 env={"LEADCTL_TEST_METRICS": "s3cret-metrics-token-123"})
+    assert _metrics(srv)[0] == 401
+    assert _metrics(srv, {"Authorization": "Bearer wrong-token-wrong-token"})[0] == 401
+    assert _metrics(srv, {"Authorization": "Bearer s3cret-metrics-token-123"})[0] == 200
+    plain = server("--forwarded-allow-ips", "127.0.0.1")  # the proxy here is trusted: the client is 203.0.113.5
+    assert _metrics(plain, {"X-Forwarded-For": "203.0.113.5"})[0] == 403
+    short = lc("serve", "--metrics-token-env", "NOT_SET_ANYWHERE", ok=None)
+    assert short.exit_code == 2 and "16 characters" in short.stderr
+
+
+def test_json_logs_are_one_object_a_line_with_the_zone_and_no_lead_contents(lc, server):
+    lc.team(users=("a",))
+    lc("settings", "--timezone", "Europe/Berlin")
+    secret = token(lc)
+    srv = server("--log-format", "json")
+    assert srv.post('{"id": "J1", "email": "secret.person@example.com"}', "application/json", secret)[0] == 200
+    assert srv.get("/no-such-page")[0] == 404
+    _, err = srv.stop()
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    posted = next(x for x in lines if x["path"] == "/leads")
+    assert set(posted) == {"time", "client", "token", "method", "path", "status", "ms", "counts"}
+    assert (posted["client"], posted["token"], posted["method"], posted["status"], posted["counts"]) == (
+        "127.0.0.1", "web", "POST", 200, {"assigned": 1})
+    assert posted["time"][-6:] in ("+01:00", "+02:00") and isinstance(posted["ms"], float)
+    assert any(x["path"] == "/no-such-page" and x["status"] == 404 for x in lines)
+    assert "secret.person" not in err
