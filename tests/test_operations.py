@@ -80,3 +80,27 @@ def test_json_logs_are_one_object_a_line_with_the_zone_and_no_lead_contents(lc, 
     assert posted["time"][-6:] in ("+01:00", "+02:00") and isinstance(posted["ms"], float)
     assert any(x["path"] == "/no-such-page" and x["status"] == 404 for x in lines)
     assert "secret.person" not in err
+
+
+def test_the_systemd_units_in_deploy_verify(tmp_path):
+    """docs/deploy.md's units, as systemd itself reads them (where systemd is installed)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("no systemd-analyze here")
+    leadctl = Path(sys.executable).with_name("leadctl")
+    units = sorted((Path(__file__).parent.parent / "deploy").glob("leadctl-*"))
+    assert {u.name for u in units} == {"leadctl-serve.service", "leadctl-tick.service", "leadctl-tick.timer",
+                                       "leadctl-watch@.service"}
+    for unit in units:
+        name = unit.name.replace("@.", "@sheet.")  # an instance of the template
+        (tmp_path / name).write_text(unit.read_text().replace("/opt/leadctl/bin/leadctl", str(leadctl)))
+    done = subprocess.run([analyze, "verify", *sorted(p.name for p in tmp_path.iterdir())], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
