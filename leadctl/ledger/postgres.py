@@ -195,16 +195,30 @@ class PgLedger(Ledger):
             self.conn.open(again=True)  # still down: LedgerRetry, and the caller backs off and tries again
 
     # -- schema ---------------------------------------------------------------------------
+    # Which tables exist is read from pg_class with the statement's own snapshot, never through
+    # to_regclass: that answers from the session's catalog cache, which a wait on an advisory
+    # lock does not refresh, so it could still say "no leadctl_migrations" after another
+    # leadctl had made the ledger and committed (and then see its 'leads' as someone else's).
+    _TABLES_HERE = ("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                    " ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = ANY(?)")
+
     def _applied(self) -> set[str]:
-        (exists,) = self.conn.execute("SELECT to_regclass('leadctl_migrations') IS NOT NULL").fetchone()
-        if not exists:
+        if not self.conn.execute(self._TABLES_HERE, (["leadctl_migrations"],)).fetchall():
             return set()
         return {name for (name,) in self.conn.execute("SELECT name FROM leadctl_migrations")}
 
+    def _check_kind(self) -> None:
+        """Only "is it from a newer leadctl?" here: whether the database is someone else's is
+        asked in `_migrate`, under the migration lock. Asked here, before the lock, it could see
+        the tables another leadctl had just made and committed, after `_applied` saw none."""
+        newer = sorted(self._applied() - set(MIGRATIONS))
+        if newer:
+            raise LeadctlError(f"ledger {self.path} was written by a newer leadctl (it has migration '{newer[0]}');"
+                               " upgrade leadctl to use it")
+
     def _refuse_foreign(self) -> None:
-        for table in _TABLES:
-            (taken,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()
-            if taken:
+        for (table,) in self.conn.execute(self._TABLES_HERE, (list(_TABLES),)).fetchall()[:1]:
+            if table:
                 raise LeadctlError(
                     f"{self.path} already has a table '{table}' that leadctl did not make;"
                     " give leadctl a database of its own"
@@ -217,9 +231,13 @@ class PgLedger(Ledger):
 
         with self.write():  # the ledger-wide lock: two first runs do not both build it
             self.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", _MIGRATION_LOCK)
+            applied = self._applied()  # read under the lock: what another leadctl made is committed
+            if applied >= set(MIGRATIONS):
+                return
+            if not applied:
+                self._refuse_foreign()  # a database with no migrations must hold none of our tables
             self.conn.execute("CREATE TABLE IF NOT EXISTS leadctl_migrations"
                               " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-            applied = self._applied()
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
             for name, statements in postgres_steps():
                 if name in applied:
@@ -332,8 +350,7 @@ class PgLedger(Ledger):
         return None
 
     def _has_index(self, name: str) -> bool:
-        (exists,) = self.conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()
-        return exists
+        return bool(self.conn.execute(self._TABLES_HERE, ([name],)).fetchall())  # (an index is in pg_class too)
 
     def record_config(self, at: str, actor: str | None, command: str, previous: str, via: str | None = None,
                       file: str | None = None) -> int:
