@@ -1,6 +1,7 @@
 """Benchmark: `leadctl serve` under load, against `leadctl route` on the same leads.
 
 Run:  python benchmarks/serve_bench.py [--clients 20] [--seconds 10] [--batches 20]
+      python benchmarks/serve_bench.py --floor [--rounds 2] [--clients 20] [--seconds 8]
 
 Starts a real server (a subprocess on a free loopback port) on a fresh ledger with a
 10-member sequential group (nine members capped part-way), then:
@@ -9,6 +10,9 @@ Starts a real server (a subprocess on a free loopback port) on a fresh ledger wi
   2. --batches requests of 1,000 leads each (a JSON array): per-lead time, against
      `leadctl route` of the same number of leads from a JSON Lines file.
 The clients run on the same machine as the server (2 cores here): the figures include them.
+With --floor: only the single leads, serve against its floor (serve_floor_app.py: a bare
+Starlette app on the same uvicorn committing one SQLite row a request), alternating, so each
+figure is a ratio as well.
 """
 
 from __future__ import annotations
@@ -54,11 +58,95 @@ def lead(prefix: str, i: int) -> dict:
             "phone": f"+44 7700 {i % 10**6:06d}", "source": "webhook"}
 
 
+def wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.05)
+
+
+def single_leads(port: int, headers: dict, clients: int, seconds: float, prefix: str) -> tuple[float, float, float, int]:
+    """`clients` keep-alive connections posting one lead a request for `seconds`:
+    (requests/s, p50 ms, p99 ms, answers other than 200)."""
+    latencies: list[float] = []
+    failures = [0]
+    stop_at = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, i = [], 0
+        while time.monotonic() < stop_at:
+            body = json.dumps(lead(f"{prefix}{n:02d}-", i))
+            t = time.perf_counter()
+            conn.request("POST", "/leads", body, headers)
+            resp = conn.getresponse()
+            resp.read()
+            mine.append(time.perf_counter() - t)
+            if resp.status != 200:
+                failures[0] += 1
+            i += 1
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - started
+    latencies.sort()
+    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return len(latencies) / took, p(0.50), p(0.99), failures[0]
+
+
+def floor_run(folder: Path, clients: int, seconds: float, rounds: int, serve_base: list[str], token: str) -> None:
+    """serve and the bare floor app (serve_floor_app.py), each `rounds` times, alternating,
+    with the same clients: every figure as a ratio too."""
+    here = Path(__file__).resolve().parent
+    rows = []
+    for r in range(rounds):
+        for name in ("floor", "serve"):
+            port = free_port()
+            if name == "floor":
+                cmd = [sys.executable, str(here / "serve_floor_app.py"), "--port", str(port), "--db",
+                       str(folder / f"floor{r}.db")]
+            else:
+                cmd = [*serve_base, "serve", "--port", str(port)]
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_for(port)
+                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                rps, p50, p99, bad = single_leads(port, headers, clients, seconds, f"{name[0].upper()}{r}-")
+            finally:
+                proc.send_signal(15)
+                proc.wait(timeout=60)
+            rows.append((name, rps, p50, p99, bad))
+            print(f"{name:<6} round {r + 1}: {rps:7,.0f} requests/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  non-200: {bad}",
+                  flush=True)
+    floor = [x for x in rows if x[0] == "floor"]
+    serve = [x for x in rows if x[0] == "serve"]
+    best = lambda xs, i: sum(x[i] for x in xs) / len(xs)  # noqa: E731  (the mean of the rounds)
+    print(f"serve/floor: {best(serve, 1) / best(floor, 1):.2f}x requests/s, p99 {best(serve, 3) / best(floor, 3):.2f}x"
+          f" the floor's ({best(serve, 1):,.0f} against {best(floor, 1):,.0f} requests/s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batches", type=int, default=20, help="1,000-lead requests in the batch run")
+    parser.add_argument("--floor", action="store_true", help="serve against a bare Starlette app writing the same"
+                        " row, alternating, --rounds times each (then nothing else)")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     leadctl = [sys.executable, "-m", "leadctl"]
     folder = Path(tempfile.mkdtemp(prefix="leadctl-serve-bench-"))
@@ -68,55 +156,19 @@ def main() -> None:
         db = folder / "serve.db"
         base = [*leadctl, "--config", str(cfg), "--db", str(db)]
         token = subprocess.run([*base, "token", "add", "bench"], capture_output=True, text=True, check=True).stdout.strip()
+        if args.floor:
+            floor_run(folder, args.clients, args.seconds, args.rounds, base, token)
+            return
         port = free_port()
         server = subprocess.Popen([*base, "serve", "--port", str(port), "--max-body", str(64 << 20)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                    c.request("GET", "/healthz")
-                    if c.getresponse().status == 200:
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("the server did not start")
-                    time.sleep(0.05)
+            wait_for(port)
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-            latencies: list[float] = []
-            failures = [0]
-            stop_at = time.monotonic() + args.seconds
-            lock = threading.Lock()
-
-            def client(n: int) -> None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                mine, i = [], 0
-                while time.monotonic() < stop_at:
-                    body = json.dumps(lead(f"C{n:02d}-", i))
-                    t = time.perf_counter()
-                    conn.request("POST", "/leads", body, headers)
-                    resp = conn.getresponse()
-                    resp.read()
-                    mine.append(time.perf_counter() - t)
-                    if resp.status != 200:
-                        failures[0] += 1
-                    i += 1
-                with lock:
-                    latencies.extend(mine)
-
-            started = time.perf_counter()
-            threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            took = time.perf_counter() - started
-            latencies.sort()
-            p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-            print(f"single leads, {args.clients} clients for {args.seconds:.0f} s: {len(latencies) / took:,.0f} requests/s,"
-                  f" p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, non-200: {failures[0]}")
+            rps, p50, p99, failures = single_leads(port, headers, args.clients, args.seconds, "C")
+            print(f"single leads, {args.clients} clients for {args.seconds:.0f} s: {rps:,.0f} requests/s,"
+                  f" p50 {p50:.1f} ms, p99 {p99:.1f} ms, non-200: {failures}")
 
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             batch_times = []

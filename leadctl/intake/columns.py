@@ -70,11 +70,21 @@ _CREDENTIAL_PARTS = ("token", "secret", "password", "passwd", "passphrase", "api
                      "signingkey", "googlekey", "signature", "authorization")
 
 
+_credential_cache: dict[str, bool] = {}
+
+
 def is_credential(name: str) -> bool:
     """A column or key that carries a credential (see CREDENTIALS and _CREDENTIAL_PARTS), in any
-    spelling: it is never kept with a lead, shown or logged."""
-    text = compared(name)
-    return text in CREDENTIALS or text == "pwd" or any(part in text for part in _CREDENTIAL_PARTS)
+    spelling: it is never kept with a lead, shown or logged. (Remembered per name, as
+    `field_for` is: every JSON lead asks it of each of its keys.)"""
+    found = _credential_cache.get(name)
+    if found is None:
+        if len(_credential_cache) > 10_000:
+            _credential_cache.clear()
+        text = compared(name)
+        found = _credential_cache[name] = (text in CREDENTIALS or text == "pwd"
+                                           or any(part in text for part in _CREDENTIAL_PARTS))
+    return found
 
 
 def examples(fld: str) -> str:

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from ..config.ladder import steps_of
 from ..errors import LeadctlError
-from .intake import route_request
 from . import rep
 from .rep import my_leads, my_quota, pick_up
+from .logs import json_log_line, log_line  # noqa: F401  (log_line: a name serve's package gives)
 from .service import MAX_BODY, RETRY_AFTER, UNAVAILABLE, Answer, Service
 
 
@@ -31,32 +31,6 @@ def health(service: Service) -> Answer:
     return Answer(200, {"ok": True})
 
 
-def log_line(at: datetime, client: str, method: str, path: str, status: int, took_ms: float,
-             token: str | None, counts: str) -> str:
-    """One request in the server's log: when (ISO 8601), who from where, what, the answer, and
-    the outcome counts; never a body, a credential or a lead's contents."""
-    from urllib.parse import quote
-
-    who = f"token={token}" if token else "token=-"
-    if path.startswith("/signin/"):
-        path = "/signin/(link)"  # a sign-in link's secret is a credential: never in the log
-    safe_path = quote(path, safe="/:@!$&'()*+,;=-._~")[:200]  # no control characters, bounded
-    line = f"{at.isoformat(timespec='seconds')} {client} {who} {method[:16]} {safe_path} {status} {took_ms:.1f}ms"
-    return f"{line} {counts}".rstrip()
-
-
-def json_log_line(at: datetime, client: str, method: str, path: str, status: int, took_ms: float,
-                  token: str | None, counts: str) -> str:
-    """The same as `log_line`, as one JSON object (`serve --log-format json`, for a log shipper)."""
-    import json
-
-    text = log_line(at, client, method, path, status, took_ms, token, "")  # the path made safe, as there
-    shown = {k: int(n) for k, _, n in (p.partition("=") for p in counts.split()) if n.isdigit()}
-    return json.dumps({"time": at.isoformat(timespec="milliseconds"), "client": client, "token": token,
-                       "method": method[:16], "path": text.split(" ")[4], "status": status, "ms": round(took_ms, 1),
-                       "counts": shown}, ensure_ascii=False)
-
-
 def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = "text",
                metrics_token: str | None = None):
     from starlette.applications import Starlette
@@ -66,6 +40,10 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
     from starlette.routing import Route
 
     from ..render import err
+
+    from .group_commit import GroupCommit
+
+    intake = GroupCommit(service)  # POST /leads: requests that come together, routed together
 
     def respond(request, answer: Answer) -> JSONResponse:
         request.state.token = answer.token  # for the log line, written by `logged` below
@@ -93,8 +71,7 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
         if isinstance(body, Answer):
             return respond(request, body)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        query = dict(request.query_params)
-        return respond(request, await run_in_threadpool(route_request, service, body, headers, query))
+        return respond(request, await intake.route(body, headers, dict(request.query_params)))
 
     async def post_crm_webhook(request):
         from .crm import crm_request
@@ -208,7 +185,7 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
         raise HTTPException(404)
 
     app = Starlette(exception_handlers={404: not_here, 405: not_here, Exception: crashed}, routes=[
-        Route("/leads", post_leads, methods=["POST"]),
+        Route("/leads", post_leads, methods=["POST"]),  # (served by `fast_leads` below; here for 405s)
         Route("/crm/{name}/webhook", post_crm_webhook, methods=["POST"]),
         Route("/leads/{lead_id:path}/pickup", page_or_api(pages.action("pickup"), post_pickup), methods=["POST"]),
         Route("/leads/{lead_id:path}/reassign", page_or_api(pages.action("reassign"), lead_change(rep.reassign)),
@@ -244,6 +221,7 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
     ])
 
     line = json_log_line if log_format == "json" else log_line
+    fast_leads = intake.asgi(max_body)
 
     async def logged(scope, receive, send):
         """Every answer is logged and measured, the router's own 404 and 405 included."""
@@ -258,7 +236,10 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
             await send(message)
 
         try:
-            await app(scope, receive, send_logged)
+            if scope["path"] == "/leads" and scope["method"] == "POST":
+                await fast_leads(scope, receive, send_logged)  # the hot path, straight to the intake
+            else:
+                await app(scope, receive, send_logged)
         finally:
             took = time.perf_counter() - started
             state = scope.get("state") or {}

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl
 
+from ..actor import token_actor
+from ..domain.rights import POST_LEADS, refusal
 from ..errors import LeadctlError
+from ..intake import IntakeError, Options, read_records
 from .service import Answer, Service, _authenticate
 
 JSON_TYPES = ("application/json", "text/json")
@@ -29,8 +33,6 @@ def records_from(body: bytes, content_type: str, options):
     each on its own line: a bad one is rejected alone), JSON Lines, CSV or a form; with no
     Content-Type it is sniffed like a file; any other type is Unsupported."""
     import io
-
-    from ..intake import IntakeError, read_records
 
     kind = content_type.split(";")[0].strip().lower()
     if kind and kind not in (*JSON_TYPES, *JSONL_TYPES, *CSV_TYPES, *FORM_TYPES):
@@ -57,52 +59,112 @@ def records_from(body: bytes, content_type: str, options):
     return read_records(io.BytesIO(body), fmt, options)
 
 
-def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
-    """POST /leads, once the body is read: credentials, records, routing, the answer."""
-    from ..actor import token_actor
-    from ..config import mapping as saved_mapping
-    from ..intake import IntakeError, Options
-    from ..ledger import LedgerBusy, LedgerError
-    from ..assign.route import REJECTED, Router
+@dataclass
+class Work:
+    """A POST /leads whose credentials, rights and body are good: what to route, and for whom."""
 
-    from ..domain.rights import POST_LEADS, refusal
+    token: dict
+    records: list
+    group: str | None
 
-    found = _authenticate(service, headers, body, intake=True)
+
+def prepare(service: Service, body: bytes, headers: dict, query: dict, known=None) -> Work | Answer:
+    """POST /leads, once the body is read, up to the routing: credentials, rights, the
+    records; or the Answer that refuses it. `known`: `service.credentials` read for a round."""
+    found = _authenticate(service, headers, body, intake=True, known=known)
     if isinstance(found, Answer):
         return found
-    cfg, ledger, token = found
+    cfg, _ledger, token = found
     why = refusal(cfg, token_actor(token["name"], token["user_id"]), POST_LEADS)
     if why:
         return Answer(403, {"error": why}, token=token["name"])
     try:
-        columns = saved_mapping(cfg, query["mapping"]) if query.get("mapping") else {}
+        if query.get("mapping"):
+            from ..config import mapping as saved_mapping
+
+            columns = saved_mapping(cfg, query["mapping"])
+        else:
+            columns = {}
         options = Options(mapping=columns, shape=query.get("shape") or None)
         content_type = headers.get("content-type", "")
         records = list(records_from(body, content_type, options)) if body.strip() else []
         if not records:
             raise IntakeError(_nothing_in(body, content_type))
-        with service.writing:
-            router = Router(lambda: cfg, ledger, clock=lambda: datetime.now().astimezone(), rng=random.Random(),
-                            actor=token_actor(token["name"], None), group=query.get("group") or None)
-            outcomes = [o for batch in router.route_batches(records) for o in batch]
-        if any(o.assigned_to for o in outcomes):
-            service.routed.set()
-    except LedgerBusy:
-        return Answer(503, {"error": "the ledger is busy; retry"})
-    except LedgerError:  # a full disk, a server gone: nothing of the batch in flight was kept
-        return Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
     except Unsupported as exc:
         return Answer(415, {"error": str(exc)}, token=token["name"])
     except IntakeError as exc:
         return Answer(400, {"error": str(exc)}, token=token["name"])
-    except LeadctlError as exc:  # an unknown group, mapping or shape in the query
+    except LeadctlError as exc:  # an unknown mapping or shape in the query
         return Answer(400, {"error": str(exc)}, token=token["name"])
+    return Work(token, records, query.get("group") or None)
+
+
+def route_works(service: Service, works: list[Work], routers: dict | None = None) -> list[Answer]:
+    """Route requests that came together: those from one token for one group as one batch in
+    one transaction (group commit), each answered from its own share of the outcomes once it
+    is committed. `routers`: Routers kept between calls by the one thread that calls it (a
+    Router holds that thread's ledger connection)."""
+    from ..assign.route import Router
+    from ..ledger import LedgerBusy, LedgerError
+
+    answers: list[Answer | None] = [None] * len(works)
+    together: dict[tuple, list[int]] = {}
+    for i, w in enumerate(works):
+        together.setdefault((w.token["name"], w.group), []).append(i)
+    routers = {} if routers is None else routers
+    for (name, group), members in together.items():
+        try:
+            cfg, _ = service.config()
+            ledger = service.ledger(cfg)
+            with service.writing:
+                router = routers.get((name, group))
+                if router is None or router.ledger is not ledger:
+                    router = routers[(name, group)] = Router(
+                        lambda: service.config()[0], ledger, clock=lambda: datetime.now().astimezone(),
+                        rng=random.Random(), actor=token_actor(name, None), group=group)
+                router.start_row = ledger.last_rowid()  # an id recorded before these requests is "already in the ledger"
+                outcomes = list(router.route([r for i in members for r in works[i].records]))
+        except LedgerBusy:
+            shared = Answer(503, {"error": "the ledger is busy; retry"})
+        except LedgerError:  # a full disk, a server gone: nothing of the batch in flight was kept
+            shared = Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
+        except LeadctlError as exc:  # an unknown group in the query
+            shared = Answer(400, {"error": str(exc)}, token=name)
+        else:
+            if any(o.assigned_to for o in outcomes) and _tells(cfg):
+                service.routed.set()  # the sender looks now
+            at = 0
+            for i in members:
+                n = len(works[i].records)
+                answers[i] = _answer(outcomes[at:at + n], name)
+                at += n
+            continue
+        for i in members:
+            answers[i] = shared
+    return answers  # type: ignore[return-value]
+
+
+def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
+    """POST /leads, once the body is read: credentials, records, routing, the answer."""
+    work = prepare(service, body, headers, query)
+    return work if isinstance(work, Answer) else route_works(service, [work])[0]
+
+
+def _tells(cfg) -> bool:
+    """Whether an assignment may leave something to send: a notification channel or a CRM."""
+    n = cfg.notify
+    return bool(n.email or n.webhook_url or cfg.crms or any(u.webhook_url for u in cfg.users))
+
+
+def _answer(outcomes: list, token_name: str) -> Answer:
+    from ..assign.route import REJECTED
+
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
     status = 422 if counts.get(REJECTED) else 200
     return Answer(status, {"outcomes": [o.as_dict() for o in outcomes]},
-                  " ".join(f"{k}={v}" for k, v in sorted(counts.items())), token["name"])
+                  " ".join(f"{k}={v}" for k, v in sorted(counts.items())), token_name)
 
 
 def _nothing_in(body: bytes, content_type: str) -> str:

@@ -27,10 +27,14 @@ class Metrics:
         self.duration = Histogram("leadctl_http_request_duration_seconds", "Time to answer a request, by route and"
                                   " status code.", ["route", "code"], buckets=BUCKETS, registry=self.registry)
         self.registry.register(_Ledger(service))
+        self.children: dict = {}  # (route, code) -> its histogram: labels() is not free, per request
 
     def observe(self, scope, status: int, seconds: float, counts: str) -> None:
-        route = scope.get("route")
-        self.duration.labels(getattr(route, "path", None) or "other", str(status)).observe(seconds)
+        route = getattr(scope.get("route"), "path", None) or "other"
+        child = self.children.get((route, status))
+        if child is None:
+            child = self.children[(route, status)] = self.duration.labels(route, str(status))
+        child.observe(seconds)
         for part in counts.split():  # "assigned=3 queued=1": the outcomes of leads posted
             name, _, n = part.partition("=")
             if n.isdigit():

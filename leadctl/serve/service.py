@@ -51,7 +51,7 @@ class Service:
         from datetime import timezone
 
         try:
-            return self.config()[0].tz()
+            return self.watcher.cfg.tz()  # the config last read (no look at the file: the log asks per request)
         except LeadctlError:
             return timezone.utc
 
@@ -84,15 +84,10 @@ def _google_key(body: bytes) -> str | None:
 UNAVAILABLE = "the service cannot take requests right now; retry"  # all an unauthenticated caller learns
 
 
-def _authenticate(service: Service, headers: dict, body: bytes, *, intake: bool):
-    """(config, ledger, token row) for a request with good credentials, else the Answer
-    that refuses it. The ledger is this thread's kept connection. A signature proves a
-    body, so it is taken for intake (`intake`: POST /leads) only; what a user does needs
-    their bearer token. A token whose user is inactive, or gone from the config, is refused.
-    What went wrong with the config or the ledger goes to the log, never to the caller: the
-    answer names neither a file nor a URL."""
+def credentials(service: Service):
+    """(config, ledger, live tokens) for checking requests, else the Answer (503) saying the
+    server cannot: read once per request, or once per round of requests routed together."""
     from ..render import err
-    from ..tokens import check
 
     try:
         cfg, _ = service.config()
@@ -105,6 +100,24 @@ def _authenticate(service: Service, headers: dict, body: bytes, *, intake: bool)
     except LeadctlError as exc:  # busy past the timeout, unreachable, or not a ledger this leadctl can use
         err(f"the ledger cannot be used: {exc}")
         return Answer(503, {"error": UNAVAILABLE})
+    return cfg, ledger, tokens
+
+
+def _authenticate(service: Service, headers: dict, body: bytes, *, intake: bool, known=None):
+    """(config, ledger, token row) for a request with good credentials, else the Answer
+    that refuses it. The ledger is this thread's kept connection. A signature proves a
+    body, so it is taken for intake (`intake`: POST /leads) only; what a user does needs
+    their bearer token. A token whose user is inactive, or gone from the config, is refused.
+    `known`: `credentials` already read for this round of requests.
+    What went wrong with the config or the ledger goes to the log, never to the caller: the
+    answer names neither a file nor a URL."""
+    from ..render import err
+    from ..tokens import check
+
+    found = known or credentials(service)
+    if isinstance(found, Answer):
+        return found
+    cfg, ledger, tokens = found
     authorization = headers.get("authorization") or (_google_key(body) if intake else None)
     signature = headers.get("x-hub-signature-256") if intake else None
     token = check(tokens, authorization, signature, body, timestamp=headers.get("x-leadctl-timestamp"))
