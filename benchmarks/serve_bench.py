@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/serve_bench.py [--clients 20] [--seconds 10] [--batches 20]
       python benchmarks/serve_bench.py --floor [--rounds 2] [--clients 20] [--seconds 8]
+      python benchmarks/serve_bench.py --nodes 1 2 4 [--postgres] [--seconds 8]
 
 Starts a real server (a subprocess on a free loopback port) on a fresh ledger with a
 10-member sequential group (nine members capped part-way), then:
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 
 USERS = [f"rep{i:02d}" for i in range(10)]
+CAP = 2000  # the daily cap of rep01-rep09 (rep00 has none)
 
 
 def config(folder: Path, cap: int) -> Path:
@@ -72,16 +74,19 @@ def wait_for(port: int) -> None:
             time.sleep(0.05)
 
 
-def single_leads(port: int, headers: dict, clients: int, seconds: float, prefix: str) -> tuple[float, float, float, int]:
-    """`clients` keep-alive connections posting one lead a request for `seconds`:
-    (requests/s, p50 ms, p99 ms, answers other than 200)."""
+def single_leads(port: int | list[int], headers: dict, clients: int, seconds: float, prefix: str,
+                 acknowledged: list | None = None) -> tuple[float, float, float, int]:
+    """`clients` keep-alive connections posting one lead a request for `seconds` (spread over
+    the ports given): (requests/s, p50 ms, p99 ms, answers other than 200); the ids answered
+    200 go to `acknowledged`."""
+    ports = port if isinstance(port, list) else [port]
     latencies: list[float] = []
     failures = [0]
     stop_at = time.monotonic() + seconds
     lock = threading.Lock()
 
     def client(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=30)
         mine, i = [], 0
         while time.monotonic() < stop_at:
             body = json.dumps(lead(f"{prefix}{n:02d}-", i))
@@ -92,6 +97,8 @@ def single_leads(port: int, headers: dict, clients: int, seconds: float, prefix:
             mine.append(time.perf_counter() - t)
             if resp.status != 200:
                 failures[0] += 1
+            elif acknowledged is not None:
+                acknowledged.append(f"{prefix}{n:02d}-{i:07d}")
             i += 1
         with lock:
             latencies.extend(mine)
@@ -139,6 +146,44 @@ def floor_run(folder: Path, clients: int, seconds: float, rounds: int, serve_bas
           f" the floor's ({best(serve, 1):,.0f} against {best(floor, 1):,.0f} requests/s)")
 
 
+def nodes_run(folder: Path, nodes: list[int], clients: int, seconds: float, postgres) -> None:
+    """1, 2, 4... `serve` processes on one ledger (SQLite, or one PostgreSQL database each run),
+    the clients spread over them; then every acknowledged lead is checked to be in the ledger
+    once, the ledger's invariants (`ledger check`) and the caps (each capped member's leads
+    against their cap: 500 a day here, so they fill within the run)."""
+    cap = 500
+    cfg = config(folder, cap=cap)
+    print(f"{'nodes':>5} {'store':<10} {'requests/s':>11} {'p50 ms':>7} {'p99 ms':>7}  exactly once, caps")
+    for k in nodes:
+        db = postgres.new_database() if postgres else str(folder / f"nodes{k}.db")
+        base = [sys.executable, "-m", "leadctl", "--config", str(cfg), "--db", db]
+        token = subprocess.run([*base, "token", "add", "bench"], capture_output=True, text=True, check=True).stdout.strip()
+        ports = [free_port() for _ in range(k)]
+        procs = [subprocess.Popen([*base, "serve", "--port", str(p)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for p in ports]
+        acked: list[str] = []
+        try:
+            for p in ports:
+                wait_for(p)
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            rps, p50, p99, bad = single_leads(ports, headers, clients, seconds, f"N{k}-", acked)
+        finally:
+            for proc in procs:
+                proc.send_signal(15)
+                proc.wait(timeout=60)
+        rows = json.loads(subprocess.run([*base, "leads", "list", "-o", "json"], capture_output=True,
+                                         text=True, check=True).stdout)
+        held: dict[str, int] = {}
+        for r in rows:
+            held[r["assigned_to"]] = held.get(r["assigned_to"], 0) + 1
+        once = len(rows) == len(set(r["id"] for r in rows)) and set(acked) <= {r["id"] for r in rows}
+        caps = all(n <= cap for u, n in held.items() if u and u != USERS[0]) and held.get(USERS[1]) == cap
+        check = subprocess.run([*base, "ledger", "check"], capture_output=True).returncode == 0
+        print(f"{k:>5} {'PostgreSQL' if postgres else 'SQLite':<10} {rps:>11,.0f} {p50:>7.1f} {p99:>7.1f}"
+              f"  {'yes' if once else 'NO'}, {'held' if caps else 'BROKEN'}, ledger check {'ok' if check else 'FAILED'}"
+              f" ({len(acked):,} acknowledged, {bad} non-200)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=20)
@@ -147,17 +192,33 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="serve against a bare Starlette app writing the same"
                         " row, alternating, --rounds times each (then nothing else)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--nodes", type=int, nargs="+", metavar="N",
+                        help="only: N serve processes on one ledger, for each N given (e.g. --nodes 1 2 4)")
+    parser.add_argument("--postgres", action="store_true", help="with --nodes: on a throwaway local PostgreSQL")
     args = parser.parse_args()
     leadctl = [sys.executable, "-m", "leadctl"]
     folder = Path(tempfile.mkdtemp(prefix="leadctl-serve-bench-"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     try:
-        cfg = config(folder, cap=2000)
+        cfg = config(folder, cap=CAP)
         db = folder / "serve.db"
         base = [*leadctl, "--config", str(cfg), "--db", str(db)]
         token = subprocess.run([*base, "token", "add", "bench"], capture_output=True, text=True, check=True).stdout.strip()
         if args.floor:
             floor_run(folder, args.clients, args.seconds, args.rounds, base, token)
+            return
+        if args.nodes:
+            server = None
+            if args.postgres:
+                sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+                from pg_bench import Server
+
+                server = Server(None)
+            try:
+                nodes_run(folder, args.nodes, args.clients, args.seconds, server)
+            finally:
+                if server is not None:
+                    server.stop()
             return
         port = free_port()
         server = subprocess.Popen([*base, "serve", "--port", str(port), "--max-body", str(64 << 20)],
