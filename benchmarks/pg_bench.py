@@ -125,19 +125,23 @@ def main() -> None:
                 path = folder / f"router-{r}.csv"
                 make_csv(path, per, prefix=f"R{r}-")
                 files.append(path)
-            print(f"parallel routers on PostgreSQL, {per:,} leads each, half into east and half into west:")
-            base = None
-            for k in (1, 2, 4):
-                best = float("inf")
-                for _ in range(args.repeat):
-                    url = server.new_database()
-                    cmds = [[*leadctl(), "--config", str(config), "--db", url, "route", str(files[r]),
-                             "--group", "east" if r % 2 == 0 else "west", "--output", "jsonl"] for r in range(k)]
-                    best = min(best, timed(cmds))
-                rate = k * per / best
-                base = base or rate
-                print(f"  {k} router(s): {k * per:>7,} leads in {best:6.2f} s = {rate:>7,.0f} leads/s"
-                      f" ({rate / base:.2f}x one router)")
+            for shared in (False, True):
+                print(f"parallel routers on PostgreSQL, {per:,} leads each, "
+                      + ("all into east (one group: they take turns at its lock):" if shared
+                         else "half into east and half into west (disjoint groups):"))
+                base = None
+                for k in (1, 2, 4):
+                    best = float("inf")
+                    for _ in range(args.repeat):
+                        url = server.new_database()
+                        cmds = [[*leadctl(), "--config", str(config), "--db", url, "route", str(files[r]),
+                                 "--group", "east" if shared or r % 2 == 0 else "west", "--output", "jsonl"]
+                                for r in range(k)]
+                        best = min(best, timed(cmds))
+                    rate = k * per / best
+                    base = base or rate
+                    print(f"  {k} router(s): {k * per:>7,} leads in {best:6.2f} s = {rate:>7,.0f} leads/s"
+                          f" ({rate / base:.2f}x one router)")
     finally:
         server.stop()
 

@@ -52,11 +52,11 @@ class PostgresCluster:
         env = self.env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "HOME": str(self.folder)}
         self._run([tools["initdb"], "-D", str(self.data), "-U", "leadctl", "--auth=trust", "-E", "UTF8",
                    "--locale=C.UTF-8", "-N"], env)
+        self.options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories="
+                        " -c max_connections=200"
+                        + (" -c fsync=off -c synchronous_commit=off -c full_page_writes=off" if for_tests else ""))
         self._run([tools["pg_ctl"], "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
-                   "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories="
-                         " -c max_connections=200"
-                         + (" -c fsync=off -c synchronous_commit=off -c full_page_writes=off" if for_tests else ""),
-                   "start"], env)
+                   "-o", self.options, "start"], env)
         self.count = 0
 
     def _run(self, cmd: list[str], env: dict) -> None:
@@ -80,6 +80,19 @@ class PostgresCluster:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {name}")
         return self.url("postgres") + f"?options=-csearch_path%3D{name}"
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """A restart of the server, as an operator's `pg_ctl stop -m fast` then `start`: every
+        connection is cut, and new ones are refused for `down_for` seconds and until it is back."""
+        import time
+
+        for action in ("stop", "start"):
+            subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-l", str(self.folder / "server.log"),
+                            "-m", "fast", "-w", "-t", "60", *(["-o", self.options] if action == "start" else []),
+                            action], env=self.env, cwd=self.folder,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
+            if action == "stop":
+                time.sleep(down_for)
 
     def stop(self) -> None:
         import shutil

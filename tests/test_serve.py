@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -28,10 +29,13 @@ class Server:
     def __init__(self, lc, *extra: str, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The log goes to a file, not a pipe: a pipe nobody reads fills (64 KiB of 503 lines in
+        # an outage) and the server's next log line would wait for it.
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "leadctl", "--config", str(lc.config), "--db", str(lc.db), "serve",
              "--port", str(self.port), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+            stdout=subprocess.DEVNULL, stderr=self.log, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -63,11 +67,12 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            _, err = self.proc.communicate(timeout=60)
+            self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            _, err = self.proc.communicate()
-        return self.proc.returncode, err.decode()
+            self.proc.wait()
+        self.log.seek(0)
+        return self.proc.returncode, self.log.read().decode()
 
 
 @pytest.fixture

@@ -35,8 +35,9 @@ from ..ledger import LEAD_COLUMNS, Ledger
 _ROW_ID, _ROW_OWNER, _ROW_METHOD, _ROW_REASON = (LEAD_COLUMNS.index(c) for c in ("id", "assigned_to", "method", "reason"))
 
 BATCH_SIZE = 2000
-RETRIES = 6  # times a batch is tried again after a transient failure of the store
-RETRY_WAIT = 0.05  # seconds before the first retry, doubled each time (3.15 s in all: a server restart)
+PATIENCE = 60.0  # seconds a batch is tried again for after a transient failure of the store (a server restart)
+RETRY_WAIT = 0.05  # seconds before the first retry, doubled each time, up to MAX_RETRY_WAIT
+MAX_RETRY_WAIT = 1.0
 IDLE = 0.1  # seconds of quiet on live input that close a batch
 MAX_WAIT = 0.5  # seconds the first record of a batch may wait on live input
 
@@ -136,6 +137,7 @@ class Router:
         group: str | None = None,
         batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
+        patience: float = PATIENCE,
     ):
         self.config = config
         cfg = config()
@@ -150,6 +152,7 @@ class Router:
         self.group_name = group
         self.batch_size = batch_size or BATCH_SIZE
         self.on_batch = on_batch
+        self.patience = patience  # seconds to keep trying a batch the store failed transiently
         self.recorded = 0  # leads written to the ledger (committed) so far
         self.optimistic = True  # no batch has met an id already in the ledger yet
         self.cfg: Config | None = None
@@ -203,21 +206,25 @@ class Router:
         """Decide and write one batch in one transaction; its outcomes, in input order.
 
         A failure the store calls transient (a PostgreSQL serialisation failure or
-        deadlock, a dropped connection) rolled the whole batch back: it is decided and
-        written again, from the ledger as it is then, up to RETRIES times."""
+        deadlock, a dropped connection, a server that refuses connections while it restarts)
+        rolled the whole batch back: it is decided and written again, from the ledger as it is
+        then, for up to `patience` seconds (waits of 0.05 s doubling to 1 s)."""
         leads = [x for x in items if x.__class__ is _Lead]  # the rest are rejections' Outcomes
         if not leads:
             return items  # type: ignore[return-value]
         groups = self.policy.locks_for({x[_GROUP].name for x in leads})
-        attempt = 0
+        attempt, give_up = 0, None
         while True:
             try:
                 self.ledger.recover()  # after a failure: reconnect (which may itself fail, and is retried)
                 return self._commit_once(items, leads, groups)
             except self.ledger.transient:
-                if attempt == RETRIES:
+                now = time.monotonic()
+                give_up = give_up or now + self.patience
+                wait = min(RETRY_WAIT * 2**attempt, MAX_RETRY_WAIT)
+                if now + wait > give_up:
                     raise
-                time.sleep(RETRY_WAIT * 2**attempt)
+                time.sleep(wait)
                 attempt += 1
 
     def _commit_once(self, items: list[_Lead | Outcome], leads: list[_Lead], groups: set[str]) -> list[Outcome]:

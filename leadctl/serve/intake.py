@@ -24,6 +24,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded",)
 ACCEPTED = ", ".join((*JSON_TYPES, *JSONL_TYPES[:1], *CSV_TYPES[:1], *FORM_TYPES))
 
 
+SERVE_PATIENCE = 3.0  # seconds a request's batch is retried through a store failure; then 503 (the client retries)
+
+
 class Unsupported(Exception):
     """A body of a Content-Type leadctl does not read (415)."""
 
@@ -121,7 +124,7 @@ def route_works(service: Service, works: list[Work], routers: dict | None = None
                 if router is None or router.ledger is not ledger:
                     router = routers[(name, group)] = Router(
                         lambda: service.config()[0], ledger, clock=lambda: datetime.now().astimezone(),
-                        rng=random.Random(), actor=token_actor(name, None), group=group)
+                        rng=random.Random(), actor=token_actor(name, None), group=group, patience=SERVE_PATIENCE)
                 router.start_row = ledger.last_rowid()  # an id recorded before these requests is "already in the ledger"
                 outcomes = list(router.route([r for i in members for r in works[i].records]))
         except LedgerBusy:
