@@ -157,3 +157,65 @@ def test_a_postgresql_restart_under_two_serve_nodes_and_two_routers_loses_nothin
     assert all(code == 0 and "Traceback" not in log for code, log in logs), logs
     stored = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
     assert [x for x in acknowledged + [o["lead_id"] for o in routed] if stored.get(x) != 1] == []
+
+
+def test_a_node_killed_mid_send_leaves_its_claim_and_another_node_sends_it_after_the_lease(postgres, tmp_path):
+    """Two `serve` nodes with a chat webhook. Node A claims the notification of a lead it took
+    and is killed (SIGKILL) while the webhook holds its request; node B goes on taking leads;
+    A's claim holds (B does not send it again meanwhile); when the lease has run out (moved
+    to the past here, instead of waiting its 5 minutes), B claims the message and sends it.
+    Nothing acknowledged is lost."""
+    import json
+    import os
+    import signal
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.conftest import Leadctl
+
+    hold, posts = threading.Event(), []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["text"])
+            if len(posts) == 1:
+                hold.wait(60)  # node A's delivery: it is killed meanwhile
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    lc = Leadctl(tmp_path, postgres.new_database())
+    lc("init")
+    lc.team(users=("a", "b"))
+    lc("notify", "setup", "--webhook-url", f"http://127.0.0.1:{hook.server_address[1]}/hook")
+    secret = lc("token", "add", "web").stdout.strip()
+    node_a, node_b = Server(lc), Server(lc)
+    status = lambda lead: lc.query("SELECT status FROM notifications WHERE lead_id = ?", (lead,))[0][0]  # noqa: E731
+    try:
+        assert node_a.post(json.dumps({"id": "K1"}), token=secret)[0] == 200
+        deadline = time.monotonic() + 20
+        while not posts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert posts and "K1" in posts[0] and status("K1") == "sending"  # A claimed it and is sending
+        os.kill(node_a.proc.pid, signal.SIGKILL)
+        taken = [node_b.post(json.dumps({"id": f"B{i}"}), token=secret)[0] for i in range(20)]
+        assert taken == [200] * 20  # B goes on
+        time.sleep(3)
+        assert status("K1") == "sending" and sum("K1" in p for p in posts) == 1  # the claim holds
+        lc.query("UPDATE notifications SET claimed_until = '2000-01-01T00:00:00+00:00' WHERE lead_id = 'K1'")
+        deadline = time.monotonic() + 30
+        while status("K1") != "sent" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status("K1") == "sent" and sum("K1" in p for p in posts) == 2  # B sent it, once
+    finally:
+        hold.set()
+        node_b.stop()
+        node_a.stop()
+        hook.shutdown()
+    stored = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
+    assert stored == {"K1": 1, **{f"B{i}": 1 for i in range(20)}}
