@@ -180,6 +180,10 @@ def test_a_postgresql_ledger_is_backed_up_with_pg_dump(lc, store):
 def test_ledger_check_names_a_hand_broken_holder_usage_and_queue(lc):
     _ada_and_bob(lc)
     assert json.loads(lc("ledger", "check", "--format", "json").stdout)["ok"] is True
+    if not isinstance(lc.db, str):  # a mistyped path is said, not checked as an empty ledger
+        missing = lc("--db", str(lc.folder / "typo.db"), "ledger", "check", ok=None)
+        assert missing.exit_code == 2 and "no ledger at" in missing.stderr
+        assert not (lc.folder / "typo.db").exists()
     lc.query("UPDATE leads SET assigned_to = 'tom' WHERE id = 'L2'")
     lc.query("UPDATE usage SET count = count + 5 WHERE user_id = 'tom' AND period LIKE 'D%'")
     lc.query("INSERT INTO queue (lead_id, group_name, received_at) VALUES ('L1', 'tele-sales', '2026-11-23T09:00:00Z')")

@@ -67,6 +67,9 @@ def check(ctx: typer.Context, fmt: Format = "table") -> None:
     st = state(ctx)
     cfg = st.config()
     st.require(CONFIGURE, cfg)
+    where = st.ledger_path(cfg)
+    if not isinstance(where, str) and not where.exists():
+        raise LeadctlError(f"no ledger at {where} to check")
     with st.ledger(cfg, create=False) as ledger:
         checks = run(ledger, cfg.tz())
     broken = [c for c in checks if not c.ok]
