@@ -219,3 +219,57 @@ def test_a_node_killed_mid_send_leaves_its_claim_and_another_node_sends_it_after
         hook.shutdown()
     stored = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
     assert stored == {"K1": 1, **{f"B{i}": 1 for i in range(20)}}
+
+
+def test_nodes_run_under_a_role_that_only_reads_and_writes_rows(postgres, tmp_path):
+    """The roles docs/postgresql.md names: `lc_owner` owns the schema and runs the migrations
+    (the first start) and turning duplicates on (an index); `lc_node` has only SELECT, INSERT,
+    UPDATE, DELETE on the tables and USAGE on the sequences, and routes, serves, picks up and
+    reports as any node does."""
+    import json
+
+    import psycopg
+
+    from tests.conftest import Leadctl
+
+    schema = f"roles{postgres.count}"
+    postgres.count += 1
+    admin = psycopg.connect(postgres.url("postgres"), autocommit=True)
+    try:
+        for role in ("lc_owner", "lc_node"):
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+            admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION lc_owner")
+        owner_url = f"postgresql://lc_owner@127.0.0.1:{postgres.port}/postgres?options=-csearch_path%3D{schema}"
+        node_url = f"postgresql://lc_node@127.0.0.1:{postgres.port}/postgres?options=-csearch_path%3D{schema}"
+        owner = Leadctl(tmp_path, owner_url)
+        owner("init")
+        owner.team(users=("a", "b"))
+        owner("settings", "--duplicates", "email")
+        owner("ledger", "check")  # the ledger is made (migrations, the duplicates index) by its owner
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO lc_node")
+            conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO lc_node")
+            conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO lc_node")
+        node = Leadctl(tmp_path, node_url)
+        out = node.jsonl("route", "-", input="id,email\nN1,x@example.com\nN2,y@example.com\nN3,x@example.com\n")
+        assert [(o["assigned_to"], o["method"]) for o in out] == [("a", "sequential"), ("b", "sequential"),
+                                                                   ("a", "duplicate")]
+        secret = node("token", "add", "web").stdout.strip()
+        srv = Server(node)
+        try:
+            assert srv.post(json.dumps({"id": "N4"}), token=secret)[0] == 200
+        finally:
+            code, log = srv.stop()
+        assert code == 0 and "Traceback" not in log and "permission denied" not in log
+        node("reassign", "N1", "--to", "b")
+        assert node("ledger", "check").exit_code == 0
+        assert sum(r["count"] for r in node.json("report")) == 5
+        refused = node("leads", "forget", "N2", "--yes")  # VACUUM needs the owner: said, not failed
+        assert "autovacuum" in refused.stderr and node.json("leads", "show", "N2")["email"] is None
+    finally:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        for role in ("lc_owner", "lc_node"):
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.close()

@@ -58,7 +58,14 @@ def same_file(st: State, n: int, file: str | None) -> None:
 
 def _ledger_follows(ledger, old, new) -> None:
     """What the ledger must redo when the config changes under it (in the change's own
-    transaction): day counts after a new time zone, phone keys after a new phone region."""
+    transaction): day counts after a new time zone, phone keys after a new phone region, the
+    indexes duplicates and account matching read, made when they are switched on (by whoever
+    changes the settings: a node's role need not be able to make one; a router still makes a
+    missing one, for a config edited by hand)."""
+    if new.settings.duplicates:
+        ledger.index_duplicates(new.settings.duplicates)
+    if new.settings.match_domains:
+        ledger.index_domains()
     if old is None or old.settings.timezone != new.settings.timezone:
         ledger.rebuild_usage(new.tz())  # a day's leads are counted on one day of the new zone
     if old is None or old.settings.phone_region != new.settings.phone_region:
