@@ -273,3 +273,27 @@ def test_nodes_run_under_a_role_that_only_reads_and_writes_rows(postgres, tmp_pa
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE IF EXISTS {role}")
         admin.close()
+
+
+def test_a_node_of_an_older_leadctl_refuses_a_newer_schema_in_one_line(postgres, tmp_path):
+    """An upgrade with nodes still running the old version: a ledger with a migration this
+    leadctl does not know is refused by every command, in one line, and left as it was."""
+    from tests.conftest import Leadctl
+
+    lc = Leadctl(tmp_path, postgres.new_database())
+    lc("init")
+    lc.team(users=("a",))
+    import psycopg
+
+    def count():
+        with psycopg.connect(lc.db) as conn:
+            return (conn.execute("SELECT count(*) FROM leads").fetchone(),
+                    conn.execute("SELECT count(*) FROM leadctl_migrations").fetchone())
+    with psycopg.connect(lc.db, autocommit=True) as conn:
+        conn.execute("INSERT INTO leadctl_migrations (name, applied_at) VALUES ('m999_future', '2027-01-01')")
+    before = count()
+    for args in (["route", "--format", "jsonl"], ["leads", "list"], ["serve", "--port", "1"]):
+        result = lc(*args, input='{"id": "A"}\n', ok=None)
+        assert result.exit_code == 2 and "newer leadctl" in result.stderr, args
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert count() == before
