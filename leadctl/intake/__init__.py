@@ -278,7 +278,6 @@ def _text(value: object) -> str:
 
 def _read_jsonl(stream: BinaryIO, options: Options) -> Iterator[Record | BadRecord]:
     line = 0
-    mapping = options.mapping
     warned_id = False
     while True:
         raw = stream.readline(MAX_LINE + 1)
@@ -308,42 +307,69 @@ def _read_jsonl(stream: BinaryIO, options: Options) -> Iterator[Record | BadReco
         except ValueError:  # an integer of thousands of digits (CPython's int limit)
             yield BadRecord(line, "invalid JSON: a number is too long")
             continue
-        if not isinstance(data, dict):
-            if isinstance(data, list) and data and isinstance(data[0], dict) and "subscriptionType" in data[0]:
-                yield BadRecord(line, "is a list of HubSpot webhook events, which carry only object ids,"
-                                      " not contacts: export the contacts and route those")
-            else:
-                yield BadRecord(line, f"is a JSON {_JSON_KIND.get(type(data), 'value')}, not an object")
+        record = _object_record(data, line, options, bool(_SURROGATE_ESCAPE.search(raw)), b"\\u0000" in raw)
+        if record is None:
             continue
-        try:
-            flat = shapes.flatten(data, options.shape)
-        except shapes.NotALead as exc:
-            yield BadRecord(line, str(exc))
-            continue
-        fields: dict[str, str] = {}
-        for key, value in (flat or data).items():
-            if value is None or is_credential(key):  # a credential is never kept with a lead
-                continue
-            name = _key(key.strip(), mapping) or "column"
-            if name in fields:  # "E-Mail" and "email" in one object: the first is email, the other kept
-                name = key.strip() if key.strip() not in fields else f"{key.strip()} (2)"
-            fields[name] = _text(value)
-        if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(fields):
-            yield BadRecord(line, "has a \\u escape that is not a character (a lone UTF-16 surrogate)")
-            continue
-        if b"\\u0000" in raw and any("\0" in k or "\0" in v for k, v in fields.items()):
-            yield BadRecord(line, NUL_REASON)
-            continue
-        if not any(v.strip() for v in fields.values()):
-            options.stats.blank += 1  # {} or only empty values: not a lead
-            continue
-        if not warned_id and not (fields.get("id") or "").strip():
+        if not warned_id and record.__class__ is Record and not (record.fields.get("id") or "").strip():
             warned_id = True
-            options.stats.warnings.append(
-                f"line {line}: no id: the lead gets an id made from its content, so a re-sent changed"
-                " record will not be recognised as the same lead; name the id field with --map 'FIELD=id'"
-            )
-        yield Record(line, fields)
+            _warn_no_id(options, line)
+        yield record
+
+
+def read_objects(items: list, options: Options | None = None, *, escapes: bool = True) -> Iterator[Record | BadRecord]:
+    """The records of JSON values already parsed (a webhook's body: an object, or an array of
+    them, the n-th on line n), read as `read_records` reads each line of JSON Lines. `escapes`:
+    the text they were parsed from held `\\u` escapes (a lone surrogate or a NUL may hide there)."""
+    options = options or Options()
+    if options.shape is not None and options.shape not in shapes.SHAPES:
+        raise LeadctlError(f"--shape must be one of {', '.join(shapes.SHAPES)}")
+    warned_id = False
+    for line, data in enumerate(items, 1):
+        record = _object_record(data, line, options, escapes, escapes)
+        if record is None:
+            continue
+        if not warned_id and record.__class__ is Record and not (record.fields.get("id") or "").strip():
+            warned_id = True
+            _warn_no_id(options, line)
+        yield record
+
+
+def _warn_no_id(options: Options, line: int) -> None:
+    options.stats.warnings.append(
+        f"line {line}: no id: the lead gets an id made from its content, so a re-sent changed"
+        " record will not be recognised as the same lead; name the id field with --map 'FIELD=id'"
+    )
+
+
+def _object_record(data, line: int, options: Options, surrogates: bool, nuls: bool) -> Record | BadRecord | None:
+    """One JSON value as a record (None: blank, not a lead): an object's keys mapped to fields,
+    credentials dropped, values as text; anything else rejected with why."""
+    if not isinstance(data, dict):
+        if isinstance(data, list) and data and isinstance(data[0], dict) and "subscriptionType" in data[0]:
+            return BadRecord(line, "is a list of HubSpot webhook events, which carry only object ids,"
+                                   " not contacts: export the contacts and route those")
+        return BadRecord(line, f"is a JSON {_JSON_KIND.get(type(data), 'value')}, not an object")
+    try:
+        flat = shapes.flatten(data, options.shape)
+    except shapes.NotALead as exc:
+        return BadRecord(line, str(exc))
+    mapping = options.mapping
+    fields: dict[str, str] = {}
+    for key, value in (flat or data).items():
+        if value is None or is_credential(key):  # a credential is never kept with a lead
+            continue
+        name = _key(key.strip(), mapping) or "column"
+        if name in fields:  # "E-Mail" and "email" in one object: the first is email, the other kept
+            name = key.strip() if key.strip() not in fields else f"{key.strip()} (2)"
+        fields[name] = _text(value)
+    if surrogates and _has_lone_surrogate(fields):
+        return BadRecord(line, "has a \\u escape that is not a character (a lone UTF-16 surrogate)")
+    if nuls and any("\0" in k or "\0" in v for k, v in fields.items()):
+        return BadRecord(line, NUL_REASON)
+    if not any(v.strip() for v in fields.values()):
+        options.stats.blank += 1  # {} or only empty values: not a lead
+        return None
+    return Record(line, fields)
 
 
 def _has_lone_surrogate(fields: dict[str, str]) -> bool:

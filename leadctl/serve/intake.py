@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from ..actor import token_actor
 from ..domain.rights import POST_LEADS, refusal
 from ..errors import LeadctlError
-from ..intake import IntakeError, Options, read_records
+from ..intake import MAX_LINE, IntakeError, Options, read_objects, read_records
 from .service import Answer, Service, _authenticate
 
 JSON_TYPES = ("application/json", "text/json")
@@ -54,6 +54,8 @@ def records_from(body: bytes, content_type: str, options):
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise IntakeError(f"the body is not JSON: {getattr(exc, 'msg', exc)}") from None
         items = data if isinstance(data, list) else [data]
+        if len(body) <= MAX_LINE:  # each item read as a JSON Lines line would be, without writing one
+            return read_objects(items, options, escapes=b"\\u" in body)
         # ASCII escapes: a lone surrogate (`"\ud800"`) stays an escape the JSON Lines reader
         # rejects on its own line, instead of failing the whole body.
         body = b"".join(json.dumps(item).encode("ascii") + b"\n" for item in items)
