@@ -15,6 +15,7 @@ import threading
 from .service import RETRY_AFTER, Answer, Service
 
 MAX_REQUESTS = 64  # requests taken into one round at most
+MAX_ROUND_BYTES = 1 << 20  # and no more once their bodies add up to this
 
 
 class GroupCommit:
@@ -85,11 +86,13 @@ class GroupCommit:
     def _run(self) -> None:
         while True:
             taken = [self.waiting.get()]
-            while len(taken) < MAX_REQUESTS:
+            size = len(taken[0][0])
+            while len(taken) < MAX_REQUESTS and size < MAX_ROUND_BYTES:  # (a big batch does not hold up many)
                 try:
                     taken.append(self.waiting.get_nowait())
                 except queue.Empty:
                     break
+                size += len(taken[-1][0])
             try:
                 answers = self._round([t[:3] for t in taken])
             except Exception as exc:  # a bug: every request of the round is told, the log has it
