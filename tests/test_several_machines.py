@@ -1,13 +1,12 @@
 """Several machines on one PostgreSQL ledger, proven: processes that start together on a new,
-empty database all come up with one schema."""
+empty database all come up with one schema; a restart of the server under nodes and routers,
+a node killed mid-send, the roles, an older node meeting a newer schema."""
 
 from __future__ import annotations
 
 import multiprocessing
 import subprocess
 import sys
-
-import pytest
 
 from tests.test_serve import Server
 
@@ -87,7 +86,7 @@ def test_a_postgresql_restart_under_two_serve_nodes_and_two_routers_loses_nothin
     import threading
     import time
 
-    from tests.conftest import Leadctl, leads_csv
+    from tests.conftest import Leadctl
 
     lc = Leadctl(tmp_path, postgres.new_database())
     lc("init")

@@ -111,7 +111,6 @@ def _authenticate(service: Service, headers: dict, body: bytes, *, intake: bool,
     `known`: `credentials` already read for this round of requests.
     What went wrong with the config or the ledger goes to the log, never to the caller: the
     answer names neither a file nor a URL."""
-    from ..render import err
     from ..tokens import check
 
     found = known or credentials(service)
