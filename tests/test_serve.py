@@ -198,6 +198,35 @@ def test_a_locked_ledger_answers_503_with_retry_after(lc, server):
     assert s.post('{"id": "L1"}', token=secret)[0] == 200  # the sender's retry goes through
 
 
+@pytest.mark.sqlite_only
+def test_while_another_writer_holds_the_ledger_a_lead_waits_and_everything_else_is_answered(lc, server):
+    """Rounds are routed on the event loop when the file is free; while another writer holds
+    it, a lead waits its turn in the intake thread and the server goes on answering."""
+    lc.team(users=("a",))
+    secret = token(lc)
+    s = server(env={"LEADCTL_BUSY_TIMEOUT": "20"})
+    assert s.post('{"id": "L0"}', token=secret)[0] == 200  # (the event loop's own connection is open)
+    holder = Ledger.open(lc.db)  # another writer (a `route`, another node) holds the ledger
+    held = holder.write()
+    held.__enter__()
+    answer: list = []
+    waiting = threading.Thread(target=lambda: answer.append(s.post('{"id": "L1", "email": "x@y.z"}', token=secret)))
+    try:
+        waiting.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert s.get("/healthz")[0] == 200
+        assert s.post('{"id": "L2"}', token="not-a-token")[0] == 401  # refused at once, nothing to wait for
+        assert time.monotonic() - started < 2 and not answer  # L1 still waits for the file
+    finally:
+        held.__exit__(None, None, None)
+        holder.close()
+    waiting.join(30)
+    status, body, _ = answer[0]
+    assert status == 200 and body["outcomes"][0]["assigned_to"] == "a"
+    assert [r["id"] for r in lc.json("leads", "list")].count("L1") == 1
+
+
 def test_serve_and_route_share_one_rotation_and_admin_edits_apply_without_restart(lc, server):
     lc.team(users=("a", "b"))
     lc("user", "add", "c")

@@ -92,6 +92,10 @@ class SqliteLedger(Ledger):
         """The store, its version and the schema's, for `config check`."""
         return f"SQLite {sqlite3.sqlite_version} ledger schema {self.schema_version()}"
 
+    def never_wait(self) -> bool:
+        self.conn.execute("PRAGMA busy_timeout=0")  # (LEADCTL_BUSY_TIMEOUT does not apply here)
+        return True
+
     @classmethod
     def open_path(cls, path: Path, *, create: bool = True, readonly: bool = False,
                   busy_timeout: float | None = None) -> SqliteLedger:

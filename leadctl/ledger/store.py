@@ -107,6 +107,13 @@ class Ledger(Leads, Usage, Outbox, Credentials, ConfigHistory, Queue, Watches, S
     def recover(self) -> None:
         """After a transient failure: make the connection usable again."""
 
+    def never_wait(self) -> bool:
+        """Make this connection give up at once (LedgerBusy) where it would wait for another
+        writer's lock; whether this store can. A local file can: serve then routes a round on
+        its event loop, and hands it to a thread that waits when the file is busy. A server
+        cannot (every statement waits on the network)."""
+        return False
+
     def _applied(self) -> set[str]:
         """The names of the migrations this ledger has had."""
         raise NotImplementedError

@@ -104,11 +104,15 @@ def prepare(service: Service, body: bytes, headers: dict, query: dict, known=Non
     return Work(token, records, query.get("group") or None)
 
 
-def route_works(service: Service, works: list[Work], routers: dict | None = None) -> list[Answer]:
+def route_works(service: Service, works: list[Work], routers: dict | None = None, *, ledger=None,
+                wait: bool = True) -> list[Answer | None]:
     """Route requests that came together: those from one token for one group as one batch in
     one transaction (group commit), each answered from its own share of the outcomes once it
     is committed. `routers`: Routers kept between calls by the one thread that calls it (a
-    Router holds that thread's ledger connection)."""
+    Router holds that thread's ledger connection). `ledger`: the connection to write with,
+    else this thread's. `wait=False` (serve's event loop): neither this process's writers
+    nor the ledger's lock are waited for; a batch that would have to is answered None,
+    nothing of it kept, for the caller to route where waiting is fine."""
     from ..assign.route import Router
     from ..ledger import LedgerBusy, LedgerError
 
@@ -118,18 +122,22 @@ def route_works(service: Service, works: list[Work], routers: dict | None = None
         together.setdefault((w.token["name"], w.group), []).append(i)
     routers = {} if routers is None else routers
     for (name, group), members in together.items():
+        if not service.writing.acquire(wait):
+            continue  # another thread here is writing: (None) for the caller
         try:
             cfg, _ = service.config()
-            ledger = service.ledger(cfg)
-            with service.writing:
-                router = routers.get((name, group))
-                if router is None or router.ledger is not ledger:
-                    router = routers[(name, group)] = Router(
-                        lambda: service.config()[0], ledger, clock=lambda: datetime.now().astimezone(),
-                        rng=random.Random(), actor=token_actor(name, None), group=group, patience=SERVE_PATIENCE)
-                router.start_row = ledger.last_rowid()  # an id recorded before these requests is "already in the ledger"
-                outcomes = list(router.route([r for i in members for r in works[i].records]))
+            writer = ledger or service.ledger(cfg)
+            router = routers.get((name, group))
+            if router is None or router.ledger is not writer:
+                router = routers[(name, group)] = Router(
+                    lambda: service.config()[0], writer, clock=lambda: datetime.now().astimezone(),
+                    rng=random.Random(), actor=token_actor(name, None), group=group,
+                    patience=SERVE_PATIENCE if wait else 0)
+            router.start_row = writer.last_rowid()  # an id recorded before these requests is "already in the ledger"
+            outcomes = list(router.route([r for i in members for r in works[i].records]))
         except LedgerBusy:
+            if not wait:
+                continue  # (None): nothing of it was kept
             shared = Answer(503, {"error": "the ledger is busy; retry"})
         except LedgerError:  # a full disk, a server gone: nothing of the batch in flight was kept
             shared = Answer(503, {"error": "the ledger failed; nothing of this request was kept, retry"})
@@ -144,15 +152,17 @@ def route_works(service: Service, works: list[Work], routers: dict | None = None
                 answers[i] = _answer(outcomes[at:at + n], name)
                 at += n
             continue
+        finally:
+            service.writing.release()
         for i in members:
             answers[i] = shared
-    return answers  # type: ignore[return-value]
+    return answers
 
 
 def route_request(service: Service, body: bytes, headers: dict, query: dict) -> Answer:
     """POST /leads, once the body is read: credentials, records, routing, the answer."""
     work = prepare(service, body, headers, query)
-    return work if isinstance(work, Answer) else route_works(service, [work])[0]
+    return work if isinstance(work, Answer) else route_works(service, [work])[0]  # type: ignore[return-value]
 
 
 def _tells(cfg) -> bool:

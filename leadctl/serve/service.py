@@ -55,11 +55,17 @@ class Service:
         except LeadctlError:
             return timezone.utc
 
+    def ledger_target(self, cfg):
+        """Where the ledger is: --db, else the config's: a Path, or a PostgreSQL URL (text)."""
+        from ..ledger import target
+
+        return target(self.db) if self.db else cfg.ledger_path()
+
     def ledger(self, cfg):
         """This thread's connection to the ledger, opened once and kept for its next requests."""
-        from ..ledger import Ledger, target
+        from ..ledger import Ledger
 
-        path = target(self.db) if self.db else cfg.ledger_path()
+        path = self.ledger_target(cfg)
         kept = getattr(self.local, "ledger", None)
         if kept is not None and (kept.target != path or kept.broken):
             kept.close()  # another ledger now, or a PostgreSQL connection that dropped: open anew
@@ -84,9 +90,12 @@ def _google_key(body: bytes) -> str | None:
 UNAVAILABLE = "the service cannot take requests right now; retry"  # all an unauthenticated caller learns
 
 
-def credentials(service: Service):
+def credentials(service: Service, ledger=None):
     """(config, ledger, live tokens) for checking requests, else the Answer (503) saying the
-    server cannot: read once per request, or once per round of requests routed together."""
+    server cannot: read once per request, or once per round of requests routed together.
+    `ledger`: the connection to read them with (a round on the event loop has its own, which
+    never waits: its LedgerBusy is the caller's), else this thread's."""
+    from ..ledger import LedgerBusy
     from ..render import err
 
     try:
@@ -94,10 +103,13 @@ def credentials(service: Service):
     except LeadctlError as exc:
         err(f"the config cannot be used: {exc}")
         return Answer(503, {"error": UNAVAILABLE})
+    given = ledger is not None
     try:
-        ledger = service.ledger(cfg)
+        ledger = ledger if given else service.ledger(cfg)
         tokens = ledger.live_tokens()
     except LeadctlError as exc:  # busy past the timeout, unreachable, or not a ledger this leadctl can use
+        if given and isinstance(exc, LedgerBusy):
+            raise
         err(f"the ledger cannot be used: {exc}")
         return Answer(503, {"error": UNAVAILABLE})
     return cfg, ledger, tokens
