@@ -11,7 +11,7 @@ from ..config.ladder import steps_of
 from ..errors import LeadctlError
 from . import rep
 from .rep import my_leads, my_quota, pick_up
-from .logs import json_log_line, log_line  # noqa: F401  (log_line: a name serve's package gives)
+from .logs import Lines, json_log_line, log_line  # noqa: F401  (log_line: a name serve's package gives)
 from .service import MAX_BODY, RETRY_AFTER, UNAVAILABLE, Answer, Service
 
 
@@ -38,8 +38,6 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
     from starlette.requests import ClientDisconnect
     from starlette.responses import JSONResponse
     from starlette.routing import Route
-
-    from ..render import err
 
     from .group_commit import GroupCommit
 
@@ -221,12 +219,16 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
     ])
 
     line = json_log_line if log_format == "json" else log_line
+    log = Lines()
     fast_leads = intake.asgi(max_body)
 
     async def logged(scope, receive, send):
         """Every answer is logged and measured, the router's own 404 and 405 included."""
         if scope["type"] != "http":
-            return await app(scope, receive, send)
+            try:
+                return await app(scope, receive, send)
+            finally:
+                log.write()  # (the lifespan's ends as the server stops: no line left unwritten)
         started = time.perf_counter()
         status = [500]
 
@@ -245,8 +247,8 @@ def create_app(service: Service, max_body: int = MAX_BODY, *, log_format: str = 
             state = scope.get("state") or {}
             client = scope.get("client")
             metrics.observe(scope, status[0], took, state.get("counts", ""))
-            err(line(datetime.now(service.zone()), client[0] if client else "-", scope.get("method", "?"),
-                     scope.get("path", ""), status[0], took * 1000, state.get("token"), state.get("counts", "")))
+            log.add(line(datetime.now(service.zone()), client[0] if client else "-", scope.get("method", "?"),
+                         scope.get("path", ""), status[0], took * 1000, state.get("token"), state.get("counts", "")))
 
     return logged
 
