@@ -239,6 +239,45 @@ def test_serve_and_route_share_one_rotation_and_admin_edits_apply_without_restar
     assert lc.jsonl("route", "--format", "jsonl", input='{"id": "X4"}\n')[0]["assigned_to"] == "a"
 
 
+def test_two_servers_and_a_router_on_one_ledger_share_one_rotation_and_exact_caps(lc, server):
+    """Two `serve` processes taking single leads from ten clients while a `route` imports a
+    file into the same ledger: every lead recorded once, every post answered 200, the capped
+    member stopped at the cap exactly, and one rotation across all three processes (the two
+    uncapped members end within one lead of each other). On SQLite the servers' rounds run on
+    their event loops and go to their intake threads while another process holds the file."""
+    from collections import Counter
+
+    from tests.conftest import leads_csv
+    from tests.test_parallel import events, finish, router
+
+    lc.team(users=("a", "b", "c"))
+    lc("group", "member", "edit", "tele-sales", "a", "--monthly", "300")  # (the servers' clock: now)
+    secret = token(lc)
+    servers = [server(), server()]
+    answered: list[tuple[str, int]] = []
+
+    def client(n: int) -> None:
+        srv = servers[n % 2]
+        for i in range(100):
+            lead = f"S{n}-{i}"
+            answered.append((lead, srv.post(json.dumps({"id": lead}), token=secret)[0]))
+
+    routing = router(lc, lc.write("R.csv", leads_csv(3000, prefix="R")), "--clock", "now")
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(10)]
+    for t in clients:
+        t.start()
+    outcomes = finish([routing])
+    for t in clients:
+        t.join(timeout=120)
+    assert len(outcomes) == 3000 and sorted({status for _, status in answered}) == [200] and len(answered) == 1000
+    got = events(lc)
+    ids = [lead for lead, _ in got]
+    assert len(ids) == len(set(ids)) == 4000 and {lead for lead, _ in answered} <= set(ids)
+    held = Counter(user for _, user in got)
+    assert held["a"] == 300 and abs(held["b"] - held["c"]) <= 1 and held["b"] + held["c"] == 3700
+    assert lc("ledger", "check").exit_code == 0
+
+
 def test_sigterm_during_a_stream_of_requests_loses_no_acknowledged_lead(lc, server):
     lc.team(users=("a", "b"))
     secret = token(lc)
