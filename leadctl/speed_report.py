@@ -9,7 +9,9 @@ on the ladder's clock (wall, or the holder's working hours); missed when it came
 never while they held it past the deadline (an SLA re-route took it from them, a manager gave
 it away, or it is still theirs, untouched). Assignments still within their deadline count as
 neither. Only what the SLA covers counts: leads a group's method, a drain or an SLA re-route
-handed out, after the group's SLA was switched on.
+handed out, after the group's SLA was switched on. An offered lead's SLA (a group with
+`--accept-within`) starts when its holder accepted it, as the ladder's does; an offer never
+accepted (let lapse, or still open) counts for nobody.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ def sla_stats(cfg: Config, ledger: Ledger, window: Window, now: datetime, by: st
         elif due is not None and (end or now) > due:  # (None: their hours never reach it)
             missed[key] += 1
 
+    offers = ledger.offer_acceptances()  # (those made while an --accept-within was on, since switched off, too)
     lead = None
     for lead_id, at, user, method, _reason, group in ledger.event_trail(with_group=True):
         when = datetime.fromisoformat(at)
@@ -127,11 +130,17 @@ def sla_stats(cfg: Config, ledger: Ledger, window: Window, now: datetime, by: st
         seconds, ladder_clock, since = rule
         if since is not None and when < since:
             continue
-        due = clock.due(ladder_clock, user, when, seconds)
+        started = when
+        if (lead_id, at) in offers:  # offered: the SLA starts at the acceptance; never accepted, never
+            accepted = offers[(lead_id, at)]
+            if accepted is None:
+                continue
+            started = datetime.fromisoformat(accepted)
+        due = clock.due(ladder_clock, user, started, seconds)
         local = when.astimezone(tz)
         key = {"user": user, "group": group, "day": local.date().isoformat(), "month": local.date().isoformat()[:7],
                "method": method, "hour": f"{local.hour:02d}"}[by]
-        tenure = (key, user, group, when, due)
+        tenure = (key, user, group, started, due)
     close(None)
     rows = []
     for key in sorted(set(met) | set(missed) | set(waits), key=str):  # (days, months, hours: in order)

@@ -57,6 +57,40 @@ def test_report_sla_counts_met_missed_and_first_contact_as_a_person_would(lc):
         assert result.exit_code == 2 and "--sla counts by user, group" in result.stderr
 
 
+def test_report_sla_counts_an_offered_lead_from_its_acceptance_and_an_offer_let_lapse_not_at_all(lc):
+    """With --accept-within the SLA clock starts at the acceptance, in the report as on the
+    ladder: a accepts at 09:04 and calls at 09:18 — 14 minutes, met, though 18 passed since the
+    offer; b lets O2 lapse (neither met nor missed: b's SLA never started); c gets it at 09:05,
+    accepts at 09:07 and has not called by 09:30 (due 09:22): missed. O3, offered to c at 09:06
+    and not accepted yet, counts for nobody."""
+    lc.team(users=("a", "b", "c"))
+    with at("2026-11-23T08:59:00"):
+        lc("group", "sla", "tele-sales", "--accept-within", "5m", "--step", "15m:reroute")
+    with at("2026-11-23T09:00:00"):
+        out = lc.jsonl("route", "--format", "jsonl", input='{"id": "O1"}\n{"id": "O2"}\n')
+        assert [o["assigned_to"] for o in out] == ["a", "b"]
+    with at("2026-11-23T09:04:00"):
+        lc("leads", "accept", "O1", "--as", "a")
+    with at("2026-11-23T09:05:00"):
+        ticked = [json.loads(line) for line in lc("tick", "-o", "jsonl").stdout.splitlines()]
+        assert [(t["lead_id"], t["assigned_to"]) for t in ticked] == [("O2", "c")]
+    with at("2026-11-23T09:06:00"):
+        (out,) = lc.jsonl("route", "--format", "jsonl", input='{"id": "O3"}\n')
+        assert out["assigned_to"] == "a"
+    with at("2026-11-23T09:07:00"):
+        lc("leads", "accept", "O2", "--as", "c")
+    with at("2026-11-23T09:18:00"):
+        lc("leads", "status", "O1", "contacted")
+    with at("2026-11-23T09:30:00"):
+        rows = lc.json("report", "--sla", "--since", "2026-11-23")
+    assert rows == [
+        {"user": "a", "sla_met": 1, "sla_missed": 0, "attainment": 1.0, "first_contact_median_s": 840,
+         "first_contact_p90_s": 840},
+        {"user": "c", "sla_met": 0, "sla_missed": 1, "attainment": 0.0, "first_contact_median_s": None,
+         "first_contact_p90_s": None},
+    ]
+
+
 def test_report_by_user_says_who_was_passed_over_and_why_and_the_shares(lc):
     _scenario(lc)
     lc("away", "add", "b", "--from", "2026-11-24", "--to", "2026-11-24")

@@ -67,6 +67,12 @@ class SlaLog:
                                " WHERE lead_id = ? AND assigned_at = ?", (lead_id, assigned_at)))
         return rows[0] if rows else None
 
+    def offer_acceptances(self) -> dict[tuple[str, str], str | None]:
+        """(lead, assigned_at) -> when its holder accepted that offer (None: not, or not yet),
+        for every offer made: `report --sla` starts an offered holder's SLA there."""
+        return {(lead_id, assigned_at): accepted_at for lead_id, assigned_at, accepted_at in self.conn.execute(
+            "SELECT lead_id, assigned_at, accepted_at FROM offers")}
+
     def accept_offer(self, lead_id: str, assigned_at: str, at: str) -> None:
         self.conn.execute("UPDATE offers SET accepted_at = ? WHERE lead_id = ? AND assigned_at = ?",
                           (at, lead_id, assigned_at))

@@ -55,8 +55,8 @@ class GroupCommit:
         if seen < n < MAX_REQUESTS and hops < MAX_HOPS:
             loop.call_soon(self._gather, loop, hops + 1, n)  # requests came during the last turn: one more
             return
-        taken, size = [], 0
-        while self.gathered and len(taken) < MAX_REQUESTS and size < MAX_ROUND_BYTES:  # (a big batch does not hold up many)
+        taken, size = [], 0  # (a big batch does not hold up many)
+        while self.gathered and len(taken) < MAX_REQUESTS and size < MAX_ROUND_BYTES:
             taken.append(self.gathered.pop(0))
             size += len(taken[-1][0])
         if self.gathered:
