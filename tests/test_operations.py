@@ -4,7 +4,6 @@ stores)."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import urllib.error
 import urllib.request
@@ -150,37 +149,17 @@ def test_sigkill_under_group_commit_loses_no_acknowledged_lead_and_assigns_each_
     hold (each member's daily tally is the count of their events)."""
     import os
     import signal
-    import threading
-    import time
+
+    from tests.clients import Posters
 
     lc.team(users=("a", "b", "c"), daily="400")
     secret = token(lc)
     srv = server()
-    acknowledged: list[str] = []
-    stop = threading.Event()
-
-    def client(n: int) -> None:
-        i = 0
-        while not stop.is_set():
-            lead = f"K{n}-{i}"
-            try:
-                status, answer, _ = srv.post(json.dumps({"id": lead}), token=secret)
-            except (OSError, http.client.HTTPException):
-                return  # the server is gone (mid-answer: not acknowledged)
-            if status == 200:
-                acknowledged.append(lead)
-            i += 1
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(20)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 60
-    while len(acknowledged) < 300 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    posters = Posters([srv], secret, "K", 20)
+    posters.wait_for(300, 60)
     os.kill(srv.proc.pid, signal.SIGKILL)
-    stop.set()
-    for t in threads:
-        t.join(timeout=60)
+    posters.stop()
+    acknowledged = posters.acknowledged
     assert len(acknowledged) >= 300
     stored = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
     assert [lead for lead in acknowledged if stored.get(lead) != 1] == []  # 0 acknowledged-but-lost

@@ -19,6 +19,7 @@ import urllib.request
 import pytest
 
 from leadctl.ledger import Ledger
+from tests.clients import Posters
 from tests.conftest import run_cli
 from tests.ports import free_port
 
@@ -282,31 +283,11 @@ def test_sigterm_during_a_stream_of_requests_loses_no_acknowledged_lead(lc, serv
     lc.team(users=("a", "b"))
     secret = token(lc)
     s = server()
-    acknowledged: list[str] = []
-    stop = threading.Event()
-
-    def client(n: int) -> None:
-        i = 0
-        while not stop.is_set() and i < 2000:
-            lead = f"T{n}-{i}"
-            try:
-                status, answer, _ = s.post(json.dumps({"id": lead}), token=secret)
-            except OSError:
-                return  # the server has gone
-            if status == 200:
-                acknowledged.append(lead)
-            i += 1
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 30
-    while len(acknowledged) < 40 and time.monotonic() < deadline:  # the stream is flowing: stop it
-        time.sleep(0.01)
+    posters = Posters([s], secret, "T", 4, most=2000)
+    posters.wait_for(40, 30)  # the stream is flowing: stop it
     code, log = s.stop()
-    stop.set()
-    for t in threads:
-        t.join(timeout=60)
+    posters.stop()
+    acknowledged = posters.acknowledged
     assert acknowledged, log
     assert code == 0 and "stopped" in log and "Traceback" not in log
     stored = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))

@@ -86,6 +86,7 @@ def test_a_postgresql_restart_under_two_serve_nodes_and_two_routers_loses_nothin
     import threading
     import time
 
+    from tests.clients import Posters
     from tests.conftest import Leadctl
 
     lc = Leadctl(tmp_path, postgres.new_database())
@@ -109,33 +110,16 @@ def test_a_postgresql_restart_under_two_serve_nodes_and_two_routers_loses_nothin
             time.sleep(0.02)
         pipe.close()
 
-    acknowledged: list[str] = []
     after: list[str] = []  # acknowledged once the server was back
     restarted = threading.Event()
     stop = threading.Event()
-
-    def client(n: int) -> None:
-        i = 0
-        while not stop.is_set():
-            lead = f"S{n}-{i}"
-            try:
-                status, _, _ = nodes[n % 2].post(json.dumps({"id": lead}), token=secret)
-            except OSError:
-                status = None
-            if status == 200:
-                acknowledged.append(lead)
-                if restarted.is_set():
-                    after.append(lead)
-            i += 1
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-    threads += [threading.Thread(target=feed, args=(r,)) for r in range(2)]
-    for t in threads:
+    feeders = [threading.Thread(target=feed, args=(r,)) for r in range(2)]
+    for t in feeders:
         t.start()
+    posters = Posters(nodes, secret, "S", 8, keep_going=True,
+                      on_ack=lambda lead: after.append(lead) if restarted.is_set() else None)
     try:
-        deadline = time.monotonic() + 60
-        while len(acknowledged) < 100 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        posters.wait_for(100, 60)
         first = [r.stdout.readline() for r in routers]  # each has committed its first batch: mid-import
         assert all(first) and all(r.poll() is None for r in routers)
         postgres.restart(down_for=8.0)  # longer than a router's retries used to last (3.15 s)
@@ -145,7 +129,8 @@ def test_a_postgresql_restart_under_two_serve_nodes_and_two_routers_loses_nothin
             time.sleep(0.01)
     finally:
         stop.set()
-        for t in threads:
+        posters.stop()
+        for t in feeders:
             t.join(timeout=60)
         results = [(r.stdout.read(), r.wait(timeout=300)) for r in routers]  # (the pipe, through its buffer)
         logs = [n.stop() for n in nodes]
@@ -155,7 +140,7 @@ def test_a_postgresql_restart_under_two_serve_nodes_and_two_routers_loses_nothin
     assert len(after) >= 100  # both nodes served again once the server was back
     assert all(code == 0 and "Traceback" not in log for code, log in logs), logs
     stored = dict(lc.query("SELECT lead_id, count(*) FROM events GROUP BY lead_id"))
-    assert [x for x in acknowledged + [o["lead_id"] for o in routed] if stored.get(x) != 1] == []
+    assert [x for x in posters.acknowledged + [o["lead_id"] for o in routed] if stored.get(x) != 1] == []
 
 
 def test_a_node_killed_mid_send_leaves_its_claim_and_another_node_sends_it_after_the_lease(postgres, tmp_path):
