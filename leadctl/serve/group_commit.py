@@ -73,13 +73,8 @@ class GroupCommit:
         if ledger is None:
             return taken
         answers = self._answers([t[:3] for t in taken], self.loop_routers, ledger)
-        left = []
-        for t, answer in zip(taken, answers):
-            if answer is None:
-                left.append(t)
-            elif not t[3].done():  # (the client may have gone: its request was cancelled)
-                t[3].set_result(answer)
-        return left
+        _settle([(t[3], answer) for t, answer in zip(taken, answers) if answer is not None])
+        return [t for t, answer in zip(taken, answers) if answer is None]
 
     def _loop_ledger(self):
         """The event loop's connection, opened on first use (and again for another ledger):
